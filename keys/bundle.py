@@ -1,0 +1,220 @@
+"""Bundles: the one file that carries envelopes between the server and the air gap.
+
+A bundle is a manifest (which conversations, their reporter key and
+recipients, which items and how long each envelope is) followed by the
+envelopes themselves, still encrypted, and a checksum of the whole file
+(docs/FORMAT.md, "Bundle"). An export from the server and a reply file
+written offline are both bundles; `kind` tells them apart.
+
+Envelopes authenticate themselves; the checksums catch a damaged or
+truncated file early and protect the manifest, which is not secret but
+matters (it says whom a reply is encrypted to).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+
+from nacl.public import PublicKey
+
+from keys.errors import FormatError
+from keys.responder import Responder, check_name
+
+MAGIC = b"ODBXBDL"
+VERSION = 1
+KINDS = ("export", "reply")
+CHECKSUM_SIZE = 32
+MAX_MANIFEST = 16 * 1024 * 1024
+ID_PATTERN = re.compile(r"^[a-z0-9]{16,64}$")
+_LENGTH = struct.Struct(">I")
+
+
+def _checksum() -> "hashlib._Hash":
+    return hashlib.blake2b(digest_size=CHECKSUM_SIZE, person=b"odbx-bundle")
+
+
+def _check_id(value: object) -> str:
+    # Ids become directory and file names on the air-gapped machine.
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise FormatError("bundle manifest holds an invalid id")
+    return value
+
+
+def _b64(key: PublicKey) -> str:
+    return base64.b64encode(bytes(key)).decode("ascii")
+
+
+def _key(value: object) -> PublicKey:
+    try:
+        raw = base64.b64decode(str(value), validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise FormatError("bundle manifest holds an invalid public key")
+    return PublicKey(raw)
+
+
+@dataclass(frozen=True)
+class ItemEntry:
+    id: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ConversationEntry:
+    id: str
+    recipients: tuple[Responder, ...]
+    items: tuple[ItemEntry, ...]
+    reporter_key: PublicKey | None = None
+
+    def to_json(self) -> dict:
+        record = {
+            "id": self.id,
+            "recipients": [{"name": r.name, "public_key": _b64(r.public_key)} for r in self.recipients],
+            "items": [{"id": i.id, "size": i.size} for i in self.items],
+        }
+        if self.reporter_key is not None:
+            record["reporter_key"] = _b64(self.reporter_key)
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict) -> "ConversationEntry":
+        recipients = tuple(Responder(check_name(r["name"]), _key(r["public_key"]))
+                           for r in record["recipients"])
+        items = tuple(ItemEntry(_check_id(i["id"]), int(i["size"])) for i in record["items"])
+        if any(i.size < 0 for i in items):
+            raise FormatError("bundle manifest holds a negative size")
+        reporter = record.get("reporter_key")
+        return cls(_check_id(record["id"]), recipients, items,
+                   None if reporter is None else _key(reporter))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    kind: str
+    created: str
+    conversations: tuple[ConversationEntry, ...] = field(default=())
+
+    def encode(self) -> bytes:
+        record = {"format": VERSION, "kind": self.kind, "created": self.created,
+                  "conversations": [c.to_json() for c in self.conversations]}
+        return json.dumps(record, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Manifest":
+        try:
+            record = json.loads(data.decode("utf-8"))
+            manifest = cls(record["kind"], str(record["created"]),
+                           tuple(ConversationEntry.from_json(c) for c in record["conversations"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise FormatError("bundle manifest is unreadable") from None
+        if manifest.kind not in KINDS:
+            raise FormatError(f"unknown bundle kind {manifest.kind!r}")
+        return manifest
+
+
+class BundleWriter:
+    """Writes a bundle: the manifest first, then exactly the envelope bytes it announces."""
+
+    def __init__(self, out: BinaryIO, manifest: Manifest):
+        self._out = out
+        self._hash = _checksum()
+        self._expected = sum(i.size for c in manifest.conversations for i in c.items)
+        self._written = 0
+        encoded = manifest.encode()
+        head = MAGIC + bytes([VERSION]) + _LENGTH.pack(len(encoded)) + encoded
+        self._emit(head + hashlib.blake2b(head, digest_size=CHECKSUM_SIZE,
+                                          person=b"odbx-manifest").digest())
+
+    def write(self, data: bytes) -> None:
+        self._written += len(data)
+        if self._written > self._expected:
+            raise ValueError("more envelope bytes than the manifest announces")
+        self._emit(data)
+
+    def close(self) -> None:
+        if self._written != self._expected:
+            raise ValueError("fewer envelope bytes than the manifest announces")
+        self._out.write(self._hash.digest())
+
+    def _emit(self, data: bytes) -> None:
+        self._hash.update(data)
+        self._out.write(data)
+
+
+class _Limited:
+    """A read-only view of the next `size` bytes of the bundle, hashed as read."""
+
+    def __init__(self, reader: "BundleReader", size: int):
+        self._reader, self._left = reader, size
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > self._left:
+            size = self._left
+        data = self._reader._read(size)
+        self._left -= len(data)
+        return data
+
+    def drain(self) -> None:
+        while self._left and self.read(1 << 20):
+            pass
+        if self._left:
+            raise FormatError("bundle is truncated")
+
+
+class BundleReader:
+    """Reads a bundle in one pass; `verify_end()` must be called after the last envelope."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._hash = _checksum()
+        head = self._read_exact(len(MAGIC) + 1 + _LENGTH.size)
+        if head[:len(MAGIC)] != MAGIC:
+            raise FormatError("not an onion-dropbox bundle")
+        if head[len(MAGIC)] != VERSION:
+            raise FormatError(f"bundle version {head[len(MAGIC)]} is not supported")
+        (size,) = _LENGTH.unpack_from(head, len(MAGIC) + 1)
+        if size > MAX_MANIFEST:
+            raise FormatError("bundle manifest is too large")
+        encoded = self._read_exact(size)
+        digest = self._read_exact(CHECKSUM_SIZE)
+        expected = hashlib.blake2b(head + encoded, digest_size=CHECKSUM_SIZE,
+                                   person=b"odbx-manifest").digest()
+        if digest != expected:
+            raise FormatError("bundle is damaged (its manifest checksum does not match)")
+        self.manifest = Manifest.decode(encoded)
+
+    def envelopes(self) -> Iterator[tuple[ConversationEntry, ItemEntry, _Limited]]:
+        """Each envelope in manifest order; whatever the caller leaves unread is skipped."""
+        for conversation in self.manifest.conversations:
+            for item in conversation.items:
+                view = _Limited(self, item.size)
+                yield conversation, item, view
+                view.drain()
+        self.verify_end()
+
+    def verify_end(self) -> None:
+        expected = self._hash.digest()
+        digest = self._stream.read(CHECKSUM_SIZE)
+        if len(digest) != CHECKSUM_SIZE:
+            raise FormatError("bundle is truncated")
+        if digest != expected:
+            raise FormatError("bundle is damaged (its checksum does not match)")
+        if self._stream.read(1):
+            raise FormatError("bundle has bytes after its end")
+
+    def _read(self, size: int) -> bytes:
+        data = self._stream.read(size)
+        self._hash.update(data)
+        return data
+
+    def _read_exact(self, size: int) -> bytes:
+        data = self._read(size)
+        if len(data) != size:
+            raise FormatError("bundle is truncated")
+        return data

@@ -1,0 +1,211 @@
+"""Envelopes: one payload sealed to several X25519 public keys.
+
+An envelope is a header followed by a payload (docs/FORMAT.md, "Envelope").
+The header carries one anonymous stanza per recipient (a SealedBox of the
+random file key), the secretstream header, and a MAC over all of it under a
+key derived from the file key, so a removed, added or swapped stanza is
+detected. The payload is libsodium secretstream XChaCha20-Poly1305 in 64 KiB
+chunks closed by TAG_FINAL, so reordering, truncation and trailing bytes are
+detected too.
+
+The payload can be written before the recipients are known (`PayloadSealer`):
+the server streams an upload into ciphertext while the form is still arriving,
+and seals the header once it knows whom the reporter chose.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import struct
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Sequence
+
+from nacl import bindings as sodium
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from keys.errors import FormatError
+
+MAGIC = b"ODBXENV"
+VERSION = 1
+CHUNK_SIZE = 64 * 1024
+FILE_KEY_SIZE = 32
+STANZA_SIZE = 32 + 48  # SealedBox: ephemeral public key + MAC + file key
+MAC_SIZE = 32
+MAX_RECIPIENTS = 255
+
+_SS = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+_ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
+_TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+SEALED_CHUNK_SIZE = CHUNK_SIZE + _ABYTES
+
+
+class NotARecipient(FormatError):
+    """The key opens none of the envelope's stanzas."""
+
+
+def _subkey(file_key: bytes, purpose: bytes) -> bytes:
+    return hashlib.blake2b(purpose, key=file_key, digest_size=32,
+                           person=b"odbx-envelope").digest()
+
+
+def header_size(recipient_count: int) -> int:
+    return len(MAGIC) + 2 + recipient_count * STANZA_SIZE + _SS + MAC_SIZE
+
+
+class PayloadSealer:
+    """Streams plaintext into payload ciphertext under a fresh file key.
+
+    Memory stays at one chunk whatever the payload's size. Call `finish()`
+    once, then `header(recipients)` to get the bytes that go before it.
+    """
+
+    def __init__(self, out: BinaryIO):
+        self._out = out
+        self._file_key = os.urandom(FILE_KEY_SIZE)
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        self._ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
+            self._state, _subkey(self._file_key, b"payload"))
+        self._pending = bytearray()
+        self._finished = False
+        self.plaintext_size = 0
+        self.ciphertext_size = 0
+
+    def write(self, data: bytes) -> int:
+        if self._finished:
+            raise ValueError("write after finish")
+        self._pending += data
+        self.plaintext_size += len(data)
+        while len(self._pending) >= CHUNK_SIZE:
+            self._push(bytes(self._pending[:CHUNK_SIZE]), _TAG_MESSAGE)
+            del self._pending[:CHUNK_SIZE]
+        return len(data)
+
+    def finish(self) -> None:
+        """Seal the last, always shorter than full, chunk with TAG_FINAL."""
+        if not self._finished:
+            self._push(bytes(self._pending), _TAG_FINAL)
+            self._pending.clear()
+            self._finished = True
+
+    def header(self, recipients: Sequence[PublicKey]) -> bytes:
+        if not self._finished:
+            raise ValueError("header before finish")
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise ValueError(f"an envelope needs 1 to {MAX_RECIPIENTS} recipients")
+        body = bytearray(MAGIC)
+        body += bytes([VERSION, len(recipients)])
+        for key in recipients:
+            body += SealedBox(key).encrypt(self._file_key)
+        body += self._ss_header
+        mac = hmac.new(_subkey(self._file_key, b"header"), bytes(body), "sha256").digest()
+        return bytes(body) + mac
+
+    def _push(self, chunk: bytes, tag: int) -> None:
+        sealed = sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, None, tag)
+        self._out.write(sealed)
+        self.ciphertext_size += len(sealed)
+
+
+def seal(plaintext: bytes, recipients: Sequence[PublicKey]) -> bytes:
+    """A whole envelope in memory, for small items such as messages."""
+    payload = io.BytesIO()
+    sealer = PayloadSealer(payload)
+    sealer.write(plaintext)
+    sealer.finish()
+    return sealer.header(recipients) + payload.getvalue()
+
+
+@dataclass(frozen=True)
+class Header:
+    version: int
+    stanzas: tuple[bytes, ...]
+    ss_header: bytes
+    mac: bytes
+    signed_part: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.signed_part) + MAC_SIZE
+
+
+def read_header(stream: BinaryIO) -> Header:
+    """Parse (without opening) an envelope header; raises FormatError."""
+    start = _read_exact(stream, len(MAGIC) + 2, "envelope header")
+    if start[: len(MAGIC)] != MAGIC:
+        raise FormatError("not an onion-dropbox envelope")
+    version, count = start[len(MAGIC)], start[len(MAGIC) + 1]
+    if version != VERSION:
+        raise FormatError(f"envelope version {version} is not supported (this is version {VERSION})")
+    if count == 0:
+        raise FormatError("envelope has no recipients")
+    rest = _read_exact(stream, count * STANZA_SIZE + _SS + MAC_SIZE, "envelope header")
+    stanzas = tuple(rest[i * STANZA_SIZE:(i + 1) * STANZA_SIZE] for i in range(count))
+    ss_header = rest[count * STANZA_SIZE: count * STANZA_SIZE + _SS]
+    return Header(version, stanzas, ss_header, rest[-MAC_SIZE:], start + rest[:-MAC_SIZE])
+
+
+def unwrap_file_key(header: Header, secret_key: PrivateKey) -> bytes:
+    """The file key, if `secret_key` is a recipient and the header is intact."""
+    box = SealedBox(secret_key)
+    for stanza in header.stanzas:
+        try:
+            file_key = box.decrypt(stanza)
+        except CryptoError:
+            continue
+        expected = hmac.new(_subkey(file_key, b"header"), header.signed_part, "sha256").digest()
+        if not hmac.compare_digest(expected, header.mac):
+            raise FormatError("envelope header has been altered")
+        return file_key
+    raise NotARecipient("this key is not among the envelope's recipients")
+
+
+def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[bytes]:
+    """Yield verified plaintext chunks; raises FormatError on any damage.
+
+    Each chunk is authentic when yielded, but the payload as a whole is only
+    complete once the iterator ends without error: callers must not treat
+    what they got so far as the full item.
+    """
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    sodium.crypto_secretstream_xchacha20poly1305_init_pull(
+        state, header.ss_header, _subkey(file_key, b"payload"))
+    while True:
+        sealed = stream.read(SEALED_CHUNK_SIZE)
+        if len(sealed) < _ABYTES:
+            raise FormatError("envelope payload is truncated")
+        try:
+            chunk, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, sealed, None)
+        except CryptoError:
+            raise FormatError("envelope payload is damaged or out of order") from None
+        if len(sealed) == SEALED_CHUNK_SIZE:
+            if tag != _TAG_MESSAGE:
+                raise FormatError("envelope payload has an unexpected final chunk")
+            yield chunk
+            continue
+        if tag != _TAG_FINAL:
+            raise FormatError("envelope payload is truncated")
+        if stream.read(1):
+            raise FormatError("envelope has bytes after its end")
+        yield chunk
+        return
+
+
+def open_envelope(stream: BinaryIO, secret_key: PrivateKey) -> Iterator[bytes]:
+    header = read_header(stream)
+    return open_payload(stream, header, unwrap_file_key(header, secret_key))
+
+
+def open_bytes(envelope: bytes, secret_key: PrivateKey) -> bytes:
+    return b"".join(open_envelope(io.BytesIO(envelope), secret_key))
+
+
+def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise FormatError(f"{what} is truncated")
+    return data
+

@@ -1,0 +1,154 @@
+"""The air-gapped side's two jobs: open a bundle into folders, and write a reply.
+
+`open_bundle` writes each item a responder may read into
+`OUT/<conversation-id>/`, through a temporary name that is renamed only once
+the envelope has verified to its last chunk, so nothing half-verified is
+ever left behind. `write_reply` seals a message to the conversation's
+reporter and to every responder on its recipient list, and wraps it in a
+reply bundle for `dropbox import-replies`.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keys import envelope
+from keys.bundle import BundleReader, BundleWriter, ConversationEntry, ItemEntry, Manifest
+from keys.errors import FormatError
+from keys.items import ItemMeta, split_item
+from keys.responder import ResponderKey
+
+ATTACHMENTS = "attachments"
+INDEX = "index.txt"
+
+
+@dataclass
+class OpenReport:
+    conversations: list[str] = field(default_factory=list)
+    items: int = 0
+    excluded: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self, name: str) -> str:
+        text = (f"{name}: opened {self.items} item(s) in {len(self.conversations)} conversation(s); "
+                f"excluded from {self.excluded} conversation(s)")
+        if self.failures:
+            text += f"; {len(self.failures)} item(s) failed to verify and were not written"
+        return text
+
+
+def sanitise_name(name: str) -> str:
+    """A file name that stays inside its folder and shows no control characters."""
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(c for c in unicodedata.normalize("NFC", name)
+                   if unicodedata.category(c)[0] != "C")
+    name = name.strip().lstrip(".").strip()
+    if len(name) > 120:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:100] + dot + ext[:16]) if dot and len(ext) <= 16 else name[:120]
+    return name or "attachment"
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    path = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    count = 2
+    while path.exists():
+        path = folder / f"{stem} ({count}){suffix}"
+        count += 1
+    return path
+
+
+def _open_item(view, key: ResponderKey, folder: Path, item_id: str) -> str:
+    """Decrypt one envelope into `folder`; returns the index line. Raises FormatError."""
+    header = envelope.read_header(view)
+    file_key = envelope.unwrap_file_key(header, key.secret_key)
+    temp = folder / f".partial-{item_id}"
+    try:
+        with open(temp, "wb") as out:
+            meta, body = split_item(envelope.open_payload(view, header, file_key))
+            for chunk in body:
+                out.write(chunk)
+        if meta.kind == "file":
+            (folder / ATTACHMENTS).mkdir(exist_ok=True)
+            final = _free_path(folder / ATTACHMENTS, sanitise_name(meta.name))
+            line = f"{meta.date}  file     {ATTACHMENTS}/{final.name}"
+        else:
+            final = _free_path(folder, f"{meta.date}-{meta.kind}-{item_id[:8]}.txt")
+            author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
+            line = f"{meta.date}  {meta.kind:<8} {final.name}{author}"
+        os.replace(temp, final)
+        return line
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenReport:
+    report = OpenReport()
+    mine = bytes(key.secret_key.public_key)
+    with open(bundle_path, "rb") as stream:
+        reader = BundleReader(stream)
+        for conversation in reader.manifest.conversations:
+            if any(bytes(r.public_key) == mine for r in conversation.recipients):
+                report.conversations.append(conversation.id)
+            else:
+                report.excluded += 1
+        readable = set(report.conversations)
+        for conversation, item, view in reader.envelopes():
+            if conversation.id not in readable:
+                continue
+            folder = Path(out_dir) / conversation.id
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                line = _open_item(view, key, folder, item.id)
+            except FormatError as exc:
+                report.failures.append(f"{conversation.id}/{item.id}: {exc}")
+                continue
+            with open(folder / INDEX, "a", encoding="utf-8") as index:
+                if index.tell() == 0:
+                    names = ", ".join(r.name for r in conversation.recipients)
+                    index.write(f"conversation {conversation.id}\nrecipients: {names}\n\n")
+                index.write(line + "\n")
+            report.items += 1
+    return report
+
+
+def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
+                message: str, out_path: Path) -> str:
+    """Seal `message` as a reply; returns the new item's id."""
+    with open(bundle_path, "rb") as stream:
+        reader = BundleReader(stream)
+        for _ in reader.envelopes():
+            pass  # reading to the end verifies the checksum before we trust the manifest
+    found = [c for c in reader.manifest.conversations if c.id == conversation_id]
+    if not found:
+        raise FormatError(f"conversation {conversation_id} is not in this bundle")
+    conversation = found[0]
+    if conversation.reporter_key is None:
+        raise FormatError("this bundle does not carry the reporter's key; export it again")
+    if not any(bytes(r.public_key) == bytes(key.secret_key.public_key)
+               for r in conversation.recipients):
+        raise FormatError(f"{key.name} is not a recipient of conversation {conversation_id}")
+    if not message.strip():
+        raise FormatError("the reply is empty")
+    meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
+    sealed = envelope.seal(meta.encode() + message.encode("utf-8"),
+                           [conversation.reporter_key, *(r.public_key for r in conversation.recipients)])
+    item_id = secrets.token_hex(16)
+    manifest = Manifest("reply", meta.date, (ConversationEntry(
+        conversation.id, conversation.recipients, (ItemEntry(item_id, len(sealed)),)),))
+    temp = Path(out_path).with_name(f".{Path(out_path).name}.partial")
+    try:
+        with open(temp, "wb") as out:
+            writer = BundleWriter(out, manifest)
+            writer.write(sealed)
+            writer.close()
+        os.replace(temp, out_path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return item_id

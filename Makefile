@@ -1,0 +1,39 @@
+# onion-dropbox: `make run` tries it, `make test` proves it. Both install first.
+PYTHON ?= python3
+VENV := .venv
+DROPBOX := $(VENV)/bin/dropbox
+PORT ?= 8080
+DEMO_TEAM := alexandra bahaa mario
+
+.PHONY: install run test clean
+
+install: $(VENV)/.installed
+
+# The lock file pins every dependency by hash: the same bytes on every machine.
+$(VENV)/.installed: requirements/dev.lock setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# A demo instance on loopback with three demo responders, and their air-gapped side.
+instance/config.toml: | $(VENV)/.installed
+	rm -rf demo-airgap instance
+	mkdir -p demo-airgap
+	$(VENV)/bin/python -c "from keys.codename import new_codename; print(new_codename())" > demo-airgap/passphrase.txt
+	for name in $(DEMO_TEAM); do \
+	  $(DROPBOX) keys new $$name --out demo-airgap --passphrase-file demo-airgap/passphrase.txt || exit 1; done
+	$(DROPBOX) init --data instance
+	for name in $(DEMO_TEAM); do $(DROPBOX) team add $$name demo-airgap/$$name.pub --data instance || exit 1; done
+	@echo
+	@echo "Demo responder keys are in demo-airgap/ (passphrase: $$(cat demo-airgap/passphrase.txt))."
+	@echo "See the README, 'Try the whole loop', for what to do with them."
+
+run: install instance/config.toml
+	$(DROPBOX) serve --data instance --port $(PORT)
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from dropbox.cli import main
+
+sys.exit(main())

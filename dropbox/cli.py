@@ -1,0 +1,179 @@
+"""The `dropbox` command: the operator's and the responders' one entry point.
+
+Errors a person can meet become one line and a non-zero exit (click's
+ClickException); the `keys` group is handed to `keys.cli`, which runs
+without the web stack on the air-gapped machine.
+"""
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import click
+
+from keys import cli as keys_cli
+from keys.errors import FormatError
+from keys.responder import Responder, check_name
+from dropbox.config import Config, InstanceError, create_instance
+from dropbox.storage import StorageError, Store
+
+DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path),
+                    help="the instance's data directory")
+
+
+def _load(data_dir: Path) -> tuple[Config, Store]:
+    try:
+        config = Config.load(data_dir)
+    except InstanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    store.prepare()
+    return config, store
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.group()
+def cli() -> None:
+    """onion-dropbox: an anonymous reporting drop served as a Tor onion service."""
+
+
+@cli.command()
+@DATA
+def init(data_dir: Path) -> None:
+    """Create a new instance: config, database and server secrets."""
+    try:
+        path = create_instance(data_dir)
+    except InstanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    _load(path)
+    click.echo(f"created an instance in {path}; add responders with `dropbox team add`")
+
+
+@cli.group()
+def team() -> None:
+    """The responders reports are encrypted to."""
+
+
+@team.command("add")
+@click.argument("name")
+@click.argument("pubfile", type=click.Path(path_type=Path))
+@DATA
+def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
+    """Add responder NAME with the public key in PUBFILE."""
+    _, store = _load(data_dir)
+    try:
+        responder = Responder.load(pubfile)
+        check_name(name)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    if responder.name != name:
+        raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
+    if any(bytes(r.public_key) == bytes(responder.public_key) for r in store.team()):
+        raise click.ClickException("this public key is on the team already under another name")
+    try:
+        store.add_responder(responder)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {name} (fingerprint {responder.fingerprint})")
+
+
+@team.command("list")
+@DATA
+def team_list(data_dir: Path) -> None:
+    """List the responders and their key fingerprints."""
+    _, store = _load(data_dir)
+    members = store.team()
+    if not members:
+        click.echo("no responders yet; add one with `dropbox team add NAME PUBFILE`")
+    for responder in members:
+        click.echo(f"{responder.name}\t{responder.fingerprint}")
+
+
+@team.command("remove")
+@click.argument("name")
+@DATA
+def team_remove(name: str, data_dir: Path) -> None:
+    """Remove responder NAME: new reports are no longer encrypted to them."""
+    _, store = _load(data_dir)
+    try:
+        store.remove_responder(name)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"removed {name}")
+
+
+@cli.command()
+@DATA
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--tor", type=click.Choice(["off"]), default="off", show_default=True,
+              help="how to publish the onion service (only 'off' for now)")
+def serve(data_dir: Path, host: str, port: int, tor: str) -> None:
+    """Serve the reporter site under waitress."""
+    from dropbox.server import serve as run
+    config, store = _load(data_dir)
+    if not store.team():
+        raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
+    if not _is_loopback(host):
+        click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "
+                    "can see this site without tor.", fg="red", bold=True, err=True)
+    if tor == "off":
+        click.secho("WARNING: tor is off. This site is NOT an onion service: reporters cannot "
+                    "reach it anonymously. Use it for trying things out only.",
+                    fg="red", bold=True, err=True)
+    run(config, host, port)
+
+
+@cli.command()
+@DATA
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--all", "everything", is_flag=True, help="every conversation, not only what is new")
+def export(data_dir: Path, out_path: Path, everything: bool) -> None:
+    """Write a bundle of encrypted conversations for the air-gapped machine."""
+    from dropbox.exports import export_bundle
+    _, store = _load(data_dir)
+    count = export_bundle(store, out_path, everything)
+    if count == 0:
+        click.echo("nothing new since the last export (use --all for everything); no file written")
+    else:
+        click.echo(f"wrote {count} conversation(s) to {out_path}")
+
+
+@cli.command("import-replies")
+@click.argument("replies", nargs=-1, required=True, type=click.Path(path_type=Path))
+@DATA
+def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
+    """Store reply files written offline so the reporters can read them."""
+    from dropbox.exports import import_replies as store_replies
+    _, store = _load(data_dir)
+    failed = 0
+    for path in replies:
+        try:
+            count = store_replies(store, path)
+        except (FormatError, OSError) as exc:
+            failed += 1
+            message = exc if isinstance(exc, FormatError) else f"cannot read {path}: {exc.strerror}"
+            click.echo(f"Error: {path}: {message}", err=True)
+            continue
+        click.echo(f"{path}: stored {count} reply(ies)")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                               "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def keys(args: tuple[str, ...]) -> None:
+    """Responder keys and offline reading (also `python -m keys`)."""
+    sys.exit(keys_cli.main(list(args), prog="dropbox keys"))
+
+
+def main() -> int:
+    return cli(standalone_mode=True) or 0

@@ -1,0 +1,77 @@
+"""Server-side sessions held in memory only.
+
+The cookie carries nothing but a random session id. What a session knows
+(the CSRF token, which conversation is logged in, the reporter's derived
+secret key while logged in) stays in this process's memory, is forgotten
+after an idle period, and is gone when the server stops: a reporter then
+simply logs in again with the codename. Nothing of it is ever written to disk.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+
+COOKIE_NAME = "session"
+MAX_SESSIONS = 50_000
+
+
+class MemorySession(CallbackDict, SessionMixin):
+    def __init__(self, data: dict | None = None, sid: str | None = None):
+        def touched(_):
+            self.modified = True
+        super().__init__(data or {}, touched)
+        self.sid = sid
+        self.modified = False
+        self.rotate = False
+
+    def regenerate(self) -> None:
+        """Take a new id (at login), so an id seen before login is worth nothing after."""
+        self.rotate = True
+        self.modified = True
+
+
+class MemorySessions(SessionInterface):
+    def __init__(self, idle_seconds: int):
+        self._idle = idle_seconds
+        self._lock = threading.Lock()
+        self._sessions: dict[str, tuple[float, dict]] = {}
+
+    def open_session(self, app: Flask, request: Request) -> MemorySession:
+        sid = request.cookies.get(COOKIE_NAME, "")
+        now = time.monotonic()
+        with self._lock:
+            entry = self._sessions.get(sid)
+            if entry and now - entry[0] <= self._idle:
+                self._sessions[sid] = (now, entry[1])
+                return MemorySession(dict(entry[1]), sid)
+            self._sessions.pop(sid, None)
+        return MemorySession()
+
+    def save_session(self, app: Flask, session: MemorySession, response: Response) -> None:
+        if not session.modified and session.sid is None:
+            return
+        with self._lock:
+            if session.sid and (session.rotate or not session):
+                self._sessions.pop(session.sid, None)
+                session.sid = None
+            if not session:
+                response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
+                return
+            if session.sid is None:
+                session.sid = secrets.token_urlsafe(32)
+                self._evict()
+            self._sessions[session.sid] = (time.monotonic(), dict(session))
+        response.set_cookie(COOKIE_NAME, session.sid, path="/", httponly=True, samesite="Strict")
+
+    def _evict(self) -> None:
+        """Drop idle sessions, and the oldest ones if a flood fills memory."""
+        now = time.monotonic()
+        for sid in [s for s, (seen, _) in self._sessions.items() if now - seen > self._idle]:
+            del self._sessions[sid]
+        while len(self._sessions) >= MAX_SESSIONS:
+            del self._sessions[min(self._sessions, key=lambda s: self._sessions[s][0])]

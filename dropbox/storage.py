@@ -1,0 +1,271 @@
+"""Storage: SQLite rows for what must be found, files for envelope payloads.
+
+Nothing here is plaintext of a submission. A conversation row holds an
+opaque random id, the codename-derived lookup id, the reporter's public key,
+its recipients (names and public keys, as they were when the report was
+made) and day-precision dates. An item row holds its envelope header; the
+payload lives in `store/<conversation>/<item>`.
+
+A payload is fsynced and renamed into place before its row is committed, so
+every row points at a complete file; a crash in between leaves at most an
+orphan file in tmp/, which start-up removes.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from nacl.public import PublicKey
+
+from keys.responder import Responder
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS team (
+    name TEXT PRIMARY KEY,
+    public_key BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    lookup_id TEXT NOT NULL UNIQUE,
+    reporter_key BLOB NOT NULL,
+    recipients TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_activity TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    origin TEXT NOT NULL CHECK (origin IN ('reporter', 'team')),
+    header BLOB NOT NULL,
+    payload_size INTEGER NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+
+class StorageError(Exception):
+    """Something the operator must hear about: a missing name, a full disk."""
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    reporter_key: PublicKey
+    recipients: tuple[Responder, ...]
+    created: str
+    last_activity: str
+
+
+@dataclass(frozen=True)
+class Item:
+    seq: int
+    id: str
+    conversation_id: str
+    origin: str
+    header: bytes
+    payload_size: int
+    created: str
+
+    @property
+    def envelope_size(self) -> int:
+        return len(self.header) + self.payload_size
+
+
+@dataclass(frozen=True)
+class StagedItem:
+    """An encrypted payload waiting in tmp/ with its sealed header."""
+    id: str
+    header: bytes
+    temp_path: Path
+    payload_size: int
+
+
+class EnvelopeStream:
+    """Reads a header held in memory, then a payload file, as one stream."""
+
+    def __init__(self, header: bytes, payload: BinaryIO):
+        self._header, self._payload = memoryview(header), payload
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            head, self._header = bytes(self._header), self._header[len(self._header):]
+            return head + self._payload.read()
+        head, self._header = bytes(self._header[:size]), self._header[size:]
+        return head + self._payload.read(size - len(head)) if len(head) < size else head
+
+
+def _recipients_json(recipients: tuple[Responder, ...]) -> str:
+    return json.dumps([{"name": r.name, "public_key": base64.b64encode(bytes(r.public_key)).decode()}
+                       for r in recipients])
+
+
+def _recipients(text: str) -> tuple[Responder, ...]:
+    return tuple(Responder(r["name"], PublicKey(base64.b64decode(r["public_key"])))
+                 for r in json.loads(text))
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(row["id"], PublicKey(row["reporter_key"]), _recipients(row["recipients"]),
+                        row["created"], row["last_activity"])
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(row["seq"], row["id"], row["conversation_id"], row["origin"], row["header"],
+                row["payload_size"], row["created"])
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Store:
+    """The instance's database and payload files. Safe to share between threads."""
+
+    def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
+        self.database, self.store_dir, self.tmp_dir = database, store_dir, tmp_dir
+
+    def prepare(self) -> None:
+        """Create what is missing and drop what a crash left half-written."""
+        for folder in (self.store_dir, self.tmp_dir):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for leftover in self.tmp_dir.iterdir():
+            leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.database, timeout=30)) as db:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            with db:
+                yield db
+
+    # --- the team -------------------------------------------------------
+
+    def add_responder(self, responder: Responder) -> None:
+        with self._db() as db:
+            try:
+                db.execute("INSERT INTO team (name, public_key) VALUES (?, ?)",
+                           (responder.name, bytes(responder.public_key)))
+            except sqlite3.IntegrityError:
+                raise StorageError(f"{responder.name} is on the team already") from None
+
+    def remove_responder(self, name: str) -> None:
+        with self._db() as db:
+            if db.execute("DELETE FROM team WHERE name = ?", (name,)).rowcount == 0:
+                raise StorageError(f"there is no responder named {name!r}")
+
+    def team(self) -> list[Responder]:
+        with self._db() as db:
+            rows = db.execute("SELECT name, public_key FROM team ORDER BY name").fetchall()
+        return [Responder(r["name"], PublicKey(r["public_key"])) for r in rows]
+
+    # --- conversations and items ----------------------------------------
+
+    def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
+                            recipients: tuple[Responder, ...], items: list[StagedItem]) -> str:
+        conversation_id = new_id()
+        self._place(conversation_id, items)
+        with self._db() as db:
+            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
+                       (conversation_id, lookup_id, bytes(reporter_key),
+                        _recipients_json(recipients), today(), today()))
+            self._insert_items(db, conversation_id, "reporter", items)
+        return conversation_id
+
+    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem]) -> None:
+        self._place(conversation_id, items)
+        with self._db() as db:
+            self._insert_items(db, conversation_id, origin, items)
+            db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
+                       (today(), conversation_id))
+
+    def find_by_lookup(self, lookup_id: str) -> Conversation | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM conversations WHERE lookup_id = ?", (lookup_id,)).fetchone()
+        return None if row is None else _conversation(row)
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return None if row is None else _conversation(row)
+
+    def items(self, conversation_id: str) -> list[Item]:
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
+                              (conversation_id,)).fetchall()
+        return [_item(r) for r in rows]
+
+    def payload_path(self, item: Item) -> Path:
+        return self.store_dir / item.conversation_id / item.id
+
+    @contextmanager
+    def envelope(self, item: Item) -> Iterator["EnvelopeStream"]:
+        """The stored item as one envelope stream: header from its row, then the payload file."""
+        with open(self.payload_path(item), "rb") as payload:
+            yield EnvelopeStream(item.header, payload)
+
+    def items_after(self, seq: int) -> dict[str, list[Item]]:
+        """Items newer than `seq`, grouped by conversation, oldest first."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+        grouped: dict[str, list[Item]] = {}
+        for row in rows:
+            grouped.setdefault(row["conversation_id"], []).append(_item(row))
+        return grouped
+
+    def get_state(self, key: str, default: int = 0) -> int:
+        with self._db() as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row["value"]
+
+    def set_state(self, key: str, value: int) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                       (key, value, value))
+
+    def _place(self, conversation_id: str, items: list[StagedItem]) -> None:
+        folder = self.store_dir / conversation_id
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for item in items:
+            with open(item.temp_path, "rb+") as payload:
+                os.fsync(payload.fileno())
+            os.replace(item.temp_path, folder / item.id)
+        _fsync_dir(folder)
+
+    @staticmethod
+    def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,
+                      items: list[StagedItem]) -> None:
+        db.executemany(
+            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today()) for i in items])

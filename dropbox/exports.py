@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-from keys.bundle import BundleReader, BundleWriter, ConversationEntry, ItemEntry, Manifest
+from keys.bundle import BundleReader, BundleWriter, check_bundle, ConversationEntry, ItemEntry, Manifest
 from keys.envelope import read_header
 from keys.errors import FormatError
 from dropbox.storage import StagedItem, Store, new_id, today
@@ -52,6 +52,8 @@ def export_bundle(store: Store, out_path: Path, everything: bool = False) -> int
 
 def import_replies(store: Store, path: Path) -> int:
     """Store the replies in one reply bundle; all or nothing. Raises FormatError."""
+    with open(path, "rb") as stream:
+        check_bundle(stream)  # a damaged file is named as such, before any envelope is read
     staged: dict[str, list[StagedItem]] = {}
     try:
         with open(path, "rb") as stream:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keys import envelope
-from keys.bundle import BundleReader, BundleWriter, ConversationEntry, ItemEntry, Manifest
+from keys.bundle import BundleReader, BundleWriter, check_bundle, ConversationEntry, ItemEntry, Manifest
 from keys.errors import FormatError
 from keys.items import ItemMeta, split_item
 from keys.responder import ResponderKey
@@ -122,10 +122,8 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                 message: str, out_path: Path) -> str:
     """Seal `message` as a reply; returns the new item's id."""
     with open(bundle_path, "rb") as stream:
-        reader = BundleReader(stream)
-        for _ in reader.envelopes():
-            pass  # reading to the end verifies the checksum before we trust the manifest
-    found = [c for c in reader.manifest.conversations if c.id == conversation_id]
+        manifest = check_bundle(stream)
+    found = [c for c in manifest.conversations if c.id == conversation_id]
     if not found:
         raise FormatError(f"conversation {conversation_id} is not in this bundle")
     conversation = found[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,17 @@ import pytest
 TEAM = ("alexandra", "bahaa", "mario")
 PASSPHRASE = "correct horse battery staple"
 BIN = Path(sys.executable).parent
+
+
+def require_tool(name: str) -> str:
+    """The path of a tool a test needs. Missing: a skip on a laptop, a failure in CI,
+    because a skipped test proves nothing and CI must have everything installed."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is not installed, and CI must run this test: install it in .ci/run")
+    pytest.skip(f"{name} is not installed")
 
 
 @dataclass(frozen=True)

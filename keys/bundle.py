@@ -40,7 +40,7 @@ def _checksum() -> "hashlib._Hash":
 
 def _check_id(value: object) -> str:
     # Ids become directory and file names on the air-gapped machine.
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise FormatError("bundle manifest holds an invalid id")
     return value
 

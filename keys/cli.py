@@ -23,6 +23,8 @@ def _passphrase(args: argparse.Namespace, confirm: bool = False) -> str:
             text = Path(args.passphrase_file).read_text("utf-8")
         except OSError as exc:
             raise FormatError(f"cannot read {args.passphrase_file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise FormatError(f"{args.passphrase_file} is not a text file holding a passphrase") from None
         passphrase = text.splitlines()[0] if text.strip() else ""
     else:
         passphrase = getpass.getpass("Passphrase: ")

@@ -55,6 +55,11 @@ def wordlist() -> tuple[str, ...]:
     return tuple(text.split())
 
 
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    return frozenset(wordlist())
+
+
 def new_codename() -> str:
     words = wordlist()
     return " ".join(secrets.choice(words) for _ in range(WORDS))
@@ -66,7 +71,7 @@ def normalize(codename: str) -> str | None:
     Case and spacing are forgiven, since codenames are copied by hand.
     """
     words = codename.lower().split()
-    known = set(wordlist())
+    known = _known_words()
     if len(words) != WORDS or not all(w in known for w in words):
         return None
     return " ".join(words)

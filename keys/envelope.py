@@ -174,7 +174,7 @@ def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(
         state, header.ss_header, _subkey(file_key, b"payload"))
     while True:
-        sealed = stream.read(SEALED_CHUNK_SIZE)
+        sealed = _read_up_to(stream, SEALED_CHUNK_SIZE)
         if len(sealed) < _ABYTES:
             raise FormatError("envelope payload is truncated")
         try:
@@ -203,8 +203,19 @@ def open_bytes(envelope: bytes, secret_key: PrivateKey) -> bytes:
     return b"".join(open_envelope(io.BytesIO(envelope), secret_key))
 
 
-def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes, or fewer only at the end: a pipe or socket may return less per read."""
     data = stream.read(size)
+    while len(data) < size:
+        more = stream.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
+    data = _read_up_to(stream, size)
     if len(data) != size:
         raise FormatError(f"{what} is truncated")
     return data

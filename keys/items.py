@@ -7,6 +7,7 @@ body. Keeping the name inside the envelope means the server never learns it.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import dataclass
 from typing import Iterator
@@ -16,6 +17,7 @@ from keys.errors import FormatError
 KINDS = ("message", "file", "reply")
 _LENGTH = struct.Struct(">I")
 MAX_META = 64 * 1024
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,11 @@ def split_item(chunks: Iterator[bytes]) -> tuple[ItemMeta, Iterator[bytes]]:
     try:
         record = json.loads(buffer[_LENGTH.size:_LENGTH.size + size].decode("utf-8"))
         meta = ItemMeta(kind=record["kind"], date=record["date"], name=record.get("name", ""))
-    except (ValueError, KeyError, TypeError):
+        # The date becomes part of a file name offline: only a plain day may pass.
+        if not all(isinstance(v, str) for v in (meta.kind, meta.date, meta.name)) \
+                or not DATE_PATTERN.fullmatch(meta.date):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise FormatError("item metadata is unreadable") from None
     if meta.kind not in KINDS:
         raise FormatError(f"unknown item kind {meta.kind!r}")

@@ -25,6 +25,7 @@ from keys.responder import ResponderKey
 
 ATTACHMENTS = "attachments"
 INDEX = "index.txt"
+MAX_NAME_BYTES = 200
 
 
 @dataclass
@@ -48,10 +49,14 @@ def sanitise_name(name: str) -> str:
     name = "".join(c for c in unicodedata.normalize("NFC", name)
                    if unicodedata.category(c)[0] != "C")
     name = name.strip().lstrip(".").strip()
-    if len(name) > 120:
-        stem, dot, ext = name.rpartition(".")
-        name = (stem[:100] + dot + ext[:16]) if dot and len(ext) <= 16 else name[:120]
-    return name or "attachment"
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 16:
+        stem, dot, ext = name, "", ""
+    # File systems count bytes, not characters: keep well under 255 bytes, and the extension.
+    while len((stem + dot + ext).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    name = (stem + dot + ext).strip()
+    return name if name and stem else "attachment" + (dot + ext if dot else "")
 
 
 def _free_path(folder: Path, name: str) -> Path:
@@ -99,23 +104,30 @@ def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenRepo
             else:
                 report.excluded += 1
         readable = set(report.conversations)
-        for conversation, item, view in reader.envelopes():
-            if conversation.id not in readable:
-                continue
-            folder = Path(out_dir) / conversation.id
-            folder.mkdir(parents=True, exist_ok=True)
-            try:
-                line = _open_item(view, key, folder, item.id)
-            except FormatError as exc:
-                report.failures.append(f"{conversation.id}/{item.id}: {exc}")
-                continue
-            with open(folder / INDEX, "a", encoding="utf-8") as index:
-                if index.tell() == 0:
-                    names = ", ".join(r.name for r in conversation.recipients)
-                    index.write(f"conversation {conversation.id}\nrecipients: {names}\n\n")
-                index.write(line + "\n")
-            report.items += 1
+        try:
+            for conversation, item, view in reader.envelopes():
+                if conversation.id in readable:
+                    _open_into(view, key, Path(out_dir) / conversation.id, conversation, item.id, report)
+        except FormatError as exc:
+            # Items written before the fault verified on their own; say what was opened.
+            report.failures.append(f"bundle: {exc}")
     return report
+
+
+def _open_into(view, key: ResponderKey, folder: Path, conversation, item_id: str,
+               report: OpenReport) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        line = _open_item(view, key, folder, item_id)
+    except FormatError as exc:
+        report.failures.append(f"{conversation.id}/{item_id}: {exc}")
+        return
+    with open(folder / INDEX, "a", encoding="utf-8") as index:
+        if index.tell() == 0:
+            names = ", ".join(r.name for r in conversation.recipients)
+            index.write(f"conversation {conversation.id}\nrecipients: {names}\n\n")
+        index.write(line + "\n")
+    report.items += 1
 
 
 def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,

@@ -33,8 +33,12 @@ _MAX_OPSLIMIT = 64
 _MAX_MEMLIMIT = 4 << 30
 
 
+def _file_checksum(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=_CHECKSUM_SIZE, person=b"odbx-keyfile").digest()
+
+
 def check_name(name: str) -> str:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise FormatError(
             f"{name!r} is not a usable name: use 1-32 lower-case letters, digits, '-' or '_'")
     return name
@@ -112,15 +116,17 @@ class ResponderKey:
         plaintext = bytes(self.secret_key) + self.name.encode("ascii")
         body = (KEY_MAGIC + _PARAMS.pack(KEY_VERSION, opslimit, memlimit) + salt
                 + bytes(secret.SecretBox(box_key).encrypt(plaintext)))
-        return body + hashlib.blake2b(body, digest_size=_CHECKSUM_SIZE).digest()
+        return body + _file_checksum(body)
 
     @classmethod
     def unseal(cls, data: bytes, passphrase: str) -> "ResponderKey":
         head = len(KEY_MAGIC) + _PARAMS.size
-        if not data.startswith(KEY_MAGIC) or len(data) < head + argon2id.SALTBYTES + _CHECKSUM_SIZE:
+        if not data.startswith(KEY_MAGIC):
             raise FormatError("not an onion-dropbox secret key file")
+        if len(data) < head + argon2id.SALTBYTES + _CHECKSUM_SIZE:
+            raise FormatError("secret key file is damaged (truncated)")
         body, checksum = data[:-_CHECKSUM_SIZE], data[-_CHECKSUM_SIZE:]
-        if hashlib.blake2b(body, digest_size=_CHECKSUM_SIZE).digest() != checksum:
+        if _file_checksum(body) != checksum:
             raise FormatError("secret key file is damaged (its checksum does not match)")
         version, opslimit, memlimit = _PARAMS.unpack(body[len(KEY_MAGIC):head])
         if version != KEY_VERSION:

@@ -1,0 +1,309 @@
+"""Reading a bundle into folders and writing a reply, on the air-gapped machine."""
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from nacl.public import PrivateKey
+
+from keys import envelope
+from keys.bundle import MAGIC, BundleReader
+from keys.errors import FormatError
+from keys.items import split_item
+from keys.offline import open_bundle, sanitise_name, write_reply
+from keys.responder import ResponderKey
+
+from keys_support import DATE, Conversation, all_files, flip, item, leftovers, write_export
+
+ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
+REPORTER = PrivateKey.generate()
+MARKER = b"MARKER-of-the-item-that-fails"
+
+
+@pytest.fixture(scope="module")
+def conversations():
+    """Conversation 1 goes to all three; conversation 2 was made with carol recused."""
+    first = Conversation([ALICE, BOB, CAROL], [
+        item("message", b"Someone kept interrupting me."),
+        item("file", b"%PDF-1.7 evidence", "../../etc/passwd"),
+        item("file", b"second notes", "notes.txt"),
+        item("file", b"third notes", "notes.txt"),
+        item("reply", b"Thank you, we are on it.", "bob"),
+    ], REPORTER)
+    recused = Conversation([ALICE, BOB], [item("message", b"About carol.")], REPORTER)
+    return first, recused
+
+
+@pytest.fixture(scope="module")
+def export(conversations, tmp_path_factory):
+    return write_export(tmp_path_factory.mktemp("export") / "export.odbx", list(conversations))
+
+
+def test_each_conversation_opens_into_its_own_folder(export, conversations, tmp_path):
+    first, recused = conversations
+    report = open_bundle(export, ALICE, tmp_path)
+    assert (report.items, report.excluded, report.failures) == (6, 0, [])
+    assert sorted(report.conversations) == sorted([first.id, recused.id])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.id, recused.id])
+    files = all_files(tmp_path / first.id)
+    assert files[f"{DATE}-message-{first.item_ids[0][:8]}.txt"] == b"Someone kept interrupting me."
+    assert files[f"{DATE}-reply-{first.item_ids[4][:8]}.txt"] == b"Thank you, we are on it."
+    assert files["attachments/passwd"] == b"%PDF-1.7 evidence"
+    assert all_files(tmp_path / recused.id)[f"{DATE}-message-{recused.item_ids[0][:8]}.txt"] \
+        == b"About carol."
+
+
+def test_attachments_keep_their_sanitised_names_and_never_overwrite_each_other(export, conversations, tmp_path):
+    first, _ = conversations
+    open_bundle(export, ALICE, tmp_path)
+    attachments = tmp_path / first.id / "attachments"
+    assert sorted(p.name for p in attachments.iterdir()) == ["notes (2).txt", "notes.txt", "passwd"]
+    assert {(attachments / "notes.txt").read_bytes(), (attachments / "notes (2).txt").read_bytes()} \
+        == {b"second notes", b"third notes"}
+    assert not (tmp_path.parent / "etc").exists()
+
+
+def test_index_lists_recipients_and_every_item_with_the_reply_author(export, conversations, tmp_path):
+    first, _ = conversations
+    open_bundle(export, ALICE, tmp_path)
+    index = (tmp_path / first.id / "index.txt").read_text().splitlines()
+    assert index[:2] == [f"conversation {first.id}", "recipients: alice, bob, carol"]
+    assert f"{DATE}  message  {DATE}-message-{first.item_ids[0][:8]}.txt" in index
+    assert f"{DATE}  file     attachments/passwd" in index
+    assert f"{DATE}  reply    {DATE}-reply-{first.item_ids[4][:8]}.txt (from bob)" in index
+    assert len(index) == 3 + 5
+
+
+def test_recused_responder_gets_no_folder_for_that_conversation(export, conversations, tmp_path):
+    first, recused = conversations
+    report = open_bundle(export, CAROL, tmp_path)
+    assert (report.items, report.excluded, report.conversations) == (5, 1, [first.id])
+    assert [p.name for p in tmp_path.iterdir()] == [first.id]
+    assert report.summary("carol") == "carol: opened 5 item(s) in 1 conversation(s); " \
+                                      "excluded from 1 conversation(s)"
+
+
+def test_recused_responder_cannot_open_report_even_if_the_manifest_lists_them(tmp_path):
+    # The manifest is not what protects a report: the envelope is sealed to alice and bob only.
+    lying = Conversation([ALICE, BOB, CAROL], [item("message", MARKER)], REPORTER,
+                         sealed_to=[ALICE.secret_key.public_key, BOB.secret_key.public_key])
+    bundle = write_export(tmp_path / "lying.odbx", [lying])
+    report = open_bundle(bundle, CAROL, tmp_path / "out")
+    assert report.items == 0
+    assert len(report.failures) == 1 and "not among the envelope's recipients" in report.failures[0]
+    assert leftovers(tmp_path / "out", MARKER) == []
+    assert "1 item(s) failed to verify and were not written" in report.summary("carol")
+
+
+def test_key_on_no_recipient_list_opens_nothing(export, tmp_path):
+    report = open_bundle(export, ResponderKey.generate("dave"), tmp_path)
+    assert (report.items, report.excluded, report.conversations) == (0, 2, [])
+    assert list(tmp_path.iterdir()) == []
+
+
+def assert_bundle_fails(words: str, *args) -> None:
+    """A damaged bundle is reported as failed, with a message saying how."""
+    report = open_bundle(*args)
+    assert report.failures and words in report.failures[-1], report.failures
+
+
+def marker_bundle(tmp_path, damage=None):
+    """A bundle whose last item is 200 KB of MARKER, so several chunks verify before any damage."""
+    before = Conversation([ALICE], [item("message", b"an earlier report")], REPORTER)
+    failing = Conversation([ALICE], [item("message", b"ok"),
+                                     item("file", MARKER * 7000, "big.txt")], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [before, failing], damage)
+    return path, before, failing
+
+
+def test_truncated_bundle_is_rejected_and_nothing_of_the_failing_item_is_written(tmp_path):
+    path, before, _ = marker_bundle(tmp_path)
+    data = path.read_bytes()
+    # Cut 100 kB into the last envelope, and 8 bytes into it (the final checksum is 32 bytes).
+    for cut in (len(data) - 100_000, len(data) - 40):
+        out = tmp_path / f"out-{cut}"
+        path.write_bytes(data[:cut])
+        assert_bundle_fails("truncated", path, ALICE, out)
+        assert leftovers(out, MARKER) == []
+        # Items before the damage verified on their own and stay readable.
+        assert b"an earlier report" in all_files(out / before.id).values()
+
+
+def test_bundle_missing_part_of_its_final_checksum_is_rejected(tmp_path):
+    path, _, _ = marker_bundle(tmp_path)
+    path.write_bytes(path.read_bytes()[:-1])
+    assert_bundle_fails("truncated", path, ALICE, tmp_path / "out")
+    assert [p for p in (tmp_path / "out").rglob("*") if ".partial" in p.name] == []
+
+
+def test_bundle_truncated_inside_its_only_item_writes_no_file(tmp_path):
+    only = Conversation([ALICE], [item("message", MARKER * 20_000)], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [only])
+    path.write_bytes(path.read_bytes()[:-70_000])
+    assert_bundle_fails("truncated", path, ALICE, tmp_path / "out")
+    assert all_files(tmp_path / "out") == {}
+
+
+def test_tampered_bundle_is_rejected_and_nothing_of_the_tampered_item_is_written(tmp_path):
+    path, before, _ = marker_bundle(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(flip(data, len(data) - 40_000))   # inside the last item's final chunks
+    assert_bundle_fails("damaged", path, ALICE, tmp_path / "out")
+    assert leftovers(tmp_path / "out", MARKER) == []
+
+
+def test_damaged_item_in_an_intact_bundle_is_skipped_and_reported(tmp_path):
+    # A server holding a damaged envelope still writes a consistent bundle around it.
+    damage = lambda blob, n: flip(blob, len(blob) - 30_000) if n == 2 else blob  # noqa: E731
+    path, before, failing = marker_bundle(tmp_path, damage)
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 2
+    assert report.failures == [f"{failing.id}/{failing.item_ids[1]}: "
+                               "envelope payload is damaged or out of order"]
+    assert leftovers(tmp_path / "out", MARKER) == []
+    index = (tmp_path / "out" / failing.id / "index.txt").read_text()
+    assert "big.txt" not in index
+
+
+def test_manifest_with_a_path_traversal_id_is_rejected_before_anything_is_written(tmp_path):
+    evil = Conversation([ALICE], [item("message", MARKER)], REPORTER, id="../" + "x" * 16)
+    path = write_export(tmp_path / "evil.odbx", [evil])
+    with pytest.raises(FormatError, match="invalid id"):
+        open_bundle(path, ALICE, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert leftovers(tmp_path, MARKER) == []
+
+
+def test_item_date_cannot_place_a_file_outside_the_output_folder(tmp_path):
+    crafted = Conversation([ALICE], [item("message", MARKER, date="../../escaped")], REPORTER)
+    path = write_export(tmp_path / "crafted.odbx", [crafted])
+    out = tmp_path / "a" / "out"
+    out.mkdir(parents=True)
+    try:
+        open_bundle(path, ALICE, out)
+    except FormatError:
+        pass
+    outside = [name for name, data in all_files(tmp_path).items()
+               if not name.startswith("a/out/") and MARKER in data]
+    assert outside == []
+
+
+def test_attachment_with_a_long_non_latin_name_is_opened(tmp_path):
+    conv = Conversation([ALICE], [item("file", b"scan", "報告書" * 100 + ".pdf")], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 1
+
+
+def test_item_with_non_text_metadata_is_refused_as_unreadable(tmp_path):
+    meta = b'{"date": "2024-05-01", "kind": "file", "name": 7}'
+    conv = Conversation([ALICE], [len(meta).to_bytes(4, "big") + meta + b"body"], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 0 and "unreadable" in report.failures[0]
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("report.pdf", "report.pdf"),
+    ("../../etc/passwd", "passwd"),
+    ("..\\..\\Windows\\boot.ini", "boot.ini"),
+    ("/absolute/path.txt", "path.txt"),
+    ("line\nbreak\r.txt", "linebreak.txt"),
+    ("bell\x07and\x00nul\x1b[31m.txt", "bellandnul[31m.txt"),
+    ("evil\u202etxt.exe", "eviltxt.exe"),            # right-to-left override
+    ("zero\u200bwidth.txt", "zerowidth.txt"),
+    (".bashrc", "bashrc"),
+    ("..", "attachment"),
+    ("...", "attachment"),
+    ("", "attachment"),
+    ("   ", "attachment"),
+    ("\x00\x01", "attachment"),
+    ("folder/", "attachment"),
+    ("Cafe\u0301.txt", "Café.txt"),                  # NFC
+])
+def test_sanitise_name(given, expected):
+    assert sanitise_name(given) == expected
+
+
+def test_sanitise_name_shortens_very_long_names_and_keeps_the_extension():
+    long = sanitise_name("a" * 1000 + ".pdf")
+    assert long.endswith(".pdf") and len(long.encode()) <= 200
+    assert len(sanitise_name("b" * 1000).encode()) <= 200
+    assert len(sanitise_name("c" * 1000 + "." + "d" * 50).encode()) <= 200
+
+
+def open_reply(path, key: PrivateKey) -> tuple:
+    with open(path, "rb") as stream:
+        reader = BundleReader(stream)
+        (conversation, _, view), = list((c, i, io.BytesIO(v.read())) for c, i, v in reader.envelopes())
+    meta, body = split_item(envelope.open_envelope(view, key))
+    return reader.manifest, conversation, meta, b"".join(body)
+
+
+def test_reply_can_be_read_by_the_reporter_and_every_listed_responder(export, conversations, tmp_path):
+    first, _ = conversations
+    item_id = write_reply(export, first.id, ALICE, "We talked to them. Thank you.", tmp_path / "reply.odbx")
+    for reader in (REPORTER, ALICE.secret_key, BOB.secret_key, CAROL.secret_key):
+        manifest, conversation, meta, body = open_reply(tmp_path / "reply.odbx", reader)
+        assert (manifest.kind, conversation.id, conversation.items[0].id) == ("reply", first.id, item_id)
+        assert (meta.kind, meta.name) == ("reply", "alice")
+        assert body == "We talked to them. Thank you.".encode()
+    with pytest.raises(envelope.NotARecipient):
+        open_reply(tmp_path / "reply.odbx", PrivateKey.generate())
+    assert [p.name for p in tmp_path.iterdir()] == ["reply.odbx"]   # no temporary file left
+
+
+def test_reply_opens_offline_with_its_author_in_the_index(export, conversations, tmp_path):
+    first, _ = conversations
+    write_reply(export, first.id, ALICE, "Noted.", tmp_path / "reply.odbx")
+    report = open_bundle(tmp_path / "reply.odbx", BOB, tmp_path / "out")
+    assert report.items == 1
+    assert "(from alice)" in (tmp_path / "out" / first.id / "index.txt").read_text()
+
+
+def test_recused_responder_cannot_write_a_reply(export, conversations, tmp_path):
+    _, recused = conversations
+    with pytest.raises(FormatError, match="carol is not a recipient"):
+        write_reply(export, recused.id, CAROL, "Let me see.", tmp_path / "reply.odbx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reply_to_an_unknown_conversation_is_refused(export, tmp_path):
+    with pytest.raises(FormatError, match="is not in this bundle"):
+        write_reply(export, "f" * 32, ALICE, "Hello?", tmp_path / "reply.odbx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_reply_is_refused(export, conversations, tmp_path):
+    first, _ = conversations
+    with pytest.raises(FormatError, match="the reply is empty"):
+        write_reply(export, first.id, ALICE, " \n\t", tmp_path / "reply.odbx")
+
+
+def test_reply_needs_the_reporter_key_in_the_bundle(tmp_path):
+    keyless = Conversation([ALICE], [item("message", b"old export")])
+    path = write_export(tmp_path / "old.odbx", [keyless])
+    with pytest.raises(FormatError, match="export it again"):
+        write_reply(path, keyless.id, ALICE, "Hi", tmp_path / "reply.odbx")
+
+
+def test_reply_from_a_damaged_bundle_is_refused(export, conversations, tmp_path):
+    first, _ = conversations
+    damaged = tmp_path / "damaged.odbx"
+    data = export.read_bytes()
+    damaged.write_bytes(data[:len(MAGIC) + 20] + b"#" + data[len(MAGIC) + 21:])
+    with pytest.raises(FormatError, match="damaged"):
+        write_reply(damaged, first.id, ALICE, "Hi", tmp_path / "reply.odbx")
+    damaged.write_bytes(data[:-1])
+    with pytest.raises(FormatError, match="truncated"):
+        write_reply(damaged, first.id, ALICE, "Hi", tmp_path / "reply.odbx")
+    assert not (tmp_path / "reply.odbx").exists()
+
+
+def test_opening_twice_into_the_same_folder_keeps_both_copies(export, conversations, tmp_path):
+    first, _ = conversations
+    open_bundle(export, ALICE, tmp_path)
+    open_bundle(export, ALICE, tmp_path)
+    names = os.listdir(tmp_path / first.id)
+    assert f"{DATE}-message-{first.item_ids[0][:8]} (2).txt" in names

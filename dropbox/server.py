@@ -7,6 +7,12 @@ import waitress
 
 from dropbox.app import create_app
 from dropbox.config import Config
+from dropbox.spool import SealedBodyChannel
+
+# Responses are never spooled to disk either: waitress starts a new output buffer at
+# outbuf_high_watermark (16 MiB) and makes writers wait below it, so an overflow
+# threshold well above that keeps every response page in memory.
+OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
 
 def serve(config: Config, host: str, port: int) -> None:
@@ -19,6 +25,8 @@ def serve(config: Config, host: str, port: int) -> None:
         max_request_body_size=config.max_request_bytes,
         clear_untrusted_proxy_headers=True,
         channel_timeout=600,  # slow tor circuits
+        outbuf_overflow=OUTBUF_OVERFLOW,
     )
+    server.channel_class = SealedBodyChannel  # request bodies over 512 KiB: encrypted spool
     print(f"serving the reporter site on http://{host}:{server.effective_port}/", flush=True)
     server.run()

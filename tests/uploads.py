@@ -1,0 +1,96 @@
+"""Streaming a multipart upload to the real server the way a browser does, in pieces.
+
+The body is sent with a Content-Length in 64 KiB pieces, so a test can look
+at the disk and at the server's open files while an upload is in flight, or
+hang up half way.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlsplit
+
+from formclient import FormClient
+
+PIECE = 64 * 1024
+
+
+@dataclass
+class ReportSession:
+    """A reporter who has a codename and the report form open."""
+    client: FormClient
+    csrf_token: str
+    codename: str
+
+    @classmethod
+    def start(cls, server_url: str) -> "ReportSession":
+        client = FormClient(server_url)
+        codename_page = client.submit(client.get("/"), "Start a new report")
+        codename = codename_page.by_id("codename").text().strip()
+        form_page = client.get(codename_page.link("continue"))
+        token = next(v for n, v in form_page.form("Send the report").defaults() if n == "csrf_token")
+        return cls(client, token, codename)
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.client.http.cookies)
+
+
+def marked_content(marker: bytes, size: int) -> Callable[[int, int], bytes]:
+    """Bytes [start, end) of a file in which every 1 KiB holds the marker: any leaked piece shows it."""
+    unit = marker + os.urandom(1024 - len(marker))
+    block = unit * (PIECE // len(unit) + 1)
+
+    def piece(start: int, end: int) -> bytes:
+        offset = start % len(unit)
+        return (block[offset:] + block)[: end - start]
+    return piece
+
+
+def multipart(fields: list[tuple[str, str]], file_name: str, file_size: int,
+              content: Callable[[int, int], bytes]) -> tuple[str, int, Callable]:
+    boundary = "----odbx" + secrets.token_hex(12)
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields)
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{file_name}"\r\n'
+             f"Content-Type: application/octet-stream\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    total = len(head) + file_size + len(tail)
+
+    def pieces():
+        yield head
+        for start in range(0, file_size, PIECE):
+            yield content(start, min(file_size, start + PIECE))
+        yield tail
+    return f"multipart/form-data; boundary={boundary}", total, pieces
+
+
+def send(url: str, path: str, cookie: str, content_type: str, total: int, pieces,
+         every: Callable[[int], None] | None = None, hang_up_at: int | None = None) -> int | None:
+    """POST the body; calls `every(sent)` after each piece; returns the status, None if we hung up."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn.putrequest("POST", path)
+    conn.putheader("Content-Type", content_type)
+    conn.putheader("Content-Length", str(total))
+    conn.putheader("Cookie", cookie)
+    conn.endheaders()
+    sent = 0
+    try:
+        for piece in pieces():
+            conn.send(piece)
+            sent += len(piece)
+            if every:
+                every(sent)
+            if hang_up_at is not None and sent >= hang_up_at:
+                conn.close()
+                return None
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()

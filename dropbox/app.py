@@ -9,27 +9,19 @@ from werkzeug.exceptions import HTTPException
 
 from dropbox.config import Config
 from dropbox.headers import add_strict_headers
+from dropbox.problems import PROBLEMS, message_for
+from dropbox.ratelimit import FailureBudget
 from dropbox.reporter import reporter
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
 from dropbox.uploads import EncryptingRequest
-
-# What a reporter reads when something goes wrong: no status jargon, no traceback.
-PROBLEMS = {
-    400: "Something in what was sent could not be understood. Please go back and try again.",
-    403: "This page is not open to you.",
-    404: "There is no page here.",
-    405: "This page cannot be used that way.",
-    413: "What you sent is larger than this drop accepts. Please send fewer or smaller files.",
-    500: "Something went wrong on our side. Nothing you sent was kept. Please try again later.",
-}
-
 
 @dataclass(frozen=True)
 class Instance:
     """What every request may use: the config and the store."""
     config: Config
     store: Store
+    login_failures: FailureBudget
 
 
 def create_app(config: Config) -> Flask:
@@ -44,10 +36,12 @@ def create_app(config: Config) -> Flask:
         # No external resources may be needed for error pages either.
         TRAP_HTTP_EXCEPTIONS=False,
     )
-    app.session_interface = MemorySessions(config.settings.session_idle_minutes * 60)
+    app.session_interface = MemorySessions(config.settings.session_idle_seconds)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
-    app.extensions["dropbox"] = Instance(config, store)
+    store.recover()
+    app.extensions["dropbox"] = Instance(
+        config, store, FailureBudget(config.settings.login_failures_per_minute))
     CSRFProtect(app)
     app.register_blueprint(reporter)
     app.after_request(add_strict_headers)
@@ -64,9 +58,7 @@ def create_app(config: Config) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_problem(error: HTTPException):
-        message = error.description if error.code == 413 and "at most" in (error.description or "") \
-            else PROBLEMS.get(error.code, PROBLEMS[400])
-        return render_template("problem.html", message=message), error.code
+        return render_template("problem.html", message=message_for(error)), error.code
 
     @app.errorhandler(Exception)
     def server_problem(error: Exception):

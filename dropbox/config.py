@@ -32,8 +32,10 @@ class Settings:
     max_request_mib: int = 2048
     max_message_chars: int = 50_000
     max_files_per_submission: int = 20
+    max_file_mib: int = 2048
+    login_failures_per_minute: int = 30
     retention_days: int = 90
-    session_idle_minutes: int = 60
+    session_idle_seconds: int = 3600
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
 

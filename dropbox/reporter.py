@@ -17,6 +17,7 @@ from keys.errors import FormatError
 from keys.items import split_item
 from keys.responder import Responder
 from dropbox.forms import FollowUpForm, LoginForm, LogoutForm, ReportForm, StartForm
+from dropbox.problems import TooLarge
 from dropbox.storage import Conversation, StagedItem
 
 reporter = Blueprint("reporter", __name__)
@@ -46,7 +47,7 @@ def _stage_submission(form, recipients: tuple[Responder, ...]) -> list[StagedIte
     uploads = [f for f in request.files.getlist("files") if f.filename]
     limit = _instance().config.settings.max_files_per_submission
     if len(uploads) > limit:
-        abort(413, f"Please send at most {limit} files at a time.")
+        raise TooLarge(f"Please send at most {limit} files at a time.")
     sinks += [f.stream for f in uploads]
     return [sink.claim(keys) for sink in sinks]
 
@@ -103,11 +104,14 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
-    config = _instance().config
+    config, budget = _instance().config, _instance().login_failures
+    if not budget.available():
+        abort(429)
     phrase = codenames.normalize(form.codename.data)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
     if not conversation:
+        budget.spend()
         form.codename.errors.append(
             "No report is known under this codename. Check each of its seven words and try again.")
         return render_template("login.html", form=form), 403

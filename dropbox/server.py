@@ -7,7 +7,7 @@ import waitress
 
 from dropbox.app import create_app
 from dropbox.config import Config
-from dropbox.spool import SealedBodyChannel
+from dropbox.channel import DropboxChannel
 
 # Responses are never spooled to disk either: waitress starts a new output buffer at
 # outbuf_high_watermark (16 MiB) and makes writers wait below it, so an overflow
@@ -27,6 +27,6 @@ def serve(config: Config, host: str, port: int) -> None:
         channel_timeout=600,  # slow tor circuits
         outbuf_overflow=OUTBUF_OVERFLOW,
     )
-    server.channel_class = SealedBodyChannel  # request bodies over 512 KiB: encrypted spool
+    server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
     print(f"serving the reporter site on http://{host}:{server.effective_port}/", flush=True)
     server.run()

@@ -16,6 +16,8 @@ from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
+from dropbox.channel import REQUEST_STARTED
+
 COOKIE_NAME = "session"
 MAX_SESSIONS = 50_000
 
@@ -44,9 +46,12 @@ class MemorySessions(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> MemorySession:
         sid = request.cookies.get(COOKIE_NAME, "")
         now = time.monotonic()
+        # Judged from when the request began: an upload that takes an hour over tor
+        # still belongs to the session that was alive when it started.
+        started = request.environ.get(REQUEST_STARTED, now)
         with self._lock:
             entry = self._sessions.get(sid)
-            if entry and now - entry[0] <= self._idle:
+            if entry and started - entry[0] <= self._idle:
                 self._sessions[sid] = (now, entry[1])
                 return MemorySession(dict(entry[1]), sid)
             self._sessions.pop(sid, None)

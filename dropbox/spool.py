@@ -2,11 +2,8 @@
 
 waitress reads a whole request body before the app runs. Bodies over
 `inbuf_overflow` go to a `tempfile.TemporaryFile` -- plaintext on disk, even
-if unlinked. The least invasive hook waitress offers is its `parser_class`
-(a class attribute of the channel): our parser lets waitress parse headers as
-always, then swaps the body receiver's empty buffer for one whose overflow
-file is a `SealedSpool`. Nothing of waitress is patched, and only request
-bodies are affected.
+if unlinked. `SealedOverflowableBuffer` is waitress's own buffer with that
+overflow file replaced by a `SealedSpool`; dropbox/channel.py plugs it in.
 
 A `SealedSpool` is an append-only file of 64 KiB blocks, each sealed with
 XChaCha20-Poly1305 under a key that exists only in this process's memory;
@@ -22,8 +19,6 @@ import tempfile
 
 from nacl import bindings as sodium
 from waitress.buffers import FileBasedBuffer, OverflowableBuffer
-from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
 
 BLOCK = 64 * 1024
 _ABYTES = sodium.crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -135,16 +130,3 @@ class SealedOverflowableBuffer(OverflowableBuffer):
         if hasattr(old, "close"):
             old.close()
         self.overflowed = True
-
-
-class SealedBodyParser(HTTPRequestParser):
-    def parse_header(self, header_plus):
-        super().parse_header(header_plus)
-        receiver = self.body_rcv
-        if receiver is not None:
-            # Called before any body byte has arrived: the buffer is still empty.
-            receiver.buf = SealedOverflowableBuffer(self.adj.inbuf_overflow)
-
-
-class SealedBodyChannel(HTTPChannel):
-    parser_class = SealedBodyParser

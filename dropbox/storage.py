@@ -151,13 +151,26 @@ class Store:
         self.database, self.store_dir, self.tmp_dir = database, store_dir, tmp_dir
 
     def prepare(self) -> None:
-        """Create what is missing and drop what a crash left half-written."""
+        """Create what is missing."""
         for folder in (self.store_dir, self.tmp_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def recover(self) -> None:
+        """Drop what a crash left half-written. Only at server start: never under a running server."""
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
         with self._db() as db:
-            db.executescript(SCHEMA)
+            known = {(r["conversation_id"], r["id"])
+                     for r in db.execute("SELECT conversation_id, id FROM items")}
+        # A crash between placing a payload and committing its row leaves an orphan.
+        for folder in self.store_dir.iterdir():
+            for payload in folder.iterdir():
+                if (folder.name, payload.name) not in known:
+                    payload.unlink()
+            if not any(folder.iterdir()):
+                folder.rmdir()
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

@@ -21,13 +21,14 @@ from nacl.public import PublicKey
 
 from keys.envelope import PayloadSealer
 from keys.items import ItemMeta
+from dropbox.problems import TooLarge
 from dropbox.storage import StagedItem, new_id, today
 
 
 class UploadSink:
     """A write-only file that stores only ciphertext."""
 
-    def __init__(self, tmp_dir: Path, meta: ItemMeta):
+    def __init__(self, tmp_dir: Path, meta: ItemMeta, max_bytes: int):
         self.id = new_id()
         self.path = tmp_dir / f"{self.id}.part"
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -36,6 +37,7 @@ class UploadSink:
         self._sealer.write(meta.encode())
         self._prefix = self._sealer.plaintext_size
         self.meta = meta
+        self._max = max_bytes
 
     @property
     def size(self) -> int:
@@ -43,6 +45,9 @@ class UploadSink:
         return self._sealer.plaintext_size - self._prefix
 
     def write(self, data: bytes) -> int:
+        if self.size + len(data) > self._max:
+            raise TooLarge(
+                f"Please send files of at most {self._max // (1024 * 1024)} MiB each.")
         return self._sealer.write(data)
 
     def seek(self, *args) -> int:
@@ -70,7 +75,8 @@ class EncryptingRequest(Request):
         self.sinks: list[UploadSink] = []
 
     def new_sink(self, meta: ItemMeta) -> UploadSink:
-        sink = UploadSink(current_app.extensions["dropbox"].config.tmp_dir, meta)
+        config = current_app.extensions["dropbox"].config
+        sink = UploadSink(config.tmp_dir, meta, config.settings.max_file_mib * 1024 * 1024)
         self.sinks.append(sink)
         return sink
 

@@ -13,6 +13,9 @@ def _settings():
 
 
 def _check_length(form, field) -> None:
+    if field.data and ("\x00" in field.data or "\ufffd" in field.data):
+        # Browsers send valid UTF-8; these mean the text was damaged on its way.
+        raise ValidationError("Part of your message arrived damaged. Please check it and send it again.")
     limit = _settings().max_message_chars
     if field.data and len(field.data) > limit:
         raise ValidationError(f"Please keep a message under {limit} characters, or attach it as a file.")

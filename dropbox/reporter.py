@@ -80,6 +80,8 @@ def start():
 def report():
     pending = session.get(PENDING)
     if pending is None:
+        if request.method == "POST":
+            abort(400)  # no report was started in this session, or it ended long ago
         return redirect(url_for("reporter.index"))
     team = _instance().store.team()
     form = ReportForm()

@@ -18,6 +18,7 @@ from typing import Sequence
 
 from flask import Request, current_app
 from nacl.public import PublicKey
+from werkzeug.exceptions import BadRequest
 
 from keys.envelope import PayloadSealer
 from keys.items import ItemMeta
@@ -83,6 +84,13 @@ class EncryptingRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
         return self.new_sink(ItemMeta(kind="file", date=today(), name=filename or ""))
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        if None in self.form or None in self.files:
+            # A part without a name: no browser sends one, and Flask-WTF's token lookup
+            # would fail on it with an AttributeError (a 500) instead of a clear 400.
+            raise BadRequest()
 
     def seal_message(self, text: str) -> UploadSink:
         sink = self.new_sink(ItemMeta(kind="message", date=today()))

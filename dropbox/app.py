@@ -1,6 +1,8 @@
 """The Flask application for the reporter site, built from one Config."""
 from __future__ import annotations
 
+import errno
+import sqlite3
 from dataclasses import dataclass
 
 from flask import Flask, render_template, request
@@ -59,6 +61,15 @@ def create_app(config: Config) -> Flask:
     @app.errorhandler(HTTPException)
     def http_problem(error: HTTPException):
         return render_template("problem.html", message=message_for(error)), error.code
+
+    @app.errorhandler(OSError)
+    @app.errorhandler(sqlite3.OperationalError)
+    def storage_problem(error: Exception):
+        # A full disk is the one server fault a reporter should hear about plainly.
+        full = getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) \
+            or "disk is full" in str(error)
+        app.logger.error("request failed: %s", "disk full" if full else type(error).__name__)
+        return render_template("problem.html", message=PROBLEMS[507 if full else 500]), 507 if full else 500
 
     @app.errorhandler(Exception)
     def server_problem(error: Exception):

@@ -207,8 +207,7 @@ class Store:
     def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
                             recipients: tuple[Responder, ...], items: list[StagedItem]) -> str:
         conversation_id = new_id()
-        self._place(conversation_id, items)
-        with self._db() as db:
+        with self._placed(conversation_id, items), self._db() as db:
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
@@ -216,8 +215,7 @@ class Store:
         return conversation_id
 
     def add_items(self, conversation_id: str, origin: str, items: list[StagedItem]) -> None:
-        self._place(conversation_id, items)
-        with self._db() as db:
+        with self._placed(conversation_id, items), self._db() as db:
             self._insert_items(db, conversation_id, origin, items)
             db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
                        (today(), conversation_id))
@@ -266,14 +264,26 @@ class Store:
             db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
                        (key, value, value))
 
-    def _place(self, conversation_id: str, items: list[StagedItem]) -> None:
+    @contextmanager
+    def _placed(self, conversation_id: str, items: list[StagedItem]) -> Iterator[None]:
+        """Payloads durably in place before the rows that point at them; gone again if the rows fail."""
         folder = self.store_dir / conversation_id
         folder.mkdir(mode=0o700, exist_ok=True)
-        for item in items:
-            with open(item.temp_path, "rb+") as payload:
-                os.fsync(payload.fileno())
-            os.replace(item.temp_path, folder / item.id)
-        _fsync_dir(folder)
+        placed = []
+        try:
+            for item in items:
+                with open(item.temp_path, "rb+") as payload:
+                    os.fsync(payload.fileno())
+                os.replace(item.temp_path, folder / item.id)
+                placed.append(folder / item.id)
+            _fsync_dir(folder)
+            yield
+        except BaseException:
+            for path in placed:
+                path.unlink(missing_ok=True)
+            if not any(folder.iterdir()):
+                folder.rmdir()
+            raise
 
     @staticmethod
     def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,

@@ -29,9 +29,14 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
+    unavailable(f"{name} is not installed")
+
+
+def unavailable(reason: str) -> None:
+    """Skip here, fail in CI: CI must have what every test needs (install it in .ci/run)."""
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} is not installed, and CI must run this test: install it in .ci/run")
-    pytest.skip(f"{name} is not installed")
+        pytest.fail(f"{reason}, and CI must run this test")
+    pytest.skip(reason)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,12 @@ def create_app(config: Config) -> Flask:
     def discard_leftovers(_exc):
         request.discard_leftovers()
 
+    add_problem_pages(app)
+    return app
+
+
+def add_problem_pages(app: Flask) -> None:
+    """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
         message = ("This form has expired or did not come from this site. "
@@ -72,5 +78,3 @@ def create_app(config: Config) -> Flask:
     def server_problem(error: Exception):
         app.logger.error("request failed: %s", type(error).__name__)
         return render_template("problem.html", message=PROBLEMS[500]), 500
-
-    return app

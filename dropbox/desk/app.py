@@ -1,0 +1,37 @@
+"""The desk's Flask application, built from the same Config as the reporter site.
+
+Its own app and port, so it can be published on its own onion with client
+authorization; the same strict headers, CSRF protection, memory-only sessions
+and problem pages as the reporter site.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from dropbox.app import Instance, add_problem_pages
+from dropbox.config import Config
+from dropbox.desk.views import desk
+from dropbox.headers import add_strict_headers
+from dropbox.sessions import COOKIE_NAME, MemorySessions
+from dropbox.storage import Store
+
+
+def create_desk_app(config: Config) -> Flask:
+    app = Flask(__name__, static_folder=str(Path(__file__).parent.parent / "static"))
+    app.config.update(
+        SECRET_KEY=config.session_key,
+        MAX_CONTENT_LENGTH=config.max_request_bytes,
+        SESSION_COOKIE_NAME=COOKIE_NAME,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.session_interface = MemorySessions(config.settings.session_idle_minutes * 60)
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    app.extensions["dropbox"] = Instance(config, store)
+    CSRFProtect(app)
+    app.register_blueprint(desk)
+    app.after_request(add_strict_headers)
+    add_problem_pages(app)
+    return app

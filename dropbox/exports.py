@@ -31,9 +31,9 @@ def export_bundle(store: Store, out_path: Path, everything: bool = False,
         since = store.account(responder)["last_download_seq"]
     grouped = store.items_after(0 if everything else since)
     conversations = {cid: store.conversation(cid) for cid in grouped}
-    if responder is not None:
-        grouped = {cid: items for cid, items in grouped.items()
-                   if any(r.name == responder for r in conversations[cid].recipients)}
+    # A conversation deleted meanwhile is left out; a responder gets only their own.
+    grouped = {cid: items for cid, items in grouped.items() if conversations[cid] is not None and (
+        responder is None or any(r.name == responder for r in conversations[cid].recipients))}
     if not grouped:
         return 0
     manifest = Manifest("export", today(), tuple(

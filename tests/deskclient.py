@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pyotp
 
-from conftest import Server, dropbox
+from pathlib import Path
+
+from conftest import TEAM, Server, dropbox
 from formclient import FormClient, Page
 
 
@@ -36,6 +38,15 @@ def parse_credentials(name: str, output: str) -> Login:
 
 def add_user(data, name: str, *extra: str) -> Login:
     return parse_credentials(name, dropbox("desk", "add-user", name, "--data", data, *extra).out)
+
+
+def new_instance(folder: Path, airgap) -> Path:
+    """A fresh instance in `folder` with the whole test team on it (module fixtures share one)."""
+    data = folder / "instance"
+    dropbox("init", "--data", data)
+    for name in TEAM:
+        dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    return data
 
 
 def desk_url(server: Server) -> str:

@@ -4,15 +4,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import TEAM, dropbox, start_server
-from deskclient import add_user, desk_login, desk_url, parse_credentials
+from deskclient import new_instance, add_user, desk_login, desk_url, parse_credentials
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory, airgap):
-    data = tmp_path_factory.mktemp("desk-accounts") / "instance"
-    dropbox("init", "--data", data)
-    for name in TEAM:
-        dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    data = new_instance(tmp_path_factory.mktemp("desk-accounts"), airgap)
     logins = {name: add_user(data, name) for name in TEAM}
     server = start_server(data)
     yield data, desk_url(server), logins

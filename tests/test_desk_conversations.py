@@ -10,8 +10,8 @@ import sqlite3
 import pytest
 import requests
 
-from conftest import TEAM, dropbox, start_server
-from deskclient import add_user, desk_login, desk_url, designations
+from conftest import dropbox, start_server
+from deskclient import new_instance, add_user, desk_login, desk_url, designations
 from formclient import FormClient, Page
 from test_whole_loop import log_in, new_report
 from dropbox.headers import HEADERS
@@ -19,10 +19,7 @@ from dropbox.headers import HEADERS
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory, airgap):
-    data = tmp_path_factory.mktemp("desk") / "instance"
-    dropbox("init", "--data", data)
-    for name in TEAM:
-        dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    data = new_instance(tmp_path_factory.mktemp("desk"), airgap)
     logins = {name: add_user(data, name) for name in ("alexandra", "bahaa")}
     server = start_server(data)
     url = desk_url(server)

@@ -16,8 +16,8 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import TEAM, dropbox, start_server
-from deskclient import add_user
+from conftest import dropbox, start_server
+from deskclient import new_instance, add_user
 from test_whole_loop import log_in, new_report
 from dropbox.config import Config
 from dropbox.desk.notices import send_due_notices
@@ -76,10 +76,7 @@ def _wait_for(condition, seconds: float = 60) -> bool:
 @pytest.fixture(scope="module")
 def instance_with_mail(tmp_path_factory, airgap, mailbox):
     _, port = mailbox
-    data = tmp_path_factory.mktemp("housekeeping") / "instance"
-    dropbox("init", "--data", data)
-    for name in TEAM:
-        dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    data = new_instance(tmp_path_factory.mktemp("housekeeping"), airgap)
     settings = dataclasses.replace(Config.load(data).settings, smtp_host="127.0.0.1", smtp_port=port,
                                    smtp_starttls=False, housekeeping_seconds=1, retention_days=30)
     (data / "config.toml").write_text(settings.to_toml())

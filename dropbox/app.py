@@ -18,9 +18,10 @@ from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
 from dropbox.uploads import EncryptingRequest
 
+
 @dataclass(frozen=True)
 class Instance:
-    """What every request may use: the config and the store."""
+    """What every request may use: the config, the store, the failed-login budget."""
     config: Config
     store: Store
     login_failures: FailureBudget
@@ -52,6 +53,12 @@ def create_app(config: Config) -> Flask:
     def discard_leftovers(_exc):
         request.discard_leftovers()
 
+    add_problem_pages(app)
+    return app
+
+
+def add_problem_pages(app: Flask) -> None:
+    """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
         message = ("This form has expired or did not come from this site. "
@@ -75,5 +82,3 @@ def create_app(config: Config) -> Flask:
     def server_problem(error: Exception):
         app.logger.error("request failed: %s", type(error).__name__)
         return render_template("problem.html", message=PROBLEMS[500]), 500
-
-    return app

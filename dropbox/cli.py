@@ -115,8 +115,10 @@ def team_remove(name: str, data_dir: Path) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--tor", type=click.Choice(["off"]), default="off", show_default=True,
               help="how to publish the onion service (only 'off' for now)")
-def serve(data_dir: Path, host: str, port: int, tor: str) -> None:
-    """Serve the reporter site under waitress."""
+@click.option("--desk-port", type=click.IntRange(0, 65535),
+              help="the responder desk's loopback port [default: --port + 1, any free one with --port 0]")
+def serve(data_dir: Path, host: str, port: int, tor: str, desk_port: int | None) -> None:
+    """Serve the reporter site and the responder desk under waitress."""
     from dropbox.server import serve as run
     config, store = _load(data_dir)
     if not store.team():
@@ -128,7 +130,7 @@ def serve(data_dir: Path, host: str, port: int, tor: str) -> None:
         click.secho("WARNING: tor is off. This site is NOT an onion service: reporters cannot "
                     "reach it anonymously. Use it for trying things out only.",
                     fg="red", bold=True, err=True)
-    run(config, host, port)
+    run(config, host, port, desk_port if desk_port is not None else (port + 1 if port else 0))
 
 
 @cli.command()
@@ -144,6 +146,93 @@ def export(data_dir: Path, out_path: Path, everything: bool) -> None:
         click.echo("nothing new since the last export (use --all for everything); no file written")
     else:
         click.echo(f"wrote {count} conversation(s) to {out_path}")
+
+
+@cli.command()
+@DATA
+def purge(data_dir: Path) -> None:
+    """Delete conversations without activity for retention_days, now."""
+    from dropbox.desk.housekeeping import purge_expired
+    config, store = _load(data_dir)
+    count = purge_expired(store, config.settings.retention_days)
+    click.echo(f"deleted {count} conversation(s) without activity for "
+               f"{config.settings.retention_days} days")
+
+
+@cli.group()
+def desk() -> None:
+    """Responders' logins to the desk."""
+
+
+def _show_credentials(credentials) -> None:
+    import io
+    import qrcode
+    qr = qrcode.QRCode(border=2)
+    qr.add_data(credentials.totp_uri)
+    drawing = io.StringIO()
+    qr.print_ascii(out=drawing, invert=True)
+    click.echo(f"Give these to {credentials.name} in person; they are shown only once.\n")
+    click.echo(f"password: {credentials.password}")
+    click.echo(f"authenticator (TOTP): {credentials.totp_uri}")
+    click.echo(drawing.getvalue())
+
+
+@desk.command("add-user")
+@click.argument("name")
+@click.option("--email", default="", help="where to send notices of new activity (optional)")
+@DATA
+def desk_add_user(name: str, email: str, data_dir: Path) -> None:
+    """Give responder NAME a desk login: a password and an authenticator secret."""
+    from dropbox.desk.accounts import add_account
+    config, store = _load(data_dir)
+    if name not in {r.name for r in store.team()}:
+        raise click.ClickException(f"{name!r} is not on the team; add them with `dropbox team add` first")
+    try:
+        _show_credentials(add_account(config, store, name, email))
+    except StorageError as exc:
+        raise click.ClickException(f"{exc}; use `dropbox desk reset-user {name}` for new ones") from None
+
+
+@desk.command("reset-user")
+@click.argument("name")
+@DATA
+def desk_reset_user(name: str, data_dir: Path) -> None:
+    """Issue NAME a new password and authenticator secret; lifts a lock."""
+    from dropbox.desk.accounts import reset_account
+    config, store = _load(data_dir)
+    try:
+        _show_credentials(reset_account(config, store, name))
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@desk.command("remove-user")
+@click.argument("name")
+@DATA
+def desk_remove_user(name: str, data_dir: Path) -> None:
+    """Remove NAME's desk login."""
+    _, store = _load(data_dir)
+    try:
+        store.remove_account(name)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"removed the desk login of {name}")
+
+
+@desk.command("list-users")
+@DATA
+def desk_list_users(data_dir: Path) -> None:
+    """List desk logins, their notice address, and any lock."""
+    import time
+    _, store = _load(data_dir)
+    accounts = store.accounts()
+    if not accounts:
+        click.echo("no desk logins yet; add one with `dropbox desk add-user NAME`")
+    for account in accounts:
+        locked = account["locked_until"] - time.time()
+        state = f"LOCKED for {int(locked // 60) + 1} more minute(s)" if locked > 0 else \
+            f"{account['failures']} failed login(s) in a row" if account["failures"] else "ok"
+        click.echo(f"{account['name']}\t{account['email'] or '(no mail)'}\t{state}")
 
 
 @cli.command("import-replies")

@@ -9,6 +9,8 @@ Layout of a data directory (nothing else of ours is written anywhere):
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import tomllib
@@ -38,10 +40,19 @@ class Settings:
     session_idle_seconds: int = 3600
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
+    # The responder desk's mail notices; no mail is sent while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "desk@localhost"
+    # How often `dropbox serve` purges expired conversations and sends due notices.
+    housekeeping_seconds: int = 60
 
     def to_toml(self) -> str:
         lines = ["# onion-dropbox instance settings; restart `dropbox serve` after editing."]
-        lines += [f"{f.name} = {getattr(self, f.name)}" for f in fields(self)]
+        lines += [f"{f.name} = {_toml_value(getattr(self, f.name))}" for f in fields(self)]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -54,9 +65,19 @@ class Settings:
         unknown = set(values) - known
         if unknown:
             raise InstanceError(f"{CONFIG_FILE} has unknown settings: {', '.join(sorted(unknown))}")
-        if not all(isinstance(v, int) and v > 0 for v in values.values()):
-            raise InstanceError(f"{CONFIG_FILE}: every setting is a positive whole number")
+        defaults = cls()
+        for name, value in values.items():
+            expected = type(getattr(defaults, name))
+            if type(value) is not expected or (expected is int and value <= 0):
+                kind = {int: "a positive whole number", bool: "true or false", str: "a quoted text"}
+                raise InstanceError(f"{CONFIG_FILE}: {name} must be {kind[expected]}")
         return cls(**values)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,11 @@ class Config:
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
+
+    @property
+    def desk_key(self) -> bytes:
+        """Seals the desk's TOTP secrets in the database; derived, so no new secret file."""
+        return hashlib.blake2b(self.session_key, digest_size=32, person=b"odbx-desk-totp").digest()
 
     @property
     def codename_cost(self) -> StretchCost:

@@ -18,13 +18,24 @@ from dropbox.storage import StagedItem, Store, new_id, today
 LAST_EXPORT = "last_export_seq"
 
 
-def export_bundle(store: Store, out_path: Path, everything: bool = False) -> int:
-    """Write every conversation with new items (all, with `everything`); returns how many."""
-    since = 0 if everything else store.get_state(LAST_EXPORT)
-    grouped = store.items_after(since)
+def export_bundle(store: Store, out_path: Path, everything: bool = False,
+                  responder: str | None = None) -> int:
+    """Write every conversation with new items (all, with `everything`); returns how many.
+
+    With `responder`, only the conversations on whose recipient list they are, and
+    "new" means since that responder's own last download (the desk's "my bundle").
+    """
+    if responder is None:
+        since = store.get_state(LAST_EXPORT)
+    else:
+        since = store.account(responder)["last_download_seq"]
+    grouped = store.items_after(0 if everything else since)
+    conversations = {cid: store.conversation(cid) for cid in grouped}
+    # A conversation deleted meanwhile is left out; a responder gets only their own.
+    grouped = {cid: items for cid, items in grouped.items() if conversations[cid] is not None and (
+        responder is None or any(r.name == responder for r in conversations[cid].recipients))}
     if not grouped:
         return 0
-    conversations = {cid: store.conversation(cid) for cid in grouped}
     manifest = Manifest("export", today(), tuple(
         ConversationEntry(cid, conversations[cid].recipients,
                           tuple(ItemEntry(i.id, i.envelope_size) for i in items),
@@ -46,7 +57,11 @@ def export_bundle(store: Store, out_path: Path, everything: bool = False) -> int
         os.replace(temp, out_path)
     finally:
         temp.unlink(missing_ok=True)
-    store.set_state(LAST_EXPORT, max(i.seq for items in grouped.values() for i in items))
+    newest = max(i.seq for items in grouped.values() for i in items)
+    if responder is None:
+        store.set_state(LAST_EXPORT, newest)
+    else:
+        store.update_account(responder, last_download_seq=max(newest, since))
     return len(grouped)
 
 

@@ -49,3 +49,7 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Logging out is a POST, so another site cannot log a reporter out."""
+
+
+class DeleteForm(FlaskForm):
+    """The reporter's confirmation that their whole conversation is to be deleted."""

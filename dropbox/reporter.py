@@ -16,7 +16,7 @@ from keys.envelope import open_envelope
 from keys.errors import FormatError
 from keys.items import split_item
 from keys.responder import Responder
-from dropbox.forms import FollowUpForm, LoginForm, LogoutForm, ReportForm, StartForm
+from dropbox.forms import DeleteForm, FollowUpForm, LoginForm, LogoutForm, ReportForm, StartForm
 from dropbox.problems import TooLarge
 from dropbox.storage import Conversation, StagedItem
 
@@ -144,6 +144,21 @@ def conversation():
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
                            logout=LogoutForm()), status
+
+
+@reporter.route("/delete", methods=["GET", "POST"])
+def delete():
+    """The reporter deletes their whole conversation, after a confirmation page."""
+    current = _logged_in()
+    if current is None:
+        session.clear()
+        return redirect(url_for("reporter.login"))
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        return render_template("delete.html", form=form)
+    _instance().store.delete_conversation(current.id, "the reporter")
+    session.clear()
+    return render_template("delete.html", deleted=True)
 
 
 @reporter.post("/logout")

@@ -1,13 +1,18 @@
-"""Running the app under waitress, the production WSGI server."""
+"""Running the apps under waitress, the production WSGI server."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import waitress
 
 from dropbox.app import create_app
-from dropbox.config import Config
 from dropbox.channel import DropboxChannel
+from dropbox.config import Config
+from dropbox.desk.app import create_desk_app
+from dropbox.desk.housekeeping import Housekeeping
+
+DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points here
 
 # Responses are never spooled to disk either: waitress starts a new output buffer at
 # outbuf_high_watermark (16 MiB) and makes writers wait below it, so an overflow
@@ -15,10 +20,27 @@ from dropbox.channel import DropboxChannel
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
 
-def serve(config: Config, host: str, port: int) -> None:
+def start_desk(config: Config, port: int) -> None:
+    """The responder desk on its own loopback port, plus the server's chores, in threads."""
+    app = create_desk_app(config)
+    desk = _waitress(app, config, DESK_HOST, port)
+    print(f"serving the responder desk on http://{DESK_HOST}:{desk.effective_port}/", flush=True)
+    threading.Thread(target=desk.run, name="desk", daemon=True).start()
+    Housekeeping(config, app.extensions["dropbox"].store).start()
+
+
+def serve(config: Config, host: str, port: int, desk_port: int | None = None) -> None:
     app = create_app(config)
     # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    server = _waitress(app, config, host, port)
+    print(f"serving the reporter site on http://{host}:{server.effective_port}/", flush=True)
+    if desk_port is not None:
+        start_desk(config, desk_port)
+    server.run()
+
+
+def _waitress(app, config: Config, host: str, port: int):
     server = waitress.create_server(
         app, host=host, port=port,
         ident="",  # no Server header naming the software and version
@@ -28,5 +50,4 @@ def serve(config: Config, host: str, port: int) -> None:
         outbuf_overflow=OUTBUF_OVERFLOW,
     )
     server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
-    print(f"serving the reporter site on http://{host}:{server.effective_port}/", flush=True)
-    server.run()
+    return server

@@ -38,13 +38,14 @@ class MemorySession(CallbackDict, SessionMixin):
 
 
 class MemorySessions(SessionInterface):
-    def __init__(self, idle_seconds: int):
+    def __init__(self, idle_seconds: int, cookie_name: str = COOKIE_NAME):
         self._idle = idle_seconds
+        self._cookie = cookie_name
         self._lock = threading.Lock()
         self._sessions: dict[str, tuple[float, dict]] = {}
 
     def open_session(self, app: Flask, request: Request) -> MemorySession:
-        sid = request.cookies.get(COOKIE_NAME, "")
+        sid = request.cookies.get(self._cookie, "")
         now = time.monotonic()
         # Judged from when the request began: an upload that takes an hour over tor
         # still belongs to the session that was alive when it started.
@@ -65,13 +66,13 @@ class MemorySessions(SessionInterface):
                 self._sessions.pop(session.sid, None)
                 session.sid = None
             if not session:
-                response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
+                response.delete_cookie(self._cookie, path="/", httponly=True, samesite="Strict")
                 return
             if session.sid is None:
                 session.sid = secrets.token_urlsafe(32)
                 self._evict()
             self._sessions[session.sid] = (time.monotonic(), dict(session))
-        response.set_cookie(COOKIE_NAME, session.sid, path="/", httponly=True, samesite="Strict")
+        response.set_cookie(self._cookie, session.sid, path="/", httponly=True, samesite="Strict")
 
     def _evict(self) -> None:
         """Drop idle sessions, and the oldest ones if a flood fills memory."""

@@ -54,6 +54,37 @@ CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+-- The responder desk. Times of accounts are unix seconds; nothing here names a reporter.
+CREATE TABLE IF NOT EXISTS desk_accounts (
+    name TEXT PRIMARY KEY,
+    password_hash BLOB NOT NULL,
+    sealed_totp BLOB NOT NULL,
+    last_otp_step INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER NOT NULL DEFAULT 0,
+    email TEXT NOT NULL DEFAULT '',
+    last_download_seq INTEGER NOT NULL DEFAULT 0,
+    notice_pending INTEGER NOT NULL DEFAULT 0,
+    last_notice INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS desk_conversations (
+    conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+    designation TEXT NOT NULL UNIQUE,
+    closed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS desk_stars (
+    name TEXT NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    PRIMARY KEY (name, conversation_id)
+);
+-- An entry about a conversation keeps only the names of its recipients (its audience), never its id.
+CREATE TABLE IF NOT EXISTS desk_audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    day TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    audience TEXT
+);
 """
 
 
@@ -212,6 +243,7 @@ class Store:
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
             self._insert_items(db, conversation_id, "reporter", items)
+            self._note_activity(db, recipients)
         return conversation_id
 
     def add_items(self, conversation_id: str, origin: str, items: list[StagedItem]) -> None:
@@ -219,6 +251,31 @@ class Store:
             self._insert_items(db, conversation_id, origin, items)
             db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
                        (today(), conversation_id))
+            row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
+                             (conversation_id,)).fetchone()
+            self._note_activity(db, _recipients(row["recipients"]))
+
+    def delete_conversation(self, conversation_id: str, actor: str) -> None:
+        """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
+        conversation = self.conversation(conversation_id)
+        if conversation is None:
+            return
+        with self._db() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            self._audit(db, actor, "deleted a conversation", conversation.recipients)
+        shutil.rmtree(self.store_dir / conversation_id, ignore_errors=True)
+
+    def inactive_since(self, day: str) -> list[str]:
+        """Ids of conversations whose last activity was before `day`."""
+        with self._db() as db:
+            rows = db.execute("SELECT id FROM conversations WHERE last_activity < ?", (day,)).fetchall()
+        return [r["id"] for r in rows]
+
+    def conversations_for(self, name: str) -> list[Conversation]:
+        """The conversations whose recipient list names `name`, and no other."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM conversations ORDER BY created, id").fetchall()
+        return [c for c in map(_conversation, rows) if any(r.name == name for r in c.recipients)]
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
         with self._db() as db:
@@ -263,6 +320,106 @@ class Store:
         with self._db() as db:
             db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
                        (key, value, value))
+
+    # --- the responder desk ------------------------------------------------
+
+    def add_account(self, name: str, password_hash: bytes, sealed_totp: bytes, email: str) -> None:
+        with self._db() as db:
+            try:
+                db.execute("INSERT INTO desk_accounts (name, password_hash, sealed_totp, email)"
+                           " VALUES (?, ?, ?, ?)", (name, password_hash, sealed_totp, email))
+            except sqlite3.IntegrityError:
+                raise StorageError(f"{name} has a desk account already") from None
+
+    def reset_account(self, name: str, password_hash: bytes, sealed_totp: bytes) -> None:
+        with self._db() as db:
+            changed = db.execute(
+                "UPDATE desk_accounts SET password_hash = ?, sealed_totp = ?, last_otp_step = 0,"
+                " failures = 0, locked_until = 0 WHERE name = ?",
+                (password_hash, sealed_totp, name)).rowcount
+        if not changed:
+            raise StorageError(f"{name} has no desk account")
+
+    def remove_account(self, name: str) -> None:
+        with self._db() as db:
+            if db.execute("DELETE FROM desk_accounts WHERE name = ?", (name,)).rowcount == 0:
+                raise StorageError(f"{name} has no desk account")
+            db.execute("DELETE FROM desk_stars WHERE name = ?", (name,))
+
+    def account(self, name: str) -> sqlite3.Row | None:
+        with self._db() as db:
+            return db.execute("SELECT * FROM desk_accounts WHERE name = ?", (name,)).fetchone()
+
+    def accounts(self) -> list[sqlite3.Row]:
+        with self._db() as db:
+            return db.execute("SELECT * FROM desk_accounts ORDER BY name").fetchall()
+
+    def update_account(self, name: str, **values: int | str) -> None:
+        columns = {"last_otp_step", "failures", "locked_until", "email", "last_download_seq",
+                   "notice_pending", "last_notice"}
+        assert values and set(values) <= columns
+        with self._db() as db:
+            db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",
+                       (*values.values(), name))
+
+    def claim_otp_step(self, name: str, step: int) -> bool:
+        """Record `step` as used; False if it, or a later one, was used already."""
+        with self._db() as db:
+            return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
+                              " AND last_otp_step < ?", (step, name, step)).rowcount == 1
+
+    def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
+        """Each conversation's designation and closed flag, giving new ones `new_designation()`."""
+        with self._db() as db:
+            known = {r["conversation_id"]: (r["designation"], bool(r["closed"])) for r in db.execute(
+                "SELECT * FROM desk_conversations").fetchall()}
+            for cid in conversation_ids:
+                while cid not in known:
+                    designation = new_designation()
+                    if db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
+                                  " VALUES (?, ?)", (cid, designation)).rowcount:
+                        known[cid] = (designation, False)
+        return {cid: known[cid] for cid in conversation_ids}
+
+    def set_closed(self, conversation_id: str, closed: bool) -> None:
+        with self._db() as db:
+            db.execute("UPDATE desk_conversations SET closed = ? WHERE conversation_id = ?",
+                       (int(closed), conversation_id))
+
+    def stars(self, name: str) -> set[str]:
+        with self._db() as db:
+            rows = db.execute("SELECT conversation_id FROM desk_stars WHERE name = ?", (name,)).fetchall()
+        return {r["conversation_id"] for r in rows}
+
+    def toggle_star(self, name: str, conversation_id: str) -> None:
+        with self._db() as db:
+            if not db.execute("DELETE FROM desk_stars WHERE name = ? AND conversation_id = ?",
+                              (name, conversation_id)).rowcount:
+                db.execute("INSERT INTO desk_stars VALUES (?, ?)", (name, conversation_id))
+
+    def audit(self, actor: str, action: str, about: tuple[Responder, ...] | None = None) -> None:
+        with self._db() as db:
+            self._audit(db, actor, action, about)
+
+    def audit_entries(self) -> list[tuple[str, str, str, list[str] | None]]:
+        """(day, actor, action, audience) newest first; audience None means the whole team."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM desk_audit ORDER BY seq DESC").fetchall()
+        return [(r["day"], r["actor"], r["action"],
+                 None if r["audience"] is None else json.loads(r["audience"])) for r in rows]
+
+    @staticmethod
+    def _audit(db: sqlite3.Connection, actor: str, action: str,
+               about: tuple[Responder, ...] | None) -> None:
+        audience = None if about is None else json.dumps(sorted(r.name for r in about))
+        db.execute("INSERT INTO desk_audit (day, actor, action, audience) VALUES (?, ?, ?, ?)",
+                   (today(), actor, action, audience))
+
+    @staticmethod
+    def _note_activity(db: sqlite3.Connection, recipients: tuple[Responder, ...]) -> None:
+        """Mark a notice due for each recipient with a desk account (and nobody else)."""
+        db.executemany("UPDATE desk_accounts SET notice_pending = 1 WHERE name = ?",
+                       [(r.name,) for r in recipients])
 
     @contextmanager
     def _placed(self, conversation_id: str, items: list[StagedItem]) -> Iterator[None]:

@@ -1,0 +1,42 @@
+"""The desk's Flask application, built from the same Config as the reporter site.
+
+Its own app and port, so it can be published on its own onion with client
+authorization; the same strict headers, CSRF protection, memory-only sessions
+and problem pages as the reporter site.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from dropbox.app import Instance, add_problem_pages
+from dropbox.config import Config
+from dropbox.desk.views import desk
+from dropbox.headers import add_strict_headers
+from dropbox.ratelimit import FailureBudget
+from dropbox.sessions import MemorySessions
+from dropbox.storage import Store
+
+DESK_COOKIE = "desk_session"
+
+
+def create_desk_app(config: Config) -> Flask:
+    app = Flask(__name__, static_folder=str(Path(__file__).parent.parent / "static"))
+    app.config.update(
+        SECRET_KEY=config.session_key,
+        MAX_CONTENT_LENGTH=config.max_request_bytes,
+        SESSION_COOKIE_NAME=DESK_COOKIE,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    # Its own cookie: on one host, browsers would otherwise let the two apps overwrite each other's.
+    app.session_interface = MemorySessions(config.settings.session_idle_seconds, DESK_COOKIE)
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    app.extensions["dropbox"] = Instance(
+        config, store, FailureBudget(config.settings.login_failures_per_minute))
+    CSRFProtect(app)
+    app.register_blueprint(desk)
+    app.after_request(add_strict_headers)
+    add_problem_pages(app)
+    return app

@@ -123,6 +123,10 @@ def test_no_codename_or_derived_key_in_cookies_logs_or_data(server, airgap, tmp_
     for value in secrets_to_hide:
         assert not any(value in c for c in set_cookies)
         assert value not in "".join(server.log)
+    # The log says nothing about who came: no address, no browser, no time of day.
+    requests_logged = [line for line in server.log if not line.startswith(("serving", "WARNING: tor"))]
+    assert not [line for line in requests_logged if "127.0.0.1" in line or "python-requests" in line
+                or re.search(r"\d\d:\d\d:\d\d", line)]
     for path in server.data.rglob("*"):
         if path.is_file():
             data = path.read_bytes()

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from dropbox.config import Config
 from dropbox.headers import add_strict_headers
+from dropbox.hosts import guard_hosts
 from dropbox.reporter import reporter
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
@@ -48,6 +49,7 @@ def create_app(config: Config) -> Flask:
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
     app.extensions["dropbox"] = Instance(config, store)
+    guard_hosts(app, config)  # before CSRF and the routes: a tor2web visitor sees only a warning
     CSRFProtect(app)
     app.register_blueprint(reporter)
     app.after_request(add_strict_headers)

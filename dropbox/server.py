@@ -1,18 +1,55 @@
-"""Running the app under waitress, the production WSGI server."""
+"""Running the app under waitress, the production WSGI server, published as onion services.
+
+The life cycle is the point here: the site is published only once it listens; on SIGTERM or
+SIGINT the services are removed and a tor we launched is stopped; a tor that dies is said
+out loud and ends `serve` with a non-zero status, rather than a site that no one can reach
+going on silently. The desk's client keys are watched, and the desk is published again
+when a responder is added or removed.
+"""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field, replace
 
 import waitress
 
 from dropbox.app import create_app
 from dropbox.config import Config
+from onion.client_auth import AccessError
+from onion.service_key import ServiceKey
+from onion.tor import Service, Tor, TorError
+
+WATCH_SECONDS = 2
 
 
-def serve(config: Config, host: str, port: int) -> None:
+@dataclass(frozen=True)
+class TorChoice:
+    """How to reach tor: launch our own, or attach to a running one's control port."""
+    mode: str  # "launch" or "system"
+    control_port: int = 9051
+    password: str | None = None
+    extra_config: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Stop(Exception):
+    """Raised in the main thread to leave waitress's loop; `code` is the exit status."""
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
+          desk_port: int | None = None) -> int:
+    """Serve until stopped; returns the exit status."""
     app = create_app(config)
     # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stem").setLevel(logging.WARNING)  # stem logs every control command
     server = waitress.create_server(
         app, host=host, port=port,
         ident="",  # no Server header naming the software and version
@@ -20,5 +57,90 @@ def serve(config: Config, host: str, port: int) -> None:
         clear_untrusted_proxy_headers=True,
         channel_timeout=600,  # slow tor circuits
     )
-    print(f"serving the reporter site on http://{host}:{server.effective_port}/", flush=True)
-    server.run()
+    site_port = server.effective_port
+    print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
+    _stop_on_signals()
+    controller = _connect(tor, config) if tor else None
+    try:
+        if controller:
+            _publish(controller, config, site_port, desk_port)
+        server.run()
+        return 0
+    except Stop as stop:
+        return stop.code
+    finally:
+        if controller:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second signal stops us at once
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            controller.close()
+            print("onion services removed" + (", tor stopped" if tor.mode == "launch" else ""),
+                  flush=True)
+
+
+def _publish(controller: Tor, config: Config, site_port: int, desk_port: int | None) -> None:
+    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port)
+    print(f"onion service for the reporter site: http://{controller.publish(site)}/", flush=True)
+    desk = None
+    if desk_port is not None:
+        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port)
+        _publish_desk(controller, config, desk)
+    print("proof-of-work defences: " + ("on" if controller.pow_defences else
+                                        "not supported by this tor"), flush=True)
+    threading.Thread(target=_watch, args=(controller, config, desk), daemon=True).start()
+
+
+def _connect(choice: TorChoice, config: Config) -> Tor:
+    if choice.mode == "system":
+        controller = Tor.attach(choice.control_port, choice.password)
+        print(f"attached to tor {controller.version} on control port {choice.control_port}",
+              flush=True)
+    else:
+        controller = Tor.launch(config.tor_dir, choice.extra_config)
+        print(f"launched tor {controller.version} (pid {controller.process.pid})", flush=True)
+    return controller
+
+
+def _publish_desk(controller: Tor, config: Config, desk: Service) -> None:
+    """(Re)publish the desk for exactly the responders with access now; with none, or with a
+    damaged access list, the desk is taken down: a revoked key must never keep working."""
+    try:
+        clients = tuple(grant.public_key for grant in config.desk_access.grants())
+    except AccessError as exc:
+        controller.unpublish(desk)
+        print(f"ERROR: the desk is not published: {exc}", file=sys.stderr, flush=True)
+        return
+    if not clients:
+        controller.unpublish(desk)
+        print("the desk is not published: no responder has access "
+              "(`dropbox onion desk-access add NAME`)", flush=True)
+        return
+    address = controller.republish(replace(desk, clients=clients))
+    print(f"onion service for the desk (client authorization, {len(clients)} responder(s)): "
+          f"http://{address}/", flush=True)
+
+
+def _stop_on_signals() -> None:
+    def stop(signum, _frame):
+        raise Stop(1 if signum == signal.SIGUSR1 else 0)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(signum, stop)
+
+
+def _watch(controller: Tor, config: Config, desk: Service | None) -> None:
+    """Ends `serve` (via SIGUSR1) when tor dies; publishes the desk again when access changes."""
+    access = config.desk_access
+    seen = access.version()
+    while True:
+        threading.Event().wait(WATCH_SECONDS)
+        if not controller.alive():
+            print("ERROR: tor has stopped: the onion services are gone and no one can reach "
+                  "this site. Stopping.", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            return
+        if desk is None or access.version() == seen:
+            continue
+        seen = access.version()
+        try:
+            _publish_desk(controller, config, desk)
+        except TorError as exc:
+            print(f"ERROR: the desk was not published again: {exc}", file=sys.stderr, flush=True)

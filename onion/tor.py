@@ -120,13 +120,16 @@ class Tor:
     def publish(self, service: Service) -> str:
         """Publish `service` and return its address; it must be the one its key stands for."""
         with self._lock:
-            response = None
-            if self.pow_defences is not False:
-                response = self.controller.msg(_add_onion(service, pow_defences=True))
-                if self.pow_defences is None:
-                    self.pow_defences = response.is_ok()
-            if not self.pow_defences:
+            if self.pow_defences is False:
                 response = self.controller.msg(_add_onion(service, pow_defences=False))
+            else:
+                response = self.controller.msg(_add_onion(service, pow_defences=True))
+                if self.pow_defences is None and not response.is_ok():
+                    # Unknown keyword to a tor without PoW: the same request without it decides.
+                    response = self.controller.msg(_add_onion(service, pow_defences=False))
+                    self.pow_defences = False if response.is_ok() else None
+                elif response.is_ok():
+                    self.pow_defences = True
             try:
                 stem.response.convert("ADD_ONION", response)
             except stem.ControllerError:

@@ -9,7 +9,6 @@ of a plain HTTP server on loopback: what is tested is the onion and its client k
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import signal

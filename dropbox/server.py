@@ -35,12 +35,16 @@ class TorChoice:
     extra_config: dict[str, list[str]] = field(default_factory=dict)
 
 
-class Stop(Exception):
-    """Raised in the main thread to leave waitress's loop; `code` is the exit status."""
+class Stop(SystemExit):
+    """Raised in the main thread by a signal to leave waitress's loop; `code` is the exit
+    status. A SystemExit because that is what waitress lets through a socket handler (a plain
+    Exception would be logged as a handler error and the server go on); its run() then ends
+    quietly, so the status is also kept in a StopRequest."""
 
-    def __init__(self, code: int):
-        super().__init__(code)
-        self.code = code
+
+@dataclass
+class StopRequest:
+    code: int = 0
 
 
 def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
@@ -59,13 +63,13 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     )
     site_port = server.effective_port
     print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
-    _stop_on_signals()
+    request = _stop_on_signals()
     controller = _connect(tor, config) if tor else None
     try:
         if controller:
             _publish(controller, config, site_port, desk_port)
         server.run()
-        return 0
+        return request.code
     except Stop as stop:
         return stop.code
     finally:
@@ -119,11 +123,16 @@ def _publish_desk(controller: Tor, config: Config, desk: Service) -> None:
           f"http://{address}/", flush=True)
 
 
-def _stop_on_signals() -> None:
+def _stop_on_signals() -> StopRequest:
+    """SIGTERM and SIGINT stop us cleanly (status 0); SIGUSR1 is the watcher saying tor died."""
+    request = StopRequest()
+
     def stop(signum, _frame):
-        raise Stop(1 if signum == signal.SIGUSR1 else 0)
+        request.code = 1 if signum == signal.SIGUSR1 else 0
+        raise Stop(request.code)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
         signal.signal(signum, stop)
+    return request
 
 
 def _watch(controller: Tor, config: Config, desk: Service | None) -> None:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from dropbox.config import Config
 from dropbox.headers import add_strict_headers
 from dropbox.problems import PROBLEMS, message_for
+from dropbox.hosts import guard_hosts
 from dropbox.ratelimit import FailureBudget
 from dropbox.reporter import reporter
 from dropbox.sessions import COOKIE_NAME, MemorySessions
@@ -45,6 +46,7 @@ def create_app(config: Config) -> Flask:
     store.recover()
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))
+    guard_hosts(app, config)  # before CSRF and the routes: a tor2web visitor sees only a warning
     CSRFProtect(app)
     app.register_blueprint(reporter)
     app.after_request(add_strict_headers)

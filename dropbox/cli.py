@@ -7,6 +7,7 @@ without the web stack on the air-gapped machine.
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import sys
 from pathlib import Path
 
@@ -113,24 +114,162 @@ def team_remove(name: str, data_dir: Path) -> None:
 @DATA
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--tor", type=click.Choice(["off"]), default="off", show_default=True,
-              help="how to publish the onion service (only 'off' for now)")
+@click.option("--tor", type=click.Choice(["auto", "launch", "system", "off"]), default="auto",
+              show_default=True,
+              help="launch: a private tor; system: a running tor's control port; "
+                   "auto: launch if tor is installed, else off")
+@click.option("--control-port", default=9051, show_default=True, type=click.IntRange(1, 65535),
+              help="with --tor system: the control port on 127.0.0.1 (cookie or password auth)")
+@click.option("--control-password-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="with --tor system: a file holding the control port password")
+@click.option("--tor-config", type=click.Path(path_type=Path, dir_okay=False),
+              help="with --tor launch: extra torrc lines for the launched tor")
 @click.option("--desk-port", type=click.IntRange(0, 65535),
-              help="the responder desk's loopback port [default: --port + 1, any free one with --port 0]")
-def serve(data_dir: Path, host: str, port: int, tor: str, desk_port: int | None) -> None:
-    """Serve the reporter site and the responder desk under waitress."""
-    from dropbox.server import serve as run
+              help="the responder desk's loopback port, published as an onion with client "
+                   "authorization [default: --port + 1, any free one with --port 0]")
+def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
+          control_password_file: Path | None, tor_config: Path | None,
+          desk_port: int | None) -> None:
+    """Serve the reporter site and the responder desk, and publish them as onion services."""
+    from dropbox.server import TorChoice, serve as run
+    from onion.service_key import KeyFileError
+    from onion.tor import TorError, read_torrc
     config, store = _load(data_dir)
     if not store.team():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
     if not _is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "
                     "can see this site without tor.", fg="red", bold=True, err=True)
+    if tor == "auto":
+        tor = "launch" if shutil.which("tor") else "off"
+        if tor == "off":
+            click.secho("WARNING: tor is not installed (no `tor` on PATH), so no onion service "
+                        "is published.", fg="red", bold=True, err=True)
     if tor == "off":
         click.secho("WARNING: tor is off. This site is NOT an onion service: reporters cannot "
                     "reach it anonymously. Use it for trying things out only.",
                     fg="red", bold=True, err=True)
-    run(config, host, port, desk_port if desk_port is not None else (port + 1 if port else 0))
+    try:
+        choice = None if tor == "off" else TorChoice(
+            tor, control_port,
+            _read_text(control_password_file) if control_password_file else None,
+            read_torrc(tor_config) if tor_config else {})
+        desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
+        sys.exit(run(config, host, port, choice, desk_port))
+    except (TorError, KeyFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+
+
+@cli.group()
+def onion() -> None:
+    """The onion addresses: show, import, rotate, and who may reach the desk."""
+
+
+SERVICE = click.option("--desk", "service", flag_value="desk", default="site",
+                       help="the desk's onion rather than the reporter site's")
+
+
+def _service_key(config: Config, service: str):
+    from onion.service_key import KeyFileError, ServiceKey
+    try:
+        return ServiceKey.load(config.onion_key_file(service))
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@onion.command("address")
+@DATA
+def onion_address(data_dir: Path) -> None:
+    """Print the reporter site's onion address (and the desk's)."""
+    config, _ = _load(data_dir)
+    click.echo(_service_key(config, "site").address)
+    click.echo(f"desk: {_service_key(config, 'desk').address}", err=True)
+
+
+@onion.command("import-key")
+@click.argument("secret_key_file", type=click.Path(path_type=Path, dir_okay=False))
+@DATA
+@SERVICE
+def onion_import_key(secret_key_file: Path, data_dir: Path, service: str) -> None:
+    """Keep an existing address: take tor's hs_ed25519_secret_key from its HiddenServiceDir."""
+    from onion.service_key import KeyFileError, import_tor_file
+    config, _ = _load(data_dir)
+    try:
+        key = import_tor_file(secret_key_file, config.onion_key_file(service))
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"the {service} onion is now {key.address}; restart `dropbox serve` to publish it")
+
+
+@onion.command("rotate")
+@DATA
+@SERVICE
+@click.confirmation_option(prompt="The old address will stop working for good. Go on?")
+def onion_rotate(data_dir: Path, service: str) -> None:
+    """Replace the onion key on purpose: a new address, the old one is gone."""
+    from onion.service_key import write_new_seed
+    config, _ = _load(data_dir)
+    old = _service_key(config, service).address
+    new = write_new_seed(config.onion_key_file(service)).address
+    click.echo(f"the {service} onion moved from {old} to {new}; restart `dropbox serve` to publish it")
+
+
+@onion.group("desk-access")
+def desk_access() -> None:
+    """The responders who may reach the desk onion (v3 client authorization)."""
+
+
+@desk_access.command("add")
+@click.argument("name")
+@DATA
+def desk_access_add(name: str, data_dir: Path) -> None:
+    """Give NAME a key; prints the line for Tor Browser or a ClientOnionAuthDir file, once."""
+    from onion.client_auth import AccessError
+    config, _ = _load(data_dir)
+    try:
+        line = config.desk_access.grant(name, _service_key(config, "desk").service_id)
+    except AccessError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"gave {name} access to the desk; give them this line over a safe channel "
+               "(it is not kept here):", err=True)
+    click.echo(line)
+
+
+@desk_access.command("remove")
+@click.argument("name")
+@DATA
+def desk_access_remove(name: str, data_dir: Path) -> None:
+    """Revoke NAME's key: a running `dropbox serve` publishes the desk again without it."""
+    from onion.client_auth import AccessError
+    config, _ = _load(data_dir)
+    try:
+        config.desk_access.revoke(name)
+    except AccessError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"removed {name}'s desk access")
+
+
+@desk_access.command("list")
+@DATA
+def desk_access_list(data_dir: Path) -> None:
+    """The names with desk access."""
+    from onion.client_auth import AccessError
+    config, _ = _load(data_dir)
+    try:
+        grants = config.desk_access.grants()
+    except AccessError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not grants:
+        click.echo("no one has desk access; add a responder with `dropbox onion desk-access add NAME`")
+    for grant in grants:
+        click.echo(grant.name)
 
 
 @cli.command()

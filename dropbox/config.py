@@ -2,7 +2,9 @@
 
 Layout of a data directory (nothing else of ours is written anywhere):
     config.toml        settings a person may edit
-    secrets/           peppers and the session-signing key, mode 0600
+    secrets/           peppers, the session-signing key and the onion service keys, mode 0600
+    desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
+    tor/               the launched tor's state (`serve --tor launch`)
     dropbox.sqlite3    conversations, items (headers only), team
     store/<conv>/<item>  envelope payloads, ciphertext only
     tmp/               uploads being encrypted; emptied at start-up
@@ -18,10 +20,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from keys.codename import Peppers, StretchCost
+from onion.client_auth import AccessList
+from onion.service_key import write_new_seed
 
 CONFIG_FILE = "config.toml"
 PEPPER_FILE = "peppers"
 SESSION_KEY_FILE = "session-key"
+ONION_KEY_FILES = {"site": "onion-site-key", "desk": "onion-desk-key"}
 
 
 class InstanceError(Exception):
@@ -99,6 +104,18 @@ class Config:
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
 
+    def onion_key_file(self, service: str) -> Path:
+        """The secret key of the reporter site's ("site") or the desk's ("desk") onion."""
+        return self.data_dir / "secrets" / ONION_KEY_FILES[service]
+
+    @property
+    def desk_access(self) -> AccessList:
+        return AccessList(self.data_dir / "desk-access")
+
+    @property
+    def tor_dir(self) -> Path:
+        return self.data_dir / "tor"
+
     @property
     def desk_key(self) -> bytes:
         """Seals the desk's TOTP secrets in the database; derived, so no new secret file."""
@@ -138,6 +155,8 @@ def create_instance(data_dir: Path) -> Path:
     peppers = Peppers.generate()
     _write_secret(data_dir / "secrets" / PEPPER_FILE, peppers.lookup + peppers.key)
     _write_secret(data_dir / "secrets" / SESSION_KEY_FILE, secrets.token_bytes(32))
+    for name in ONION_KEY_FILES.values():  # the addresses are the instance's own from the start
+        write_new_seed(data_dir / "secrets" / name)
     (data_dir / CONFIG_FILE).write_text(Settings().to_toml(), "utf-8")
     return data_dir
 

@@ -1,8 +1,23 @@
-"""Running the apps under waitress, the production WSGI server."""
+"""Running the apps under waitress, the production WSGI server, published as onion services.
+
+The reporter site and the responder desk each get their own waitress server
+(the desk always on loopback) with our channel: request bodies spool
+encrypted, and waitress's own error pages carry the strict headers.
+
+The life cycle is the point here: the site is published only once it listens; on SIGTERM or
+SIGINT the services are removed and a tor we launched is stopped; a tor that dies is said
+out loud and ends `serve` with a non-zero status, rather than a site that no one can reach
+going on silently. The desk's client keys are watched, and the desk is published again
+when a responder is added or removed.
+"""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 import threading
+from dataclasses import dataclass, field, replace
 
 import waitress
 
@@ -11,7 +26,11 @@ from dropbox.channel import DropboxChannel
 from dropbox.config import Config
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
+from onion.client_auth import AccessError
+from onion.service_key import ServiceKey
+from onion.tor import Service, Tor, TorError
 
+WATCH_SECONDS = 2
 DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points here
 
 # Responses are never spooled to disk either: waitress starts a new output buffer at
@@ -20,24 +39,65 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
 
-def start_desk(config: Config, port: int) -> None:
+@dataclass(frozen=True)
+class TorChoice:
+    """How to reach tor: launch our own, or attach to a running one's control port."""
+    mode: str  # "launch" or "system"
+    control_port: int = 9051
+    password: str | None = None
+    extra_config: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Stop(SystemExit):
+    """Raised in the main thread by a signal to leave waitress's loop; `code` is the exit
+    status. A SystemExit because that is what waitress lets through a socket handler (a plain
+    Exception would be logged as a handler error and the server go on); its run() then ends
+    quietly, so the status is also kept in a StopRequest."""
+
+
+@dataclass
+class StopRequest:
+    code: int = 0
+
+
+def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
+          desk_port: int | None = None) -> int:
+    """Serve until stopped; returns the exit status. `desk_port` 0 is any free port."""
+    app = create_app(config)
+    # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stem").setLevel(logging.WARNING)  # stem logs every control command
+    server = _waitress(app, config, host, port)
+    site_port = server.effective_port
+    print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
+    if desk_port is not None:
+        desk_port = start_desk(config, desk_port)
+    request = _stop_on_signals()
+    controller = _connect(tor, config) if tor else None
+    try:
+        if controller:
+            _publish(controller, config, site_port, desk_port)
+        server.run()
+        return request.code
+    except Stop as stop:
+        return stop.code
+    finally:
+        if controller:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second signal stops us at once
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            controller.close()
+            print("onion services removed" + (", tor stopped" if tor.mode == "launch" else ""),
+                  flush=True)
+
+
+def start_desk(config: Config, port: int) -> int:
     """The responder desk on its own loopback port, plus the server's chores, in threads."""
     app = create_desk_app(config)
     desk = _waitress(app, config, DESK_HOST, port)
     print(f"serving the responder desk on http://{DESK_HOST}:{desk.effective_port}/", flush=True)
     threading.Thread(target=desk.run, name="desk", daemon=True).start()
     Housekeeping(config, app.extensions["dropbox"].store).start()
-
-
-def serve(config: Config, host: str, port: int, desk_port: int | None = None) -> None:
-    app = create_app(config)
-    # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    server = _waitress(app, config, host, port)
-    print(f"serving the reporter site on http://{host}:{server.effective_port}/", flush=True)
-    if desk_port is not None:
-        start_desk(config, desk_port)
-    server.run()
+    return desk.effective_port
 
 
 def _waitress(app, config: Config, host: str, port: int):
@@ -51,3 +111,77 @@ def _waitress(app, config: Config, host: str, port: int):
     )
     server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
     return server
+
+
+def _publish(controller: Tor, config: Config, site_port: int, desk_port: int | None) -> None:
+    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port)
+    print(f"onion service for the reporter site: http://{controller.publish(site)}/", flush=True)
+    desk = None
+    if desk_port is not None:
+        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port)
+        _publish_desk(controller, config, desk)
+    print("proof-of-work defences: " + ("on" if controller.pow_defences else
+                                        "not supported by this tor"), flush=True)
+    threading.Thread(target=_watch, args=(controller, config, desk), daemon=True).start()
+
+
+def _connect(choice: TorChoice, config: Config) -> Tor:
+    if choice.mode == "system":
+        controller = Tor.attach(choice.control_port, choice.password)
+        print(f"attached to tor {controller.version} on control port {choice.control_port}",
+              flush=True)
+    else:
+        controller = Tor.launch(config.tor_dir, choice.extra_config)
+        print(f"launched tor {controller.version} (pid {controller.process.pid})", flush=True)
+    return controller
+
+
+def _publish_desk(controller: Tor, config: Config, desk: Service) -> None:
+    """(Re)publish the desk for exactly the responders with access now; with none, or with a
+    damaged access list, the desk is taken down: a revoked key must never keep working."""
+    try:
+        clients = tuple(grant.public_key for grant in config.desk_access.grants())
+    except AccessError as exc:
+        controller.unpublish(desk)
+        print(f"ERROR: the desk is not published: {exc}", file=sys.stderr, flush=True)
+        return
+    if not clients:
+        controller.unpublish(desk)
+        print("the desk is not published: no responder has access "
+              "(`dropbox onion desk-access add NAME`)", flush=True)
+        return
+    address = controller.republish(replace(desk, clients=clients))
+    print(f"onion service for the desk (client authorization, {len(clients)} responder(s)): "
+          f"http://{address}/", flush=True)
+
+
+def _stop_on_signals() -> StopRequest:
+    """SIGTERM and SIGINT stop us cleanly (status 0); SIGUSR1 is the watcher saying tor died."""
+    request = StopRequest()
+
+    def stop(signum, _frame):
+        request.code = 1 if signum == signal.SIGUSR1 else 0
+        raise Stop(request.code)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(signum, stop)
+    return request
+
+
+def _watch(controller: Tor, config: Config, desk: Service | None) -> None:
+    """Ends `serve` (via SIGUSR1) when tor dies; publishes the desk again when access changes."""
+    access = config.desk_access
+    seen = access.version()
+    while True:
+        threading.Event().wait(WATCH_SECONDS)
+        if not controller.alive():
+            print("ERROR: tor has stopped: the onion services are gone and no one can reach "
+                  "this site. Stopping.", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            return
+        if desk is None or access.version() == seen:
+            continue
+        seen = access.version()
+        try:
+            _publish_desk(controller, config, desk)
+        except TorError as exc:
+            print(f"ERROR: the desk was not published again: {exc}", file=sys.stderr, flush=True)

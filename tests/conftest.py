@@ -120,9 +120,9 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data: Path, env: dict | None = None) -> Server:
+def start_server(data: Path, env: dict | None = None, args: tuple[str, ...] = ("--tor", "off")) -> Server:
     process = subprocess.Popen(
-        [str(BIN / "dropbox"), "serve", "--data", str(data), "--port", "0"],
+        [str(BIN / "dropbox"), "serve", "--data", str(data), "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, **(env or {})})
     log: list[str] = []

@@ -1,0 +1,175 @@
+"""End to end through Tor: a private Tor network on loopback in its own network namespace
+(tests/tornet.py), `dropbox serve --tor launch` publishing the instance's onions on it, and
+a client tor whose SOCKS port every request of these tests goes through.
+
+The tests run in order on one network: the landing page, the whole reporter loop, the
+responder desk behind client authorization, and a restart that must publish the same address
+again.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import BIN, TEAM, dropbox, require_tool
+from test_whole_loop import log_in, new_report
+from tornet import Client, TorNetwork, free_port, own_network_namespace, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class OnionSite:
+    """What new_report and log_in need of a server: its URL (here the onion) and data."""
+    url: str
+    data: Path
+
+
+@dataclass
+class Published:
+    network: TorNetwork
+    client: Client
+    data: Path
+    serve_args: list
+    log: Path
+    process: subprocess.Popen
+    address: str
+    desk_address: str
+    desk_line: str
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_serve(network: TorNetwork, args: list, log: Path) -> tuple[subprocess.Popen, str]:
+    """`dropbox serve` on the network; returns it and the site address it printed."""
+    process = network.start([BIN / "dropbox", "serve", *args], log)
+    found = wait_for("dropbox serve to publish its onion",
+                     lambda: process.poll() is None and re.search(
+                         r"reporter site: http://([a-z2-7]{56}\.onion)/", log.read_text()),
+                     timeout=120, every=0.5)
+    return process, found.group(1)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, airgap):
+    for tool in ("tor", "tor-gencert", "ip"):
+        require_tool(tool)
+    folder = tmp_path_factory.mktemp("tornet")
+    with own_network_namespace():
+        network = TorNetwork(folder)
+        try:
+            network.build()
+            network.start_relays()
+            network.wait_for_consensus()
+
+            data = folder / "instance"
+            dropbox("init", "--data", data)
+            for name in TEAM:
+                dropbox("team", "add", name, airgap.pub(name), "--data", data)
+            desk_line = dropbox("onion", "desk-access", "add", "alexandra", "--data", data).out.strip()
+            desk_port = free_port()
+            torrc = folder / "service-torrc"
+            torrc.write_text("\n".join(network.client_config()) + "\n")
+            args = ["--data", data, "--port", free_port(), "--tor", "launch",
+                    "--tor-config", torrc, "--desk-port", desk_port]
+            log = folder / "serve.log"
+            process, address = start_serve(network, args, log)
+            desk_address = re.search(r"desk \(client authorization, 1 responder\(s\)\): "
+                                     r"http://([a-z2-7]{56}\.onion)/", log.read_text()).group(1)
+            client = network.start_client()
+            client.wait_until_bootstrapped()
+            yield Published(network, client, data, args, log, process, address, desk_address,
+                            desk_line)
+        finally:
+            network.stop()
+
+
+@pytest.fixture
+def through_tor(published, monkeypatch):
+    """Every request of the test (FormClient included) goes through the client tor."""
+    monkeypatch.setenv("HTTP_PROXY", published.client.proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    return published
+
+
+def landing_page(published: Published, timeout: float = 180) -> requests.Response:
+    def loaded():
+        response = published.client.get(f"http://{published.address}/")
+        return response if response.status_code == 200 else None
+    try:
+        return wait_for(f"{published.address} to load over tor", loaded, timeout, every=3)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{published.log_text()}\n{published.network.logs()}") from None
+
+
+def test_landing_page_of_the_instance_onion_loads_through_tor(published):
+    assert published.address == dropbox("onion", "address", "--data", published.data).out.strip()
+    page = landing_page(published)
+    assert "Start a new report" in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_whole_reporter_loop_works_through_tor(through_tor, airgap, tmp_path):
+    site = OnionSite(f"http://{through_tor.address}/", through_tor.data)
+    landing_page(through_tor)
+    marker = secrets.token_hex(8)
+    codename, _ = new_report(site, f"Over tor. {marker}",
+                             files=[("files", "evidence.txt", b"evidence " + marker.encode())])
+
+    bundle = tmp_path / "export.bundle"
+    dropbox("export", "--data", site.data, "--out", bundle)
+    opened = tmp_path / "opened"
+    airgap.open(bundle, "alexandra", opened)
+    [conversation] = [p.name for p in opened.iterdir()]
+    assert (opened / conversation / "attachments" / "evidence.txt").read_bytes() == \
+        b"evidence " + marker.encode()
+    reply_text = f"We read it over tor. {secrets.token_hex(4)}"
+    reply = tmp_path / "reply.odbx"
+    airgap.reply(bundle, conversation, "alexandra", reply_text, reply)
+    dropbox("import-replies", reply, "--data", site.data)
+
+    _, page = log_in(site, codename)
+    assert page.status == 200
+    assert reply_text in page.text
+
+
+def test_desk_onion_refuses_a_client_without_its_key_and_serves_one_with_it(published):
+    url = f"http://{published.desk_address}/"
+
+    def refused_for_want_of_a_key():
+        try:
+            published.client.get(url, timeout=60)
+        except requests.ConnectionError as exc:
+            return "0xf4" in str(exc).lower()  # SOCKS ExtendedErrors: client authorization missing
+        raise AssertionError("the desk answered a client without a key")
+    wait_for("the desk to refuse a client without a key", refused_for_want_of_a_key, 180, every=3)
+
+    assert published.desk_line.startswith(published.desk_address.removesuffix(".onion") +
+                                           ":descriptor:x25519:")
+    published.client.add_onion_auth(published.desk_line)
+    page = wait_for("the desk to answer the client with a key",
+                    lambda: published.client.get(url, timeout=60), 180, every=3)
+    # The desk's own login page, through its onion.
+    assert page.status_code == 200
+    assert all(f'name="{field}"' in page.text for field in ("username", "password", "otp"))
+
+
+def test_restarted_serve_publishes_the_same_address_again(published):
+    landing_page(published)
+    published.process.send_signal(signal.SIGTERM)
+    assert published.process.wait(timeout=60) == 0
+    assert "onion services removed, tor stopped" in published.log_text()
+
+    process, address = start_serve(published.network, published.serve_args, published.log)
+    published.process = process
+    assert address == published.address
+    assert "Start a new report" in landing_page(published, timeout=240).text

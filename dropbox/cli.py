@@ -1,7 +1,7 @@
 """The `dropbox` command: the operator's and the responders' one entry point.
 
-Errors a person can meet become one line and a non-zero exit (click's
-ClickException); the `keys` group is handed to `keys.cli`, which runs
+Errors a person can meet become one line and a non-zero exit, in one place
+(`DropboxGroup`), so commands say only what they do; the `keys` group is handed to `keys.cli`, which runs
 without the web stack on the air-gapped machine.
 """
 from __future__ import annotations
@@ -18,16 +18,18 @@ from keys.errors import FormatError
 from keys.responder import Responder, check_name
 from dropbox.config import Config, InstanceError, create_instance
 from dropbox.storage import StorageError, Store
+from onion.client_auth import AccessError
+from onion.service_key import KeyFileError
+from onion.tor import TorError
+
+USER_ERRORS = (InstanceError, StorageError, FormatError, AccessError, KeyFileError, TorError)
 
 DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path),
                     help="the instance's data directory")
 
 
 def _load(data_dir: Path) -> tuple[Config, Store]:
-    try:
-        config = Config.load(data_dir)
-    except InstanceError as exc:
-        raise click.ClickException(str(exc)) from None
+    config = Config.load(data_dir)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
     return config, store
@@ -40,7 +42,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.group()
+class DropboxGroup(click.Group):
+    """Turns the errors a person can meet into one line and exit status 1, at the edge."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=DropboxGroup)
 def cli() -> None:
     """onion-dropbox: an anonymous reporting drop served as a Tor onion service."""
 
@@ -49,10 +61,7 @@ def cli() -> None:
 @DATA
 def init(data_dir: Path) -> None:
     """Create a new instance: config, database and server secrets."""
-    try:
-        path = create_instance(data_dir)
-    except InstanceError as exc:
-        raise click.ClickException(str(exc)) from None
+    path = create_instance(data_dir)
     _load(path)
     click.echo(f"created an instance in {path}; add responders with `dropbox team add`")
 
@@ -69,19 +78,13 @@ def team() -> None:
 def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
     """Add responder NAME with the public key in PUBFILE."""
     _, store = _load(data_dir)
-    try:
-        responder = Responder.load(pubfile)
-        check_name(name)
-    except FormatError as exc:
-        raise click.ClickException(str(exc)) from None
+    responder = Responder.load(pubfile)
+    check_name(name)
     if responder.name != name:
         raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
     if any(bytes(r.public_key) == bytes(responder.public_key) for r in store.team()):
         raise click.ClickException("this public key is on the team already under another name")
-    try:
-        store.add_responder(responder)
-    except StorageError as exc:
-        raise click.ClickException(str(exc)) from None
+    store.add_responder(responder)
     click.echo(f"added {name} (fingerprint {responder.fingerprint})")
 
 
@@ -103,10 +106,7 @@ def team_list(data_dir: Path) -> None:
 def team_remove(name: str, data_dir: Path) -> None:
     """Remove responder NAME: new reports are no longer encrypted to them."""
     _, store = _load(data_dir)
-    try:
-        store.remove_responder(name)
-    except StorageError as exc:
-        raise click.ClickException(str(exc)) from None
+    store.remove_responder(name)
     click.echo(f"removed {name}")
 
 
@@ -132,8 +132,7 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
           desk_port: int | None) -> None:
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
-    from onion.service_key import KeyFileError
-    from onion.tor import TorError, read_torrc
+    from onion.tor import read_torrc
     config, store = _load(data_dir)
     if not store.team():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
@@ -149,15 +148,12 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
         click.secho("WARNING: tor is off. This site is NOT an onion service: reporters cannot "
                     "reach it anonymously. Use it for trying things out only.",
                     fg="red", bold=True, err=True)
-    try:
-        choice = None if tor == "off" else TorChoice(
-            tor, control_port,
-            _read_text(control_password_file) if control_password_file else None,
-            read_torrc(tor_config) if tor_config else {})
-        desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
-        sys.exit(run(config, host, port, choice, desk_port))
-    except (TorError, KeyFileError) as exc:
-        raise click.ClickException(str(exc)) from None
+    choice = None if tor == "off" else TorChoice(
+        tor, control_port,
+        _read_text(control_password_file) if control_password_file else None,
+        read_torrc(tor_config) if tor_config else {})
+    desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
+    sys.exit(run(config, host, port, choice, desk_port))
 
 
 def _read_text(path: Path) -> str:
@@ -177,11 +173,8 @@ SERVICE = click.option("--desk", "service", flag_value="desk", default="site",
 
 
 def _service_key(config: Config, service: str):
-    from onion.service_key import KeyFileError, ServiceKey
-    try:
-        return ServiceKey.load(config.onion_key_file(service))
-    except KeyFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    from onion.service_key import ServiceKey
+    return ServiceKey.load(config.onion_key_file(service))
 
 
 @onion.command("address")
@@ -199,12 +192,9 @@ def onion_address(data_dir: Path) -> None:
 @SERVICE
 def onion_import_key(secret_key_file: Path, data_dir: Path, service: str) -> None:
     """Keep an existing address: take tor's hs_ed25519_secret_key from its HiddenServiceDir."""
-    from onion.service_key import KeyFileError, import_tor_file
+    from onion.service_key import import_tor_file
     config, _ = _load(data_dir)
-    try:
-        key = import_tor_file(secret_key_file, config.onion_key_file(service))
-    except KeyFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    key = import_tor_file(secret_key_file, config.onion_key_file(service))
     click.echo(f"the {service} onion is now {key.address}; restart `dropbox serve` to publish it")
 
 
@@ -231,12 +221,8 @@ def desk_access() -> None:
 @DATA
 def desk_access_add(name: str, data_dir: Path) -> None:
     """Give NAME a key; prints the line for Tor Browser or a ClientOnionAuthDir file, once."""
-    from onion.client_auth import AccessError
     config, _ = _load(data_dir)
-    try:
-        line = config.desk_access.grant(name, _service_key(config, "desk").service_id)
-    except AccessError as exc:
-        raise click.ClickException(str(exc)) from None
+    line = config.desk_access.grant(name, _service_key(config, "desk").service_id)
     click.echo(f"gave {name} access to the desk; give them this line over a safe channel "
                "(it is not kept here):", err=True)
     click.echo(line)
@@ -247,12 +233,8 @@ def desk_access_add(name: str, data_dir: Path) -> None:
 @DATA
 def desk_access_remove(name: str, data_dir: Path) -> None:
     """Revoke NAME's key: a running `dropbox serve` publishes the desk again without it."""
-    from onion.client_auth import AccessError
     config, _ = _load(data_dir)
-    try:
-        config.desk_access.revoke(name)
-    except AccessError as exc:
-        raise click.ClickException(str(exc)) from None
+    config.desk_access.revoke(name)
     click.echo(f"removed {name}'s desk access")
 
 
@@ -260,12 +242,8 @@ def desk_access_remove(name: str, data_dir: Path) -> None:
 @DATA
 def desk_access_list(data_dir: Path) -> None:
     """The names with desk access."""
-    from onion.client_auth import AccessError
     config, _ = _load(data_dir)
-    try:
-        grants = config.desk_access.grants()
-    except AccessError as exc:
-        raise click.ClickException(str(exc)) from None
+    grants = config.desk_access.grants()
     if not grants:
         click.echo("no one has desk access; add a responder with `dropbox onion desk-access add NAME`")
     for grant in grants:
@@ -339,10 +317,7 @@ def desk_reset_user(name: str, data_dir: Path) -> None:
     """Issue NAME a new password and authenticator secret; lifts a lock."""
     from dropbox.desk.accounts import reset_account
     config, store = _load(data_dir)
-    try:
-        _show_credentials(reset_account(config, store, name))
-    except StorageError as exc:
-        raise click.ClickException(str(exc)) from None
+    _show_credentials(reset_account(config, store, name))
 
 
 @desk.command("remove-user")
@@ -351,10 +326,7 @@ def desk_reset_user(name: str, data_dir: Path) -> None:
 def desk_remove_user(name: str, data_dir: Path) -> None:
     """Remove NAME's desk login."""
     _, store = _load(data_dir)
-    try:
-        store.remove_account(name)
-    except StorageError as exc:
-        raise click.ClickException(str(exc)) from None
+    store.remove_account(name)
     click.echo(f"removed the desk login of {name}")
 
 

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import io
 import os
-import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Sequence
 

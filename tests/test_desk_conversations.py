@@ -10,9 +10,8 @@ import sqlite3
 import pytest
 import requests
 
-from conftest import dropbox, start_server
+from conftest import start_server
 from deskclient import new_instance, add_user, desk_login, desk_url, designations
-from formclient import FormClient, Page
 from test_whole_loop import log_in, new_report
 from dropbox.headers import HEADERS
 

@@ -11,7 +11,6 @@ import os
 import secrets
 from pathlib import Path
 
-import pytest
 from nacl.public import PrivateKey
 
 from formclient import FormClient, Page
@@ -162,7 +161,7 @@ def test_report_needs_a_message_and_at_least_one_reader(server):
 
 def test_post_without_csrf_token_is_refused_and_nothing_is_kept(server):
     client = FormClient(server.url)
-    page = client.get(client.submit(client.get("/"), "Start a new report").link("continue"))
+    client.get(client.submit(client.get("/"), "Start a new report").link("continue"))
     response = client.http.post(server.url + "report", data={"message": "hi", "recipients": TEAM},
                                 files=[("files", ("a.txt", b"secret words"))])
     assert response.status_code == 400 and "expired" in response.text

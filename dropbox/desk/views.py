@@ -6,7 +6,6 @@ answered exactly like one that does not exist.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 

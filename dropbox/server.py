@@ -48,6 +48,9 @@ def _waitress(app, config: Config, host: str, port: int):
         clear_untrusted_proxy_headers=True,
         channel_timeout=600,  # slow tor circuits
         outbuf_overflow=OUTBUF_OVERFLOW,
+        # waitress reads 8 KiB per loop turn by default; a large upload then spends more
+        # time turning the loop than encrypting (bench/RESULTS.md): read 256 KiB at once.
+        recv_bytes=256 * 1024,
     )
     server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
     return server

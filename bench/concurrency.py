@@ -92,7 +92,7 @@ def uploads_at_once(rig: Rig, count: int, size: int) -> dict:
     try:
         with ThreadPoolExecutor(max_workers=count) as pool:
             sessions = list(pool.map(lambda _: ReportSession.start(server.url), range(count)))
-            idle = server.peak_rss_kib()
+            before = server.peak_rss_kib()
             started = time.perf_counter()
             list(pool.map(lambda session: upload_file(server, source, session), sessions))
         wall = time.perf_counter() - started
@@ -102,5 +102,5 @@ def uploads_at_once(rig: Rig, count: int, size: int) -> dict:
         source.unlink()
         shutil.rmtree(instance)
     return {"uploads": count, "file_mib": size // MiB, "wall_seconds": round(wall, 1),
-            "before_peak_mib": round(idle / 1024, 1), "peak_mib": round(peak / 1024, 1),
-            "growth_mib": round((peak - idle) / 1024, 1)}
+            "before_peak_mib": round(before / 1024, 1), "peak_mib": round(peak / 1024, 1),
+            "growth_mib": round((peak - before) / 1024, 1)}

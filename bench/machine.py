@@ -24,4 +24,4 @@ def one_line(machine: dict) -> str:
     libraries = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items())
     return (f"{machine['cores']} cores ({machine['cpu']}), {machine['memory_gib']} GiB, "
             f"Linux {machine['kernel']}, Python {machine['python']}; {libraries}; "
-            f"{'; '.join(machine['tools'].values())}")
+            f"{'; '.join(v if k in v else f'{k} {v}' for k, v in machine['tools'].items())}")

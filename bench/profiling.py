@@ -63,6 +63,14 @@ def summary(stats_path: str, top: int = 12) -> list[dict]:
         if total else []
 
 
+def stages(stats_path: str, named: dict[str, tuple[str, str]]) -> dict[str, float]:
+    """Seconds spent in (and under) each named function: {label: (file ending, function)}."""
+    stats = pstats.Stats(stats_path).stats
+    return {label: round(sum(row[3] for func, row in stats.items()
+                             if func[0].endswith(ending) and func[2] == name), 2)
+            for label, (ending, name) in named.items()}
+
+
 def _short(filename: str) -> str:
     for marker in ("site-packages/", "/lib/python3"):
         if marker in filename:

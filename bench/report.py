@@ -37,7 +37,7 @@ def _met(met: bool | None) -> str:
 
 
 def markdown(r: dict) -> str:
-    up, off = r["upload"], r["offline_opening"]
+    up, off, prof = r["upload"], r["offline_opening"], r["upload_profile"]
     reporters, big, login = r["concurrency"]["reporters"], r["concurrency"]["large_uploads"], r["login"]
     lines = [
         f"# Benchmark results ({r['mode']} run, {r['date']})", "",
@@ -78,8 +78,14 @@ def markdown(r: dict) -> str:
         f"{off['streaming_mb_per_s']} MB/s against a raw secretstream decrypt floor of "
         f"{off['raw_decrypt_floor_mb_per_s']} MB/s ({off['ratio_streaming_vs_floor']}×; whole command "
         f"{off['ratio_command_vs_floor']}×).", "",
-        "## Where the upload's time goes (cProfile, 100 MiB upload, server threads)", "",
-        *_profile_table(r["upload_profile"]),
+        "## Where the upload's time goes (cProfile, 100 MiB upload, all server threads)", "",
+        f"The upload took {prof['upload_seconds_under_profiler']} s under the profiler. Time in each "
+        "stage, its callees included:", "",
+        "| stage | seconds |", "|---|---|",
+        *(f"| {'&nbsp;' * 2 * (len(label) - len(label.lstrip()))}{label.strip()} | {seconds} |"
+          for label, seconds in prof["stages_seconds"].items()), "",
+        "The busiest functions (their own time; waiting threads left out):", "",
+        *_profile_table(prof["functions"]),
         "## Where `dropbox keys open`'s time goes (cProfile, the same bundle)", "",
         *_profile_table(off["profile"]),
     ]

@@ -1,11 +1,11 @@
-# onion-dropbox: `make run` tries it, `make test` proves it. Both install first.
+# onion-dropbox: `make run` tries it, `make test` proves it, `make bench` measures it. All install first.
 PYTHON ?= python3
 VENV := .venv
 DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test clean
+.PHONY: install run test bench clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,11 @@ run: install instance/config.toml
 
 test: install
 	$(VENV)/bin/python -m pytest
+
+# Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
+# Reuses the tests' server starter and streaming client, hence tests/ on the path.
+bench: install
+	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info

@@ -38,6 +38,11 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 # threshold well above that keeps every response page in memory.
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
+# Browsers keep several idle connections per site and tor opens one local connection per
+# stream; with waitress's default of 100, a hundred reporters (bench/RESULTS.md) held every
+# slot for channel_timeout and the next reporter waited minutes. select() allows ~1000 fds.
+CONNECTION_LIMIT = 500
+
 
 @dataclass(frozen=True)
 class TorChoice:
@@ -108,6 +113,10 @@ def _waitress(app, config: Config, host: str, port: int):
         clear_untrusted_proxy_headers=True,
         channel_timeout=600,  # slow tor circuits
         outbuf_overflow=OUTBUF_OVERFLOW,
+        # waitress reads 8 KiB per loop turn by default; a large upload then spends more
+        # time turning the loop than encrypting (bench/RESULTS.md): read 256 KiB at once.
+        recv_bytes=256 * 1024,
+        connection_limit=CONNECTION_LIMIT,
     )
     server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
     return server

@@ -110,6 +110,13 @@ class Server:
     data: Path
     log: list[str]
 
+    def peak_rss_kib(self) -> int:
+        """The server's peak resident memory so far (VmHWM), in KiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmHWM")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -120,9 +127,12 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data: Path, env: dict | None = None, args: tuple[str, ...] = ("--tor", "off")) -> Server:
+def start_server(data: Path, env: dict | None = None, args: tuple[str, ...] = ("--tor", "off"),
+                 launcher: list[str] | None = None) -> Server:
+    """`dropbox serve` on a free loopback port; `launcher` replaces the `dropbox` command
+    (the benchmarks run it under a profiler)."""
     process = subprocess.Popen(
-        [str(BIN / "dropbox"), "serve", "--data", str(data), "--port", "0", *args],
+        [*(launcher or [str(BIN / "dropbox")]), "serve", "--data", str(data), "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, **(env or {})})
     log: list[str] = []

@@ -57,13 +57,6 @@ def files_holding(marker: bytes, server) -> list[str]:
     return found
 
 
-def peak_rss_kib(server) -> int:
-    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmHWM")
-
-
 def upload(server, size: int, marker: bytes, csrf_token: str | None = None,
            hang_up: bool = False) -> tuple[int | None, list[str]]:
     """Send a report with a marked message and file; scan disk and open files while sending."""
@@ -121,7 +114,7 @@ def test_rejected_upload_leaves_no_plaintext_and_nothing_behind(watched_server, 
 def test_server_memory_stays_flat_for_a_200_mib_upload(watched_server):
     marker = secrets.token_hex(10).encode()
     assert upload(watched_server, 1 << 20, marker)[0] == 200
-    small = peak_rss_kib(watched_server)
+    small = watched_server.peak_rss_kib()
     assert upload(watched_server, 200 << 20, marker)[0] == 200
-    large = peak_rss_kib(watched_server)
+    large = watched_server.peak_rss_kib()
     assert large - small <= 32 * 1024, f"peak RSS grew by {(large - small) // 1024} MiB"

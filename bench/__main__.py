@@ -1,0 +1,72 @@
+"""The benchmark runner: `python -m bench [--quick]` (or `make bench [QUICK=1]`).
+
+Runs every measurement in one process, in a scratch folder removed at the
+end, and writes bench/results.json (every figure, the goals and whether each
+was met) and bench/RESULTS.md (the table the README quotes).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from bench import concurrency, machine, pages, upload
+from bench.report import goals, markdown
+from bench.rig import MiB, Rig
+
+HERE = Path(__file__).parent
+FULL = {"file": 1024 * MiB, "memory_sizes": [10 * MiB, 100 * MiB], "reporters": 100, "big_uploads": 20}
+QUICK = {"file": 100 * MiB, "memory_sizes": [10 * MiB], "reporters": 20, "big_uploads": 5}
+
+
+def run(quick: bool, scratch_parent: str | None) -> dict:
+    plan = QUICK if quick else FULL
+    scratch = Path(tempfile.mkdtemp(prefix="odbx-bench-", dir=scratch_parent))
+    step = lambda text: print(f"bench: {text}", flush=True)  # noqa: E731
+    try:
+        rig = Rig.create(scratch)
+        step(f"upload of {plan['file'] // MiB} MiB against the peers, then opening it offline")
+        throughput = upload.upload_throughput(rig, plan["file"])
+        step("peak memory by upload size")
+        memory = upload.memory_by_size(rig, plan["memory_sizes"])
+        memory[f"{plan['file'] // MiB} MiB"] = throughput["memory"]["peak_mib"]
+        step("where the upload's time goes (cProfile on the server)")
+        profile = upload.profile_upload(rig)
+        step(f"{plan['reporters']} reporters at once")
+        reporters = concurrency.reporters_at_once(rig, plan["reporters"])
+        step(f"{plan['big_uploads']} uploads of 100 MiB at once")
+        big = concurrency.uploads_at_once(rig, plan["big_uploads"], 100 * MiB)
+        step("login cost and page weight")
+        login_and_pages = pages.login_cost(rig)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    results = {
+        "date": datetime.date.today().isoformat(), "mode": "quick" if quick else "full",
+        "machine": machine.describe(),
+        "upload": {k: v for k, v in throughput.items() if k != "offline"},
+        "memory_peak_mib_by_upload": memory,
+        "concurrency": {"reporters": reporters, "large_uploads": big},
+        **login_and_pages,
+        "offline_opening": throughput["offline"],
+        "upload_profile": profile,
+    }
+    results["goals"] = goals(results)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 MiB instead of 1 GiB, fewer reporters")
+    parser.add_argument("--scratch", help="where the large temporary files go [default: the temp dir]")
+    args = parser.parse_args()
+    results = run(args.quick, args.scratch)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / "RESULTS.md").write_text(markdown(results))
+    print((HERE / "RESULTS.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

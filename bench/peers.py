@@ -1,0 +1,116 @@
+"""The peers our upload path is compared with, each encrypting the same file to four keys.
+
+- the raw floor: PyNaCl's secretstream, file to file in one pass, the same
+  64 KiB chunks our envelopes use: nothing can be faster in Python;
+- SecureDrop's path: `gzip -9 | gpg --encrypt` to curve25519 keys (GnuPG's
+  defaults otherwise, as SecureDrop called it), in a throwaway GNUPGHOME;
+- `age -r`, Debian's age.
+A missing tool is reported as missing, not a crash.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from nacl import bindings as sodium
+
+from keys.envelope import CHUNK_SIZE, SEALED_CHUNK_SIZE
+
+RECIPIENTS = 4
+_PUSH = sodium.crypto_secretstream_xchacha20poly1305_push
+_PULL = sodium.crypto_secretstream_xchacha20poly1305_pull
+_TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+
+class Missing(Exception):
+    """A peer's tool is not installed; the message says which and how to get it."""
+
+
+def _timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def raw_encrypt(source: Path, target: Path) -> tuple[float, bytes]:
+    """Seconds to encrypt `source` into `target`, and the key."""
+    key = sodium.crypto_secretstream_xchacha20poly1305_keygen()
+
+    def encrypt():
+        state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            dst.write(sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key))
+            while chunk := src.read(CHUNK_SIZE):
+                dst.write(_PUSH(state, chunk, None, _TAG_MESSAGE))
+            dst.write(_PUSH(state, b"", None, _TAG_FINAL))
+    return _timed(encrypt), key
+
+
+def raw_decrypt(source: Path, target: Path, key: bytes) -> float:
+    def decrypt():
+        state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            header = src.read(sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES)
+            sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key)
+            while sealed := src.read(SEALED_CHUNK_SIZE):
+                chunk, _tag = _PULL(state, sealed, None)
+                dst.write(chunk)
+    return _timed(decrypt)
+
+
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise Missing(f"{name} is not installed (apt-get install {package})")
+    return path
+
+
+def gpg_encrypt(source: Path, target: Path, home: Path) -> float:
+    gpg = _tool("gpg", "gnupg")
+    home.mkdir(mode=0o700)
+    base = [gpg, "--batch", "--quiet", "--homedir", str(home)]
+    for number in range(RECIPIENTS):
+        uid = f"responder{number} <responder{number}@localhost>"
+        subprocess.run([*base, "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"],
+                       check=True, capture_output=True)
+        listing = subprocess.run([*base, "--with-colons", "--list-keys", uid],
+                                 check=True, capture_output=True, text=True).stdout
+        fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+        subprocess.run([*base, "--passphrase", "", "--quick-add-key", fingerprint, "cv25519", "encr", "never"],
+                       check=True, capture_output=True)
+    recipients = [arg for n in range(RECIPIENTS) for arg in ("-r", f"responder{n}@localhost")]
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        def encrypt():
+            gzip = subprocess.Popen(["gzip", "-9"], stdin=src, stdout=subprocess.PIPE)
+            subprocess.run([*base, "--trust-model", "always", "--encrypt", *recipients],
+                           stdin=gzip.stdout, stdout=dst, check=True)
+            gzip.stdout.close()
+            if gzip.wait() != 0:
+                raise RuntimeError("gzip failed")
+        return _timed(encrypt)
+
+
+def age_encrypt(source: Path, target: Path, keys: Path) -> float:
+    age, keygen = _tool("age", "age"), _tool("age-keygen", "age")
+    keys.mkdir()
+    recipients = []
+    for number in range(RECIPIENTS):
+        identity = keys / f"responder{number}.txt"
+        subprocess.run([keygen, "-o", str(identity)], check=True, capture_output=True)
+        public = next(line.split(": ")[1] for line in identity.read_text().splitlines()
+                      if line.startswith("# public key: "))
+        recipients += ["-r", public]
+    return _timed(lambda: subprocess.run([age, *recipients, "-o", str(target), str(source)], check=True))
+
+
+def versions() -> dict[str, str]:
+    """The peers' versions, for the machine description."""
+    found = {}
+    for name, args in (("gpg", ["--version"]), ("age", ["--version"]), ("gzip", ["--version"])):
+        path = shutil.which(name)
+        found[name] = subprocess.run([path, *args], capture_output=True, text=True).stdout.splitlines()[0] \
+            if path else "missing"
+    return found

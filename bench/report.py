@@ -1,0 +1,97 @@
+"""The goals of issue 7, checked against a run's figures, and the table that shows them."""
+from __future__ import annotations
+
+from bench.machine import one_line
+
+FLAT_MIB = 32
+BOUNDED_MIB = 128
+
+
+def goals(r: dict) -> list[dict]:
+    ratios, memory = r["upload"]["ratios"], r["memory_peak_mib_by_upload"]
+    reporters, big = r["concurrency"]["reporters"], r["concurrency"]["large_uploads"]
+    landing, offline = r["pages"]["landing page"], r["offline_opening"]
+    spread = round(max(memory.values()) - min(memory.values()), 1)
+    checks = [
+        ("upload vs raw secretstream floor", ratios.get("vs_raw_floor"), "≥ 0.5×", lambda v: v >= 0.5),
+        ("upload vs SecureDrop's `gzip -9 | gpg`", ratios.get("vs_securedrop_gzip_gpg"), "≥ 5×",
+         lambda v: v >= 5),
+        ("server peak memory spread over upload sizes (MiB)", spread, f"≤ {FLAT_MIB}",
+         lambda v: v <= FLAT_MIB),
+        (f"{reporters['reporters']} reporters: stored, logged back in, decryptable",
+         f"{reporters['stored']}/{reporters['logged_back_in']}/{reporters['decryptable_and_intact']}",
+         "all", lambda v: v == "/".join([str(reporters["reporters"])] * 3)),
+        (f"{big['uploads']} × {big['file_mib']} MiB at once: peak memory growth (MiB)",
+         big["growth_mib"], f"≤ {BOUNDED_MIB}", lambda v: v <= BOUNDED_MIB),
+        ("landing page weight (KB)", landing["kb"], "≤ 20", lambda v: v <= 20),
+        ("landing page scripts", landing["scripts"], "0", lambda v: v == 0),
+        ("keys open vs raw decrypt floor (streaming)", offline["ratio_streaming_vs_floor"], "≥ 0.7×",
+         lambda v: v >= 0.7),
+    ]
+    return [{"measure": name.replace("|", "\\|"), "figure": value, "goal": goal,
+             "met": None if value is None else bool(test(value))} for name, value, goal, test in checks]
+
+
+def _met(met: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "not measured"}[met]
+
+
+def markdown(r: dict) -> str:
+    up, off, prof = r["upload"], r["offline_opening"], r["upload_profile"]
+    reporters, big, login = r["concurrency"]["reporters"], r["concurrency"]["large_uploads"], r["login"]
+    lines = [
+        f"# Benchmark results ({r['mode']} run, {r['date']})", "",
+        f"Machine: {one_line(r['machine'])}.", "",
+        "Written by `make bench`; every ratio compares figures taken in the same run on the same file.", "",
+        "## Goals", "", "| measure | figure | goal | met |", "|---|---|---|---|",
+        *(f"| {g['measure']} | {g['figure']} | {g['goal']} | {_met(g['met'])} |" for g in r["goals"]), "",
+        f"## Upload throughput ({up['file_mib']} MiB random file, 4 recipients)", "",
+        "| path | MB/s | onion-dropbox's ratio to it |", "|---|---|---|",
+        *(f"| {name} | {rate} | {up['ratios'].get('vs_' + name, '')} |" for name, rate in up["mb_per_s"].items()),
+        "", "onion-dropbox: the real endpoint on loopback, the body streamed as a browser sends it; "
+        "waitress spools it encrypted, Werkzeug parses it into the encrypting sink.", "",
+        "## Server peak memory (VmHWM) after one upload, fresh server each", "",
+        "| upload | peak MiB |", "|---|---|",
+        *(f"| {size} | {mib} |" for size, mib in r["memory_peak_mib_by_upload"].items()), "",
+        "## Concurrency", "",
+        f"{reporters['reporters']} reporters at once (codename, message and 1 MiB file, log back in): "
+        f"{reporters['submissions_per_second']} submissions/s over {reporters['wall_seconds']} s; "
+        f"whole journey p50 {reporters['journey_seconds']['p50']} s, p95 {reporters['journey_seconds']['p95']} s; "
+        f"submit p50 {reporters['submit_seconds']['p50']} s, p95 {reporters['submit_seconds']['p95']} s; "
+        f"login p50 {reporters['login_seconds']['p50']} s, p95 {reporters['login_seconds']['p95']} s; "
+        f"server peak {reporters['server_peak_mib']} MiB.", "",
+        f"{big['uploads']} uploads of {big['file_mib']} MiB at once: {big['wall_seconds']} s; "
+        f"server peak {big['peak_mib']} MiB (after the codenames, before the uploads: {big['before_peak_mib']} MiB).", "",
+        "## Codename login", "",
+        f"Median login over HTTP {login['median_login_seconds']} s, of which argon2id "
+        f"{login['median_argon2id_seconds']} s (opslimit {login['argon2id']['opslimit']}, memlimit "
+        f"{login['attacker_memory_per_guess_mib']:g} MiB): an attacker with the database and the "
+        f"peppers pays {login['attacker_memory_per_guess_mib']:g} MiB and about "
+        f"{login['median_argon2id_seconds']} core-seconds per guess "
+        f"({login['attacker_guesses_per_second_per_core']} guesses/s per core).", "",
+        "## Page weight (HTML + CSS + images)", "",
+        "| page | bytes | requests | scripts |", "|---|---|---|---|",
+        *(f"| {name} | {p['bytes']} | {p['requests']} | {p['scripts']} |" for name, p in r["pages"].items()), "",
+        "## Offline opening (`dropbox keys open`)", "",
+        f"{up['file_mib']} MiB of attachments: {off['command_seconds']} s for the command, of which "
+        f"{off['fixed_seconds']} s is its fixed cost (start-up, unlocking the key file); streaming "
+        f"{off['streaming_mb_per_s']} MB/s against a raw secretstream decrypt floor of "
+        f"{off['raw_decrypt_floor_mb_per_s']} MB/s ({off['ratio_streaming_vs_floor']}×; whole command "
+        f"{off['ratio_command_vs_floor']}×).", "",
+        "## Where the upload's time goes (cProfile, 100 MiB upload, all server threads)", "",
+        f"The upload took {prof['upload_seconds_under_profiler']} s under the profiler. Time in each "
+        "stage, its callees included:", "",
+        "| stage | seconds |", "|---|---|",
+        *(f"| {'&nbsp;' * 2 * (len(label) - len(label.lstrip()))}{label.strip()} | {seconds} |"
+          for label, seconds in prof["stages_seconds"].items()), "",
+        "The busiest functions (their own time; waiting threads left out):", "",
+        *_profile_table(prof["functions"]),
+        "## Where `dropbox keys open`'s time goes (cProfile, the same bundle)", "",
+        *_profile_table(off["profile"]),
+    ]
+    return "\n".join(lines)
+
+
+def _profile_table(rows: list[dict]) -> list[str]:
+    return ["| function | seconds | share of busy time |", "|---|---|---|",
+            *(f"| `{p['function']}` | {p['seconds']} | {p['share_of_busy']:.0%} |" for p in rows), ""]

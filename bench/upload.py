@@ -1,0 +1,148 @@
+"""Upload throughput and memory, and opening the same data offline.
+
+One random file goes through every path in the same run: the raw
+secretstream floor, SecureDrop's gzip+gpg path, age, and our real HTTP
+endpoint (a fresh server, the file streamed as a browser would, sealed to
+four responders). That server's peak memory is read after the upload, and
+its export is opened with `dropbox keys open` against the raw decrypt floor.
+A second upload under a profiler shows where the server's time goes.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+
+from bench import peers
+from bench.profiling import stages, summary
+from bench.rig import MiB, Rig, mb_per_s, random_file, upload_file
+from conftest import dropbox, run
+from uploads import ReportSession
+
+PROFILED_SIZE = 100 * MiB
+# The upload's stages in the server: waitress's loop reads the body into the sealed
+# spool, then the app parses it from there into the encrypting sink and stores it.
+UPLOAD_STAGES = {
+    "waitress reads the body into the spool": ("waitress/channel.py", "handle_read"),
+    "  of which sealing spool blocks": ("dropbox/spool.py", "write"),
+    "Flask, for the upload and the three pages before it": ("flask/app.py", "wsgi_app"),
+    "  Werkzeug parses the multipart body": ("werkzeug/formparser.py", "_parse_multipart"),
+    "    reading the spool back (decrypting)": ("dropbox/spool.py", "read"),
+    "    the encrypting sink": ("dropbox/uploads.py", "write"),
+    "  storing the conversation": ("dropbox/storage.py", "create_conversation"),
+}
+
+
+def upload_throughput(rig: Rig, size: int) -> dict:
+    source = random_file(rig.folder / f"source-{size // MiB}MiB.bin", size)
+    work = rig.folder / "peers"
+    work.mkdir()
+    rates: dict[str, float | str] = {}
+    seconds, key = peers.raw_encrypt(source, work / "raw.ct")
+    rates["raw_floor"] = mb_per_s(size, seconds)
+    decrypt_floor = mb_per_s(size, peers.raw_decrypt(work / "raw.ct", work / "raw.out", key))
+    for name, measure in (("securedrop_gzip_gpg", lambda: peers.gpg_encrypt(source, work / "gpg.ct", work / "gnupg")),
+                          ("age", lambda: peers.age_encrypt(source, work / "age.ct", work / "age-keys"))):
+        try:
+            rates[name] = mb_per_s(size, measure())
+        except peers.Missing as missing:
+            rates[name] = f"missing: {missing}"
+    shutil.rmtree(work)
+
+    instance = rig.instance(f"upload-{size // MiB}MiB")
+    server = rig.server(instance)
+    try:
+        idle_kib = server.peak_rss_kib()
+        rates["onion_dropbox"] = mb_per_s(size, upload_file(server, source))
+        peak_kib = server.peak_rss_kib()
+    finally:
+        server.stop()
+    ours = rates["onion_dropbox"]
+    ratios = {f"vs_{name}": round(ours / rate, 2) for name, rate in rates.items()
+              if name != "onion_dropbox" and isinstance(rate, float)}
+    result = {"file_mib": size // MiB, "mb_per_s": rates, "ratios": ratios,
+              "memory": {"idle_peak_mib": round(idle_kib / 1024, 1), "peak_mib": round(peak_kib / 1024, 1)},
+              "offline": offline_opening(rig, instance, size, decrypt_floor)}
+    source.unlink()
+    shutil.rmtree(instance)
+    return result
+
+
+def offline_opening(rig: Rig, instance, size: int, decrypt_floor: float) -> dict:
+    """`dropbox keys open` on an export holding the upload, against the raw decrypt floor.
+
+    The command's fixed cost (interpreter start, unlocking the key file with
+    argon2id) is measured on a bundle of one short message and reported apart.
+    """
+    bundle, opened = rig.folder / "export.bundle", rig.folder / "opened"
+    dropbox("export", "--data", instance, "--out", bundle)
+    seconds = rig.open_bundle(bundle, opened)
+    shutil.rmtree(opened)
+    profile = profile_open(rig, bundle)
+    bundle.unlink()
+    fixed = fixed_open_cost(rig)
+    streaming = mb_per_s(size, max(seconds - fixed, 1e-6))
+    return {"command_seconds": round(seconds, 2), "fixed_seconds": round(fixed, 2),
+            "command_mb_per_s": mb_per_s(size, seconds), "streaming_mb_per_s": streaming,
+            "raw_decrypt_floor_mb_per_s": decrypt_floor,
+            "ratio_streaming_vs_floor": round(streaming / decrypt_floor, 2),
+            "ratio_command_vs_floor": round(mb_per_s(size, seconds) / decrypt_floor, 2),
+            "profile": profile}
+
+
+def profile_open(rig: Rig, bundle) -> list[dict]:
+    """The busiest functions of `keys open` on `bundle`, under cProfile."""
+    stats, opened = rig.folder / "open.prof", rig.folder / "opened-profiled"
+    run(sys.executable, "-m", "cProfile", "-o", stats, "-m", "keys", "open", bundle,
+        "--key", rig.key(), "--out", opened, "--passphrase-file", rig.passphrase_file)
+    shutil.rmtree(opened)
+    return summary(str(stats))
+
+
+def fixed_open_cost(rig: Rig) -> float:
+    instance = rig.instance("fixed-cost")
+    server = rig.server(instance)
+    try:
+        session = ReportSession.start(server.url)
+        page = session.client.get("/report")
+        session.client.submit(page, "Send the report", fill={"message": "a short report"})
+    finally:
+        server.stop()
+    bundle = rig.folder / "fixed.bundle"
+    dropbox("export", "--data", instance, "--out", bundle)
+    seconds = rig.open_bundle(bundle, rig.folder / "fixed-opened")
+    shutil.rmtree(rig.folder / "fixed-opened")
+    shutil.rmtree(instance)
+    return seconds
+
+
+def memory_by_size(rig: Rig, sizes: list[int]) -> dict:
+    """Peak server memory (VmHWM) after one upload of each size, each on a fresh server."""
+    peaks = {}
+    for size in sizes:
+        source = random_file(rig.folder / f"memory-{size // MiB}MiB.bin", size)
+        instance = rig.instance(f"memory-{size // MiB}MiB")
+        server = rig.server(instance)
+        try:
+            upload_file(server, source)
+            peaks[f"{size // MiB} MiB"] = round(server.peak_rss_kib() / 1024, 1)
+        finally:
+            server.stop()
+            source.unlink()
+            shutil.rmtree(instance)
+    return peaks
+
+
+def profile_upload(rig: Rig) -> dict:
+    """The server's stages and busiest functions during one 100 MiB upload, under cProfile."""
+    source = random_file(rig.folder / "profiled.bin", PROFILED_SIZE)
+    instance = rig.instance("profiled")
+    stats = rig.folder / "server.prof"
+    server = rig.server(instance, launcher=[sys.executable, "-m", "bench.profiling", str(stats)])
+    try:
+        seconds = upload_file(server, source)
+    finally:
+        server.stop()
+        source.unlink()
+        shutil.rmtree(instance)
+    return {"upload_seconds_under_profiler": round(seconds, 2),
+            "stages_seconds": stages(str(stats), UPLOAD_STAGES), "functions": summary(str(stats))}

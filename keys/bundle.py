@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import re
 import struct
@@ -161,6 +162,9 @@ class _Limited:
         return data
 
     def drain(self) -> None:
+        if not self._reader.whole_checksum and self._left:
+            self._reader._skip(self._left)
+            self._left = 0
         while self._left and self.read(1 << 20):
             pass
         if self._left:
@@ -168,10 +172,17 @@ class _Limited:
 
 
 class BundleReader:
-    """Reads a bundle in one pass; `verify_end()` must be called after the last envelope."""
+    """Reads a bundle in one pass; `verify_end()` must be called after the last envelope.
 
-    def __init__(self, stream: BinaryIO):
+    `whole_checksum=False` is for a reader that opens every envelope it uses: each
+    envelope authenticates itself, so hashing the whole file again (which costs more than
+    decrypting it) adds nothing, and envelopes it may not open are skipped unread. The
+    manifest checksum, the sizes and the end of the file are still checked.
+    """
+
+    def __init__(self, stream: BinaryIO, whole_checksum: bool = True):
         self._stream = stream
+        self.whole_checksum = whole_checksum
         self._hash = _checksum()
         head = self._read_exact(len(MAGIC) + 1 + _LENGTH.size)
         if head[:len(MAGIC)] != MAGIC:
@@ -203,15 +214,28 @@ class BundleReader:
         digest = self._stream.read(CHECKSUM_SIZE)
         if len(digest) != CHECKSUM_SIZE:
             raise FormatError("bundle is truncated")
-        if digest != expected:
+        if self.whole_checksum and digest != expected:
             raise FormatError("bundle is damaged (its checksum does not match)")
         if self._stream.read(1):
             raise FormatError("bundle has bytes after its end")
 
     def _read(self, size: int) -> bytes:
         data = self._stream.read(size)
-        self._hash.update(data)
+        if self.whole_checksum:
+            self._hash.update(data)
         return data
+
+    def _skip(self, size: int) -> None:
+        if self._stream.seekable():
+            here = self._stream.tell()
+            if self._stream.seek(0, io.SEEK_END) - here < size:
+                raise FormatError("bundle is truncated")
+            self._stream.seek(here + size)
+            return
+        while size and (chunk := self._stream.read(min(size, 1 << 20))):
+            size -= len(chunk)
+        if size:
+            raise FormatError("bundle is truncated")
 
     def _read_exact(self, size: int) -> bytes:
         data = self._read(size)

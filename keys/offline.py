@@ -97,7 +97,8 @@ def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenRepo
     report = OpenReport()
     mine = bytes(key.secret_key.public_key)
     with open(bundle_path, "rb") as stream:
-        reader = BundleReader(stream)
+        # Every envelope we write out verifies itself; the rest are none of this key's business.
+        reader = BundleReader(stream, whole_checksum=False)
         for conversation in reader.manifest.conversations:
             if any(bytes(r.public_key) == mine for r in conversation.recipients):
                 report.conversations.append(conversation.id)

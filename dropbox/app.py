@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, render_template, request
+from flask_babel import Babel, get_locale, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dropbox.config import Config
 from dropbox.headers import add_strict_headers
+from dropbox.languages import LANGUAGES, direction, select_language
 from dropbox.reporter import reporter
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
@@ -16,12 +18,12 @@ from dropbox.uploads import EncryptingRequest
 
 # What a reporter reads when something goes wrong: no status jargon, no traceback.
 PROBLEMS = {
-    400: "Something in what was sent could not be understood. Please go back and try again.",
-    403: "This page is not open to you.",
-    404: "There is no page here.",
-    405: "This page cannot be used that way.",
-    413: "What you sent is larger than this drop accepts. Please send fewer or smaller files.",
-    500: "Something went wrong on our side. Nothing you sent was kept. Please try again later.",
+    400: _l("Something in what was sent could not be understood. Please go back and try again."),
+    403: _l("This page is not open to you."),
+    404: _l("There is no page here."),
+    405: _l("This page cannot be used that way."),
+    413: _l("What you sent is larger than this drop accepts. Please send fewer or smaller files."),
+    500: _l("Something went wrong on our side. Nothing you sent was kept. Please try again later."),
 }
 
 
@@ -49,6 +51,13 @@ def create_app(config: Config) -> Flask:
     store.prepare()
     app.extensions["dropbox"] = Instance(config, store)
     CSRFProtect(app)
+    Babel(app, locale_selector=select_language)
+
+    @app.context_processor
+    def page_language():
+        language = str(get_locale())
+        return {"language": language, "direction": direction(language), "languages": LANGUAGES,
+                "quick_exit_url": config.settings.quick_exit_url}
     app.register_blueprint(reporter)
     app.after_request(add_strict_headers)
 
@@ -58,14 +67,15 @@ def create_app(config: Config) -> Flask:
 
     @app.errorhandler(CSRFError)
     def expired_form(error):
-        message = ("This form has expired or did not come from this site. "
-                   "Please go back, reload the page and send it again.")
+        message = _l("This form has expired or did not come from this site. "
+                     "Please go back, reload the page and send it again.")
         return render_template("problem.html", message=message), 400
 
     @app.errorhandler(HTTPException)
     def http_problem(error: HTTPException):
-        message = error.description if error.code == 413 and "at most" in (error.description or "") \
-            else PROBLEMS.get(error.code, PROBLEMS[400])
+        # A 413 the app raised itself says what to do; the generic one does not.
+        ours = error.code == 413 and error.description != RequestEntityTooLarge.description
+        message = error.description if ours else PROBLEMS.get(error.code, PROBLEMS[400])
         return render_template("problem.html", message=message), error.code
 
     @app.errorhandler(Exception)

@@ -2,6 +2,7 @@
 
 Layout of a data directory (nothing else of ours is written anywhere):
     config.toml        settings a person may edit
+    code-of-practice.toml  what the reporter's pages and report form show
     secrets/           peppers and the session-signing key, mode 0600
     dropbox.sqlite3    conversations, items (headers only), team
     store/<conv>/<item>  envelope payloads, ciphertext only
@@ -9,13 +10,16 @@ Layout of a data directory (nothing else of ours is written anywhere):
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from keys.codename import Peppers, StretchCost
+from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice, PracticeError
 
 CONFIG_FILE = "config.toml"
 PEPPER_FILE = "peppers"
@@ -36,10 +40,13 @@ class Settings:
     session_idle_minutes: int = 60
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
+    # Where the "Leave this site quickly" link on every page goes.
+    quick_exit_url: str = "https://www.wikipedia.org/"
 
     def to_toml(self) -> str:
         lines = ["# onion-dropbox instance settings; restart `dropbox serve` after editing."]
-        lines += [f"{f.name} = {getattr(self, f.name)}" for f in fields(self)]
+        # A JSON string is also a TOML basic string.
+        lines += [f"{f.name} = {json.dumps(getattr(self, f.name))}" for f in fields(self)]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -52,8 +59,13 @@ class Settings:
         unknown = set(values) - known
         if unknown:
             raise InstanceError(f"{CONFIG_FILE} has unknown settings: {', '.join(sorted(unknown))}")
-        if not all(isinstance(v, int) and v > 0 for v in values.values()):
-            raise InstanceError(f"{CONFIG_FILE}: every setting is a positive whole number")
+        defaults = cls()
+        for name, value in values.items():
+            if isinstance(getattr(defaults, name), str):
+                if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+                    raise InstanceError(f"{CONFIG_FILE}: {name} is a web address in quotes")
+            elif not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+                raise InstanceError(f"{CONFIG_FILE}: {name} is a positive whole number")
         return cls(**values)
 
 
@@ -61,6 +73,7 @@ class Settings:
 class Config:
     data_dir: Path
     settings: Settings
+    practice: Practice
     peppers: Peppers = field(repr=False)
     session_key: bytes = field(repr=False)
 
@@ -93,11 +106,14 @@ class Config:
             settings = Settings.from_toml((data_dir / CONFIG_FILE).read_text("utf-8"))
             pepper = (data_dir / "secrets" / PEPPER_FILE).read_bytes()
             session_key = (data_dir / "secrets" / SESSION_KEY_FILE).read_bytes()
+            practice = Practice.load(data_dir / PRACTICE_FILE)
+        except PracticeError as exc:
+            raise InstanceError(str(exc)) from None
         except OSError as exc:
             raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename}") from None
         if len(pepper) != 64 or len(session_key) != 32:
             raise InstanceError(f"instance at {data_dir} has damaged secrets")
-        return cls(data_dir, settings, Peppers(pepper[:32], pepper[32:]), session_key)
+        return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key)
 
 
 def create_instance(data_dir: Path) -> Path:
@@ -111,6 +127,7 @@ def create_instance(data_dir: Path) -> Path:
     _write_secret(data_dir / "secrets" / PEPPER_FILE, peppers.lookup + peppers.key)
     _write_secret(data_dir / "secrets" / SESSION_KEY_FILE, secrets.token_bytes(32))
     (data_dir / CONFIG_FILE).write_text(Settings().to_toml(), "utf-8")
+    shutil.copyfile(EXAMPLE, data_dir / PRACTICE_FILE)
     return data_dir
 
 

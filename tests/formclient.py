@@ -1,7 +1,8 @@
 """A small HTTP client that reads pages and fills in their forms, like a person would.
 
 It knows only what the HTML says: each form's action, method, hidden inputs
-(the CSRF token among them), checkboxes as they are checked by default. So a
+(the CSRF token among them), checkboxes as they are checked by default,
+the selected option of a select. So a
 test that passes with it passes because the pages really work without
 JavaScript, not because the test knows the routes.
 """
@@ -81,6 +82,11 @@ class Form:
             if not name or node.tag == "button" or kind in ("file", "submit"):
                 continue
             if kind in ("checkbox", "radio") and "checked" not in node.attrs:
+                continue
+            if node.tag == "select":
+                options = [n for n in node.walk() if n.tag == "option"]
+                chosen = [n for n in options if "selected" in n.attrs] or options[:1]
+                values.extend((name, n.attrs.get("value", n.text())) for n in chosen)
                 continue
             value = node.text() if node.tag == "textarea" else node.attrs.get("value", "on" if kind == "checkbox" else "")
             values.append((name, value))

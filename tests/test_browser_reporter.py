@@ -12,7 +12,6 @@ language's flow runs in one browser context.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -161,3 +160,73 @@ def test_whole_flow_without_javascript_passes_axe_on_every_page(browser, site, a
     finally:
         visit.close()
     assert not visit.violations, json.dumps(visit.violations, indent=1, ensure_ascii=False)
+
+
+def _tab_to(page, selector: str, presses: int = 120) -> None:
+    """Press Tab until the element matching `selector` has the focus, as a keyboard user would."""
+    target = page.locator(selector)
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
+
+
+def test_whole_flow_can_be_done_with_the_keyboard_alone(browser, site, airgap, tmp_path):
+    visit = Visit(browser, site, "en")
+    page = visit.page
+    try:
+        page.goto("/")
+        page.keyboard.press("Tab")  # the first stop on every page is the quick exit
+        assert page.locator("a.quick-exit").evaluate("e => e === document.activeElement")
+        _tab_to(page, "form[action$='/start'] button")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/codename")
+        codename = page.locator("#codename").inner_text()
+        _tab_to(page, "#written_down")
+        page.keyboard.press("Space")
+        _tab_to(page, "form[action$='/codename'] button")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/report")
+        _tab_to(page, "#message")
+        page.keyboard.type("Typed with the keyboard alone.")
+        _tab_to(page, "#content_warning")
+        page.keyboard.press("Space")
+        _tab_to(page, "input[name=behaviours][value=intimidation]")
+        page.keyboard.press("Space")
+        _tab_to(page, "form[action$='/report'] button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/submitted")
+        _tab_to(page, "form[action$='/logout'] button")
+        page.keyboard.press("Enter")
+        page.wait_for_url(site.url)
+        _tab_to(page, "a[href$='/login']")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/login")
+        _tab_to(page, "#codename")
+        page.keyboard.type(codename)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/conversation")
+        assert "Your conversation" in page.locator("h1").inner_text()
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_every_page_fits_a_320_pixel_wide_screen(browser, site, language):
+    visit = Visit(browser, site, language, width=320)
+    page = visit.page
+    try:
+        page.goto(f"/language/{language}?next=/")
+        widths = {"landing": page.evaluate("document.documentElement.scrollWidth")}
+        page.click("form[action$='/start'] button")
+        widths["codename"] = page.evaluate("document.documentElement.scrollWidth")
+        page.check("#written_down")
+        page.click("form[action$='/codename'] button")
+        widths["report"] = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=SCREENSHOTS / f"{language}-report-320px.png", full_page=True)
+        page.goto("/login")
+        widths["login"] = page.evaluate("document.documentElement.scrollWidth")
+    finally:
+        visit.close()
+    assert all(width <= 320 for width in widths.values()), widths

@@ -119,7 +119,8 @@ def render_report(date: str, report: Report) -> bytes:
             lines.append(f"{answer.question}:")
             lines += [f"  - {choice}" for choice in answer.answer] or ["  (none)"]
         else:
-            lines.append(f"{answer.question}: {answer.answer.strip() or '(no answer)'}")
+            text = answer.answer.strip().replace("\n", "\n  ")  # a multi-line answer stays indented
+            lines.append(f"{answer.question}: {text or '(no answer)'}")
     lines += ["", "Message", "-------", report.message, ""]
     return "\n".join(lines).encode("utf-8")
 

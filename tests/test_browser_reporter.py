@@ -172,37 +172,32 @@ def _tab_to(page, selector: str, presses: int = 120) -> None:
     raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
 
 
-def test_whole_flow_can_be_done_with_the_keyboard_alone(browser, site, airgap, tmp_path):
+def _press(page, selector: str, key: str, then_at: str | None = None) -> None:
+    """Tab to `selector`, press `key` there, and wait for the page it leads to."""
+    _tab_to(page, selector)
+    page.keyboard.press(key)
+    if then_at:
+        page.wait_for_url(then_at)
+
+
+def test_whole_flow_can_be_done_with_the_keyboard_alone(browser, site):
     visit = Visit(browser, site, "en")
     page = visit.page
     try:
         page.goto("/")
         page.keyboard.press("Tab")  # the first stop on every page is the quick exit
         assert page.locator("a.quick-exit").evaluate("e => e === document.activeElement")
-        _tab_to(page, "form[action$='/start'] button")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/codename")
+        _press(page, "form[action$='/start'] button", "Enter", "**/codename")
         codename = page.locator("#codename").inner_text()
-        _tab_to(page, "#written_down")
-        page.keyboard.press("Space")
-        _tab_to(page, "form[action$='/codename'] button")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/report")
+        _press(page, "#written_down", "Space")
+        _press(page, "form[action$='/codename'] button", "Enter", "**/report")
         _tab_to(page, "#message")
         page.keyboard.type("Typed with the keyboard alone.")
-        _tab_to(page, "#content_warning")
-        page.keyboard.press("Space")
-        _tab_to(page, "input[name=behaviours][value=intimidation]")
-        page.keyboard.press("Space")
-        _tab_to(page, "form[action$='/report'] button[type=submit]")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/submitted")
-        _tab_to(page, "form[action$='/logout'] button")
-        page.keyboard.press("Enter")
-        page.wait_for_url(site.url)
-        _tab_to(page, "a[href$='/login']")
-        page.keyboard.press("Enter")
-        page.wait_for_url("**/login")
+        _press(page, "#content_warning", "Space")
+        _press(page, "input[name=behaviours][value=intimidation]", "Space")
+        _press(page, "form[action$='/report'] button[type=submit]", "Enter", "**/submitted")
+        _press(page, "form[action$='/logout'] button", "Enter", site.url)
+        _press(page, "a[href$='/login']", "Enter", "**/login")
         _tab_to(page, "#codename")
         page.keyboard.type(codename)
         page.keyboard.press("Enter")

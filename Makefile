@@ -5,9 +5,11 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean translations
 
-install: $(VENV)/.installed
+# Compiled message catalogues are built here, never committed.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
+install: $(VENV)/.installed $(CATALOGUES) tests/browser/node_modules/.installed
 
 # The lock file pins every dependency by hash: the same bytes on every machine.
 $(VENV)/.installed: requirements/dev.lock setup.cfg pyproject.toml
@@ -15,6 +17,19 @@ $(VENV)/.installed: requirements/dev.lock setup.cfg pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+%.mo: %.po | $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
+
+# axe-core for the browser tests, pinned by package-lock.json; skipped where npm is missing.
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; fi
+
+# After changing a reporter-facing string: new ones go into each language's .po to be translated.
+translations: | $(VENV)/.installed
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output --project onion-dropbox \
+	  -o dropbox/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i dropbox/translations/messages.pot -d dropbox/translations
 
 # A demo instance on loopback with three demo responders, and their air-gapped side.
 instance/config.toml: | $(VENV)/.installed
@@ -41,4 +56,5 @@ bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
 clean:
-	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info
+	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
+	find dropbox/translations -name '*.mo' -delete

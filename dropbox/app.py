@@ -6,13 +6,15 @@ import sqlite3
 from dataclasses import dataclass
 
 from flask import Flask, render_template, request
+from flask_babel import Babel, get_locale, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from dropbox.config import Config
 from dropbox.headers import add_strict_headers
-from dropbox.problems import PROBLEMS, message_for
 from dropbox.hosts import guard_hosts
+from dropbox.languages import LANGUAGES, direction, select_language
+from dropbox.problems import PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
 from dropbox.reporter import reporter
 from dropbox.sessions import COOKIE_NAME, MemorySessions
@@ -48,6 +50,13 @@ def create_app(config: Config) -> Flask:
         config, store, FailureBudget(config.settings.login_failures_per_minute))
     guard_hosts(app, config)  # before CSRF and the routes: a tor2web visitor sees only a warning
     CSRFProtect(app)
+    Babel(app, locale_selector=select_language)
+
+    @app.context_processor
+    def page_language():
+        language = str(get_locale())
+        return {"language": language, "direction": direction(language), "languages": LANGUAGES,
+                "quick_exit_url": config.settings.quick_exit_url}
     app.register_blueprint(reporter)
     app.after_request(add_strict_headers)
 
@@ -63,8 +72,8 @@ def add_problem_pages(app: Flask) -> None:
     """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
-        message = ("This form has expired or did not come from this site. "
-                   "Please go back, reload the page and send it again.")
+        message = _l("This form has expired or did not come from this site. "
+                     "Please go back, reload the page and send it again.")
         return render_template("problem.html", message=message), 400
 
     @app.errorhandler(HTTPException)

@@ -2,6 +2,7 @@
 
 Layout of a data directory (nothing else of ours is written anywhere):
     config.toml        settings a person may edit
+    code-of-practice.toml  what the reporter's pages and report form show
     secrets/           peppers, the session-signing key and the onion service keys, mode 0600
     desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
     tor/               the launched tor's state (`serve --tor launch`)
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +24,7 @@ from pathlib import Path
 from keys.codename import Peppers, StretchCost
 from onion.client_auth import AccessList
 from onion.service_key import write_new_seed
+from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice, PracticeError
 
 CONFIG_FILE = "config.toml"
 PEPPER_FILE = "peppers"
@@ -54,6 +57,8 @@ class Settings:
     smtp_from: str = "desk@localhost"
     # How often `dropbox serve` purges expired conversations and sends due notices.
     housekeeping_seconds: int = 60
+    # Where the "Leave this site quickly" link on every page goes.
+    quick_exit_url: str = "https://www.wikipedia.org/"
 
     def to_toml(self) -> str:
         lines = ["# onion-dropbox instance settings; restart `dropbox serve` after editing."]
@@ -76,6 +81,8 @@ class Settings:
             if type(value) is not expected or (expected is int and value <= 0):
                 kind = {int: "a positive whole number", bool: "true or false", str: "a quoted text"}
                 raise InstanceError(f"{CONFIG_FILE}: {name} must be {kind[expected]}")
+        if not values.get("quick_exit_url", "https://").startswith(("https://", "http://")):
+            raise InstanceError(f"{CONFIG_FILE}: quick_exit_url must be a web address")
         return cls(**values)
 
 
@@ -89,6 +96,7 @@ def _toml_value(value: object) -> str:
 class Config:
     data_dir: Path
     settings: Settings
+    practice: Practice
     peppers: Peppers = field(repr=False)
     session_key: bytes = field(repr=False)
 
@@ -138,11 +146,14 @@ class Config:
             settings = Settings.from_toml((data_dir / CONFIG_FILE).read_text("utf-8"))
             pepper = (data_dir / "secrets" / PEPPER_FILE).read_bytes()
             session_key = (data_dir / "secrets" / SESSION_KEY_FILE).read_bytes()
+            practice = Practice.load(data_dir / PRACTICE_FILE)
+        except PracticeError as exc:
+            raise InstanceError(str(exc)) from None
         except OSError as exc:
             raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename}") from None
         if len(pepper) != 64 or len(session_key) != 32:
             raise InstanceError(f"instance at {data_dir} has damaged secrets")
-        return cls(data_dir, settings, Peppers(pepper[:32], pepper[32:]), session_key)
+        return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key)
 
 
 def create_instance(data_dir: Path) -> Path:
@@ -158,6 +169,7 @@ def create_instance(data_dir: Path) -> Path:
     for name in ONION_KEY_FILES.values():  # the addresses are the instance's own from the start
         write_new_seed(data_dir / "secrets" / name)
     (data_dir / CONFIG_FILE).write_text(Settings().to_toml(), "utf-8")
+    shutil.copyfile(EXAMPLE, data_dir / PRACTICE_FILE)
     return data_dir
 
 

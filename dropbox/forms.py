@@ -1,11 +1,23 @@
-"""The reporter's forms. Flask-WTF gives every one of them a CSRF token."""
+"""The reporter's forms. Flask-WTF gives every one of them a CSRF token.
+
+Labels and messages are lazy strings, so each request renders them in the
+reporter's language; the report's structured answers are read back in
+English for the responders (see reporter.py).
+"""
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms import (BooleanField, MultipleFileField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from dropbox.languages import LANGUAGES
+
+SHORT = 500
+LONG = 5000
 
 
 def _settings():
@@ -15,36 +27,85 @@ def _settings():
 def _check_length(form, field) -> None:
     if field.data and ("\x00" in field.data or "\ufffd" in field.data):
         # Browsers send valid UTF-8; these mean the text was damaged on its way.
-        raise ValidationError("Part of your message arrived damaged. Please check it and send it again.")
+        raise ValidationError(_l("Part of your message arrived damaged. Please check it and send it again."))
     limit = _settings().max_message_chars
     if field.data and len(field.data) > limit:
-        raise ValidationError(f"Please keep a message under {limit} characters, or attach it as a file.")
+        raise ValidationError(_l("Please keep a message under %(limit)s characters, or attach it as a file.",
+                                 limit=limit))
+
+
+def _at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("Please keep this under %(max)d characters.", max=limit))
+
+
+class OptionalRadioField(RadioField):
+    """A group of radio buttons the reporter may leave unanswered."""
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None:
+            super().pre_validate(form)
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes, each with its own label."""
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class StartForm(FlaskForm):
-    """The landing page's button: starting a report makes a codename."""
+    """The landing page's button, and the codename page's "a fresh one": both make a codename."""
+
+
+class ConfirmCodenameForm(FlaskForm):
+    written_down = BooleanField(_l("I have written my codename down"), validators=[
+        InputRequired(_l("Please write your codename down and check this box. "
+                         "Without it you cannot come back to your report."))])
+
+
+REPORTING_FOR = [("myself", _l("Myself")), ("someone-else", _l("Someone else")),
+                 ("concern", _l("Something else that concerns me"))]
+PLACES = [("online", _l("An online space")), ("event", _l("An event or gathering")),
+          ("outside", _l("Outside the community's spaces"))]
+TEAM_INVOLVED = [("no", _l("No")), ("yes", _l("Yes")), ("unsure", _l("I am not sure"))]
+CONTACT = [("ask", _l("Ask me first")), ("yes", _l("Yes")), ("no", _l("No"))]
+NAME_ME = [("no", _l("No")), ("yes", _l("Yes"))]
 
 
 class ReportForm(FlaskForm):
-    recipients = SelectMultipleField(
-        "Who may read this report", widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput())
-    message = TextAreaField("Your report", validators=[
-        DataRequired("Please write a few words about what happened."), _check_length])
-    files = MultipleFileField("Files (optional)")
+    """The code of practice as a form. Only the message is required: a reporter may skip the rest."""
+    reporting_for = OptionalRadioField(_l("Who are you reporting for?"), choices=REPORTING_FOR)
+    behaviours = CheckboxesField(_l("What happened? Check all that apply."))
+    behaviour_other = StringField(_l("Something else happened (a few words)"), validators=[_at_most(SHORT)])
+    places = CheckboxesField(_l("Where did it happen?"), choices=PLACES)
+    when = StringField(_l("When did it happen?"), validators=[_at_most(SHORT)],
+                       description=_l("Any point in time counts, however long ago. A rough answer is fine."))
+    involved = TextAreaField(_l("Who was involved? (optional)"), validators=[_at_most(LONG)])
+    team_involved = OptionalRadioField(_l("Is someone on the response team involved?"), choices=TEAM_INVOLVED)
+    recipients = CheckboxesField(_l("Who may read this report"))
+    contact_reported = RadioField(_l("May the team contact the person you are reporting?"),
+                                  choices=CONTACT, default="ask")
+    name_me = RadioField(_l("May the team name you to anyone?"), choices=NAME_ME, default="no")
+    outcome = TextAreaField(_l("What would you like to happen? (optional)"), validators=[_at_most(LONG)])
+    content_warning = BooleanField(_l("My report describes things that may be distressing to read"))
+    content_warning_note = StringField(_l("A note for the responders about it (optional)"),
+                                       validators=[_at_most(SHORT)])
+    reply_language = SelectField(_l("Language for replies"), choices=list(LANGUAGES.items()))
+    message = TextAreaField(_l("Your report"), validators=[
+        DataRequired(_l("Please write a few words about what happened.")), _check_length])
+    files = MultipleFileField(_l("Files (optional)"))
 
     def validate_recipients(self, field) -> None:
         if not field.data:
-            raise ValidationError("Leave at least one responder checked, or nobody can read your report.")
+            raise ValidationError(_l("Leave at least one responder checked, or nobody can read your report."))
 
 
 class FollowUpForm(FlaskForm):
-    message = TextAreaField("Your message", validators=[_check_length])
-    files = MultipleFileField("Files (optional)")
+    message = TextAreaField(_l("Your message"), validators=[_check_length])
+    files = MultipleFileField(_l("Files (optional)"))
 
 
 class LoginForm(FlaskForm):
-    codename = StringField("Your codename", validators=[DataRequired("Please type your codename.")])
+    codename = StringField(_l("Your codename"), validators=[DataRequired(_l("Please type your codename."))])
 
 
 class LogoutForm(FlaskForm):

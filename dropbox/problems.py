@@ -1,15 +1,16 @@
 """What a reporter reads when something goes wrong: plain words, no status jargon, no traceback."""
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 PROBLEMS = {
-    400: "Something in what was sent could not be understood. Please go back and try again.",
-    403: "This page is not open to you.",
-    404: "There is no page here.",
-    405: "This page cannot be used that way.",
-    413: "What you sent is larger than this drop accepts. Please send fewer or smaller files.",
-    429: "Too many people have tried to log in just now. Please wait a minute and try again.",
-    500: "Something went wrong on our side. Nothing you sent was kept. Please try again later.",
-    507: "Your report could not be saved just now. Nothing was kept. Please try again later.",
+    400: _l("Something in what was sent could not be understood. Please go back and try again."),
+    403: _l("This page is not open to you."),
+    404: _l("There is no page here."),
+    405: _l("This page cannot be used that way."),
+    413: _l("What you sent is larger than this drop accepts. Please send fewer or smaller files."),
+    429: _l("Too many people have tried to log in just now. Please wait a minute and try again."),
+    500: _l("Something went wrong on our side. Nothing you sent was kept. Please try again later."),
+    507: _l("Your report could not be saved just now. Nothing was kept. Please try again later."),
 }
 
 

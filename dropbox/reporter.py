@@ -1,24 +1,28 @@
 """The reporter site: start a report, get a codename, send, come back, read replies.
 
 Works with JavaScript off. A session knows a reporter's conversation and
-derived secret key only in server memory (see sessions.py); the codename
-itself is forgotten as soon as it has been turned into those.
+derived secret key only in server memory (see sessions.py). A new codename
+stays there only until the reporter confirms they have written it down;
+after that it is forgotten, and only what it derives to is kept.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, get_locale, gettext as _
 from nacl.public import PrivateKey
 
 from keys import codename as codenames
 from keys.envelope import open_envelope
 from keys.errors import FormatError
-from keys.items import split_item
+from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
-from dropbox.forms import DeleteForm, FollowUpForm, LoginForm, LogoutForm, ReportForm, StartForm
+from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
+                           ReportForm, StartForm)
+from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import TooLarge
-from dropbox.storage import Conversation, StagedItem
+from dropbox.storage import Conversation, StagedItem, today
 
 reporter = Blueprint("reporter", __name__)
 
@@ -38,18 +42,74 @@ class Reply:
     text: str
 
 
-def _stage_submission(form, recipients: tuple[Responder, ...]) -> list[StagedItem]:
-    """Seal the typed message and every uploaded file to `recipients`."""
+@dataclass(frozen=True)
+class TeamMember:
+    name: str
+    organisation: str
+
+
+def _team() -> list[TeamMember]:
+    practice = _instance().config.practice
+    return [TeamMember(r.name, practice.organisation(r.name)) for r in _instance().store.team()]
+
+
+def _fresh_session() -> None:
+    """A new session id with nothing in it but the reporter's language."""
+    language = session.get(LANGUAGE)
+    session.clear()
+    session.regenerate()
+    if language:
+        session[LANGUAGE] = language
+
+
+def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedItem]:
+    """Seal `first` (the report or a typed message, if any) and every uploaded file to `recipients`."""
     keys = [r.public_key for r in recipients]
-    sinks = []
-    if form.message.data and form.message.data.strip():
-        sinks.append(request.seal_message(form.message.data))
     uploads = [f for f in request.files.getlist("files") if f.filename]
     limit = _instance().config.settings.max_files_per_submission
     if len(uploads) > limit:
-        raise TooLarge(f"Please send at most {limit} files at a time.")
-    sinks += [f.stream for f in uploads]
+        raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=limit))
+    sinks = ([first] if first else []) + [f.stream for f in uploads]
     return [sink.claim(keys) for sink in sinks]
+
+
+def _report(form: ReportForm) -> Report:
+    """The form's answers, in English for the responders, in the order the form asks them."""
+    practice = _instance().config.practice
+
+    def chosen(field) -> str:
+        return str(dict(field.choices).get(field.data, ""))
+
+    def all_chosen(field) -> tuple[str, ...]:
+        labels = dict(field.choices)
+        return tuple(str(labels[value]) for value in field.data or ())
+
+    with force_locale("en"):
+        behaviours = tuple(practice.behaviour(b).english for b in form.behaviours.data or ())
+        if form.behaviour_other.data.strip():
+            behaviours += (f"Other: {form.behaviour_other.data.strip()}",)
+        answers = (
+            Answer("reporting_for", str(form.reporting_for.label.text), chosen(form.reporting_for)),
+            Answer("behaviours", str(form.behaviours.label.text), behaviours),
+            Answer("places", str(form.places.label.text), all_chosen(form.places)),
+            Answer("when", str(form.when.label.text), form.when.data.strip()),
+            Answer("involved", str(form.involved.label.text), form.involved.data.strip()),
+            Answer("team_involved", str(form.team_involved.label.text), chosen(form.team_involved)),
+            Answer("recipients", str(form.recipients.label.text), tuple(form.recipients.data)),
+            Answer("contact_reported", str(form.contact_reported.label.text), chosen(form.contact_reported)),
+            Answer("name_me", str(form.name_me.label.text), chosen(form.name_me)),
+            Answer("outcome", str(form.outcome.label.text), form.outcome.data.strip()),
+            Answer("reply_language", str(form.reply_language.label.text),
+                   f"{LANGUAGES[form.reply_language.data]} ({form.reply_language.data})"),
+        )
+    return Report(form.content_warning.data, form.content_warning_note.data.strip(), answers,
+                  form.message.data)
+
+
+def _seal_report(report: Report):
+    sink = request.new_sink(ItemMeta(kind="report", date=today()))
+    sink.write(report.encode())
+    return sink
 
 
 def _logged_in() -> Conversation | None:
@@ -59,21 +119,51 @@ def _logged_in() -> Conversation | None:
 
 @reporter.get("/")
 def index():
-    return render_template("index.html", form=StartForm(), team=_instance().store.team())
+    return render_template("index.html", form=StartForm(), team=_team(),
+                           practice=_instance().config.practice,
+                           retention_days=_instance().config.settings.retention_days)
+
+
+@reporter.get("/language/<code>")
+def choose_language(code: str):
+    """A plain link changes the language for the rest of the visit."""
+    if code in LANGUAGES:
+        session[LANGUAGE] = code
+    back = request.args.get("next", "")
+    # Only a path on this site: never an open redirect.
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = url_for("reporter.index")
+    return redirect(back)
 
 
 @reporter.post("/start")
 def start():
-    """Make a codename, show it once, and remember only what it derives to."""
+    """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
-    session.clear()
-    session.regenerate()
-    session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex()}
-    return render_template("codename.html", codename=phrase)
+    _fresh_session()
+    session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
+                        "codename": phrase}
+    return redirect(url_for("reporter.codename"))
+
+
+@reporter.route("/codename", methods=["GET", "POST"])
+def codename():
+    pending = session.get(PENDING)
+    if pending is None:
+        return redirect(url_for("reporter.index"))
+    if "codename" not in pending:
+        return redirect(url_for("reporter.report"))
+    form = ConfirmCodenameForm()
+    if form.validate_on_submit():
+        session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
+        return redirect(url_for("reporter.report"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("codename.html", codename=pending["codename"], form=form,
+                           fresh=StartForm()), status
 
 
 @reporter.route("/report", methods=["GET", "POST"])
@@ -83,22 +173,37 @@ def report():
         if request.method == "POST":
             abort(400)  # no report was started in this session, or it ended long ago
         return redirect(url_for("reporter.index"))
-    team = _instance().store.team()
+    if "codename" in pending:
+        return redirect(url_for("reporter.codename"))
+    store_team = _instance().store.team()
+    team = _team()
     form = ReportForm()
-    form.recipients.choices = [(r.name, r.name) for r in team]
+    language = str(get_locale())
+    form.behaviours.choices = [(b.id, b(language)) for b in _instance().config.practice.behaviours]
+    form.recipients.choices = [(m.name, f"{m.name} ({m.organisation})" if m.organisation else m.name)
+                               for m in team]
     if request.method == "GET":
-        form.recipients.data = [r.name for r in team]
+        form.recipients.data = [m.name for m in team]
+        form.reply_language.data = language
     if not form.validate_on_submit():
-        return render_template("report.html", form=form, team=team), 400 if request.method == "POST" else 200
-    recipients = tuple(r for r in team if r.name in form.recipients.data)
+        return render_template("report.html", form=form), 400 if request.method == "POST" else 200
+    recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
-    staged = _stage_submission(form, recipients)
+    staged = _stage_submission(_seal_report(_report(form)), recipients)
     conversation_id = _instance().store.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged)
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
-    return render_template("submitted.html", recipients=recipients, logout=LogoutForm())
+    return redirect(url_for("reporter.submitted"))
+
+
+@reporter.get("/submitted")
+def submitted():
+    current = _logged_in()
+    if current is None:
+        return redirect(url_for("reporter.index"))
+    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm())
 
 
 @reporter.route("/login", methods=["GET", "POST"])
@@ -115,10 +220,9 @@ def login():
     if not conversation:
         budget.spend()
         form.codename.errors.append(
-            "No report is known under this codename. Check each of its seven words and try again.")
+            _("No report is known under this codename. Check each of its seven words and try again."))
         return render_template("login.html", form=form), 403
-    session.clear()
-    session.regenerate()
+    _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()
     return redirect(url_for("reporter.conversation"))
@@ -128,15 +232,17 @@ def login():
 def conversation():
     current = _logged_in()
     if current is None:
-        session.clear()
+        _fresh_session()
         return redirect(url_for("reporter.login"))
     form = FollowUpForm()
     if form.validate_on_submit():
-        staged = _stage_submission(form, current.recipients)
+        text = form.message.data
+        staged = _stage_submission(request.seal_message(text) if text and text.strip() else None,
+                                   current.recipients)
         if staged:
             _instance().store.add_items(current.id, "reporter", staged)
             return redirect(url_for("reporter.conversation", sent=1))
-        form.message.errors.append("Write a message or choose a file to send.")
+        form.message.errors.append(_("Write a message or choose a file to send."))
     status = 400 if request.method == "POST" else 200
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     items = _instance().store.items(current.id)
@@ -151,20 +257,20 @@ def delete():
     """The reporter deletes their whole conversation, after a confirmation page."""
     current = _logged_in()
     if current is None:
-        session.clear()
+        _fresh_session()
         return redirect(url_for("reporter.login"))
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("delete.html", form=form)
     _instance().store.delete_conversation(current.id, "the reporter")
-    session.clear()
+    _fresh_session()
     return render_template("delete.html", deleted=True)
 
 
 @reporter.post("/logout")
 def logout():
     LogoutForm().validate_on_submit()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("reporter.index"))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from flask import Request, current_app
+from flask_babel import gettext as _
 from nacl.public import PublicKey
 from werkzeug.exceptions import BadRequest
 
@@ -47,8 +48,8 @@ class UploadSink:
 
     def write(self, data: bytes) -> int:
         if self.size + len(data) > self._max:
-            raise TooLarge(
-                f"Please send files of at most {self._max // (1024 * 1024)} MiB each.")
+            raise TooLarge(_("Please send files of at most %(mib)s MiB each.",
+                             mib=self._max // (1024 * 1024)))
         return self._sealer.write(data)
 
     def seek(self, *args) -> int:

@@ -3,6 +3,10 @@
 Every message, file and reply is one envelope whose plaintext starts with a
 small JSON record saying what it is (kind, original file name, day), then the
 body. Keeping the name inside the envelope means the server never learns it.
+
+A "report" item's body is the reporter's first submission as structured data:
+one UTF-8 JSON object holding the answers to the report form, in the order
+the form asked them, and the message (see `Report`).
 """
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ from typing import Iterator
 
 from keys.errors import FormatError
 
-KINDS = ("message", "file", "reply")
+KINDS = ("message", "file", "reply", "report")
 _LENGTH = struct.Struct(">I")
 MAX_META = 64 * 1024
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_REPORT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,3 +74,60 @@ def split_item(chunks: Iterator[bytes]) -> tuple[ItemMeta, Iterator[bytes]]:
         yield from chunks
 
     return meta, body()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One question of the report form as the reporter saw it, and their answer."""
+    id: str
+    question: str
+    answer: str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """The body of a "report" item: what the report form asked, and the message."""
+    content_warning: bool
+    content_warning_note: str
+    answers: tuple[Answer, ...]
+    message: str
+
+    def encode(self) -> bytes:
+        record = {
+            "version": 1,
+            "content_warning": self.content_warning,
+            "content_warning_note": self.content_warning_note,
+            "answers": [{"id": a.id, "question": a.question,
+                         "answer": list(a.answer) if isinstance(a.answer, tuple) else a.answer}
+                        for a in self.answers],
+            "message": self.message,
+        }
+        return json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Report":
+        if len(data) > MAX_REPORT:
+            raise FormatError("report is too large")
+        try:
+            record = json.loads(data.decode("utf-8"))
+            if record["version"] != 1:
+                raise FormatError(f"unknown report version {record['version']!r}")
+            answers = tuple(Answer(a["id"], a["question"], _answer(a["answer"]))
+                            for a in record["answers"])
+            report = cls(record["content_warning"], record["content_warning_note"], answers,
+                         record["message"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise FormatError("report is unreadable") from None
+        texts = [report.content_warning_note, report.message,
+                 *(t for a in answers for t in (a.id, a.question))]
+        if not isinstance(report.content_warning, bool) or not all(isinstance(t, str) for t in texts):
+            raise FormatError("report is unreadable")
+        return report
+
+
+def _answer(value) -> str | tuple[str, ...]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise TypeError("an answer is a string or a list of strings")

@@ -20,12 +20,13 @@ from pathlib import Path
 from keys import envelope
 from keys.bundle import BundleReader, BundleWriter, check_bundle, ConversationEntry, ItemEntry, Manifest
 from keys.errors import FormatError
-from keys.items import ItemMeta, split_item
+from keys.items import MAX_REPORT, ItemMeta, Report, split_item
 from keys.responder import ResponderKey
 
 ATTACHMENTS = "attachments"
 INDEX = "index.txt"
 MAX_NAME_BYTES = 200
+REPORT = "report.txt"
 
 
 @dataclass
@@ -77,9 +78,14 @@ def _open_item(view, key: ResponderKey, folder: Path, item_id: str) -> str:
     try:
         with open(temp, "wb") as out:
             meta, body = split_item(envelope.open_payload(view, header, file_key))
+            if meta.kind == "report":
+                out.write(render_report(meta.date, Report.decode(_read_at_most(body, MAX_REPORT))))
             for chunk in body:
                 out.write(chunk)
-        if meta.kind == "file":
+        if meta.kind == "report":
+            final = _free_path(folder, REPORT)
+            line = f"{meta.date}  report   {final.name}"
+        elif meta.kind == "file":
             (folder / ATTACHMENTS).mkdir(exist_ok=True)
             final = _free_path(folder / ATTACHMENTS, sanitise_name(meta.name))
             line = f"{meta.date}  file     {ATTACHMENTS}/{final.name}"
@@ -91,6 +97,37 @@ def _open_item(view, key: ResponderKey, folder: Path, item_id: str) -> str:
         return line
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _read_at_most(chunks, limit: int) -> bytes:
+    """All of `chunks`, verified to the last one, or FormatError past `limit` bytes."""
+    data = b""
+    for chunk in chunks:
+        data += chunk
+        if len(data) > limit:
+            raise FormatError("report is too large")
+    return data
+
+
+def render_report(date: str, report: Report) -> bytes:
+    """The report as a responder reads it: the content warning before anything else."""
+    if report.content_warning:
+        lines = ["CONTENT WARNING: the reporter says this report may be distressing to read."]
+        if report.content_warning_note.strip():
+            lines.append(f"Their note: {report.content_warning_note.strip()}")
+        lines += ["Take a moment before you read on.", ""]
+    else:
+        lines = ["No content warning was given.", ""]
+    lines += [f"Report sent on {date}", ""]
+    for answer in report.answers:
+        if isinstance(answer.answer, tuple):
+            lines.append(f"{answer.question}:")
+            lines += [f"  - {choice}" for choice in answer.answer] or ["  (none)"]
+        else:
+            text = answer.answer.strip().replace("\n", "\n  ")  # a multi-line answer stays indented
+            lines.append(f"{answer.question}: {text or '(no answer)'}")
+    lines += ["", "Message", "-------", report.message, ""]
+    return "\n".join(lines).encode("utf-8")
 
 
 def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenReport:

@@ -1,7 +1,8 @@
 """A small HTTP client that reads pages and fills in their forms, like a person would.
 
 It knows only what the HTML says: each form's action, method, hidden inputs
-(the CSRF token among them), checkboxes as they are checked by default. So a
+(the CSRF token among them), checkboxes as they are checked by default,
+the selected option of a select. So a
 test that passes with it passes because the pages really work without
 JavaScript, not because the test knows the routes.
 """
@@ -82,6 +83,11 @@ class Form:
                 continue
             if kind in ("checkbox", "radio") and "checked" not in node.attrs:
                 continue
+            if node.tag == "select":
+                options = [n for n in node.walk() if n.tag == "option"]
+                chosen = [n for n in options if "selected" in n.attrs] or options[:1]
+                values.extend((name, n.attrs.get("value", n.text())) for n in chosen)
+                continue
             value = node.text() if node.tag == "textarea" else node.attrs.get("value", "on" if kind == "checkbox" else "")
             values.append((name, value))
         return values
@@ -147,3 +153,16 @@ class FormClient:
         response = self.http.request(form.method, form.action, data=data, files=sent_files or None,
                                      timeout=300)
         return Page(response)
+
+
+def open_report_form(client: FormClient) -> tuple[str, Page]:
+    """Landing page → start → codename → "I have written it down" → the report form."""
+    landing = client.get("/")
+    assert landing.status == 200
+    codename_page = client.submit(landing, "Start a new report")
+    assert codename_page.status == 200
+    codename = codename_page.by_id("codename").text().strip()
+    assert "write" in codename_page.text.lower()
+    form_page = client.submit(codename_page, "Continue", fill={"written_down": "y"})
+    assert form_page.status == 200
+    return codename, form_page

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import TEAM, dropbox, require_tool, start_server, unavailable
-from formclient import FormClient
+from formclient import FormClient, open_report_form
 
 KILLS = 30
 
@@ -21,8 +21,7 @@ KILLS = 30
 def send_report(url: str, marker: str, size: int) -> bool:
     """One reporter's whole submission; True only if the server said it was sent."""
     client = FormClient(url)
-    codename_page = client.submit(client.get("/"), "Start a new report")
-    form = client.get(codename_page.link("continue"))
+    _, form = open_report_form(client)
     done = client.submit(form, "Send the report", fill={"message": f"report {marker}"},
                          files=[("files", f"{marker}.bin", marker.encode() * (size // len(marker)))])
     return done.status == 200 and "has been sent" in done.text
@@ -76,7 +75,7 @@ def test_nothing_acknowledged_is_lost_across_thirty_kills(instance, airgap, tmp_
     opened = tmp_path / "opened"
     said = airgap.open(bundle, "alexandra", opened)
     assert "failed" not in said.out
-    texts = b"\n".join(p.read_bytes() for p in opened.rglob("*-message-*.txt"))
+    texts = b"\n".join(p.read_bytes() for p in opened.rglob("*.txt"))
     missing = [m for m in acknowledged if f"report {m}".encode() not in texts]
     assert missing == []
 
@@ -103,7 +102,7 @@ def test_full_disk_gives_a_clear_page_and_leaves_nothing_half_written(small_disk
     server = start_server(small_disk)
     try:
         client = FormClient(server.url)
-        form = client.get(client.submit(client.get("/"), "Start a new report").link("continue"))
+        _, form = open_report_form(client)
         page = client.submit(form, "Send the report", fill={"message": "this will not fit"},
                              files=[("files", "big.bin", secrets.token_bytes(6 << 20))])
         assert page.status == 507

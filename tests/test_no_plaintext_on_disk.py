@@ -61,8 +61,7 @@ def upload(server, size: int, marker: bytes, csrf_token: str | None = None,
            hang_up: bool = False) -> tuple[int | None, list[str]]:
     """Send a report with a marked message and file; scan disk and open files while sending."""
     session = ReportSession.start(server.url)
-    fields = [("csrf_token", csrf_token or session.csrf_token), ("recipients", "alexandra"),
-              ("message", f"what happened {marker.decode()}")]
+    fields = session.fields(csrf_token, recipients="alexandra", message=f"what happened {marker.decode()}")
     content_type, total, pieces = multipart(fields, f"evidence-{marker.decode()}.bin", size,
                                             marked_content(marker, size))
     leaks: list[str] = []
@@ -86,7 +85,7 @@ def upload(server, size: int, marker: bytes, csrf_token: str | None = None,
 def test_complete_upload_leaves_no_plaintext_anywhere(watched_server, size):
     marker = secrets.token_hex(10).encode()
     status, leaks = upload(watched_server, size, marker)
-    assert status == 200
+    assert status == 302  # accepted: the reporter is sent on to the confirmation page
     assert leaks == []
     stored = sum(p.stat().st_size for p in (watched_server.data / "store").rglob("*") if p.is_file())
     assert stored > size  # the file was kept, as ciphertext
@@ -113,8 +112,8 @@ def test_rejected_upload_leaves_no_plaintext_and_nothing_behind(watched_server, 
 
 def test_server_memory_stays_flat_for_a_200_mib_upload(watched_server):
     marker = secrets.token_hex(10).encode()
-    assert upload(watched_server, 1 << 20, marker)[0] == 200
+    assert upload(watched_server, 1 << 20, marker)[0] == 302
     small = watched_server.peak_rss_kib()
-    assert upload(watched_server, 200 << 20, marker)[0] == 200
+    assert upload(watched_server, 200 << 20, marker)[0] == 302
     large = watched_server.peak_rss_kib()
     assert large - small <= 32 * 1024, f"peak RSS grew by {(large - small) // 1024} MiB"

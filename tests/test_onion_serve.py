@@ -163,11 +163,11 @@ def test_request_through_another_host_gets_the_tor2web_warning_not_the_site(serv
     for host in ("gateway.example", f"{address}.to", "203.0.113.9:8080", f"{address[:-8]}x.onion"):
         page = requests.get(server.url, headers={"Host": host}, timeout=30)
         assert page.status_code == 403
-        assert "Stop" in page.text and address in page.text
+        assert "anonymity is at risk" in page.text and address in page.text
         assert "Start a new report" not in page.text and "<form" not in page.text
         assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     post = requests.post(server.url + "start", headers={"Host": "gateway.example"}, timeout=30)
-    assert post.status_code == 403 and "Stop" in post.text
+    assert post.status_code == 403 and "anonymity is at risk" in post.text
 
 
 def test_site_answers_to_its_onion_address_and_to_loopback(server):

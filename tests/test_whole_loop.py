@@ -13,20 +13,14 @@ from pathlib import Path
 
 from nacl.public import PrivateKey
 
-from formclient import FormClient, Page
+from formclient import FormClient, Page, open_report_form
 from conftest import TEAM, dropbox
 
 
 def new_report(server, message: str, files=(), exclude: set[str] = frozenset()) -> tuple[str, Page]:
     """Landing page → start → codename → report form → confirmation. Returns the codename."""
     client = FormClient(server.url)
-    landing = client.get("/")
-    assert landing.status == 200
-    codename_page = client.submit(landing, "Start a new report")
-    assert codename_page.status == 200
-    codename = codename_page.by_id("codename").text().strip()
-    assert "write" in codename_page.text.lower()
-    form_page = client.get(codename_page.link("continue"))
+    codename, form_page = open_report_form(client)
     boxes = {n.attrs["value"] for n in form_page.root.walk() if n.attrs.get("name") == "recipients"}
     assert boxes == set(TEAM)
     done = client.submit(form_page, "Send the report", fill={"message": message},
@@ -64,8 +58,8 @@ def test_report_is_read_offline_and_reporter_reads_the_reply(server, airgap, tmp
     files = opened_texts(opened / conversation)
     assert files["attachments/screenshot.png"] == evidence
     assert files["attachments/notes.txt"] == b"notes " + marker.encode()
-    [message] = [v for k, v in files.items() if k.endswith(".txt") and "-message-" in k]
-    assert message.decode() == f"It happened at the meetup. {marker}"
+    report = files["report.txt"].decode()
+    assert report.endswith(f"It happened at the meetup. {marker}\n")
     assert "screenshot.png" in files["index.txt"].decode()
 
     reply_text = f"Thank you for telling us. We will act on it. {secrets.token_hex(4)}"
@@ -149,7 +143,7 @@ def test_reporter_follow_up_reaches_the_next_export(server, airgap, tmp_path):
 
 def test_report_needs_a_message_and_at_least_one_reader(server):
     client = FormClient(server.url)
-    page = client.get(client.submit(client.get("/"), "Start a new report").link("continue"))
+    _, page = open_report_form(client)
     empty = client.submit(page, "Send the report", fill={"message": "   "})
     assert empty.status == 400 and "write a few words" in empty.text
     nobody = client.submit(page, "Send the report", fill={"message": "x"},
@@ -161,7 +155,7 @@ def test_report_needs_a_message_and_at_least_one_reader(server):
 
 def test_post_without_csrf_token_is_refused_and_nothing_is_kept(server):
     client = FormClient(server.url)
-    client.get(client.submit(client.get("/"), "Start a new report").link("continue"))
+    open_report_form(client)
     response = client.http.post(server.url + "report", data={"message": "hi", "recipients": TEAM},
                                 files=[("files", ("a.txt", b"secret words"))])
     assert response.status_code == 400 and "expired" in response.text

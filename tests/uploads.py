@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
-from formclient import FormClient
+from formclient import FormClient, open_report_form
 
 PIECE = 64 * 1024
 
@@ -24,15 +24,20 @@ class ReportSession:
     client: FormClient
     csrf_token: str
     codename: str
+    defaults: list[tuple[str, str]]  # what a browser sends for the untouched form, token included
 
     @classmethod
     def start(cls, server_url: str) -> "ReportSession":
         client = FormClient(server_url)
-        codename_page = client.submit(client.get("/"), "Start a new report")
-        codename = codename_page.by_id("codename").text().strip()
-        form_page = client.get(codename_page.link("continue"))
-        token = next(v for n, v in form_page.form("Send the report").defaults() if n == "csrf_token")
-        return cls(client, token, codename)
+        codename, form_page = open_report_form(client)
+        defaults = form_page.form("Send the report").defaults()
+        token = next(v for n, v in defaults if n == "csrf_token")
+        return cls(client, token, codename, defaults)
+
+    def fields(self, csrf_token: str | None = None, **values: str) -> list[tuple[str, str]]:
+        """The form as a browser sends it, with these fields filled in instead."""
+        fields = [(n, v) for n, v in self.defaults if n not in values and n != "csrf_token"]
+        return [("csrf_token", csrf_token or self.csrf_token), *fields, *values.items()]
 
     @property
     def cookie(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from dropbox.app import Instance, add_problem_pages
@@ -36,6 +37,7 @@ def create_desk_app(config: Config) -> Flask:
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))
     CSRFProtect(app)
+    Babel(app)  # the shared problem pages are written for translation; the desk is in English
     app.register_blueprint(desk)
     app.after_request(add_strict_headers)
     add_problem_pages(app)

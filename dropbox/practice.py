@@ -1,0 +1,85 @@
+"""The code of practice as instance configuration: what the reporter's pages show.
+
+The landing page and the report form are built from `code-of-practice.toml`
+in the data directory (a copy of `examples/code-of-practice.toml` made by
+`dropbox init`), so each community states its own behaviours, process and
+team organisations without touching code. Every text carries one string per
+language the site speaks; a missing language falls back to English.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from dropbox.languages import LANGUAGES
+
+PRACTICE_FILE = "code-of-practice.toml"
+EXAMPLE = Path(__file__).parent / "examples" / PRACTICE_FILE
+
+
+class PracticeError(ValueError):
+    """The code-of-practice file cannot be used; the message says where."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """One item of the code (a behaviour, a step of the process) in every language."""
+    id: str
+    translations: tuple[tuple[str, str], ...]
+
+    def __call__(self, language: str) -> str:
+        found = dict(self.translations)
+        return found.get(language) or found["en"]
+
+    @property
+    def english(self) -> str:
+        return self("en")
+
+
+@dataclass(frozen=True)
+class Practice:
+    community: str
+    organisations: tuple[tuple[str, str], ...]
+    behaviours: tuple[Text, ...]
+    not_acted_on: tuple[Text, ...]
+    process: tuple[Text, ...]
+
+    def organisation(self, responder: str) -> str:
+        return dict(self.organisations).get(responder, "")
+
+    def behaviour(self, behaviour_id: str) -> Text | None:
+        return next((b for b in self.behaviours if b.id == behaviour_id), None)
+
+    @classmethod
+    def load(cls, path: Path) -> "Practice":
+        try:
+            record = tomllib.loads(Path(path).read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise PracticeError(f"{PRACTICE_FILE} is not valid TOML: {exc}") from None
+        organisations = record.get("organisations", {})
+        if not isinstance(record.get("community"), str) or not isinstance(organisations, dict) \
+                or not all(isinstance(v, str) for v in organisations.values()):
+            raise PracticeError(f"{PRACTICE_FILE}: `community` is a name and `organisations` "
+                                "maps responder names to organisations")
+        return cls(record["community"], tuple(organisations.items()),
+                   *(_texts(record, part) for part in ("behaviours", "not_acted_on", "process")))
+
+
+def _texts(record: dict, part: str) -> tuple[Text, ...]:
+    entries = record.get(part)
+    if not isinstance(entries, list) or not entries:
+        raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] needs at least one entry")
+    texts = []
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) \
+                or not all(isinstance(entry.get(k, ""), str) for k in LANGUAGES) or not entry.get("en"):
+            raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] number {number} needs an id and an `en` text")
+        unknown = set(entry) - {"id", *LANGUAGES}
+        if unknown:
+            raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] {entry['id']!r} has unknown keys: "
+                                f"{', '.join(sorted(unknown))}")
+        texts.append(Text(entry["id"], tuple((k, entry[k]) for k in LANGUAGES if k in entry)))
+    if len({t.id for t in texts}) != len(texts):
+        raise PracticeError(f"{PRACTICE_FILE}: two [[{part}]] entries share an id")
+    return tuple(texts)

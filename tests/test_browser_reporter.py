@@ -1,0 +1,227 @@
+"""The reporter's whole flow in a real browser with JavaScript off, in every language.
+
+Playwright drives Debian's Chromium (never a downloaded browser) with
+JavaScript disabled, as Tor Browser at its Safest level would run. Every
+page is saved as a screenshot in tests/artifacts/screenshots/ and checked
+with axe-core (from npm). axe needs JavaScript to run, so each page the
+no-JavaScript browser shows is handed, exactly as it is, to a second
+context that loads it at the same address (its stylesheet from the real
+server) and runs axe there. One browser serves the whole module; each
+language's flow runs in one browser context.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+
+from conftest import TEAM, dropbox, require_tool, start_server
+
+HERE = Path(__file__).parent
+AXE = HERE / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = HERE / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LANGUAGES = {"en": "ltr", "es": "ltr", "fr": "ltr", "ar": "rtl"}
+# What each language's pages must say, so a test notices an untranslated page.
+SENT = {"en": "has been sent", "es": "ha sido enviado", "fr": "a été envoyé", "ar": "تم إرسال بلاغك"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = require_tool("chromium")
+    if not AXE.is_file():
+        require_tool("npm")
+        pytest.fail("axe-core is not installed: run `make install` (npm ci in tests/browser)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, airgap):
+    data = tmp_path_factory.mktemp("browser") / "instance"
+    dropbox("init", "--data", data)
+    for name in TEAM:
+        dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    running = start_server(data)
+    yield running
+    running.stop()
+
+
+class Visit:
+    """One reporter's browser context: no JavaScript, checks and saves every page it sees."""
+
+    def __init__(self, browser, site, language: str, width: int = 1000):
+        size = {"width": width, "height": 900}
+        self.context = browser.new_context(java_script_enabled=False, base_url=site.url, viewport=size)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+        self.auditor = browser.new_context(viewport=size).new_page()
+        self.language = language
+        self.violations: dict[str, list] = {}
+
+    def check(self, name: str) -> None:
+        """axe-core on the page as it is now, and a screenshot of it."""
+        page = self.page
+        assert page.locator("script").count() == 0, f"{name}: a reporter page holds a script"
+        assert page.locator("html").get_attribute("lang") == self.language, name
+        assert page.locator("html").get_attribute("dir") == LANGUAGES[self.language], name
+        for code in LANGUAGES:
+            assert page.locator(f'a[hreflang="{code}"]').count() == 1, f"{name}: no link to {code}"
+        assert page.locator("a.quick-exit").count() == 1, f"{name}: no quick exit"
+        html, url = page.content(), page.url
+        self.auditor.route(url, lambda route: route.fulfill(
+            status=200, content_type="text/html; charset=utf-8", body=html))
+        self.auditor.goto(url)
+        self.auditor.unroute(url)
+        self.auditor.evaluate(AXE.read_text("utf-8"))
+        result = self.auditor.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        found = [{"id": v["id"], "help": v["help"], "nodes": [n["html"] for n in v["nodes"]][:3]}
+                 for v in result["violations"]]
+        if found:
+            self.violations[name] = found
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{self.language}-{name}.png", full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+        self.auditor.context.close()
+
+
+def _export_and_reply(site, airgap, tmp_path, marker: str, reply_text: str) -> None:
+    """The responders' side: open what is new, find the report with `marker`, reply to it."""
+    bundle = tmp_path / "export.bundle"
+    dropbox("export", "--data", site.data, "--out", bundle)
+    opened = tmp_path / "opened"
+    airgap.open(bundle, "alexandra", opened)
+    [conversation] = [p for p in opened.iterdir()
+                      if (p / "report.txt").is_file() and marker in (p / "report.txt").read_text("utf-8")]
+    report = (conversation / "report.txt").read_text("utf-8")
+    assert report.startswith("CONTENT WARNING")
+    assert "Threats of violence" in report  # the answers reach the responders in English
+    assert (conversation / "attachments" / f"evidence-{marker}.txt").read_text() == marker
+    reply = tmp_path / "reply.odbx"
+    airgap.reply(bundle, conversation.name, "alexandra", reply_text, reply)
+    dropbox("import-replies", reply, "--data", site.data)
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_whole_flow_without_javascript_passes_axe_on_every_page(browser, site, airgap, tmp_path, language):
+    marker = secrets.token_hex(6)
+    visit = Visit(browser, site, "en")
+    page = visit.page
+    try:
+        page.goto("/")
+        if language != "en":
+            page.click(f'a[hreflang="{language}"]')
+        visit.language = language
+        visit.check("landing")
+
+        page.click("form[action$='/start'] button")
+        codename = page.locator("#codename").inner_text().split()
+        assert len(codename) == 7
+        visit.check("codename")
+        # The browser itself refuses to go on until "I have written it down" is checked.
+        assert page.locator("#written_down").get_attribute("required") is not None
+        page.check("#written_down")
+        page.click("form[action$='/codename'] button")
+
+        assert page.locator('input[name="recipients"]:checked').count() == len(TEAM)
+        visit.check("report")
+        page.fill("#message", f"It happened at the meetup. {marker}")
+        page.check("#content_warning")
+        page.check('input[name="behaviours"][value="threats"]')
+        page.check('input[name="places"][value="event"]')
+        page.fill("#when", "last spring")
+        evidence = tmp_path / f"evidence-{marker}.txt"
+        evidence.write_text(marker)
+        page.set_input_files("#files", evidence)
+        page.click("form[action$='/report'] button[type=submit]")
+        assert SENT[language] in page.locator("main").inner_text()
+        visit.check("submitted")
+
+        reply_text = f"We have read your report. {marker}"
+        _export_and_reply(site, airgap, tmp_path, marker, reply_text)
+
+        page.click("form[action$='/logout'] button")
+        page.click("a[href$='/login']")
+        visit.check("login")
+        page.fill("#codename", " ".join(codename))
+        page.click("form[action$='/login'] button")
+        assert reply_text in page.locator(".reply").inner_text()
+        visit.check("conversation")
+    finally:
+        visit.close()
+    assert not visit.violations, json.dumps(visit.violations, indent=1, ensure_ascii=False)
+
+
+def _tab_to(page, selector: str, presses: int = 120) -> None:
+    """Press Tab until the element matching `selector` has the focus, as a keyboard user would."""
+    target = page.locator(selector)
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
+
+
+def _press(page, selector: str, key: str, then_at: str | None = None) -> None:
+    """Tab to `selector`, press `key` there, and wait for the page it leads to."""
+    _tab_to(page, selector)
+    page.keyboard.press(key)
+    if then_at:
+        page.wait_for_url(then_at)
+
+
+def test_whole_flow_can_be_done_with_the_keyboard_alone(browser, site):
+    visit = Visit(browser, site, "en")
+    page = visit.page
+    try:
+        page.goto("/")
+        page.keyboard.press("Tab")  # the first stop on every page is the quick exit
+        assert page.locator("a.quick-exit").evaluate("e => e === document.activeElement")
+        _press(page, "form[action$='/start'] button", "Enter", "**/codename")
+        codename = page.locator("#codename").inner_text()
+        _press(page, "#written_down", "Space")
+        _press(page, "form[action$='/codename'] button", "Enter", "**/report")
+        _tab_to(page, "#message")
+        page.keyboard.type("Typed with the keyboard alone.")
+        _press(page, "#content_warning", "Space")
+        _press(page, "input[name=behaviours][value=intimidation]", "Space")
+        _press(page, "form[action$='/report'] button[type=submit]", "Enter", "**/submitted")
+        _press(page, "form[action$='/logout'] button", "Enter", site.url)
+        _press(page, "a[href$='/login']", "Enter", "**/login")
+        _tab_to(page, "#codename")
+        page.keyboard.type(codename)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/conversation")
+        assert "Your conversation" in page.locator("h1").inner_text()
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_every_page_fits_a_320_pixel_wide_screen(browser, site, language):
+    visit = Visit(browser, site, language, width=320)
+    page = visit.page
+    try:
+        page.goto(f"/language/{language}?next=/")
+        widths = {"landing": page.evaluate("document.documentElement.scrollWidth")}
+        page.click("form[action$='/start'] button")
+        widths["codename"] = page.evaluate("document.documentElement.scrollWidth")
+        page.check("#written_down")
+        page.click("form[action$='/codename'] button")
+        widths["report"] = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=SCREENSHOTS / f"{language}-report-320px.png", full_page=True)
+        page.goto("/login")
+        widths["login"] = page.evaluate("document.documentElement.scrollWidth")
+    finally:
+        visit.close()
+    assert all(width <= 320 for width in widths.values()), widths

@@ -1,0 +1,163 @@
+"""The `dropbox` command: the operator's and the responders' one entry point.
+
+Errors a person can meet become one line and a non-zero exit, in one place
+(`common.DropboxGroup`), so commands say only what they do. Each group of
+commands has its module; the `keys` group is handed to `keys.cli`, which runs
+without the web stack on the air-gapped machine.
+"""
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from keys import cli as keys_cli
+from keys.errors import FormatError
+from dropbox.cli.common import DATA, DropboxGroup, load
+from dropbox.cli.desk import desk
+from dropbox.cli.onions import onion
+from dropbox.cli.team import team
+from dropbox.config import create_instance
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+
+@click.group(cls=DropboxGroup)
+def cli() -> None:
+    """onion-dropbox: an anonymous reporting drop served as a Tor onion service."""
+
+
+@cli.command()
+@DATA
+def init(data_dir: Path) -> None:
+    """Create a new instance: config, database and server secrets."""
+    path = create_instance(data_dir)
+    load(path)
+    click.echo(f"created an instance in {path}; add responders with `dropbox team add`")
+
+
+@cli.command()
+@DATA
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--tor", type=click.Choice(["auto", "launch", "system", "off"]), default="auto",
+              show_default=True,
+              help="launch: a private tor; system: a running tor's control port; "
+                   "auto: launch if tor is installed, else off")
+@click.option("--control-port", default=9051, show_default=True, type=click.IntRange(1, 65535),
+              help="with --tor system: the control port on 127.0.0.1 (cookie or password auth)")
+@click.option("--control-password-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="with --tor system: a file holding the control port password")
+@click.option("--tor-config", type=click.Path(path_type=Path, dir_okay=False),
+              help="with --tor launch: extra torrc lines for the launched tor")
+@click.option("--desk-port", type=click.IntRange(0, 65535),
+              help="the responder desk's loopback port, published as an onion with client "
+                   "authorization [default: --port + 1, any free one with --port 0]")
+def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
+          control_password_file: Path | None, tor_config: Path | None,
+          desk_port: int | None) -> None:
+    """Serve the reporter site and the responder desk, and publish them as onion services."""
+    from dropbox.server import TorChoice, serve as run
+    from onion.tor import read_torrc
+    config, store = load(data_dir)
+    if not store.team():
+        raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
+    if not _is_loopback(host):
+        click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "
+                    "can see this site without tor.", fg="red", bold=True, err=True)
+    if tor == "auto":
+        tor = "launch" if shutil.which("tor") else "off"
+        if tor == "off":
+            click.secho("WARNING: tor is not installed (no `tor` on PATH), so no onion service "
+                        "is published.", fg="red", bold=True, err=True)
+    if tor == "off":
+        click.secho("WARNING: tor is off. This site is NOT an onion service: reporters cannot "
+                    "reach it anonymously. Use it for trying things out only.",
+                    fg="red", bold=True, err=True)
+    choice = None if tor == "off" else TorChoice(
+        tor, control_port,
+        _read_text(control_password_file) if control_password_file else None,
+        read_torrc(tor_config) if tor_config else {})
+    desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
+    sys.exit(run(config, host, port, choice, desk_port))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+
+
+
+@cli.command()
+@DATA
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--all", "everything", is_flag=True, help="every conversation, not only what is new")
+def export(data_dir: Path, out_path: Path, everything: bool) -> None:
+    """Write a bundle of encrypted conversations for the air-gapped machine."""
+    from dropbox.exports import export_bundle
+    _, store = load(data_dir)
+    count = export_bundle(store, out_path, everything)
+    if count == 0:
+        click.echo("nothing new since the last export (use --all for everything); no file written")
+    else:
+        click.echo(f"wrote {count} conversation(s) to {out_path}")
+
+
+@cli.command()
+@DATA
+def purge(data_dir: Path) -> None:
+    """Delete conversations without activity for retention_days, now."""
+    from dropbox.desk.housekeeping import purge_expired
+    config, store = load(data_dir)
+    count = purge_expired(store, config.settings.retention_days)
+    click.echo(f"deleted {count} conversation(s) without activity for "
+               f"{config.settings.retention_days} days")
+
+
+
+@cli.command("import-replies")
+@click.argument("replies", nargs=-1, required=True, type=click.Path(path_type=Path))
+@DATA
+def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
+    """Store reply files written offline so the reporters can read them."""
+    from dropbox.exports import import_replies as store_replies
+    _, store = load(data_dir)
+    failed = 0
+    for path in replies:
+        try:
+            count = store_replies(store, path)
+        except (FormatError, OSError) as exc:
+            failed += 1
+            message = exc if isinstance(exc, FormatError) else f"cannot read {path}: {exc.strerror}"
+            click.echo(f"Error: {path}: {message}", err=True)
+            continue
+        click.echo(f"{path}: stored {count} reply(ies)")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                               "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def keys(args: tuple[str, ...]) -> None:
+    """Responder keys and offline reading (also `python -m keys`)."""
+    sys.exit(keys_cli.main(list(args), prog="dropbox keys"))
+
+
+def main() -> int:
+    return cli(standalone_mode=True) or 0
+
+
+for group in (team, onion, desk):
+    cli.add_command(group)

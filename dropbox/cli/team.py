@@ -1,0 +1,54 @@
+"""`dropbox team`: the responders reports are encrypted to."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from keys.responder import Responder, check_name
+from dropbox.cli.common import DATA, load
+
+
+@click.group()
+def team() -> None:
+    """The responders reports are encrypted to."""
+
+
+@team.command("add")
+@click.argument("name")
+@click.argument("pubfile", type=click.Path(path_type=Path))
+@DATA
+def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
+    """Add responder NAME with the public key in PUBFILE."""
+    _, store = load(data_dir)
+    responder = Responder.load(pubfile)
+    check_name(name)
+    if responder.name != name:
+        raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
+    if any(bytes(r.public_key) == bytes(responder.public_key) for r in store.team()):
+        raise click.ClickException("this public key is on the team already under another name")
+    store.add_responder(responder)
+    click.echo(f"added {name} (fingerprint {responder.fingerprint})")
+
+
+@team.command("list")
+@DATA
+def team_list(data_dir: Path) -> None:
+    """List the responders and their key fingerprints."""
+    _, store = load(data_dir)
+    members = store.team()
+    if not members:
+        click.echo("no responders yet; add one with `dropbox team add NAME PUBFILE`")
+    for responder in members:
+        click.echo(f"{responder.name}\t{responder.fingerprint}")
+
+
+@team.command("remove")
+@click.argument("name")
+@DATA
+def team_remove(name: str, data_dir: Path) -> None:
+    """Remove responder NAME: new reports are no longer encrypted to them."""
+    _, store = load(data_dir)
+    store.remove_responder(name)
+    click.echo(f"removed {name}")
+

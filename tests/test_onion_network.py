@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from conftest import BIN, TEAM, dropbox, require_tool
+from test_browser_reporter import CHROMIUM_ARGS
 from test_whole_loop import log_in, new_report
 from tornet import Client, TorNetwork, free_port, own_network_namespace, wait_for
 
@@ -140,6 +141,51 @@ def test_whole_reporter_loop_works_through_tor(through_tor, airgap, tmp_path):
     _, page = log_in(site, codename)
     assert page.status == 200
     assert reply_text in page.text
+
+
+def test_reporter_flow_in_chromium_without_javascript_through_tor(published, airgap, tmp_path):
+    """Tor Browser at its Safest level, as near as a test gets: Chromium, JavaScript off,
+    every request through the client tor's SOCKS port, names resolved by tor."""
+    chromium = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+    proxy = ["--proxy-server=socks5://127.0.0.1:%d" % published.client.socks_port,
+             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+    marker = secrets.token_hex(8)
+    evidence = tmp_path / "evidence.txt"
+    evidence.write_text(f"seen in chromium {marker}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS + proxy)
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.set_default_timeout(180_000)
+            page.goto(f"http://{published.address}/")
+            page.click("button:has-text('Start a new report')")
+            codename = page.locator("#codename").inner_text().strip()
+            page.check("input[name='written_down']")
+            page.click("button:has-text('Continue')")
+            page.fill("textarea[name='message']", f"Sent from chromium over tor. {marker}")
+            page.set_input_files("input[name='files']", str(evidence))
+            page.click("button:has-text('Send the report')")
+            assert "has been sent" in page.content()
+
+            bundle = tmp_path / "export.bundle"
+            dropbox("export", "--data", published.data, "--out", bundle)
+            opened = tmp_path / "opened"
+            airgap.open(bundle, "mario", opened)
+            found = [p for p in opened.rglob("evidence.txt")]
+            assert [p.read_text() for p in found] == [f"seen in chromium {marker}"]
+            reply_text = f"Read in chromium. {secrets.token_hex(4)}"
+            airgap.reply(bundle, found[0].parent.parent.name, "mario", reply_text, tmp_path / "r.odbx")
+            dropbox("import-replies", tmp_path / "r.odbx", "--data", published.data)
+
+            later = browser.new_context(java_script_enabled=False).new_page()
+            later.set_default_timeout(180_000)
+            later.goto(f"http://{published.address}/login")
+            later.fill("input[name='codename']", codename)
+            later.click("button:has-text('Log in')")
+            assert reply_text in later.locator(".reply").inner_text()
+        finally:
+            browser.close()
 
 
 def test_desk_onion_refuses_a_client_without_its_key_and_serves_one_with_it(published):

@@ -26,6 +26,7 @@ from typing import BinaryIO, Iterator
 
 from nacl.public import PublicKey
 
+from dropbox import migrations
 from keys.responder import Responder
 
 SCHEMA = """
@@ -185,8 +186,10 @@ class Store:
         """Create what is missing."""
         for folder in (self.store_dir, self.tmp_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        with closing(sqlite3.connect(self.database, timeout=30, isolation_level=None)) as db:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.executescript(SCHEMA)  # v0.1.0's tables; the migrations take them from there
+            migrations.upgrade(db, self.database.parent)
 
     def recover(self) -> None:
         """Drop what a crash left half-written. Only at server start: never under a running server."""

@@ -1,0 +1,199 @@
+"""Costs as the stored data grows: the same operations at 1,000 and 10,000 conversations.
+
+An instance is filled through the project's own `Store` API (the call the
+reporter site makes once a form is parsed) with real envelopes, small ones:
+each conversation holds a report and up to two more items (a follow-up from
+the reporter, a reply from the team), and every fifth leaves two of the four
+responders out. Then the server, the desk and the commands are timed as a
+team uses them: start-up, codename login, the desk's list, its actions, a
+reply upload, `export --all`, `keys open` and a purge of a tenth. Each is
+reported as seconds at every size and as the ratio between two sizes; a cost
+that grows no faster than the data stays near 10x or below for 10x the data.
+"""
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+
+from nacl.public import PrivateKey
+
+from bench.rig import TEAM, Rig
+from conftest import Server, dropbox
+from deskclient import add_user, desk_login, desk_url
+from dropbox.config import Config
+from dropbox.storage import StagedItem, Store, new_id
+from formclient import FormClient
+from keys import codename as codenames
+from keys.envelope import PayloadSealer
+from keys.items import Answer, ItemMeta, Report
+
+DESK_USER = TEAM[0]
+CODENAMES = 3  # conversations made with a real codename, to log in to
+REPEAT = 5
+
+
+def _stage(store: Store, meta: ItemMeta, body: bytes, keys) -> StagedItem:
+    """A real envelope, sealed as the upload sink seals one, waiting in tmp/."""
+    item_id = new_id()
+    path = store.tmp_dir / f"{item_id}.part"
+    with open(path, "wb") as out:
+        sealer = PayloadSealer(out)
+        sealer.write(meta.encode() + body)
+        sealer.finish()
+    return StagedItem(item_id, sealer.header(keys), path, sealer.ciphertext_size)
+
+
+def populate(store: Store, count: int, rng: random.Random, lookups: dict[int, str] | None = None) -> None:
+    """`count` conversations; `lookups` gives some of them a real codename's lookup id."""
+    team = tuple(store.team())
+    day = time.strftime("%Y-%m-%d")
+    for n in range(count):
+        recipients = team
+        if n % 5 == 4:
+            left_out = set(rng.sample([r.name for r in team], 2))
+            recipients = tuple(r for r in team if r.name not in left_out)
+        keys = [r.public_key for r in recipients]
+        reporter = PrivateKey.generate()
+        report = Report(False, "", (Answer("when", "When did it happen?", f"day {n}"),),
+                        f"benchmark report {n}").encode()
+        lookup = (lookups or {}).get(n) or new_id()
+        conversation = store.create_conversation(
+            lookup, reporter.public_key, recipients,
+            [_stage(store, ItemMeta("report", day), report, keys)])
+        if n % 3 >= 1:
+            store.add_items(conversation, "reporter", [
+                _stage(store, ItemMeta("message", day), f"a follow-up to {n}".encode(), keys)])
+        if n % 3 == 2:
+            store.add_items(conversation, "team", [_stage(
+                store, ItemMeta("message", day, DESK_USER), f"a reply to {n}".encode(),
+                [reporter.public_key, *keys])])
+
+
+def _median(measure, times: int = REPEAT) -> float:
+    walls = []
+    for _ in range(times):
+        started = time.perf_counter()
+        measure()
+        walls.append(time.perf_counter() - started)
+    return statistics.median(walls)
+
+
+def _timed(action) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def _ok(status: int, what: str) -> None:
+    if status != 200:
+        raise RuntimeError(f"{what} was answered {status}")
+
+
+def measure(rig: Rig, count: int) -> dict:
+    """Every figure at `count` stored conversations, in seconds."""
+    data = rig.instance(f"scale-{count}")
+    config = Config.load(data)
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    phrases = [codenames.new_codename() for _ in range(CODENAMES)]
+    lookups = {n * (count // CODENAMES): codenames.derive(p, config.peppers, config.codename_cost).lookup_id
+               for n, p in enumerate(phrases)}
+    login = add_user(data, DESK_USER)
+    started = time.perf_counter()
+    populate(store, count, random.Random(count), lookups)
+    figures = {"populate": time.perf_counter() - started}
+
+    figures["start-up"], server = _timed(lambda: rig.server(data))
+    try:
+        figures.update(_site_and_desk(rig, server, phrases, login, store))
+    finally:
+        server.stop()
+    figures.update(_commands(rig, data))
+    return {name: round(seconds, 4) for name, seconds in figures.items()}
+
+
+def _site_and_desk(rig: Rig, server: Server, phrases: list[str], login, store: Store) -> dict:
+    figures = {}
+
+    def reporter_login():
+        client = FormClient(server.url)
+        page = client.submit(client.get("/login"), "Log in", fill={"codename": random.choice(phrases)})
+        if not page.url.endswith("/conversation"):
+            raise RuntimeError("logging in with a codename failed")
+    figures["reporter login"] = _median(reporter_login)
+
+    url = desk_url(server)
+    seconds, (desk, first) = _timed(lambda: desk_login(url, login))
+    figures["desk login"] = seconds
+    _ok(first.status, "the desk login")
+    # Times are of the HTTP exchange alone: the client's own HTML parsing is left out.
+    figures["desk list"] = _median(lambda: _ok(desk.http.get(url, timeout=600).status_code, "the list"))
+    listed = desk.get("")
+    designation = listed.by_class("conversation")[0].attrs["id"]
+    star = next(f for f in listed.forms() if f.action.endswith(f"/{designation}/star"))
+    figures["desk star"] = _median(lambda: _ok(desk.http.post(
+        star.action, data=star.defaults(), timeout=600).status_code, "starring"))
+    confirm = desk.get(f"conversations/{designation}/close")
+    close = confirm.form("Close it")
+    figures["desk close"], _ = _timed(lambda: _ok(desk.http.post(
+        close.action, data=close.defaults(), timeout=600).status_code, "closing"))
+
+    everything, new = listed.link("everything"), listed.link("new items")
+    seconds, bundle = _timed(lambda: desk.http.get(everything, timeout=3600))
+    figures["desk bundle (everything)"] = seconds
+    _ok(bundle.status_code, "my bundle (everything)")
+    figures["desk bundle (nothing new)"] = _median(
+        lambda: _ok(desk.http.get(new, timeout=600).status_code, "my bundle (nothing new)"))
+
+    # A reply to a new conversation, written offline from a bundle holding only it.
+    populate(store, 1, random.Random(1))
+    small = rig.folder / "new.odbx"
+    small.write_bytes(desk.http.get(new, timeout=600).content)
+    conversation = _newest_conversation(store)
+    reply = rig.folder / "reply.odbx"
+    message = rig.folder / "reply.txt"
+    message.write_text("a reply written offline")
+    dropbox("keys", "reply", small, conversation, "--key", rig.key(DESK_USER), "--message-file",
+            message, "--out", reply, "--passphrase-file", rig.passphrase_file)
+    upload = listed.form("Upload replies")
+    seconds, answer = _timed(lambda: desk.http.post(
+        upload.action, data=upload.defaults(), files=[("replies", ("reply.odbx", reply.read_bytes()))],
+        timeout=600))
+    figures["desk reply upload"] = seconds
+    if answer.status_code != 200 or "stored 1" not in answer.text:
+        raise RuntimeError("the reply upload failed")
+    return figures
+
+
+def _newest_conversation(store: Store) -> str:
+    with sqlite3.connect(store.database) as db:
+        return db.execute("SELECT id FROM conversations ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+
+
+def _commands(rig: Rig, data: Path) -> dict:
+    figures = {}
+    bundle = rig.folder / f"{data.name}.odbx"
+    figures["export --all"], _ = _timed(lambda: dropbox("export", "--all", "--data", data, "--out", bundle))
+    out = rig.folder / f"{data.name}-opened"
+    figures["keys open"] = rig.open_bundle(bundle, out)
+    # A tenth of the conversations falls past retention: the purge deletes exactly those.
+    with sqlite3.connect(data / "dropbox.sqlite3") as db:
+        db.execute("UPDATE conversations SET last_activity = '2000-01-01' WHERE rowid % 10 = 0")
+    figures["purge a tenth"], result = _timed(lambda: dropbox("purge", "--data", data))
+    if "deleted 0 " in result.out:
+        raise RuntimeError("the purge deleted nothing")
+    return figures
+
+
+def scale(rig: Rig, sizes: list[int]) -> dict:
+    """Figures at each size, and each figure's ratio from the first size to the others."""
+    by_size = {}
+    for count in sizes:
+        print(f"bench: {count} conversations", flush=True)
+        by_size[str(count)] = measure(rig, count)
+    base = by_size[str(sizes[0])]
+    ratios = {str(count): {name: round(by_size[str(count)][name] / base[name], 1) for name in base}
+              for count in sizes[1:]}
+    return {"sizes": sizes, "seconds": by_size, "ratios": ratios}

@@ -196,7 +196,7 @@ def test_delete_needs_confirmation_and_removes_rows_and_ciphertext_for_everyone(
     assert done.status == 200 and designation not in designations(done)
     assert designation not in designations(bahaa.get(""))
     assert _rows(desk["data"], "SELECT count(*) FROM items WHERE conversation_id = ?", cid) == [(0,)]
-    assert not (desk["data"] / "store" / cid).exists()
+    assert not (desk["data"] / "store" / cid[:2] / cid).exists()
     assert "deleted a conversation" in bahaa.get("audit").text
 
 

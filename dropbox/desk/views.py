@@ -1,8 +1,9 @@
 """The desk's pages: log in, my conversations, my bundle, upload replies, close, delete, audit.
 
 Every page that concerns conversations starts from the logged-in responder
-(`conversations.conversations_for`); a designation that is not theirs is
-answered exactly like one that does not exist.
+(`conversations.page_for`, `conversations.find`); a designation that is not
+theirs is answered exactly like one that does not exist. The list is paged
+(`?page=N`), and every action answers with one page of it, never the whole.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
 from keys.bundle import check_bundle
 from keys.errors import FormatError
 from dropbox.desk import accounts
-from dropbox.desk.conversations import conversations_for, find
+from dropbox.desk.conversations import find, page_for
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies
 from dropbox.storage import new_id, today
@@ -78,8 +79,13 @@ def logout():
     return redirect(url_for("desk.login"))
 
 
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int)
+
+
 def _list_page(status: int = 200, **extra):
-    return render_template("conversations.html", conversations=conversations_for(_instance().store, _me()),
+    page = page_for(_instance().store, _me(), _page_number())
+    return render_template("conversations.html", page=page, conversations=page.conversations,
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
 
 
@@ -121,7 +127,6 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     """(file name, what happened, accepted) for one uploaded reply file."""
     store = _instance().store
     name = Path(upload.filename).name
-    mine = {c.id: c for c in conversations_for(store, _me())}
     temp = store.tmp_dir / f"{new_id()}.reply"
     try:
         upload.save(temp)  # a reply file is ciphertext from end to end
@@ -129,15 +134,17 @@ def _store_reply(upload) -> tuple[str, str, bool]:
             manifest = check_bundle(stream)
         if manifest.kind != "reply":
             return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
-        if not manifest.conversations or any(c.id not in mine for c in manifest.conversations):
+        replied = [c.id for c in manifest.conversations]
+        if not replied or set(replied) - store.recipient_of(_me(), replied):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
         count = import_replies(store, temp)
     except FormatError as exc:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    for entry in manifest.conversations:
-        store.audit(_me(), "uploaded a reply", mine[entry.id].recipients)
+    for entry in manifest.conversations:  # the audience as stored, never as the file says
+        if conversation := store.conversation(entry.id):
+            store.audit(_me(), "uploaded a reply", conversation.recipients)
     return name, f"stored {count} reply(ies).", True
 
 
@@ -147,7 +154,7 @@ def star(designation: str):
     if found is None or not ConfirmForm().validate_on_submit():
         abort(404)
     _instance().store.toggle_star(_me(), found.id)
-    return redirect(url_for("desk.conversations"))
+    return redirect(url_for("desk.conversations", page=request.form.get("page", 1, type=int)))
 
 
 @desk.route("/conversations/<designation>/<action>", methods=["GET", "POST"])

@@ -1,7 +1,6 @@
 """Conversations and their items: what reporters and the team have sent, as ciphertext."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 from nacl.public import PublicKey
@@ -21,6 +20,8 @@ class ConversationTables(Payloads):
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
+            db.executemany("INSERT INTO conversation_recipients (name, conversation_id) VALUES (?, ?)",
+                           [(r.name, conversation_id) for r in recipients])
             self._insert_items(db, conversation_id, "reporter", items)
             self._note_activity(db, recipients)
         return conversation_id
@@ -36,13 +37,22 @@ class ConversationTables(Payloads):
 
     def delete_conversation(self, conversation_id: str, actor: str) -> None:
         """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
-        conversation = self.conversation(conversation_id)
-        if conversation is None:
-            return
-        with self._db() as db:
-            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
-            record_audit(db, actor, "deleted a conversation", conversation.recipients)
-        shutil.rmtree(self.store_dir / conversation_id, ignore_errors=True)
+        self.delete_conversations([conversation_id], actor)
+
+    def delete_conversations(self, conversation_ids: list[str], actor: str, batch: int = 500) -> None:
+        """`delete_conversation` for many, a batch per transaction: each deletion costs the same
+        however many conversations are stored (every table it touches is indexed by conversation)."""
+        for start in range(0, len(conversation_ids), batch):
+            chunk = conversation_ids[start:start + batch]
+            with self._db() as db:
+                found = [(row["id"], _recipients(row["recipients"])) for row in db.execute(
+                    f"SELECT id, recipients FROM conversations WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk)]
+                db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
+                for _, recipients in found:
+                    record_audit(db, actor, "deleted a conversation", recipients)
+            for conversation_id, _ in found:
+                self._remove_folder(conversation_id)
 
     def inactive_since(self, day: str) -> list[str]:
         """Ids of conversations whose last activity was before `day`."""
@@ -53,8 +63,21 @@ class ConversationTables(Payloads):
     def conversations_for(self, name: str) -> list[Conversation]:
         """The conversations whose recipient list names `name`, and no other."""
         with self._db() as db:
-            rows = db.execute("SELECT * FROM conversations ORDER BY created, id").fetchall()
-        return [c for c in map(_conversation, rows) if any(r.name == name for r in c.recipients)]
+            rows = db.execute("SELECT c.* FROM conversation_recipients r JOIN conversations c"
+                              " ON c.id = r.conversation_id WHERE r.name = ?"
+                              " ORDER BY c.created, c.id", (name,)).fetchall()
+        return [_conversation(r) for r in rows]
+
+    def recipient_of(self, name: str, conversation_ids: list[str]) -> set[str]:
+        """Those of `conversation_ids` whose recipient list names `name`."""
+        mine: set[str] = set()
+        with self._db() as db:
+            for start in range(0, len(conversation_ids), 500):  # SQLite caps a query's parameters
+                chunk = conversation_ids[start:start + 500]
+                mine.update(r["conversation_id"] for r in db.execute(
+                    "SELECT conversation_id FROM conversation_recipients WHERE name = ? AND"
+                    f" conversation_id IN ({','.join('?' * len(chunk))})", (name, *chunk)))
+        return mine
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
         with self._db() as db:
@@ -72,10 +95,16 @@ class ConversationTables(Payloads):
                               (conversation_id,)).fetchall()
         return [_item(r) for r in rows]
 
-    def items_after(self, seq: int) -> dict[str, list[Item]]:
-        """Items newer than `seq`, grouped by conversation, oldest first."""
+    def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
+        """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
+        in the conversations on whose recipient list they are."""
         with self._db() as db:
-            rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+            if recipient is None:
+                rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+            else:
+                rows = db.execute("SELECT i.* FROM items i JOIN conversation_recipients r"
+                                  " ON r.conversation_id = i.conversation_id AND r.name = ?"
+                                  " WHERE i.seq > ? ORDER BY i.seq", (recipient, seq)).fetchall()
         grouped: dict[str, list[Item]] = {}
         for row in rows:
             grouped.setdefault(row["conversation_id"], []).append(_item(row))

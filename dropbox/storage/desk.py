@@ -8,8 +8,26 @@ import json
 import sqlite3
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import StorageError, today
+from dropbox.storage.records import StorageError, _recipients, today
 from keys.responder import Responder
+
+
+# What the desk's list shows of a conversation `c` for responder :name, items counted by index.
+_SUMMARY = """
+SELECT c.id, c.recipients, c.created, c.last_activity, d.designation, coalesce(d.closed, 0) AS closed,
+    EXISTS (SELECT 1 FROM desk_stars s WHERE s.name = :name AND s.conversation_id = c.id) AS starred,
+    (SELECT count(*) FROM items i WHERE i.conversation_id = c.id) AS items,
+    (SELECT coalesce(sum(length(i.header) + i.payload_size), 0) FROM items i
+     WHERE i.conversation_id = c.id) AS size,
+    (SELECT count(*) FROM items i WHERE i.conversation_id = c.id AND i.seq > :seen) AS new_items,
+    (SELECT i.origin FROM items i WHERE i.conversation_id = c.id ORDER BY i.seq DESC LIMIT 1) AS last_origin
+"""
+_MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AND r.conversation_id = c.id)"
+_NEWEST_FIRST = "c.last_activity DESC, c.created DESC, c.id DESC"
+
+
+def _summary(row: sqlite3.Row) -> dict:
+    return {**dict(row), "recipients": _recipients(row["recipients"])}
 
 
 def record_audit(db: sqlite3.Connection, actor: str, action: str,
@@ -66,11 +84,42 @@ class DeskTables(Database):
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
+    def desk_page(self, name: str, seen_seq: int, limit: int, offset: int) -> list[dict]:
+        """One page of `name`'s conversations, most recently active first, in one query: the
+        newest-first index is walked until the page is full, so a page costs the same however
+        many conversations there are (a deep page walks the ones before it, nothing else)."""
+        with self._db() as db:
+            rows = db.execute(
+                f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_MINE}"
+                f" ORDER BY {_NEWEST_FIRST} LIMIT :limit OFFSET :offset) AS c"
+                f" LEFT JOIN desk_conversations d ON d.conversation_id = c.id ORDER BY {_NEWEST_FIRST}",
+                {"name": name, "seen": seen_seq, "limit": limit, "offset": offset}).fetchall()
+        return [_summary(row) for row in rows]
+
+    def desk_conversation(self, name: str, seen_seq: int, designation: str) -> dict | None:
+        """`name`'s conversation with that designation, as `desk_page` shows it; None for any other."""
+        with self._db() as db:
+            row = db.execute(
+                f"{_SUMMARY} FROM desk_conversations d JOIN conversations c ON c.id = d.conversation_id"
+                f" WHERE d.designation = :designation AND {_MINE}",
+                {"name": name, "seen": seen_seq, "designation": designation}).fetchone()
+        return None if row is None else _summary(row)
+
+    def count_for(self, name: str) -> int:
+        """How many conversations name `name` as a recipient."""
+        with self._db() as db:
+            return db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
+                              (name,)).fetchone()[0]
+
     def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
         """Each conversation's designation and closed flag, giving new ones `new_designation()`."""
         with self._db() as db:
-            known = {r["conversation_id"]: (r["designation"], bool(r["closed"])) for r in db.execute(
-                "SELECT * FROM desk_conversations").fetchall()}
+            known = {}
+            for start in range(0, len(conversation_ids), 500):  # SQLite caps a query's parameters
+                chunk = conversation_ids[start:start + 500]
+                known.update((r["conversation_id"], (r["designation"], bool(r["closed"]))) for r in db.execute(
+                    "SELECT * FROM desk_conversations WHERE conversation_id IN"
+                    f" ({','.join('?' * len(chunk))})", chunk))
             for cid in conversation_ids:
                 while cid not in known:
                     designation = new_designation()

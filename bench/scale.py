@@ -1,12 +1,12 @@
 """Costs as the stored data grows: the same operations at 1,000 and 10,000 conversations.
 
 An instance is filled through the project's own `Store` API (the call the
-reporter site makes once a form is parsed) with real envelopes, small ones:
-each conversation holds a report and up to two more items (a follow-up from
-the reporter, a reply from the team), and every fifth leaves two of the four
-responders out. Then the server, the desk and the commands are timed as a
-team uses them: start-up, codename login, the desk's list, its actions, a
-reply upload, `export --all`, `keys open` and a purge of a tenth. Each is
+reporter site makes once a form is parsed) with real envelopes, small ones
+(tests/stored.py): each conversation holds a report and up to two more items
+(a follow-up from the reporter, a reply from the team), and every fifth
+leaves two of the four responders out. Then the server, the desk and the
+commands are timed as a team uses them: start-up, codename login, the desk's
+list, its actions, a reply upload, `export --all`, `keys open` and a purge of a tenth. Each is
 reported as seconds at every size and as the ratio between two sizes; a cost
 that grows no faster than the data stays near 10x or below for 10x the data.
 """
@@ -18,58 +18,18 @@ import statistics
 import time
 from pathlib import Path
 
-from nacl.public import PrivateKey
-
 from bench.rig import TEAM, Rig
 from conftest import Server, dropbox
 from deskclient import add_user, desk_login, desk_url
 from dropbox.config import Config
-from dropbox.storage import StagedItem, Store, new_id
+from dropbox.storage import Store
 from formclient import FormClient
 from keys import codename as codenames
-from keys.envelope import PayloadSealer
-from keys.items import Answer, ItemMeta, Report
+from stored import populate
 
 DESK_USER = TEAM[0]
 CODENAMES = 3  # conversations made with a real codename, to log in to
 REPEAT = 5
-
-
-def _stage(store: Store, meta: ItemMeta, body: bytes, keys) -> StagedItem:
-    """A real envelope, sealed as the upload sink seals one, waiting in tmp/."""
-    item_id = new_id()
-    path = store.tmp_dir / f"{item_id}.part"
-    with open(path, "wb") as out:
-        sealer = PayloadSealer(out)
-        sealer.write(meta.encode() + body)
-        sealer.finish()
-    return StagedItem(item_id, sealer.header(keys), path, sealer.ciphertext_size)
-
-
-def populate(store: Store, count: int, rng: random.Random, lookups: dict[int, str] | None = None) -> None:
-    """`count` conversations; `lookups` gives some of them a real codename's lookup id."""
-    team = tuple(store.team())
-    day = time.strftime("%Y-%m-%d")
-    for n in range(count):
-        recipients = team
-        if n % 5 == 4:
-            left_out = set(rng.sample([r.name for r in team], 2))
-            recipients = tuple(r for r in team if r.name not in left_out)
-        keys = [r.public_key for r in recipients]
-        reporter = PrivateKey.generate()
-        report = Report(False, "", (Answer("when", "When did it happen?", f"day {n}"),),
-                        f"benchmark report {n}").encode()
-        lookup = (lookups or {}).get(n) or new_id()
-        conversation = store.create_conversation(
-            lookup, reporter.public_key, recipients,
-            [_stage(store, ItemMeta("report", day), report, keys)])
-        if n % 3 >= 1:
-            store.add_items(conversation, "reporter", [
-                _stage(store, ItemMeta("message", day), f"a follow-up to {n}".encode(), keys)])
-        if n % 3 == 2:
-            store.add_items(conversation, "team", [_stage(
-                store, ItemMeta("message", day, DESK_USER), f"a reply to {n}".encode(),
-                [reporter.public_key, *keys])])
 
 
 def _median(measure, times: int = REPEAT) -> float:
@@ -102,7 +62,7 @@ def measure(rig: Rig, count: int) -> dict:
                for n, p in enumerate(phrases)}
     login = add_user(data, DESK_USER)
     started = time.perf_counter()
-    populate(store, count, random.Random(count), lookups)
+    populate(store, count, random.Random(count), lookups, DESK_USER)
     figures = {"populate": time.perf_counter() - started}
 
     figures["start-up"], server = _timed(lambda: rig.server(data))
@@ -148,10 +108,9 @@ def _site_and_desk(rig: Rig, server: Server, phrases: list[str], login, store: S
         lambda: _ok(desk.http.get(new, timeout=600).status_code, "my bundle (nothing new)"))
 
     # A reply to a new conversation, written offline from a bundle holding only it.
-    populate(store, 1, random.Random(1))
+    [conversation] = populate(store, 1, random.Random(1), replier=DESK_USER)
     small = rig.folder / "new.odbx"
     small.write_bytes(desk.http.get(new, timeout=600).content)
-    conversation = _newest_conversation(store)
     reply = rig.folder / "reply.odbx"
     message = rig.folder / "reply.txt"
     message.write_text("a reply written offline")
@@ -165,11 +124,6 @@ def _site_and_desk(rig: Rig, server: Server, phrases: list[str], login, store: S
     if answer.status_code != 200 or "stored 1" not in answer.text:
         raise RuntimeError("the reply upload failed")
     return figures
-
-
-def _newest_conversation(store: Store) -> str:
-    with sqlite3.connect(store.database) as db:
-        return db.execute("SELECT id FROM conversations ORDER BY rowid DESC LIMIT 1").fetchone()[0]
 
 
 def _commands(rig: Rig, data: Path) -> dict:

@@ -7,8 +7,9 @@ Layout of a data directory (nothing else of ours is written anywhere):
     desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
     tor/               the launched tor's state (`serve --tor launch`)
     dropbox.sqlite3    conversations, items (headers only), team
-    store/<conv>/<item>  envelope payloads, ciphertext only
-    tmp/               uploads being encrypted; emptied at start-up
+    store/<ab>/<conv>/<item>  envelope payloads, ciphertext only (<ab>: the conversation id's
+                       first two hex digits, so no folder holds more than a few thousand entries)
+    tmp/               uploads being encrypted, journals of payloads being placed; emptied at start-up
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ class Settings:
     max_file_mib: int = 2048
     login_failures_per_minute: int = 30
     retention_days: int = 90
+    # Conversations on one page of the desk's list (a page costs the same however many are stored).
+    desk_page_size: int = 50
     session_idle_seconds: int = 3600
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit

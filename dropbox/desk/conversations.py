@@ -19,9 +19,6 @@ from keys.codename import wordlist
 from keys.responder import Responder
 from dropbox.storage import Store
 
-PAGE_SIZE = 50
-
-
 @dataclass(frozen=True)
 class DeskConversation:
     id: str
@@ -50,7 +47,7 @@ def new_designation() -> str:
     return f"{secrets.choice(words)}-{secrets.choice(words)}"
 
 
-def page_for(store: Store, name: str, number: int = 1, size: int = PAGE_SIZE) -> Page:
+def page_for(store: Store, name: str, number: int, size: int) -> Page:
     """Page `number` (from 1) of the responder's conversations, most recently active first; a
     number past the end gives the last page."""
     account = store.account(name)

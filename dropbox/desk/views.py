@@ -84,7 +84,8 @@ def _page_number() -> int:
 
 
 def _list_page(status: int = 200, **extra):
-    page = page_for(_instance().store, _me(), _page_number())
+    instance = _instance()
+    page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size)
     return render_template("conversations.html", page=page, conversations=page.conversations,
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
 

@@ -7,7 +7,6 @@ theirs is answered exactly like one that does not exist. The list is paged
 """
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
@@ -180,7 +179,4 @@ def confirm(designation: str, action: str):
 @desk.get("/audit")
 def audit():
     """Who did what on which day; an entry about a conversation only for its recipients."""
-    counts = Counter((day, actor, action) for day, actor, action, audience
-                     in _instance().store.audit_entries() if audience is None or _me() in audience)
-    rows = sorted(counts.items(), key=lambda e: (e[0][0], e[0][1], e[0][2]), reverse=True)
-    return render_template("audit.html", rows=rows)
+    return render_template("audit.html", rows=_instance().store.audit_counts(_me()))

@@ -148,6 +148,17 @@ class DeskTables(Database):
         with self._db() as db:
             record_audit(db, actor, action, about)
 
+    def audit_counts(self, name: str) -> list[tuple[tuple[str, str, str], int]]:
+        """((day, actor, action), how many) newest first, of the entries `name` may see: those
+        about the whole team and those whose audience names them. Counted by SQLite, so the
+        page does not decode every entry ever written."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT day, actor, action, count(*) AS n FROM desk_audit WHERE audience IS NULL OR"
+                " EXISTS (SELECT 1 FROM json_each(desk_audit.audience) WHERE value = ?)"
+                " GROUP BY day, actor, action ORDER BY day DESC, actor DESC, action DESC", (name,)).fetchall()
+        return [((r["day"], r["actor"], r["action"]), r["n"]) for r in rows]
+
     def audit_entries(self) -> list[tuple[str, str, str, list[str] | None]]:
         """(day, actor, action, audience) newest first; audience None means the whole team."""
         with self._db() as db:

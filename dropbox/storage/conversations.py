@@ -8,7 +8,7 @@ from nacl.public import PublicKey
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
 from dropbox.storage.records import (Conversation, Item, StagedItem, _conversation, _item,
-                                     _recipients, _recipients_json, new_id, today)
+                                     _recipients, _recipients_json, batches, new_id, today)
 from keys.responder import Responder
 
 
@@ -39,15 +39,13 @@ class ConversationTables(Payloads):
         """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
         self.delete_conversations([conversation_id], actor)
 
-    def delete_conversations(self, conversation_ids: list[str], actor: str, batch: int = 500) -> None:
+    def delete_conversations(self, conversation_ids: list[str], actor: str) -> None:
         """`delete_conversation` for many, a batch per transaction: each deletion costs the same
         however many conversations are stored (every table it touches is indexed by conversation)."""
-        for start in range(0, len(conversation_ids), batch):
-            chunk = conversation_ids[start:start + batch]
+        for batch, marks in batches(conversation_ids):
             with self._db() as db:
                 found = [(row["id"], _recipients(row["recipients"])) for row in db.execute(
-                    f"SELECT id, recipients FROM conversations WHERE id IN ({','.join('?' * len(chunk))})",
-                    chunk)]
+                    f"SELECT id, recipients FROM conversations WHERE id IN ({marks})", batch)]
                 db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
                 for _, recipients in found:
                     record_audit(db, actor, "deleted a conversation", recipients)
@@ -72,11 +70,10 @@ class ConversationTables(Payloads):
         """Those of `conversation_ids` whose recipient list names `name`."""
         mine: set[str] = set()
         with self._db() as db:
-            for start in range(0, len(conversation_ids), 500):  # SQLite caps a query's parameters
-                chunk = conversation_ids[start:start + 500]
+            for batch, marks in batches(conversation_ids):
                 mine.update(r["conversation_id"] for r in db.execute(
                     "SELECT conversation_id FROM conversation_recipients WHERE name = ? AND"
-                    f" conversation_id IN ({','.join('?' * len(chunk))})", (name, *chunk)))
+                    f" conversation_id IN ({marks})", (name, *batch)))
         return mine
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:

@@ -8,7 +8,7 @@ import json
 import sqlite3
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import StorageError, _recipients, today
+from dropbox.storage.records import StorageError, _recipients, batches, today
 from keys.responder import Responder
 
 
@@ -115,17 +115,18 @@ class DeskTables(Database):
         """Each conversation's designation and closed flag, giving new ones `new_designation()`."""
         with self._db() as db:
             known = {}
-            for start in range(0, len(conversation_ids), 500):  # SQLite caps a query's parameters
-                chunk = conversation_ids[start:start + 500]
+            for batch, marks in batches(conversation_ids):
                 known.update((r["conversation_id"], (r["designation"], bool(r["closed"]))) for r in db.execute(
-                    "SELECT * FROM desk_conversations WHERE conversation_id IN"
-                    f" ({','.join('?' * len(chunk))})", chunk))
+                    f"SELECT * FROM desk_conversations WHERE conversation_id IN ({marks})", batch))
             for cid in conversation_ids:
                 while cid not in known:
                     designation = new_designation()
                     if db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
                                   " VALUES (?, ?)", (cid, designation)).rowcount:
                         known[cid] = (designation, False)
+                    elif row := db.execute("SELECT * FROM desk_conversations WHERE conversation_id = ?",
+                                           (cid,)).fetchone():  # another request named it meanwhile
+                        known[cid] = (row["designation"], bool(row["closed"]))
         return {cid: known[cid] for cid in conversation_ids}
 
     def set_closed(self, conversation_id: str, closed: bool) -> None:

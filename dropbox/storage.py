@@ -372,16 +372,19 @@ class Store:
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
     def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
-        """Each conversation's designation and closed flag, giving new ones `new_designation()`."""
+        """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
+        asked again with `tries` + 1 while the name is taken."""
         with self._db() as db:
             known = {r["conversation_id"]: (r["designation"], bool(r["closed"])) for r in db.execute(
                 "SELECT * FROM desk_conversations").fetchall()}
             for cid in conversation_ids:
+                tries = 0
                 while cid not in known:
-                    designation = new_designation()
+                    designation = new_designation(cid, tries)
                     if db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
                                   " VALUES (?, ?)", (cid, designation)).rowcount:
                         known[cid] = (designation, False)
+                    tries += 1
         return {cid: known[cid] for cid in conversation_ids}
 
     def set_closed(self, conversation_id: str, closed: bool) -> None:

@@ -3,15 +3,15 @@
 Every lookup starts from the responder's name and goes through
 `Store.conversations_for`, so a conversation they were left out of cannot
 be reached by any page: not listed, not counted, not found by designation.
-A designation is two random words, drawn when the desk first shows the
-conversation; it has nothing to do with the reporter's codename.
+A designation is two words from the curated list derived from the conversation's
+id (`keys.codename.desk_name`), so `keys open` can print the same name offline;
+it has nothing to do with the reporter's codename.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
-from keys.codename import wordlist
+from keys.codename import desk_name
 from keys.responder import Responder
 from dropbox.storage import Store
 
@@ -30,9 +30,7 @@ class DeskConversation:
     starred: bool
 
 
-def new_designation() -> str:
-    words = [w for w in wordlist() if w.isalpha()]
-    return f"{secrets.choice(words)}-{secrets.choice(words)}"
+new_designation = desk_name
 
 
 def conversations_for(store: Store, name: str) -> list[DeskConversation]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from keys.codename import desk_name
 from keys.responder import Responder
+from dropbox.desk import deletions, uploaders
+from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
 
 
@@ -28,6 +30,7 @@ class DeskConversation:
     new_items: int
     status: str  # new, downloaded, replied or closed
     starred: bool
+    deletion: tuple[str, str] | None = None  # (who asked, day due) while a deletion waits
 
 
 new_designation = desk_name
@@ -41,11 +44,16 @@ def conversations_for(store: Store, name: str) -> list[DeskConversation]:
     mine = store.conversations_for(name)
     designations = store.designations([c.id for c in mine], new_designation)
     stars = store.stars(name)
+    waiting = deletions.pending(store)
+    # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
+    # counts as a download for every reader. My own uploaded replies are never new to me.
+    seen = max(account["last_download_seq"], store.get_state(LAST_EXPORT))
+    mine_uploaded = uploaders.uploaded_by(store, name)
     shown = []
     for conversation in mine:
         items = store.items(conversation.id)
         designation, closed = designations[conversation.id]
-        new = sum(1 for i in items if i.seq > account["last_download_seq"])
+        new = sum(1 for i in items if i.seq > seen and i.id not in mine_uploaded)
         if closed:
             status = "closed"
         elif items and items[-1].origin == "team":
@@ -55,7 +63,7 @@ def conversations_for(store: Store, name: str) -> list[DeskConversation]:
         shown.append(DeskConversation(
             conversation.id, designation, conversation.recipients, conversation.created,
             conversation.last_activity, len(items), sum(i.envelope_size for i in items), new,
-            status, conversation.id in stars))
+            status, conversation.id in stars, waiting.get(conversation.id)))
     return sorted(shown, key=lambda c: (c.last_activity, c.first_activity), reverse=True)
 
 

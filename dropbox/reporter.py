@@ -29,6 +29,7 @@ reporter = Blueprint("reporter", __name__)
 PENDING = "pending_identity"
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
+FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
 
 
 def _instance():
@@ -203,7 +204,8 @@ def report():
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
-    return redirect(url_for("reporter.submitted", files=len(staged) - 1))
+    session[FILES_SENT] = len(staged) - 1  # the report itself is the first item
+    return redirect(url_for("reporter.submitted"))
 
 
 @reporter.get("/submitted")
@@ -212,7 +214,7 @@ def submitted():
     if current is None:
         return redirect(url_for("reporter.index"))
     return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm(),
-                           files=request.args.get("files", 0, type=int))
+                           files=session.get(FILES_SENT, 0))
 
 
 @reporter.route("/login", methods=["GET", "POST"])
@@ -250,8 +252,8 @@ def conversation():
                                    current.recipients)
         if staged:
             _instance().store.add_items(current.id, "reporter", staged)
-            files = len(staged) - (1 if text and text.strip() else 0)
-            return redirect(url_for("reporter.conversation", sent=1, files=files))
+            session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
+            return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
     status = 400 if request.method == "POST" else 200
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
@@ -259,7 +261,7 @@ def conversation():
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
-                           sent_files=request.args.get("files", 0, type=int),
+                           sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files(), logout=LogoutForm()), status
 
 

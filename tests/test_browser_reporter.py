@@ -131,7 +131,7 @@ def test_whole_flow_without_javascript_passes_axe_on_every_page(browser, site, a
 
         page.click("form[action$='/start'] button")
         codename = page.locator("#codename").inner_text().split()
-        assert len(codename) == 7
+        assert len(codename) == 8
         visit.check("codename")
         # The browser itself refuses to go on until "I have written it down" is checked.
         assert page.locator("#written_down").get_attribute("required") is not None

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from keys.codename import desk_name
 from keys.responder import Responder
-from dropbox.desk import deletions, uploaders
 from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
 
@@ -44,11 +43,11 @@ def conversations_for(store: Store, name: str) -> list[DeskConversation]:
     mine = store.conversations_for(name)
     designations = store.designations([c.id for c in mine], new_designation)
     stars = store.stars(name)
-    waiting = deletions.pending(store)
+    waiting = store.pending_deletions()
     # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
     # counts as a download for every reader. My own uploaded replies are never new to me.
     seen = max(account["last_download_seq"], store.get_state(LAST_EXPORT))
-    mine_uploaded = uploaders.uploaded_by(store, name)
+    mine_uploaded = store.uploaded_by(name)
     shown = []
     for conversation in mine:
         items = store.items(conversation.id)

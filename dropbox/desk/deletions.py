@@ -16,31 +16,15 @@ from dropbox.storage import Store
 
 def ask(store: Store, conversation_id: str, name: str, grace_days: int,
         today: datetime.date | None = None) -> str:
-    """Schedule the deletion; returns the day it is due. Asking again keeps the first date."""
-    due = ((today or datetime.date.today()) + datetime.timedelta(days=grace_days)).isoformat()
-    with store._db() as db:
-        db.execute("INSERT OR IGNORE INTO desk_deletions VALUES (?, ?, ?)", (conversation_id, name, due))
-        return db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
-                          (conversation_id,)).fetchone()["due"]
-
-
-def cancel(store: Store, conversation_id: str) -> bool:
-    with store._db() as db:
-        return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
-                          (conversation_id,)).rowcount == 1
-
-
-def pending(store: Store) -> dict[str, tuple[str, str]]:
-    """conversation id → (who asked, day it is due), for every deletion waiting."""
-    with store._db() as db:
-        rows = db.execute("SELECT * FROM desk_deletions").fetchall()
-    return {r["conversation_id"]: (r["requested_by"], r["due"]) for r in rows}
+    """Schedule the deletion; returns the day it is due."""
+    due = (today or datetime.date.today()) + datetime.timedelta(days=grace_days)
+    return store.ask_deletion(conversation_id, name, due.isoformat())
 
 
 def carry_out_due(store: Store, today: datetime.date | None = None) -> int:
     """Delete every conversation whose deletion is due; returns how many."""
     day = (today or datetime.date.today()).isoformat()
-    due = [(cid, by) for cid, (by, when) in pending(store).items() if when <= day]
+    due = [(cid, by) for cid, (by, when) in store.pending_deletions().items() if when <= day]
     for conversation_id, asked_by in due:
         store.delete_conversation(conversation_id, asked_by)
     return len(due)

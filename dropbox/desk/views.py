@@ -16,7 +16,7 @@ from flask_babel import ngettext
 
 from keys.bundle import check_bundle
 from keys.errors import FormatError
-from dropbox.desk import accounts, deletions, uploaders
+from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import conversations_for, find
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies
@@ -150,7 +150,7 @@ def _store_reply(upload) -> tuple[str, str, bool]:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    uploaders.record(store, _me(), [item.id for entry in manifest.conversations for item in entry.items])
+    store.record_uploads(_me(), [item.id for entry in manifest.conversations for item in entry.items])
     for entry in manifest.conversations:
         store.audit(_me(), "uploaded a reply", mine[entry.id].recipients)
     return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
@@ -183,7 +183,7 @@ def confirm(designation: str, action: str):
     if action == "delete":
         deletions.ask(store, found.id, _me(), grace)
     elif action == "keep":
-        deletions.cancel(store, found.id)
+        store.cancel_deletion(found.id)
     else:
         store.set_closed(found.id, action == "close")
     store.audit(_me(), said, found.recipients)

@@ -1,8 +1,8 @@
 """Codenames: what a reporter writes down, and what the server derives from it.
 
 A codename is eight words drawn with `secrets` from the curated list: the EFF
-large wordlist less the distressing words in `removed_words.txt` (6,898 words,
-about 102 bits). Codenames made before the curation (seven words from the full
+large wordlist less the distressing words in `removed_words.txt` (6,865 words,
+101.96 bits). Codenames made before the curation (seven words from the full
 EFF list, about 90.5 bits) still log in. A codename is never stored. The server stretches it with
 argon2id and turns the result, with the instance's two peppers, into an opaque
 lookup id (stored) and the reporter's X25519 key pair (only the public half is

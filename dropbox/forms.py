@@ -104,7 +104,8 @@ class ReportForm(FlaskForm):
         if not field.data:
             raise ValidationError(_l("Leave at least one responder checked, or nobody can read your report."))
         everyone = {value for value, _label in field.choices}
-        if self.team_involved.data == "yes" and everyone <= set(field.data):
+        # With a team of one there is nobody else to leave the report to: no contradiction to point out.
+        if self.team_involved.data == "yes" and len(everyone) > 1 and everyone <= set(field.data):
             # Recusal that adds up: "someone is involved" with everyone still reading is a contradiction.
             raise ValidationError(_l("You said someone on the response team is involved, but everyone "
                                      "can still read your report. Uncheck the people involved, or "

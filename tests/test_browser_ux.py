@@ -98,6 +98,13 @@ def test_a_follow_up_says_how_many_files_arrived_and_the_pages_warn_about_metada
         page.click("form[action$='/report'] button[type=submit]")
         page.click("a.button")  # see your conversation
         assert page.locator("#files").get_attribute("aria-describedby") == "files-hint"
+        # A follow-up refused (too long) names the file it could not keep, at the top.
+        page.fill("#message", "x" * 50_001)
+        page.set_input_files("#files", _files(tmp_path, "too-soon.jpg"))
+        page.click("form[action$='/conversation'] button[type=submit]")
+        summary = page.locator("#error-summary")
+        assert "too-soon.jpg" in summary.inner_text() and summary.bounding_box()["y"] < 300
+        assert summary.evaluate("element => element === document.activeElement")
         page.fill("#message", "and a photo")
         page.set_input_files("#files", _files(tmp_path, "later.jpg"))
         page.click("form[action$='/conversation'] button[type=submit]")

@@ -17,10 +17,16 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
+from dropbox.desk import upgrades as desk
+
 Step = Callable[[sqlite3.Connection, Path], None]
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
-STEPS: tuple[Step, ...] = ()
+STEPS: tuple[Step, ...] = (
+    desk.step_desk_names_from_curated_list,
+    desk.step_desk_deletions_wait,
+    desk.step_desk_reply_uploaders,
+)
 
 CURRENT = len(STEPS)
 

@@ -19,6 +19,8 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
+from dropbox.desk import upgrades as desk
+
 Step = Callable[[sqlite3.Connection, Path], None]
 
 
@@ -70,6 +72,9 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
+    desk.step_desk_names_from_curated_list,
+    desk.step_desk_deletions_wait,
+    desk.step_desk_reply_uploaders,
     index_what_queries_filter_on,
     recipients_by_name,
     payloads_in_buckets,

@@ -47,7 +47,7 @@ def test_a_responder_with_more_conversations_than_a_page_sees_each_once_across_p
     seen = [d for p in pages for d in designations(p)]
     assert len(seen) == len(set(seen)) == REPORTS
     for number, page in enumerate(pages, start=1):
-        assert f"{REPORTS} conversation(s). Page {number} of 3." in page.text
+        assert f"{REPORTS} conversations. Page {number} of 3." in page.text
     assert "Previous page" not in pages[0].text and "Previous page" in pages[-1].text
 
 
@@ -58,7 +58,7 @@ def test_recused_conversations_are_on_no_page_and_in_no_count(desk):
     assert [len(designations(p)) for p in pages] == [4, 4]
     assert len(mine) == len(set(mine)) == REPORTS - len(LEFT_OUT)
     assert set(mine) < everyone
-    assert all(f"{REPORTS - len(LEFT_OUT)} conversation(s). Page" in p.text for p in pages)
+    assert all(f"{REPORTS - len(LEFT_OUT)} conversations. Page" in p.text for p in pages)
     for hidden in everyone - set(mine):
         assert desk["bahaa"].get(f"conversations/{hidden}/close").status == 404
         for page in pages:

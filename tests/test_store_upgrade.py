@@ -104,7 +104,7 @@ def test_the_upgraded_instance_serves_its_old_reporter_and_responder(old, tmp_pa
         desk, listed = desk_login(desk_url(server), Login(account["name"], account["password"],
                                                           account["totp_secret"]))
         assert listed.status == 200 and len(designations(listed)) == 2
-        assert "2 conversation(s)." in listed.text
+        assert "2 conversations." in listed.text
     finally:
         server.stop()
     assert payloads(data / "store") == before  # start-up and use kept every payload

@@ -3,21 +3,23 @@
 Every lookup starts from the responder's name and goes through the
 recipients the conversation was sent to (`conversation_recipients`), so a
 conversation they were left out of cannot be reached by any page: not
-listed, not counted, not found by designation. A designation is two random
-words, drawn when the desk first shows the conversation; it has nothing to
-do with the reporter's codename.
+listed, not counted, not found by designation. A designation is two words
+from the curated list derived from the conversation's id
+(`keys.codename.desk_name`), so `keys open` can print the same name offline;
+it has nothing to do with the reporter's codename.
 
 The list comes a page at a time, each page one query, so what a responder
 waits for does not grow with the number of conversations stored.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
-from keys.codename import wordlist
+from keys.codename import desk_name
 from keys.responder import Responder
+from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
+
 
 @dataclass(frozen=True)
 class DeskConversation:
@@ -31,6 +33,7 @@ class DeskConversation:
     new_items: int
     status: str  # new, downloaded, replied or closed
     starred: bool
+    deletion: tuple[str, str] | None = None  # (who asked, day due) while a deletion waits
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,7 @@ class Page:
     total: int
 
 
-def new_designation() -> str:
-    words = [w for w in wordlist() if w.isalpha()]
-    return f"{secrets.choice(words)}-{secrets.choice(words)}"
+new_designation = desk_name
 
 
 def page_for(store: Store, name: str, number: int, size: int) -> Page:
@@ -56,7 +57,7 @@ def page_for(store: Store, name: str, number: int, size: int) -> Page:
     number = min(max(1, number), pages)
     if not total:
         return Page([], number, pages, total)
-    rows = store.desk_page(name, account["last_download_seq"], size, (number - 1) * size)
+    rows = store.desk_page(name, _seen(store, account), size, (number - 1) * size)
     named = store.designations([r["id"] for r in rows if r["designation"] is None], new_designation)
     return Page([_shown(row, named) for row in rows], number, pages, total)
 
@@ -64,8 +65,14 @@ def page_for(store: Store, name: str, number: int, size: int) -> Page:
 def find(store: Store, name: str, designation: str) -> DeskConversation | None:
     """The responder's conversation with that designation; None for any other."""
     account = store.account(name)
-    row = account and store.desk_conversation(name, account["last_download_seq"], designation)
+    row = account and store.desk_conversation(name, _seen(store, account), designation)
     return _shown(row, {}) if row else None
+
+
+def _seen(store: Store, account) -> int:
+    # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
+    # counts as a download for every reader. (My own uploaded replies are never new to me.)
+    return max(account["last_download_seq"], store.get_state(LAST_EXPORT))
 
 
 def _shown(row: dict, named: dict[str, tuple[str, bool]]) -> DeskConversation:
@@ -76,6 +83,7 @@ def _shown(row: dict, named: dict[str, tuple[str, bool]]) -> DeskConversation:
         status = "replied"
     else:
         status = "new" if row["new_items"] else "downloaded"
-    return DeskConversation(row["id"], designation, row["recipients"], row["created"],
-                            row["last_activity"], row["items"], row["size"], row["new_items"],
-                            status, bool(row["starred"]))
+    deletion = (row["deletion_asked_by"], row["deletion_due"]) if row["deletion_due"] else None
+    return DeskConversation(row["id"], designation, row["recipients"], row["created"], row["last_activity"],
+                            row["items"], row["size"], row["new_items"], status, bool(row["starred"]),
+                            deletion)

@@ -6,11 +6,15 @@ site, three of them leaving bahaa out; desk logins for alexandra and bahaa.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import start_server
 from deskclient import add_user, desk_login, desk_url, designations, new_instance
 from dropbox.config import Settings
+from test_browser_desk import DeskSite, _log_in
+from test_browser_reporter import Visit, browser  # noqa: F401  (fixture)
 from test_whole_loop import new_report
 
 PAGE = 4
@@ -22,13 +26,13 @@ LEFT_OUT = {2, 5, 9}  # the reports bahaa is left out of
 def desk(tmp_path_factory, airgap):
     data = new_instance(tmp_path_factory.mktemp("paging"), airgap)
     (data / "config.toml").write_text(Settings(desk_page_size=PAGE).to_toml())
-    logins = {name: add_user(data, name) for name in ("alexandra", "bahaa")}
+    logins = {name: add_user(data, name) for name in ("alexandra", "bahaa", "mario")}
     server = start_server(data)
     for n in range(REPORTS):
         new_report(server, f"report {n}", exclude={"bahaa"} if n in LEFT_OUT else set())
     url = desk_url(server)
-    clients = {name: desk_login(url, login)[0] for name, login in logins.items()}
-    yield clients
+    clients = {name: desk_login(url, login)[0] for name, login in logins.items() if name != "mario"}
+    yield {**clients, "url": url, "mario": logins["mario"]}
     server.stop()
 
 
@@ -85,3 +89,18 @@ def test_starring_on_a_later_page_comes_back_to_that_page(desk):
     row = next(n for n in alexandra.get("?page=2").by_class("conversation")
                if n.attrs["id"] == designation)
     assert "★" in row.text()
+
+
+def test_the_page_links_pass_axe_and_fit_a_small_screen(browser, desk):
+    visit = Visit(browser, DeskSite(desk["url"]), "en", width=320)
+    page = visit.page
+    try:
+        _log_in(page, desk["mario"])  # mario, in a browser with JavaScript off: his own code
+        page.click("a[rel=next]")
+        assert "Page 2 of 3." in page.locator("#count").inner_text()
+        assert page.locator("tr.conversation").count() == PAGE
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        visit.axe_and_screenshot("desk-conversations-page-2-320px")
+    finally:
+        visit.close()
+    assert not visit.violations, json.dumps(visit.violations, indent=1)

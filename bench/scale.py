@@ -136,7 +136,7 @@ def _commands(rig: Rig, data: Path) -> dict:
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
         db.execute("UPDATE conversations SET last_activity = '2000-01-01' WHERE rowid % 10 = 0")
     figures["purge a tenth"], result = _timed(lambda: dropbox("purge", "--data", data))
-    if "deleted 0 " in result.out:
+    if result.out.startswith("deleted 0 "):
         raise RuntimeError("the purge deleted nothing")
     return figures
 

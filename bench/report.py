@@ -67,9 +67,14 @@ def _scale_section(scale: dict | None) -> list[str]:
         "| operation | " + " | ".join(f"{int(n):,} (s)" for n in sizes) + " | "
         + " | ".join(f"{int(n):,}:{int(sizes[0]):,}" for n in sizes[1:]) + " |",
         "|---|" + "---|" * (2 * len(sizes) - 1),
-        *(f"| {name} | " + " | ".join(str(scale["seconds"][n][name]) for n in sizes) + " | "
-          + " | ".join(f"{scale['ratios'][n][name]}×" for n in sizes[1:]) + " |" for name in names), "",
+        *(f"| {name} | " + " | ".join(_or_failed(scale["seconds"][n][name]) for n in sizes) + " | "
+          + " | ".join(_or_failed(scale["ratios"][n][name], "×") for n in sizes[1:]) + " |" for name in names),
+        "", "A figure marked failed is an operation that refused at that size (the run's output says why).", "",
     ]
+
+
+def _or_failed(value: float | None, unit: str = "") -> str:
+    return "failed" if value is None else f"{value}{unit}"
 
 
 def _met(met: bool | None) -> str:

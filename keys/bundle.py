@@ -23,6 +23,7 @@ from typing import BinaryIO, Iterator
 
 from nacl.public import PublicKey
 
+from keys import strict
 from keys.errors import FormatError
 from keys.responder import Responder, check_name
 
@@ -51,13 +52,19 @@ def _b64(key: PublicKey) -> str:
 
 
 def _key(value: object) -> PublicKey:
-    try:
-        raw = base64.b64decode(str(value), validate=True)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise FormatError("bundle manifest holds an invalid public key")
-    return PublicKey(raw)
+    return PublicKey(strict.b64(value, 32, "bundle manifest"))
+
+
+def _fields(record: object, required: set[str], optional: set[str] = frozenset()) -> dict:
+    if not isinstance(record, dict) or not required <= set(record) <= required | optional:
+        raise FormatError("bundle manifest is unreadable")
+    return record
+
+
+def _list(value: object) -> list:
+    if not isinstance(value, list):
+        raise FormatError("bundle manifest is unreadable")
+    return value
 
 
 @dataclass(frozen=True)
@@ -84,12 +91,14 @@ class ConversationEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> "ConversationEntry":
-        recipients = tuple(Responder(check_name(r["name"]), _key(r["public_key"]))
-                           for r in record["recipients"])
-        items = tuple(ItemEntry(_check_id(i["id"]), int(i["size"])) for i in record["items"])
-        if any(i.size < 0 for i in items):
-            raise FormatError("bundle manifest holds a negative size")
+    def from_json(cls, record: object) -> "ConversationEntry":
+        record = _fields(record, {"id", "recipients", "items"}, {"reporter_key"})
+        recipients = tuple(Responder(check_name(strict.text(r["name"], "bundle manifest", 64)),
+                                     _key(r["public_key"]))
+                           for r in (_fields(r, {"name", "public_key"})
+                                     for r in _list(record["recipients"])))
+        items = tuple(ItemEntry(_check_id(i["id"]), strict.size(i["size"], "bundle manifest"))
+                      for i in (_fields(i, {"id", "size"}) for i in _list(record["items"])))
         reporter = record.get("reporter_key")
         return cls(_check_id(record["id"]), recipients, items,
                    None if reporter is None else _key(reporter))
@@ -108,15 +117,13 @@ class Manifest:
 
     @classmethod
     def decode(cls, data: bytes) -> "Manifest":
-        try:
-            record = json.loads(data.decode("utf-8"))
-            manifest = cls(record["kind"], str(record["created"]),
-                           tuple(ConversationEntry.from_json(c) for c in record["conversations"]))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise FormatError("bundle manifest is unreadable") from None
-        if manifest.kind not in KINDS:
-            raise FormatError(f"unknown bundle kind {manifest.kind!r}")
-        return manifest
+        record = _fields(strict.load_json(data, "bundle manifest", max_depth=5),
+                         {"kind", "created", "conversations"}, {"format"})
+        kind = strict.text(record["kind"], "bundle manifest", 16)
+        if kind not in KINDS:
+            raise FormatError(f"unknown bundle kind {kind!r}")
+        return cls(kind, strict.date(record["created"], "bundle manifest"),
+                   tuple(ConversationEntry.from_json(c) for c in _list(record["conversations"])))
 
 
 class BundleWriter:

@@ -48,6 +48,12 @@ def manifest_end(data: bytes) -> int:
     return len(MAGIC) + 1 + 4 + struct.unpack_from(">I", data, len(MAGIC) + 1)[0]
 
 
+def non_canonical(key: str) -> str:
+    """The same bytes in Base64 whose unused low bits are set: decoders that are not strict accept it."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    return key[:-2] + alphabet[alphabet.index(key[-2]) | 1] + "="
+
+
 def rewrite_manifest(data: bytes, change) -> bytes:
     """The same bundle with its manifest JSON changed and both checksums recomputed."""
     end = manifest_end(data)
@@ -158,8 +164,16 @@ def test_manifest_id_with_a_trailing_newline_is_rejected(bundle):
     (lambda r: r["conversations"][0]["recipients"][0].update(public_key="AAAA"), "invalid public key"),
     (lambda r: r["conversations"][0].update(reporter_key="not base64!"), "invalid public key"),
     (lambda r: r["conversations"][0]["recipients"][0].update(name="../alice"), "not a usable name"),
-    (lambda r: r["conversations"][0]["items"][0].update(size=-1), "negative size"),
-    (lambda r: r["conversations"][0]["items"][0].update(size="many"), "unreadable"),
+    (lambda r: r["conversations"][0]["items"][0].update(size=-1), "invalid size"),
+    (lambda r: r["conversations"][0]["items"][0].update(size="many"), "invalid size"),
+    # The cases an independent implementation found accepted (issue 11).
+    (lambda r: r["conversations"][0]["items"][0].update(size="331"), "invalid size"),
+    (lambda r: r["conversations"][0]["items"][0].update(size=True), "invalid size"),
+    (lambda r: r["conversations"][0]["recipients"][0].update(
+        public_key=non_canonical(r["conversations"][0]["recipients"][0]["public_key"])),
+     "invalid public key"),
+    (lambda r: r.update(created="２０２４-05-01"), "invalid date"),
+    (lambda r: r.update(extra=1), "unreadable"),
     (lambda r: r.update(kind="backup"), "unknown bundle kind"),
     (lambda r: r.pop("conversations"), "unreadable"),
     (lambda r: r.update(conversations="none"), "unreadable"),
@@ -197,3 +211,33 @@ def test_writer_refuses_more_or_fewer_envelope_bytes_than_announced():
 def test_empty_bundle_is_readable():
     data, manifest, _ = build([])
     assert read_all(data) == (manifest, [])
+
+
+@pytest.mark.parametrize("size_text, error", [
+    (b"331.9", "unreadable"), (b"1e999", "unreadable"), (b"NaN", "unreadable"),
+    (b"1" * 40, "unreadable"),
+])
+def test_manifest_sizes_that_are_not_plain_integers_are_rejected(bundle, size_text, error):
+    """`331.9` and `1e999` (an OverflowError before) are not sizes; nor is a 40-digit one."""
+    data, _, _ = bundle
+    marker = rewrite_manifest(data, lambda r: r["conversations"][0]["items"][0].update(size=987654))
+    changed = _reframe(marker, lambda text: text.replace(b"987654", size_text))
+    with pytest.raises(FormatError, match=error):
+        BundleReader(io.BytesIO(changed))
+
+
+def test_manifest_nested_200000_deep_is_a_clear_error(bundle):
+    data, _, _ = bundle
+    changed = _reframe(data, lambda text: b"[" * 200_000 + b"]" * 200_000)
+    with pytest.raises(FormatError, match="nested too deeply"):
+        BundleReader(io.BytesIO(changed))
+
+
+def _reframe(data: bytes, change) -> bytes:
+    """The bundle with its manifest text changed by `change`, checksum recomputed."""
+    head = len(MAGIC) + 1
+    (size,) = struct.unpack(">I", data[head:head + 4])
+    manifest = change(data[head + 4:head + 4 + size])
+    front = data[:head] + struct.pack(">I", len(manifest)) + manifest
+    digest = hashlib.blake2b(front, digest_size=32, person=b"odbx-manifest").digest()
+    return front + digest + data[head + 4 + size + 32:]

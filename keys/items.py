@@ -29,25 +29,31 @@ class ItemMeta:
     kind: str
     date: str
     name: str = ""
+    reporter_key: str = ""  # a report's: the reporter's public key (Base64), pinned inside it
 
     @classmethod
     def decode(cls, data: bytes) -> "ItemMeta":
         """The metadata record: exactly the fields FORMAT.md names, each a string."""
         record = strict.load_json(data, "item metadata", max_depth=1)
-        if not set(record) <= {"kind", "date", "name"} or "kind" not in record:
+        if not set(record) <= {"kind", "date", "name", "reporter_key"} or "kind" not in record:
             raise FormatError("item metadata is unreadable")
         kind = strict.text(record["kind"], "item metadata", 16)
         if kind not in KINDS:
             raise FormatError(f"unknown item kind {kind!r}")
+        reporter_key = record.get("reporter_key", "")
+        if reporter_key:
+            strict.b64(reporter_key, 32, "item metadata")
         # The date becomes part of a file name offline: only a plain day may pass.
         return cls(kind, strict.date(record.get("date"), "item metadata"),
-                   strict.text(record.get("name", ""), "item metadata", 4096))
+                   strict.text(record.get("name", ""), "item metadata", 4096), reporter_key)
 
     def encode(self) -> bytes:
         """The prefix written before the body."""
         record = {"kind": self.kind, "date": self.date}
         if self.name:
             record["name"] = self.name
+        if self.reporter_key:
+            record["reporter_key"] = self.reporter_key
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         return _LENGTH.pack(len(data)) + data
 

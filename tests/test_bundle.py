@@ -14,7 +14,7 @@ from keys.bundle import (MAGIC, BundleReader, BundleWriter, ConversationEntry, I
 from keys.errors import FormatError
 from keys.responder import ResponderKey
 
-from keys_support import DATE, flip, item, new_id
+from keys_support import DATE, flip, item, new_id, seal
 
 ALICE, BOB = ResponderKey.generate("alice"), ResponderKey.generate("bob")
 REPORTER = PrivateKey.generate()
@@ -24,7 +24,7 @@ def build(conversations: list[tuple[str, list[ResponderKey], list[bytes]]], kind
     """(bundle bytes, manifest, envelopes in order) for [(id, recipients, plaintexts)]."""
     entries, blobs = [], []
     for conv_id, recipients, plaintexts in conversations:
-        sealed = [envelope.seal(p, [r.secret_key.public_key for r in recipients]) for p in plaintexts]
+        sealed = [seal(p, [r.secret_key.public_key for r in recipients]) for p in plaintexts]
         blobs += sealed
         entries.append(ConversationEntry(conv_id, tuple(r.responder for r in recipients),
                                          tuple(ItemEntry(new_id(), len(b)) for b in sealed),

@@ -213,6 +213,7 @@ class _Opener:
         # Shards of at most 36² folders keep every directory to a few thousand entries.
         relative = Path(entry.id[:2]) / _folder_name(entry.id, entry.designation)
         folder = self.out / relative
+        _mkdir(folder.parent)  # each level itself: parents=True would give the shard 0755
         _mkdir(folder)
         state_path = folder / STATE
         state = json.loads(state_path.read_text("utf-8")) if state_path.exists() else {}

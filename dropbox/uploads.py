@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from nacl.public import PublicKey
 from werkzeug.exceptions import BadRequest
 
-from keys.envelope import PayloadSealer
+from keys.envelope import Binding, PayloadSealer
 from keys.items import ItemMeta
 from dropbox.problems import TooLarge
 from dropbox.storage import StagedItem, new_id, today
@@ -56,11 +56,12 @@ class UploadSink:
         # Werkzeug rewinds each file part once it is complete; there is nothing to rewind to.
         return 0
 
-    def claim(self, recipients: Sequence[PublicKey]) -> StagedItem:
-        """Finish the payload and seal its header to `recipients`."""
+    def claim(self, recipients: Sequence[PublicKey], binding: Binding) -> StagedItem:
+        """Finish the payload (padded) and seal its header to `recipients`, bound to its place:
+        the conversation and the reporter's position (docs/FORMAT.md, "Envelope")."""
         self._sealer.finish()
         self._file.close()
-        return StagedItem(self.id, self._sealer.header(recipients), self.path,
+        return StagedItem(self.id, self._sealer.header(recipients, binding), self.path,
                           self._sealer.ciphertext_size)
 
     def discard(self) -> None:

@@ -101,17 +101,18 @@ def _read_text(path: Path) -> str:
 
 @cli.command()
 @DATA
-@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="a folder: one bundle per responder, NAME.odbx")
 @click.option("--all", "everything", is_flag=True, help="every conversation, not only what is new")
-def export(data_dir: Path, out_path: Path, everything: bool) -> None:
-    """Write a bundle of encrypted conversations for the air-gapped machine."""
-    from dropbox.exports import export_bundle
+def export(data_dir: Path, out_dir: Path, everything: bool) -> None:
+    """Write each responder's bundle of encrypted conversations for the air-gapped machine."""
+    from dropbox.exports import export_team
     _, store = load(data_dir)
-    count = export_bundle(store, out_path, everything)
-    if count == 0:
+    counts = export_team(store, out_dir, everything)
+    if not counts:
         click.echo("nothing new since the last export (use --all for everything); no file written")
-    else:
-        click.echo(f"wrote {count} conversation(s) to {out_path}")
+    for name, count in counts.items():
+        click.echo(f"wrote {out_dir / (name + '.odbx')}: {count} conversation(s) for {name}")
 
 
 @cli.command()

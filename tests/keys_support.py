@@ -183,3 +183,24 @@ def flip(data: bytes, position: int, mask: int = 0x01) -> bytes:
 
 def random_bytes(size: int) -> bytes:
     return os.urandom(size)
+
+
+def forge_reply(bundle_path: Path, conversation_id: str, signer: ResponderKey, claimed: str,
+                out: Path) -> Path:
+    """A reply file as a left-out responder could make it from a colleague's bundle: sealed to
+    the reporter and every recipient, named `claimed`, signed with `signer`'s own key."""
+    from keys.bundle import BundleReader
+    with open(bundle_path, "rb") as stream:
+        [entry] = [e for e, _ in BundleReader(stream).records() if e.id == conversation_id]
+    binding = envelope.Binding(conversation_id, "team", 1)
+    sealed = envelope.seal(ItemMeta("reply", DATE, claimed).encode() + b"Reply from a colleague?",
+                           [entry.reporter_key, *(r.public_key for r in entry.recipients)], binding)
+    item_id = new_id()
+    proof = Proof.sign(signer.signing_key, claimed, conversation_id, item_id, 1, sealed)
+    with open(out, "wb") as stream:
+        writer = BundleWriter(stream, Head("reply", DATE))
+        writer.conversation(ConversationEntry(conversation_id, (ItemEntry(
+            item_id, len(sealed), "team", 1, proof),)))
+        writer.write(sealed)
+        writer.close()
+    return out

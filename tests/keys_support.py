@@ -16,7 +16,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 
 from keys import envelope
-from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
+from keys.bundle import MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry, Proof
 from keys.items import Answer, ItemMeta, Report
 from keys.responder import Responder, ResponderKey
 
@@ -104,12 +104,14 @@ def write_export(path: Path, conversations: list[Conversation], damage=None,
         for conv in conversations:
             items = sealed_items(conv, damage, count)
             count += len(items)
-            writer.conversation(ConversationEntry(
-                conv.id, tuple(entry for entry, _ in items),
-                tuple(r.responder for r in conv.recipients),
-                conv.reporter.public_key if conv.reporter else None, conv.designation))
-            for _, blob in items:
-                writer.write(blob)
+            for start in range(0, max(len(items), 1), MAX_ITEMS_PER_RECORD):  # long ones: slices
+                part = items[start:start + MAX_ITEMS_PER_RECORD]
+                writer.conversation(ConversationEntry(
+                    conv.id, tuple(entry for entry, _ in part),
+                    tuple(r.responder for r in conv.recipients),
+                    conv.reporter.public_key if conv.reporter else None, conv.designation))
+                for _, blob in part:
+                    writer.write(blob)
         writer.close(excluded)
     return path
 

@@ -283,7 +283,7 @@ class BundleWriter:
 class _Limited:
     """A read-only view of the next `size` bytes of the bundle."""
 
-    def __init__(self, reader: "BundleReader", size: int):
+    def __init__(self, reader: "ChecksummedStream", size: int):
         self._reader, self._left = reader, size
 
     def read(self, size: int = -1) -> bytes:
@@ -299,19 +299,60 @@ class _Limited:
             self._left = 0
 
 
-class BundleReader:
-    """Reads a version 2 bundle in one pass, one record in memory at a time.
+class ChecksummedStream:
+    """One pass over a bundle (either version), hashing what is read for the final checksum.
 
-    `whole_checksum=False` is for a reader that opens every envelope it uses:
-    each authenticates itself, so hashing the whole file (which costs more than
-    decrypting it) adds nothing, and envelopes it need not open are skipped.
-    The records, sizes, record count and end of file are still checked.
+    `whole_checksum=False` is for a reader that opens every envelope it uses: each
+    authenticates itself, so hashing the whole file (which costs more than decrypting
+    it) adds nothing, and envelopes it need not open are skipped. Sizes and the end of
+    the file are still checked.
     """
 
-    def __init__(self, stream: BinaryIO, whole_checksum: bool = True):
+    def __init__(self, stream: BinaryIO, whole_checksum: bool):
         self._stream = stream
         self.whole_checksum = whole_checksum
         self._hash = hashlib.blake2b(digest_size=CHECKSUM_SIZE, person=b"odbx-bundle")
+
+    def _verify_end(self) -> None:
+        expected = self._hash.digest()
+        digest = self._stream.read(CHECKSUM_SIZE)
+        if len(digest) != CHECKSUM_SIZE:
+            raise FormatError("bundle is truncated")
+        if self.whole_checksum and digest != expected:
+            raise FormatError("bundle is damaged (its checksum does not match)")
+        if self._stream.read(1):
+            raise FormatError("bundle has bytes after its end")
+
+    def _read(self, size: int) -> bytes:
+        data = self._stream.read(size)
+        if self.whole_checksum:
+            self._hash.update(data)
+        return data
+
+    def _skip(self, size: int) -> None:
+        if not self.whole_checksum and self._stream.seekable():
+            here = self._stream.tell()
+            if self._stream.seek(0, io.SEEK_END) - here < size:
+                raise FormatError("bundle is truncated")
+            self._stream.seek(here + size)
+            return
+        while size and (chunk := self._read(min(size, 1 << 20))):
+            size -= len(chunk)
+        if size:
+            raise FormatError("bundle is truncated")
+
+    def _read_exact(self, size: int) -> bytes:
+        data = self._read(size)
+        if len(data) != size:
+            raise FormatError("bundle is truncated")
+        return data
+
+
+class BundleReader(ChecksummedStream):
+    """Reads a version 2 bundle in one pass, one record in memory at a time."""
+
+    def __init__(self, stream: BinaryIO, whole_checksum: bool = True):
+        super().__init__(stream, whole_checksum)
         start = self._read_exact(len(MAGIC) + 1)
         if start[:len(MAGIC)] != MAGIC:
             raise FormatError("not an onion-dropbox bundle")
@@ -351,40 +392,6 @@ class BundleReader:
         if size > MAX_RECORD:
             raise FormatError("bundle record is too large")
         return strict.load_json(self._read_exact(size), "bundle record", max_depth=6)
-
-    def _verify_end(self) -> None:
-        expected = self._hash.digest()
-        digest = self._stream.read(CHECKSUM_SIZE)
-        if len(digest) != CHECKSUM_SIZE:
-            raise FormatError("bundle is truncated")
-        if self.whole_checksum and digest != expected:
-            raise FormatError("bundle is damaged (its checksum does not match)")
-        if self._stream.read(1):
-            raise FormatError("bundle has bytes after its end")
-
-    def _read(self, size: int) -> bytes:
-        data = self._stream.read(size)
-        if self.whole_checksum:
-            self._hash.update(data)
-        return data
-
-    def _skip(self, size: int) -> None:
-        if not self.whole_checksum and self._stream.seekable():
-            here = self._stream.tell()
-            if self._stream.seek(0, io.SEEK_END) - here < size:
-                raise FormatError("bundle is truncated")
-            self._stream.seek(here + size)
-            return
-        while size and (chunk := self._read(min(size, 1 << 20))):
-            size -= len(chunk)
-        if size:
-            raise FormatError("bundle is truncated")
-
-    def _read_exact(self, size: int) -> bytes:
-        data = self._read(size)
-        if len(data) != size:
-            raise FormatError("bundle is truncated")
-        return data
 
 
 def bundle_version(stream: BinaryIO) -> int:

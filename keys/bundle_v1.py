@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import re
 import struct
@@ -24,6 +23,7 @@ from typing import BinaryIO, Iterator
 from nacl.public import PublicKey
 
 from keys import strict
+from keys.bundle import ChecksummedStream, _Limited
 from keys.errors import FormatError
 from keys.responder import Responder, check_name
 
@@ -155,42 +155,12 @@ class BundleWriter:
         self._out.write(data)
 
 
-class _Limited:
-    """A read-only view of the next `size` bytes of the bundle, hashed as read."""
-
-    def __init__(self, reader: "BundleReader", size: int):
-        self._reader, self._left = reader, size
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0 or size > self._left:
-            size = self._left
-        data = self._reader._read(size)
-        self._left -= len(data)
-        return data
-
-    def drain(self) -> None:
-        if not self._reader.whole_checksum and self._left:
-            self._reader._skip(self._left)
-            self._left = 0
-        while self._left and self.read(1 << 20):
-            pass
-        if self._left:
-            raise FormatError("bundle is truncated")
-
-
-class BundleReader:
-    """Reads a bundle in one pass; `verify_end()` must be called after the last envelope.
-
-    `whole_checksum=False` is for a reader that opens every envelope it uses: each
-    envelope authenticates itself, so hashing the whole file again (which costs more than
-    decrypting it) adds nothing, and envelopes it may not open are skipped unread. The
-    manifest checksum, the sizes and the end of the file are still checked.
-    """
+class BundleReader(ChecksummedStream):
+    """Reads a version 1 bundle in one pass (see `ChecksummedStream` for `whole_checksum`).
+    The manifest checksum, the sizes and the end of the file are always checked."""
 
     def __init__(self, stream: BinaryIO, whole_checksum: bool = True):
-        self._stream = stream
-        self.whole_checksum = whole_checksum
-        self._hash = _checksum()
+        super().__init__(stream, whole_checksum)
         head = self._read_exact(len(MAGIC) + 1 + _LENGTH.size)
         if head[:len(MAGIC)] != MAGIC:
             raise FormatError("not an onion-dropbox bundle")
@@ -214,41 +184,7 @@ class BundleReader:
                 view = _Limited(self, item.size)
                 yield conversation, item, view
                 view.drain()
-        self.verify_end()
-
-    def verify_end(self) -> None:
-        expected = self._hash.digest()
-        digest = self._stream.read(CHECKSUM_SIZE)
-        if len(digest) != CHECKSUM_SIZE:
-            raise FormatError("bundle is truncated")
-        if self.whole_checksum and digest != expected:
-            raise FormatError("bundle is damaged (its checksum does not match)")
-        if self._stream.read(1):
-            raise FormatError("bundle has bytes after its end")
-
-    def _read(self, size: int) -> bytes:
-        data = self._stream.read(size)
-        if self.whole_checksum:
-            self._hash.update(data)
-        return data
-
-    def _skip(self, size: int) -> None:
-        if self._stream.seekable():
-            here = self._stream.tell()
-            if self._stream.seek(0, io.SEEK_END) - here < size:
-                raise FormatError("bundle is truncated")
-            self._stream.seek(here + size)
-            return
-        while size and (chunk := self._stream.read(min(size, 1 << 20))):
-            size -= len(chunk)
-        if size:
-            raise FormatError("bundle is truncated")
-
-    def _read_exact(self, size: int) -> bytes:
-        data = self._read(size)
-        if len(data) != size:
-            raise FormatError("bundle is truncated")
-        return data
+        self._verify_end()
 
 
 def check_bundle(stream: BinaryIO) -> Manifest:

@@ -41,18 +41,28 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         out.write(data)
 
 
-def cmd_new(args: argparse.Namespace) -> int:
-    name = check_name(args.name)
-    out = Path(args.out)
+def _new_key_paths(folder: str, name: str) -> tuple[Path, Path]:
+    """NAME.key and NAME.pub in `folder`, neither there yet: a key is never overwritten."""
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     key_path, pub_path = out / f"{name}.key", out / f"{name}.pub"
     for path in (key_path, pub_path):
         if path.exists():
             raise FormatError(f"{path} exists already; refusing to overwrite a key")
+    return key_path, pub_path
+
+
+def _write_pair(paths: tuple[Path, Path], key: ResponderKey, passphrase: str) -> None:
+    _write_new(paths[0], key.seal(passphrase), 0o600)
+    _write_new(paths[1], key.responder.to_pub_text().encode("ascii"), 0o644)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    name = check_name(args.name)
+    key_path, pub_path = _new_key_paths(args.out, name)
     passphrase = _passphrase(args, confirm=True)
     key = ResponderKey.generate(name)
-    _write_new(key_path, key.seal(passphrase), 0o600)
-    _write_new(pub_path, key.responder.to_pub_text().encode("ascii"), 0o644)
+    _write_pair((key_path, pub_path), key, passphrase)
     print(f"wrote {key_path} (keep it on this machine) and {pub_path} (give it to the server)")
     print(f"fingerprint: {key.responder.fingerprint}")
     return 0
@@ -105,15 +115,9 @@ def cmd_upgrade_key(args: argparse.Namespace) -> int:
     key = ResponderKey.load(Path(args.key), passphrase)
     if key.signing_key is not None:
         raise FormatError(f"{args.key} has a signing key already")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    key_path, pub_path = out / f"{key.name}.key", out / f"{key.name}.pub"
-    for path in (key_path, pub_path):
-        if path.exists():
-            raise FormatError(f"{path} exists already; refusing to overwrite a key")
+    key_path, pub_path = _new_key_paths(args.out, key.name)
     upgraded = key.with_signing_key()
-    _write_new(key_path, upgraded.seal(passphrase), 0o600)
-    _write_new(pub_path, upgraded.responder.to_pub_text().encode("ascii"), 0o644)
+    _write_pair((key_path, pub_path), upgraded, passphrase)
     print(f"wrote {key_path}: the same key for reading, and a new signing key for replies")
     print(f"give {pub_path} to the server (`dropbox team replace {key.name} {pub_path.name}`); "
           f"new fingerprint: {upgraded.responder.fingerprint}")

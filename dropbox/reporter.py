@@ -250,11 +250,11 @@ def conversation():
     if form.validate_on_submit():
         text = form.message.data
         store = _instance().store
+        position = store.reporter_items(current.id)
         staged = _stage_submission(request.seal_message(text) if text and text.strip() else None,
-                                   store.current_recipients(current.recipients), current.id,
-                                   store.reporter_items(current.id))
+                                   store.current_recipients(current.recipients), current.id, position)
         if staged:
-            _instance().store.add_items(current.id, "reporter", staged)
+            store.add_items(current.id, "reporter", staged, first_position=position)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
     status = 400 if request.method == "POST" else 200

@@ -72,3 +72,18 @@ def test_replaced_key_receives_new_items_and_the_old_key_does_not(server, airgap
 def test_team_refuses_a_key_file_of_another_name(server, airgap, command):
     said = dropbox("team", command, "mario", airgap.pub("bahaa"), "--data", server.data, check=False)
     assert said.code == 1 and "is the key of 'bahaa'" in said.err
+
+
+def test_two_submissions_cannot_take_the_same_place(server, airgap):
+    """A follow-up bound to a place another submission took meanwhile is not stored."""
+    from dropbox.storage import StagedItem, Store, StorageError
+    codename, _ = new_report(server, "first")
+    with sqlite3.connect(server.data / "dropbox.sqlite3") as db:
+        [(cid,)] = db.execute("SELECT id FROM conversations").fetchall()
+    store = Store(server.data / "dropbox.sqlite3", server.data / "store", server.data / "tmp")
+    follow_up(server, codename, "takes place 1")
+    late = server.data / "tmp" / "late.part"
+    late.write_bytes(b"ciphertext")
+    with pytest.raises(StorageError, match="came first"):
+        store.add_items(cid, "reporter", [StagedItem("f" * 32, b"header", late, 10)], first_position=1)
+    assert store.reporter_items(cid) == 2 and not (server.data / "store" / cid / ("f" * 32)).exists()

@@ -8,8 +8,8 @@ from nacl.public import PublicKey
 
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
-from dropbox.storage.records import (Conversation, Item, StagedItem, _conversation, _item,
-                                     _recipients, _recipients_json, new_id, today)
+from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
+                                     _item, _recipients, _recipients_json, new_id, today)
 from keys.responder import Responder
 
 
@@ -27,8 +27,14 @@ class ConversationTables(Payloads):
             self._note_activity(db, recipients)
         return conversation_id
 
-    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem]) -> None:
+    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem],
+                  first_position: int | None = None) -> None:
+        """`first_position`: the reporter's place the items were bound to; if another submission
+        took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
         with self._placed(conversation_id, items), self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
+            if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
+                raise StorageError("another submission to this conversation came first")
             self._insert_items(db, conversation_id, origin, items)
             db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
                        (today(), conversation_id))
@@ -77,8 +83,12 @@ class ConversationTables(Payloads):
     def reporter_items(self, conversation_id: str) -> int:
         """How many items the reporter has added: the place of their next one."""
         with self._db() as db:
-            return db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
-                              (conversation_id, "reporter")).fetchone()[0]
+            return self._reporter_items(db, conversation_id)
+
+    @staticmethod
+    def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
+        return db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
+                          (conversation_id, "reporter")).fetchone()[0]
 
     def items_after(self, seq: int) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first."""

@@ -107,7 +107,8 @@ def test_key_file_of_an_unknown_version_is_refused(small_key_file):
 
 
 @pytest.mark.parametrize("opslimit, memlimit", [(1000, 8 << 20), (3, 64 << 30), (2**63, 2**63),
-                                               (64, 4 << 30), (0, 8 << 20), (1, 0)])
+                                               (64, 4 << 30), (0, 8 << 20), (1, 0), (4, 2 << 30),
+                                               (5, 8 << 20)])
 def test_key_file_asking_for_absurd_work_is_refused_without_running_it(small_key_file, opslimit, memlimit):
     # A hostile file must not make the air-gapped machine run argon2id with 64 GiB.
     body = (small_key_file[:len(KEY_MAGIC)] + PARAMS.pack(1, opslimit, memlimit)

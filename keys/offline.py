@@ -35,6 +35,7 @@ from keys.items import MAX_REPORT, ItemMeta, Report, split_item
 from keys.responder import Responder, ResponderKey
 
 ATTACHMENTS = "attachments"
+FILES_PER_FOLDER = 1000  # then attachments-2/, attachments-3/, …: no directory grows past a few thousand
 INDEX = "index.txt"
 STATE = ".opened.json"
 MAX_NAME_BYTES = 200
@@ -110,6 +111,9 @@ class _Names:
         self.folder = folder
         self._taken = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
         self._next: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._taken)
 
     def take(self, name: str) -> Path:
         if name in self._taken:
@@ -194,6 +198,21 @@ class _Conversation:
     header_written: bool
 
 
+def _attachments_folder(number: int) -> str:
+    return ATTACHMENTS if number == 1 else f"{ATTACHMENTS}-{number}"
+
+
+def _attachments_number(name: str) -> int:
+    return 1 if name == ATTACHMENTS else int(name.rpartition("-")[2])
+
+
+def _attachments(folder: Path) -> _Names:
+    """The attachments folder files go to next: the last one opened into, or the first."""
+    numbers = [_attachments_number(p.name) for p in folder.glob(f"{ATTACHMENTS}*")
+               if re.fullmatch(rf"{ATTACHMENTS}(-[1-9][0-9]*)?", p.name)]
+    return _Names(folder / _attachments_folder(max(numbers, default=1)))
+
+
 def _folder_name(conversation_id: str, designation: str) -> str:
     return f"{designation}_{conversation_id}" if designation else conversation_id
 
@@ -221,7 +240,7 @@ class _Opener:
         self.report.conversations.append(opened)
         with _append(self.out / INDEX) as index:
             index.write(f"{entry.designation or '-'}\t{entry.id}\t{relative}\n")
-        self.current = _Conversation(entry, folder, _Names(folder), _Names(folder / ATTACHMENTS),
+        self.current = _Conversation(entry, folder, _Names(folder), _attachments(folder),
                                      state, opened, (folder / INDEX).exists())
         return self.current
 
@@ -290,9 +309,12 @@ class _Opener:
             final = conversation.files.take(REPORT)
             return final, f"{meta.date}  report   {final.name}"
         if meta.kind == "file":
-            _mkdir(conversation.folder / ATTACHMENTS)
+            if len(conversation.attachments) >= FILES_PER_FOLDER:
+                conversation.attachments = _Names(conversation.folder / _attachments_folder(
+                    _attachments_number(conversation.attachments.folder.name) + 1))
+            _mkdir(conversation.attachments.folder)
             final = conversation.attachments.take(sanitise_name(meta.name))
-            return final, f"{meta.date}  file     {ATTACHMENTS}/{final.name}"
+            return final, f"{meta.date}  file     {final.parent.name}/{final.name}"
         final = conversation.files.take(f"{meta.date}-{meta.kind}-{item_id[:8]}.txt")
         author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
         return final, f"{meta.date}  {meta.kind:<8} {final.name}{author}"

@@ -154,14 +154,19 @@ def test_attachment_names_never_become_dot_files(given):
     assert not sanitise_name(given).startswith(".")
 
 
-def test_same_name_attachments_get_numbered_names_in_one_pass(tmp_path):
+def test_same_name_attachments_get_numbered_names_and_no_folder_holds_more_than_1000(tmp_path, monkeypatch):
+    monkeypatch.setattr("keys.offline.FILES_PER_FOLDER", 100)  # the real limit is 1000
     conv = Conversation([ALICE], [report_item(REPORTER)]
-                        + [item("file", str(n).encode(), "photo.jpg") for n in range(300)], REPORTER)
+                        + [item("file", str(n).encode(), "photo.jpg") for n in range(250)], REPORTER)
     path = write_export(tmp_path / "b.odbx", [conv])
     report = open_bundle(path, ALICE, tmp_path / "out")
-    names = {p.name for p in (folder_of(tmp_path / "out", conv.id) / "attachments").iterdir()}
-    assert report.items == 301
-    assert names == {"photo.jpg"} | {f"photo ({n}).jpg" for n in range(2, 301)}
+    folder = folder_of(tmp_path / "out", conv.id)
+    names = {p.name for p in (folder / "attachments").iterdir()}
+    assert report.items == 251
+    assert names == {"photo.jpg"} | {f"photo ({n}).jpg" for n in range(2, 101)}
+    assert len(list((folder / "attachments-2").iterdir())) == 100
+    assert len(list((folder / "attachments-3").iterdir())) == 50
+    assert "attachments-3/photo (50).jpg" in (folder / "index.txt").read_text()
 
 
 def test_output_is_sharded_and_named_by_designation_and_id(tmp_path):

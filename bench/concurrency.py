@@ -73,7 +73,7 @@ def decryptable(rig: Rig, instance: Path, expected: dict[int, str]) -> int:
         number = int(attachment.stem.split("-")[1])
         if hashlib.sha256(attachment.read_bytes()).hexdigest() == expected.get(number):
             intact += 1
-    bundle.unlink()
+    shutil.rmtree(bundle)  # a folder: one bundle per responder
     shutil.rmtree(opened)
     return intact
 

@@ -175,7 +175,8 @@ def test_reporter_flow_in_chromium_without_javascript_through_tor(published, air
             found = [p for p in opened.rglob("evidence.txt")]
             assert [p.read_text() for p in found] == [f"seen in chromium {marker}"]
             reply_text = f"Read in chromium. {secrets.token_hex(4)}"
-            [conversation] = opened_conversations(opened)
+            [conversation] = [cid for cid, folder in opened_conversations(opened).items()
+                              if folder == found[0].parent.parent]
             airgap.reply(bundle, conversation, "mario", reply_text, tmp_path / "r.odbx")
             dropbox("import-replies", tmp_path / "r.odbx", "--data", published.data)
 

@@ -45,6 +45,8 @@ class Settings:
     max_file_mib: int = 2048
     login_failures_per_minute: int = 30
     retention_days: int = 90
+    # A deletion asked on the desk waits this many days, during which any reader can cancel it.
+    deletion_grace_days: int = 2
     session_idle_seconds: int = 3600
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
                          Proof, bundle_version, envelope_digest, read_reply_file)
+from keys.codename import desk_name
 from keys.envelope import Binding, read_header
 from keys.errors import FormatError
 from keys.responder import Responder
-from dropbox.desk.conversations import new_designation
 from dropbox.storage import Conversation, Item, StagedItem, Store, new_id, today
 
 LAST_EXPORT = "last_export_seq"
@@ -41,7 +41,7 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
     if not conversations:
         return {}
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    designations = store.designations(list(conversations), new_designation)
+    designations = store.designations(list(conversations), desk_name)
     counts = {}
     for member in store.team():
         mine = [c for c in conversations.values() if any(r.name == member.name for r in c.recipients)]
@@ -68,7 +68,7 @@ def export_bundle(store: Store, out_path: Path, responder: str, everything: bool
             grouped[conversation.id] = items
     if not mine:
         return 0
-    designations = store.designations([c.id for c in mine], new_designation)
+    designations = store.designations([c.id for c in mine], desk_name)
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)
     store.update_account(responder, last_download_seq=max(newest, since))

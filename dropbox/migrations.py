@@ -17,7 +17,10 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
+from dropbox.desk import upgrades as desk
+
 Step = Callable[[sqlite3.Connection, Path], None]
+
 
 def _has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
     return any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})"))
@@ -33,7 +36,12 @@ def step_signing_keys_and_reply_proofs(db: sqlite3.Connection, data_dir: Path) -
 
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
-STEPS: tuple[Step, ...] = (step_signing_keys_and_reply_proofs,)
+STEPS: tuple[Step, ...] = (
+    desk.step_desk_names_from_curated_list,
+    desk.step_desk_deletions_wait,
+    desk.step_desk_reply_uploaders,
+    step_signing_keys_and_reply_proofs,
+)
 
 CURRENT = len(STEPS)
 

@@ -31,6 +31,7 @@ reporter = Blueprint("reporter", __name__)
 PENDING = "pending_identity"
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
+FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
 
 
 def _instance():
@@ -79,6 +80,13 @@ def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id:
     sinks = ([first] if first else []) + [f.stream for f in uploads]
     return [sink.claim(keys, Binding(conversation_id, "reporter", position + n))
             for n, sink in enumerate(sinks)]
+
+
+def _dropped_files() -> list[str]:
+    """Names of the files that came with a form being shown again: a browser cannot keep them."""
+    if request.method != "POST":
+        return []
+    return [f.filename for f in request.files.getlist("files") if f.filename]
 
 
 def _report(form: ReportForm) -> Report:
@@ -196,7 +204,8 @@ def report():
         form.recipients.data = [m.name for m in team]
         form.reply_language.data = language
     if not form.validate_on_submit():
-        return render_template("report.html", form=form), 400 if request.method == "POST" else 200
+        return render_template("report.html", form=form, dropped=_dropped_files()), \
+            400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
     conversation_id = new_id()
@@ -207,6 +216,7 @@ def report():
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
+    session[FILES_SENT] = len(staged) - 1  # the report itself is the first item
     return redirect(url_for("reporter.submitted"))
 
 
@@ -215,7 +225,8 @@ def submitted():
     current = _logged_in()
     if current is None:
         return redirect(url_for("reporter.index"))
-    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm())
+    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm(),
+                           files=session.get(FILES_SENT, 0))
 
 
 @reporter.route("/login", methods=["GET", "POST"])
@@ -232,7 +243,7 @@ def login():
     if not conversation:
         budget.spend()
         form.codename.errors.append(
-            _("No report is known under this codename. Check each of its seven words and try again."))
+            _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form), 403
     _fresh_session()
     session[CONVERSATION] = conversation.id
@@ -255,6 +266,7 @@ def conversation():
                                    store.current_recipients(current.recipients), current.id, position)
         if staged:
             store.add_items(current.id, "reporter", staged, first_position=position)
+            session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
     status = 400 if request.method == "POST" else 200
@@ -263,7 +275,8 @@ def conversation():
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
-                           logout=LogoutForm()), status
+                           sent_files=session.get(FILES_SENT, 0),
+                           dropped=_dropped_files(), logout=LogoutForm()), status
 
 
 @reporter.route("/delete", methods=["GET", "POST"])

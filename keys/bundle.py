@@ -42,7 +42,7 @@ MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
 MAX_RECIPIENTS = 255
 ID_PATTERN = re.compile(r"[a-z0-9]{16,64}", re.ASCII)
-DESIGNATION_PATTERN = re.compile(r"[a-z]{1,32}(-[a-z]{1,32}){1,3}", re.ASCII)
+DESIGNATION_PATTERN = re.compile(r"[a-z]{1,32}(-[a-z]{1,32}){1,3}(-[1-9][0-9]{0,8})?", re.ASCII)
 _LENGTH = struct.Struct(">I")
 _SIGNATURE_CONTEXT = b"odbx-reply-v2\n"
 

@@ -39,7 +39,7 @@ def keys_cmd(old: Path, *args, check: bool = True):
 
 def test_old_key_opens_a_new_export_of_old_envelopes_marked_as_made_before_binding(old):
     said = dropbox("export", "--all", "--data", old / "instance", "--out", old / "export")
-    assert "2 conversation(s) for alexandra" in said.out and "1 conversation(s) for bahaa" in said.out
+    assert "2 conversations for alexandra" in said.out and "1 conversation for bahaa" in said.out
     opened = keys_cmd(old, "open", old / "export", "--key", old / "airgap" / "alexandra.key",
                       "--out", old / "out")
     assert "opened 7 item(s) in 2 conversation(s); excluded from 0" in opened.out

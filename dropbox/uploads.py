@@ -66,7 +66,10 @@ class UploadSink:
 
     def discard(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # a full disk refuses the buffered rest; the file goes anyway
         self.path.unlink(missing_ok=True)
 
 

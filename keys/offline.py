@@ -30,6 +30,7 @@ from typing import BinaryIO, Iterator
 from keys import bundle_v1, envelope
 from keys.bundle import (BundleReader, BundleWriter, ConversationEntry, Head, ItemEntry, Proof,
                          bundle_version, envelope_digest)
+from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.items import MAX_REPORT, ItemMeta, Report, split_item
 from keys.responder import Responder, ResponderKey
@@ -430,7 +431,8 @@ def _open_v1(stream: BinaryIO, key: ResponderKey, out_dir: Path, report: OpenRep
     try:
         for old, item, view in reader.envelopes():
             if old.id in readable:
-                entry = ConversationEntry(old.id, (), old.recipients, old.reporter_key)
+                # v0.1.0 bundles carry no designation; the desk's is derived from the id (Codename).
+                entry = ConversationEntry(old.id, (), old.recipients, old.reporter_key, desk_name(old.id))
                 opener.item(opener.conversation(entry), None, item.id, view)
     except FormatError as exc:
         report.failures.append(f"bundle: {exc}")

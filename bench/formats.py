@@ -33,11 +33,14 @@ def same_name_attachments(folder: Path, counts: tuple[int, ...] = (400, 4000)) -
         conv = Conversation([key], [report_item(reporter)]
                             + [item("file", b"%d" % n, "photo.jpg") for n in range(count)], reporter)
         bundle = write_export(folder / f"same-{count}.odbx", [conv])
-        started = time.perf_counter()
-        report = open_bundle(bundle, key, folder / f"opened-{count}")
-        seconds[count] = round(time.perf_counter() - started, 3)
-        assert report.items == count + 1 and not report.failures
-        shutil.rmtree(folder / f"opened-{count}")
+        runs = []
+        for _ in range(3):  # the best of three: the file system's own noise is large
+            started = time.perf_counter()
+            report = open_bundle(bundle, key, folder / f"opened-{count}")
+            runs.append(time.perf_counter() - started)
+            assert report.items == count + 1 and not report.failures
+            shutil.rmtree(folder / f"opened-{count}")
+        seconds[count] = round(min(runs), 3)
     low, high = counts
     return {"seconds": {str(k): v for k, v in seconds.items()},
             "ratio": round(seconds[high] / seconds[low], 1), "items_ratio": high // low}

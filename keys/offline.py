@@ -25,9 +25,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, TextIO
 
-from keys import bundle_v1, envelope
+from keys import bundle_v1, envelope, strict
 from keys.bundle import (BundleReader, BundleWriter, ConversationEntry, Head, ItemEntry, Proof,
                          bundle_version, envelope_digest)
 from keys.codename import desk_name
@@ -188,15 +188,45 @@ def render_report(date: str, report: Report) -> bytes:
 
 
 @dataclass
+class _FolderState:
+    """What a conversation's folder was given before (`.opened.json`): item ids, the reporter's
+    places and the reporter key sealed in its report. Kept as a set and a dict, so each item's
+    checks take the same time however many came before."""
+    opened: set[str] = field(default_factory=set)
+    positions: dict[int, str] = field(default_factory=dict)
+    reporter_key: str = ""
+    highest: int | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> "_FolderState":
+        if not path.exists():
+            return cls()
+        try:
+            record = strict.load_json(path.read_bytes(), str(path), max_depth=2)
+            positions = {int(k): strict.text(v, str(path)) for k, v in record["positions"].items()}
+            state = cls(set(map(str, record["opened"])), positions, strict.text(record["reporter_key"], str(path)))
+        except (FormatError, KeyError, ValueError, TypeError, AttributeError, OSError):
+            raise FormatError(f"{path} is damaged: open the bundle into a new folder") from None
+        state.highest = max(positions, default=None)
+        return state
+
+    def save(self, path: Path) -> None:
+        record = {"opened": sorted(self.opened), "reporter_key": self.reporter_key,
+                  "positions": {str(k): v for k, v in sorted(self.positions.items())}}
+        with _create(path) as out:
+            out.write(json.dumps(record, sort_keys=True).encode("utf-8"))
+
+
+@dataclass
 class _Conversation:
     """What the opener keeps about the conversation it is writing: one at a time."""
     entry: ConversationEntry
     folder: Path
     files: _Names
     attachments: _Names
-    state: dict
+    state: _FolderState
     opened: Opened
-    header_written: bool
+    index: TextIO | None = None
 
 
 def _attachments_folder(number: int) -> str:
@@ -235,20 +265,20 @@ class _Opener:
         folder = self.out / relative
         _mkdir(folder.parent)  # each level itself: parents=True would give the shard 0755
         _mkdir(folder)
-        state_path = folder / STATE
-        state = json.loads(state_path.read_text("utf-8")) if state_path.exists() else {}
+        state = _FolderState.load(folder / STATE)
         opened = Opened(entry.id, entry.designation, str(relative))
         self.report.conversations.append(opened)
         with _append(self.out / INDEX) as index:
             index.write(f"{entry.designation or '-'}\t{entry.id}\t{relative}\n")
         self.current = _Conversation(entry, folder, _Names(folder), _attachments(folder),
-                                     state, opened, (folder / INDEX).exists())
+                                     state, opened)
         return self.current
 
     def close(self) -> None:
         if self.current is not None:
-            with _create(self.current.folder / STATE) as out:
-                out.write(json.dumps(self.current.state, sort_keys=True).encode("utf-8"))
+            if self.current.index is not None:
+                self.current.index.close()
+            self.current.state.save(self.current.folder / STATE)
             self.current = None
 
     def item(self, conversation: _Conversation, item: ItemEntry | None, item_id: str, view) -> None:
@@ -262,14 +292,14 @@ class _Opener:
             return
         for note in notes:
             self.report.warnings.append(f"{conversation.entry.id}/{item_id}: {note}")
-        with _append(conversation.folder / INDEX) as index:
-            if not conversation.header_written:
+        if conversation.index is None:  # opened once per conversation, with its first item
+            conversation.index = _append(conversation.folder / INDEX)
+            if conversation.index.tell() == 0:
                 names = ", ".join(r.name for r in conversation.entry.recipients)
-                index.write(f"conversation {conversation.entry.id}\n"
-                            f"designation: {conversation.entry.designation or '-'}\n"
-                            f"recipients: {names}\n\n")
-                conversation.header_written = True
-            index.write(line + "".join(f" [{n}]" for n in notes) + "\n")
+                conversation.index.write(f"conversation {conversation.entry.id}\n"
+                                         f"designation: {conversation.entry.designation or '-'}\n"
+                                         f"recipients: {names}\n\n")
+        conversation.index.write(line + "".join(f" [{n}]" for n in notes) + "\n")
         conversation.opened.items += 1
         self.report.items += 1
 
@@ -324,8 +354,8 @@ class _Opener:
     def _check_place(conversation: _Conversation, item: ItemEntry | None, item_id: str,
                      binding: envelope.Binding | None, notes: list[str]) -> None:
         """An item must be in the conversation and place it was sealed for, and new."""
-        opened = conversation.state.setdefault("opened", [])
-        if item_id in opened:
+        state = conversation.state
+        if item_id in state.opened:
             raise _Skip("opened before into this folder; not written again")
         if binding is None:
             notes.append("made before binding: its place cannot be checked")
@@ -336,11 +366,10 @@ class _Opener:
             raise FormatError("this item is not in the place it was sealed for; not written")
         if binding.origin != "reporter":
             return
-        seen = conversation.state.setdefault("positions", {})
-        if str(binding.position) in seen:
+        if binding.position in state.positions:
             raise FormatError(f"a second item in the reporter's place {binding.position} "
                               "(repeated or replaced); not written")
-        highest = max(map(int, seen), default=None)
+        highest = state.highest
         if highest is not None and binding.position < highest:
             notes.append("arrived out of order: the reporter sent it before items already shown")
         elif highest is not None and binding.position > highest + 1:
@@ -350,9 +379,11 @@ class _Opener:
 
     @staticmethod
     def _opened(conversation: _Conversation, item_id: str, binding: envelope.Binding | None) -> None:
-        conversation.state.setdefault("opened", []).append(item_id)
+        state = conversation.state
+        state.opened.add(item_id)
         if binding is not None and binding.origin == "reporter":
-            conversation.state.setdefault("positions", {})[str(binding.position)] = item_id
+            state.positions[binding.position] = item_id
+            state.highest = max(binding.position, -1 if state.highest is None else state.highest)
 
     @staticmethod
     def _pin_reporter(conversation: _Conversation, meta: ItemMeta,
@@ -363,10 +394,9 @@ class _Opener:
             notes.append("report made before the reporter key was sealed in it")
             return
         if listed is not None and base64.b64encode(bytes(listed)).decode("ascii") != sealed:
-            conversation.state["reporter_key_mismatch"] = True
             raise FormatError("the bundle names a reporter key other than the one sealed in the "
                               "report: do not reply to this conversation; the report was not written")
-        conversation.state["reporter_key"] = sealed
+        conversation.state.reporter_key = sealed
 
     def _check_reply(self, entry: ConversationEntry, item: ItemEntry | None, item_id: str,
                      meta: ItemMeta, digest: bytes) -> list[str]:

@@ -193,3 +193,17 @@ def test_keys_open_prints_each_conversation_id_and_designation(tmp_path):
     assert result.returncode == 0, result.stderr
     line = result.stdout.splitlines()[0]
     assert "maple-river" in line and conv.id in line and f"{conv.id[:2]}/maple-river_{conv.id}" in line
+
+
+def test_opening_same_name_attachments_does_work_linear_in_their_number(tmp_path, monkeypatch):
+    """v0.1.0 probed `name (2)`, `name (3)`, … on disk for each file: n²/2 probes for n files."""
+    import pathlib
+    conv = Conversation([ALICE], [report_item(REPORTER)]
+                        + [item("file", b"x", "photo.jpg") for _ in range(300)], REPORTER)
+    path = write_export(tmp_path / "b.odbx", [conv])
+    probes = []
+    for name in ("exists", "is_file", "stat"):
+        original = getattr(pathlib.Path, name)
+        monkeypatch.setattr(pathlib.Path, name, lambda self, *a, _o=original, **k: probes.append(1) or _o(self, *a, **k))
+    assert open_bundle(path, ALICE, tmp_path / "out").items == 301
+    assert len(probes) < 3 * 301

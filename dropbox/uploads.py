@@ -4,7 +4,9 @@ Werkzeug's form parser asks the request for a file-like object for each file
 part (`_get_file_stream`); ours is an `UploadSink` that encrypts each chunk as
 it arrives into tmp/, under a fresh file key held only in memory. Recipients
 are chosen in the same form, so the envelope header is sealed afterwards, when
-the route claims the sink. Sinks nobody claimed (a rejected or failed request)
+the route claims the sink: `claim(recipients, Binding(conversation, "reporter",
+position))` pads the payload to its Padmé size and binds the item to its place
+(docs/FORMAT.md, "Envelope"). Sinks nobody claimed (a rejected or failed request)
 are deleted when the request ends (stored ones have been moved away by then), so nothing is left behind.
 
 Messages typed in the form go through the same sink, so there is one path

@@ -75,7 +75,8 @@ def _bundle_for(path: Path, name: str) -> Path:
 
 def cmd_open(args: argparse.Namespace) -> int:
     key = ResponderKey.load(Path(args.key), _passphrase(args))
-    report = open_bundle(_bundle_for(Path(args.bundle), key.name), key, Path(args.out))
+    report = open_bundle(_bundle_for(Path(args.bundle), key.name), key, Path(args.out),
+                         trusted_keys(_trusted_folder(args)))
     for opened in report.conversations:
         print(f"{opened.designation or '-':<24} {opened.id}  {opened.items:>4} item(s)  "
               f"{Path(args.out) / opened.folder}")
@@ -156,6 +157,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     opener.add_argument("bundle")
     opener.add_argument("--key", required=True)
     opener.add_argument("--out", required=True)
+    opener.add_argument("--trusted", help="pinned team keys, to check reply signatures with "
+                                          "[default: trusted/ beside --key]")
     opener.add_argument("--scrub", action="store_true",
                         help="also write a copy of each attachment without its metadata (needs mat2)")
     opener.set_defaults(run=cmd_open)

@@ -249,8 +249,9 @@ def _folder_name(conversation_id: str, designation: str) -> str:
 
 
 class _Opener:
-    def __init__(self, key: ResponderKey, out_dir: Path, report: OpenReport):
-        self.key, self.out, self.report = key, Path(out_dir), report
+    def __init__(self, key: ResponderKey, out_dir: Path, report: OpenReport,
+                 trusted: dict[str, Responder]):
+        self.key, self.out, self.report, self.trusted = key, Path(out_dir), report, trusted
         self.mine = bytes(key.secret_key.public_key)
         self.current: _Conversation | None = None
         _mkdir(self.out)
@@ -406,21 +407,35 @@ class _Opener:
         if author is None or author.signing_key is None:
             raise FormatError(f"reply signed by {item.proof.author}, who is not a recipient with a "
                               "signing key; not written")
-        if not item.proof.verify(author.signing_key, entry.id, item_id, item.position, digest):
-            raise FormatError("reply signature does not verify; not written")
+        # A key pinned here is the one to trust: the bundle's list comes from the server.
+        pinned = self.trusted.get(author.name)
+        if pinned is not None and pinned.signing_key is None:
+            raise FormatError(f"the key pinned for {author.name} is a v0.1.0 key without a signing "
+                              f"key: pin their new .pub (`keys trust NEW.pub --replace`); not written")
+        signing_key = pinned.signing_key if pinned is not None else author.signing_key
+        if not item.proof.verify(signing_key, entry.id, item_id,
+                                                        item.position, digest):
+            raise FormatError("reply signature does not verify" + (
+                f" with the key pinned for {author.name}" if pinned is not None else "") + "; not written")
         if meta.name != item.proof.author:
             raise FormatError(f"reply claims to be from {sanitise_name(meta.name)!r} but is signed "
                               f"by {item.proof.author}; not written")
+        if pinned is None:
+            return [f"signature by {author.name} verified with the key the bundle names "
+                    f"({author.name} is not pinned here)"]
         return [f"signature by {author.name} verified"]
 
 
-def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenReport:
-    """Open what `key` may read of a bundle (version 1 or 2) into `out_dir`."""
+def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,
+                trusted: dict[str, Responder] | None = None) -> OpenReport:
+    """Open what `key` may read of a bundle (version 1 or 2) into `out_dir`; reply signatures
+    are checked with the `trusted` (pinned) keys where there is one, else the bundle's."""
+    trusted = {key.name: key.responder, **(trusted or {})}
     report = OpenReport()
     with open(bundle_path, "rb") as stream:
         version = bundle_version(stream)
         if version == 1:
-            _open_v1(stream, key, out_dir, report)
+            _open_v1(stream, key, out_dir, report, trusted)
             return report
         # Every envelope we write out verifies itself; the rest are none of this key's business.
         reader = BundleReader(stream, whole_checksum=False)
@@ -430,7 +445,7 @@ def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenRepo
                 and bytes(reader.head.recipient.public_key) != bytes(key.secret_key.public_key):
             raise FormatError(f"this bundle was made for {reader.head.recipient.name}, not for "
                               f"this key ({key.name})")
-        opener = _Opener(key, out_dir, report)
+        opener = _Opener(key, out_dir, report, trusted)
         others = set()
         try:
             for entry, envelopes in reader.records():
@@ -450,14 +465,15 @@ def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path) -> OpenRepo
     return report
 
 
-def _open_v1(stream: BinaryIO, key: ResponderKey, out_dir: Path, report: OpenReport) -> None:
+def _open_v1(stream: BinaryIO, key: ResponderKey, out_dir: Path, report: OpenReport,
+             trusted: dict[str, Responder]) -> None:
     """A v0.1.0 bundle: unbound items, unsigned replies, a team-wide manifest."""
     reader = bundle_v1.BundleReader(stream, whole_checksum=False)
     mine = bytes(key.secret_key.public_key)
     readable = {c.id for c in reader.manifest.conversations
                 if any(bytes(r.public_key) == mine for r in c.recipients)}
     report.excluded = len(reader.manifest.conversations) - len(readable)
-    opener = _Opener(key, out_dir, report)
+    opener = _Opener(key, out_dir, report, trusted)
     try:
         for old, item, view in reader.envelopes():
             if old.id in readable:

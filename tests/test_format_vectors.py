@@ -72,8 +72,12 @@ def test_envelope_vector(entry):
 def test_bundle_vector(entry, tmp_path):
     key = ResponderKey(entry["keys"][0], KEYS[entry["keys"][0]])
     out = tmp_path / "out"
+    # Pinned keys: the responders named, with the keys of keys.json (bad ones: none pinned).
+    trusted = {name: Responder(name, KEYS[name].public_key,
+                               VerifyKey(bytes.fromhex(KEY_DATA[name]["signing_key"])))
+               for name in entry.get("trusted", [])}
     if entry["expect"] == "good":
-        report = open_bundle(VECTORS / entry["file"], key, out)
+        report = open_bundle(VECTORS / entry["file"], key, out, trusted)
         assert (report.items, report.excluded, report.failures) == (entry["opened"], entry["excluded"], [])
         written = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
                    for p in out.rglob("*") if p.is_file() and p.name != ".opened.json"}

@@ -83,7 +83,7 @@ def test_attachments_keep_their_sanitised_names_and_never_overwrite_each_other(e
 
 def test_index_lists_recipients_and_every_item_with_the_reply_author(export, conversations, tmp_path):
     first, _ = conversations
-    open_bundle(export, ALICE, tmp_path)
+    open_bundle(export, ALICE, tmp_path, {"bob": BOB.responder})
     index = (folder_of(tmp_path, first.id) / "index.txt").read_text().splitlines()
     assert index[:3] == [f"conversation {first.id}", "designation: -", "recipients: alice, bob, carol"]
     assert f"{DATE}  message  {DATE}-message-{first.item_ids[1][:8]}.txt" in index

@@ -18,7 +18,7 @@ from keys import envelope
 from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
 from keys.items import ItemMeta
 from keys.offline import open_bundle, sanitise_name, visible
-from keys.responder import ResponderKey
+from keys.responder import Responder, ResponderKey
 
 from keys_support import (DATE, Conversation, all_files, folder_of, item, report_item,
                           sealed_items, write_export, write_export_v1)
@@ -207,3 +207,28 @@ def test_opening_same_name_attachments_does_work_linear_in_their_number(tmp_path
         monkeypatch.setattr(pathlib.Path, name, lambda self, *a, _o=original, **k: probes.append(1) or _o(self, *a, **k))
     assert open_bundle(path, ALICE, tmp_path / "out").items == 301
     assert len(probes) < 3 * 301
+
+
+def test_reply_is_checked_with_the_pinned_key_not_the_one_the_bundle_names(tmp_path):
+    """A server that swaps bob's signing key in the record and signs a reply "from bob"
+    with its own key: refused where bob is pinned, and never shown as pinned-verified."""
+    server_key = ResponderKey.generate("bob")  # the server's own signing key, under bob's name
+    conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
+    items = sealed_items(conv)
+    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"from the server",
+                           [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key],
+                           envelope.Binding(conv.id, "team", 1))
+    proof = Proof.sign(server_key.signing_key, "bob", conv.id, "e" * 32, 1, forged)
+    with open(tmp_path / "b.odbx", "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE))
+        bob_as_listed = Responder("bob", BOB.secret_key.public_key, server_key.signing_key.verify_key)
+        entries = (items[0][0], ItemEntry("e" * 32, len(forged), "team", 1, proof))
+        writer.conversation(ConversationEntry(conv.id, entries, (ALICE.responder, bob_as_listed),
+                                              REPORTER.public_key, "maple-river"))
+        writer.write(items[0][1])
+        writer.write(forged)
+        writer.close(0)
+    pinned = open_bundle(tmp_path / "b.odbx", ALICE, tmp_path / "pinned", {"bob": BOB.responder})
+    assert pinned.items == 1 and "with the key pinned for bob" in pinned.failures[0]
+    unpinned = open_bundle(tmp_path / "b.odbx", ALICE, tmp_path / "unpinned")
+    assert unpinned.items == 2 and any("bob is not pinned here" in w for w in unpinned.warnings)

@@ -346,10 +346,11 @@ def bundles() -> None:
         "index.txt": f"maple-river\t{CONV_A}\t{folder}\n".encode(),
     }
     index.append({"file": name, "type": "bundle", "expect": "good", "keys": ["alice"],
-                  "opened": 4, "excluded": 1,
+                  "trusted": ["bob"], "opened": 4, "excluded": 1,
                   "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
                   "comment": "alice's export: conversation A (report, escaped message, a file named "
-                             "'. .hidden.txt', bob's signed reply); the end record says 1 excluded"})
+                             "'. .hidden.txt', bob's signed reply); the end record says 1 excluded; "
+                             "opened with bob's keys pinned"})
 
     first = len(b"ODBXBDL") + 1 + len(record(head())) + len(record(conv))
     bad("bundle", write("bundle-bad-truncated.bin", good[:first + 500]), ["alice"], "truncated",

@@ -150,7 +150,9 @@ class Config:
         except PracticeError as exc:
             raise InstanceError(str(exc)) from None
         except OSError as exc:
-            raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename}") from None
+            raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename} "
+                                f"(made by an earlier version? `dropbox upgrade --data {data_dir}` "
+                                "repairs it)") from None
         if len(pepper) != 64 or len(session_key) != 32:
             raise InstanceError(f"instance at {data_dir} has damaged secrets")
         return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key)

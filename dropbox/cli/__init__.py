@@ -20,7 +20,10 @@ from dropbox.cli.common import DATA, DropboxGroup, load
 from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
 from dropbox.cli.team import team
+from dropbox.cli.upgrade import refuse_if_behind, upgrade
+from dropbox import __version__
 from dropbox.config import create_instance
+from dropbox.migrations import CURRENT
 
 
 def _is_loopback(host: str) -> bool:
@@ -32,6 +35,7 @@ def _is_loopback(host: str) -> bool:
 
 
 @click.group(cls=DropboxGroup)
+@click.version_option(__version__, message=f"onion-dropbox %(version)s (instance version {CURRENT})")
 def cli() -> None:
     """onion-dropbox: an anonymous reporting drop served as a Tor onion service."""
 
@@ -68,6 +72,7 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
     from onion.tor import read_torrc
+    refuse_if_behind(data_dir)
     config, store = load(data_dir)
     if not store.team():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
@@ -159,5 +164,5 @@ def main() -> int:
     return cli(standalone_mode=True) or 0
 
 
-for group in (team, onion, desk):
+for group in (team, onion, desk, upgrade):
     cli.add_command(group)

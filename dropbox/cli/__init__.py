@@ -16,6 +16,7 @@ import click
 
 from keys import cli as keys_cli
 from keys.errors import FormatError
+from dropbox.cli.backup import backup, restore
 from dropbox.cli.common import DATA, DropboxGroup, load
 from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
@@ -164,5 +165,5 @@ def main() -> int:
     return cli(standalone_mode=True) or 0
 
 
-for group in (team, onion, desk, upgrade):
+for group in (team, onion, desk, upgrade, backup, restore):
     cli.add_command(group)

@@ -94,19 +94,45 @@ class Tor:
         return cls(controller, process)
 
     @classmethod
-    def attach(cls, port: int, password: str | None = None) -> "Tor":
-        """A running tor's control port; cookie authentication, or the password if given."""
+    def attach(cls, port: int, password: str | None = None, socket: Path | None = None) -> "Tor":
+        """A running tor's control socket (if given) or port; cookie authentication, or the
+        password if given. Every failure says what to change on the system's side."""
         try:
-            controller = stem.control.Controller.from_port(address="127.0.0.1", port=port)
+            if socket is not None:
+                controller = stem.control.Controller.from_socket_file(str(socket))
+            else:
+                controller = stem.control.Controller.from_port(address="127.0.0.1", port=port)
         except stem.SocketError as exc:
-            raise TorError(f"no tor control port at 127.0.0.1:{port} ({exc}); "
-                           "set ControlPort in torrc or use --tor launch") from None
+            where = f"socket {socket}" if socket else f"port 127.0.0.1:{port}"
+            raise TorError(f"no tor control {where} ({exc}): is tor running? Its torrc needs "
+                           + (f"`ControlSocket {socket} GroupWritable RelaxDirModeCheck`, and "
+                              "this user in tor's group (debian-tor on Debian)" if socket else
+                              f"`ControlPort {port}`") + "; or use --tor launch") from None
         try:
             controller.authenticate(password=password)
+        except stem.connection.IncorrectCookieSize as exc:
+            controller.close()
+            raise TorError(f"tor's control cookie is damaged: {exc}") from None
+        except stem.connection.UnreadableCookieFile as exc:
+            controller.close()
+            raise TorError(f"cannot read tor's control cookie {exc.cookie_path}: add this user "
+                           "to tor's group (`adduser USER debian-tor` on Debian) and make sure "
+                           "torrc has `CookieAuthFileGroupReadable 1`") from None
         except stem.connection.AuthenticationFailure as exc:
             controller.close()
-            raise TorError(f"tor's control port refused us: {exc}") from None
+            raise TorError(f"tor's control port refused us: {exc} (cookie authentication "
+                           "needs `CookieAuthentication 1` in torrc; a password needs "
+                           "--control-password-file)") from None
         return cls(controller, None)
+
+    @staticmethod
+    def control_port_answers(port: int) -> bool:
+        """Whether something listens on tor's control port (for `--tor auto`)."""
+        try:
+            stem.control.Controller.from_port(address="127.0.0.1", port=port).close()
+            return True
+        except stem.SocketError:
+            return False
 
     @property
     def version(self) -> str:

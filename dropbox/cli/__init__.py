@@ -27,6 +27,10 @@ from dropbox.config import create_instance
 from dropbox.migrations import CURRENT
 
 
+# Where Debian's tor (tor@default) puts its control socket.
+SYSTEM_CONTROL_SOCKET = Path("/run/tor/control")
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
@@ -56,10 +60,14 @@ def init(data_dir: Path) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--tor", type=click.Choice(["auto", "launch", "system", "off"]), default="auto",
               show_default=True,
-              help="launch: a private tor; system: a running tor's control port; "
-                   "auto: launch if tor is installed, else off")
+              help="system: a running tor's control socket or port; launch: a private tor; "
+                   "auto: the system's tor if it answers, else launch if tor is installed, "
+                   "else off")
 @click.option("--control-port", default=9051, show_default=True, type=click.IntRange(1, 65535),
               help="with --tor system: the control port on 127.0.0.1 (cookie or password auth)")
+@click.option("--control-socket", type=click.Path(path_type=Path),
+              help="with --tor system: tor's control socket (ControlSocket in torrc) instead "
+                   f"of the port; --tor auto tries {SYSTEM_CONTROL_SOCKET} first")
 @click.option("--control-password-file", type=click.Path(path_type=Path, dir_okay=False),
               help="with --tor system: a file holding the control port password")
 @click.option("--tor-config", type=click.Path(path_type=Path, dir_okay=False),
@@ -68,8 +76,8 @@ def init(data_dir: Path) -> None:
               help="the responder desk's loopback port, published as an onion with client "
                    "authorization [default: --port + 1, any free one with --port 0]")
 def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
-          control_password_file: Path | None, tor_config: Path | None,
-          desk_port: int | None) -> None:
+          control_socket: Path | None, control_password_file: Path | None,
+          tor_config: Path | None, desk_port: int | None) -> None:
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
     from onion.tor import read_torrc
@@ -80,8 +88,9 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     if not _is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "
                     "can see this site without tor.", fg="red", bold=True, err=True)
+    password = _read_text(control_password_file) if control_password_file else None
     if tor == "auto":
-        tor = "launch" if shutil.which("tor") else "off"
+        tor, control_socket = _auto_tor(control_port, control_socket, password)
         if tor == "off":
             click.secho("WARNING: tor is not installed (no `tor` on PATH), so no onion service "
                         "is published.", fg="red", bold=True, err=True)
@@ -90,11 +99,24 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
                     "reach it anonymously. Use it for trying things out only.",
                     fg="red", bold=True, err=True)
     choice = None if tor == "off" else TorChoice(
-        tor, control_port,
-        _read_text(control_password_file) if control_password_file else None,
-        read_torrc(tor_config) if tor_config else {})
+        tor, control_port, password, read_torrc(tor_config) if tor_config else {}, control_socket)
     desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
     sys.exit(run(config, host, port, choice, desk_port))
+
+
+def _auto_tor(port: int, socket: Path | None, password: str | None) -> tuple[str, Path | None]:
+    """A running tor we can control first (the system's, kept up to date by the system), then
+    one of our own if tor is installed, else none."""
+    from onion.tor import Tor, TorError
+    if socket is None and SYSTEM_CONTROL_SOCKET.exists():
+        socket = SYSTEM_CONTROL_SOCKET
+    if socket is not None or Tor.control_port_answers(port):
+        try:
+            Tor.attach(port, password, socket).close()
+            return "system", socket
+        except TorError as exc:
+            click.echo(f"not using the running tor: {exc}", err=True)
+    return ("launch" if shutil.which("tor") else "off"), None
 
 
 def _read_text(path: Path) -> str:

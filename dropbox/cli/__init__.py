@@ -16,6 +16,7 @@ import click
 
 from keys import cli as keys_cli
 from keys.errors import FormatError
+from dropbox.cli.airgap import airgap_kit
 from dropbox.cli.backup import backup, restore
 from dropbox.cli.common import DATA, DropboxGroup, load
 from dropbox.cli.desk import desk
@@ -187,5 +188,5 @@ def main() -> int:
     return cli(standalone_mode=True) or 0
 
 
-for group in (team, onion, desk, upgrade, backup, restore):
+for group in (team, onion, desk, upgrade, backup, restore, airgap_kit):
     cli.add_command(group)

@@ -134,6 +134,23 @@ class Tor:
         except stem.SocketError:
             return False
 
+    @staticmethod
+    def launched_control_port(data_dir: Path) -> int | None:
+        """The control port a tor launched by `launch(data_dir)` wrote, if it still runs there."""
+        try:
+            text = (Path(data_dir) / CONTROL_PORT_FILE).read_text().strip()
+        except OSError:
+            return None
+        return int(text.rsplit(":", 1)[1]) if text.startswith("PORT=") else None
+
+    def has_descriptor(self, key: ServiceKey) -> bool:
+        """Whether this tor holds a descriptor for `key`'s service: it is published (tor builds
+        one once it has a consensus, and uploads it); not while tor has no network."""
+        try:
+            return bool(self.controller.get_info(f"hs/service/desc/id/{key.service_id}"))
+        except stem.ControllerError:
+            return False
+
     @property
     def version(self) -> str:
         return str(self.controller.get_version())

@@ -21,6 +21,7 @@ from dropbox.cli.backup import backup, restore
 from dropbox.cli.common import DATA, DropboxGroup, load
 from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
+from dropbox.cli.status import status
 from dropbox.cli.team import team
 from dropbox.cli.upgrade import refuse_if_behind, upgrade
 from dropbox import __version__
@@ -149,6 +150,9 @@ def purge(data_dir: Path) -> None:
     """Delete conversations without activity for retention_days, now."""
     from dropbox.desk.housekeeping import purge_expired
     config, store = load(data_dir)
+    if config.settings.retention_days == 0:
+        click.echo("retention is off (retention_days = 0): nothing deleted")
+        return
     count = purge_expired(store, config.settings.retention_days)
     click.echo(f"deleted {count} conversation(s) without activity for "
                f"{config.settings.retention_days} days")
@@ -188,5 +192,5 @@ def main() -> int:
     return cli(standalone_mode=True) or 0
 
 
-for group in (team, onion, desk, upgrade, backup, restore, airgap_kit):
+for group in (team, onion, desk, upgrade, backup, restore, airgap_kit, status):
     cli.add_command(group)

@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def purge_expired(store: Store, retention_days: int, today: datetime.date | None = None) -> int:
-    """Delete every conversation without activity for `retention_days`; returns how many."""
+    """Delete every conversation without activity for `retention_days`; returns how many.
+    A `retention_days` of 0 keeps everything."""
+    if retention_days <= 0:
+        return 0
     today = today or datetime.date.today()
     cutoff = (today - datetime.timedelta(days=retention_days)).isoformat()
     expired = store.inactive_since(cutoff)

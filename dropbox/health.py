@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import shutil
-from dataclasses import dataclass
 
 from dropbox.config import Config
 from dropbox.exports import LAST_EXPORT
@@ -50,19 +49,10 @@ def unread_for(store: Store, days: int, today: datetime.date | None = None) -> s
             if any(item.origin == "reporter" and item.created < oldest for item in items)}
 
 
-@dataclass(frozen=True)
-class Disk:
-    free: int
-    needed: int
-
-    @property
-    def low(self) -> bool:
-        return self.free < self.needed
-
-
-def disk(config: Config) -> Disk:
-    """Free space where the store lives, against the largest upload the settings allow."""
-    return Disk(shutil.disk_usage(config.data_dir).free, config.max_request_bytes)
+def free_disk(config: Config) -> int:
+    """Free bytes where the store lives; too few when below `config.max_request_bytes`, the
+    largest upload the settings allow."""
+    return shutil.disk_usage(config.data_dir).free
 
 
 def mib(size: int) -> str:

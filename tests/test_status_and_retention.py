@@ -61,7 +61,7 @@ def test_status_says_each_problem_on_its_own_line(tmp_path):
 
 @pytest.mark.slow
 def test_responders_and_reporter_are_told_before_retention_deletes(instance, tmp_path):
-    _set(instance, retention_days=5, retention_warning_days=7)
+    _set(instance, retention_days=5, retention_warning_days=7, max_request_mib=1024 ** 3)
     day = (datetime.date.today() + datetime.timedelta(days=6)).isoformat()
     login = add_user(instance, "alexandra")
     server = start_server(instance)
@@ -76,13 +76,13 @@ def test_responders_and_reporter_are_told_before_retention_deletes(instance, tmp
         warned = desk.by_id("warnings")
         assert warned is not None and day in warned.text()
         designation = desk.by_class("conversation")[0].attrs["id"]
-        assert designation in warned.text()
+        assert designation in warned.text() and desk.by_id("disk") is not None
     finally:
         server.stop()
     said = dropbox("status", "--data", instance, check=False).out
     assert f"1 deletion(s) within 7 day(s), the next on {day}" in said
 
-    _set(instance, retention_days=0)
+    _set(instance, retention_days=0, max_request_mib=100)
     server = start_server(instance)
     try:
         page = reporter_page(server.url, codename)

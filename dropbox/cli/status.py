@@ -56,11 +56,11 @@ def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
                f"{len(store.team())} responder(s)")
     problems = _tor_problems(config, control_port, control_socket)
 
-    space = health.disk(config)
-    click.echo(f"free disk: {health.mib(space.free)} (largest upload: {health.mib(space.needed)})")
-    if space.low:
-        problems.append(f"free disk ({health.mib(space.free)}) is less than the largest upload "
-                        f"allowed ({health.mib(space.needed)}): free space or lower max_request_mib")
+    free, largest = health.free_disk(config), config.max_request_bytes
+    click.echo(f"free disk: {health.mib(free)} (largest upload: {health.mib(largest)})")
+    if free < largest:
+        problems.append(f"free disk ({health.mib(free)}) is less than the largest upload "
+                        f"allowed ({health.mib(largest)}): free space or lower max_request_mib")
 
     unread = health.unread_for(store, settings.unread_warning_days)
     if unread:

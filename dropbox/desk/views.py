@@ -91,11 +91,11 @@ def _warnings(mine) -> dict:
     settings, store = instance.config.settings, instance.store
     due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
     unread = health.unread_for(store, settings.unread_warning_days)
-    space = health.disk(instance.config)
+    free = health.free_disk(instance.config)
     return {"deletions": sorted((due[c.id], c.designation) for c in mine if c.id in due),
             "unread": sorted(c.designation for c in mine if c.id in unread),
             "unread_days": settings.unread_warning_days,
-            "disk_low": space.low, "free": health.mib(space.free)}
+            "disk_low": free < instance.config.max_request_bytes, "free": health.mib(free)}
 
 
 @desk.get("/")

@@ -7,7 +7,10 @@ deletion (and the warnings) off. Status exits 1 with one PROBLEM line per proble
 from __future__ import annotations
 
 import datetime
+import email
+import email.policy
 import re
+import time
 import shutil
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from conftest import dropbox, start_server
 from deskclient import add_user, desk_login, desk_url
 from formclient import FormClient, open_report_form
 from survival import reporter_page
+from test_desk_housekeeping import mailbox  # noqa: F401 (a fixture: a real SMTP server)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
 
@@ -113,3 +117,37 @@ def test_reports_no_one_has_downloaded_are_flagged_until_exported(instance, tmp_
     assert unread_for(store, 7) == set()  # not yet 7 days old
     dropbox("export", "--data", instance, "--out", tmp_path / "e.bundle")
     assert unread_for(store, 7, today=later) == set()
+
+
+def test_responders_get_one_bare_mail_before_a_deletion_and_the_recused_none(
+        instance, mailbox, tmp_path):
+    from dropbox.config import Config
+    from dropbox.desk.housekeeping import warn_of_deletions
+    from dropbox.desk.notices import send_due_notices
+    from dropbox.storage import Store
+    box, port = mailbox
+    add_user(instance, "alexandra", "--email", "alexandra@example.org")
+    add_user(instance, "bahaa", "--email", "bahaa@example.org")
+    _set(instance, retention_days=5, retention_warning_days=7)
+    server = start_server(instance)
+    try:
+        client = FormClient(server.url)
+        _, form = open_report_form(client)
+        done = client.submit(form, "Send the report", fill={"message": "about bahaa"},
+                             uncheck={"recipients": {"bahaa"}})
+        assert done.status == 200
+    finally:
+        server.stop()
+    _set(instance, smtp_host='"127.0.0.1"', smtp_port=port, smtp_starttls="false")
+    config = Config.load(instance)
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    for account in ("alexandra", "bahaa"):  # the report's own activity notice is not the point
+        store.update_account(account, notice_pending=0)
+    assert warn_of_deletions(config, store) == {"alexandra", "mario"}
+    assert warn_of_deletions(config, store) == set()  # once, not every round
+    assert send_due_notices(config, store, now=time.time() + 3601) == ["alexandra"]
+    [mail] = box.to("alexandra@example.org")
+    body = email.message_from_string(mail, policy=email.policy.default).get_content().strip()
+    assert body == ("A conversation on the response desk will be deleted soon under the retention "
+                    "rules unless there is new activity. Please log in to see which.")
+    assert box.to("bahaa@example.org") == []

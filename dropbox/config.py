@@ -53,6 +53,8 @@ class Settings:
     retention_warning_days: int = 7
     # `dropbox status` and the desk flag reports no one has downloaded after this many days.
     unread_warning_days: int = 7
+    # A deletion asked on the desk waits this many days, during which any reader can cancel it.
+    deletion_grace_days: int = 2
     session_idle_seconds: int = 3600
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit

@@ -25,6 +25,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Callable
 
+from dropbox.desk import upgrades as desk
 from dropbox.config import ONION_KEY_FILES
 from dropbox.practice import EXAMPLE, PRACTICE_FILE
 from onion.service_key import write_new_seed
@@ -45,7 +46,12 @@ def complete_data_directory(db: sqlite3.Connection, data_dir: Path) -> None:
 
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
-STEPS: tuple[Step, ...] = (complete_data_directory,)
+STEPS: tuple[Step, ...] = (
+    desk.step_desk_names_from_curated_list,
+    desk.step_desk_deletions_wait,
+    desk.step_desk_reply_uploaders,
+    complete_data_directory,
+)
 
 CURRENT = len(STEPS)
 

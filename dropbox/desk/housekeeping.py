@@ -11,6 +11,7 @@ import threading
 
 from dropbox import health
 from dropbox.config import Config
+from dropbox.desk.deletions import carry_out_due
 from dropbox.desk.notices import retention_notice_key, send_due_notices
 from dropbox.storage import Store
 
@@ -77,6 +78,10 @@ class Housekeeping(threading.Thread):
             warn_of_deletions(self.config, self.store)
         except Exception as exc:
             log.error("retention warnings failed: %s", type(exc).__name__)
+        try:
+            carry_out_due(self.store)
+        except Exception as exc:
+            log.error("deletions asked on the desk failed: %s", type(exc).__name__)
         try:
             send_due_notices(self.config, self.store)
         except Exception as exc:

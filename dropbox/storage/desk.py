@@ -1,4 +1,5 @@
-"""The responder desk's tables: accounts, designations, stars and the audit log.
+"""The responder desk's tables: accounts, designations, stars, the audit log, deletions
+waiting for their day, and who uploaded which reply.
 
 Times of accounts are unix seconds; nothing here names a reporter.
 """
@@ -67,16 +68,19 @@ class DeskTables(Database):
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
     def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
-        """Each conversation's designation and closed flag, giving new ones `new_designation()`."""
+        """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
+        asked again with `tries` + 1 while the name is taken."""
         with self._db() as db:
             known = {r["conversation_id"]: (r["designation"], bool(r["closed"])) for r in db.execute(
                 "SELECT * FROM desk_conversations").fetchall()}
             for cid in conversation_ids:
+                tries = 0
                 while cid not in known:
-                    designation = new_designation()
+                    designation = new_designation(cid, tries)
                     if db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
                                   " VALUES (?, ?)", (cid, designation)).rowcount:
                         known[cid] = (designation, False)
+                    tries += 1
         return {cid: known[cid] for cid in conversation_ids}
 
     def set_closed(self, conversation_id: str, closed: bool) -> None:
@@ -105,3 +109,34 @@ class DeskTables(Database):
             rows = db.execute("SELECT * FROM desk_audit ORDER BY seq DESC").fetchall()
         return [(r["day"], r["actor"], r["action"],
                  None if r["audience"] is None else json.loads(r["audience"])) for r in rows]
+
+    # A deletion asked on the desk waits for its day (dropbox/desk/deletions.py says why).
+
+    def ask_deletion(self, conversation_id: str, name: str, due: str) -> str:
+        """Record the request; returns the day it is due (asking again keeps the first)."""
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO desk_deletions VALUES (?, ?, ?)", (conversation_id, name, due))
+            return db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
+                              (conversation_id,)).fetchone()["due"]
+
+    def cancel_deletion(self, conversation_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
+                              (conversation_id,)).rowcount == 1
+
+    def pending_deletions(self) -> dict[str, tuple[str, str]]:
+        """conversation id → (who asked, day it is due), for every deletion waiting."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM desk_deletions").fetchall()
+        return {r["conversation_id"]: (r["requested_by"], r["due"]) for r in rows}
+
+    def record_uploads(self, name: str, item_ids: list[str]) -> None:
+        """`name` uploaded these replies on the desk: they are not "new" to them."""
+        with self._db() as db:
+            db.executemany("INSERT OR IGNORE INTO desk_uploads VALUES (?, ?)",
+                           [(item_id, name) for item_id in item_ids])
+
+    def uploaded_by(self, name: str) -> set[str]:
+        with self._db() as db:
+            rows = db.execute("SELECT item_id FROM desk_uploads WHERE uploaded_by = ?", (name,)).fetchall()
+        return {r["item_id"] for r in rows}

@@ -110,8 +110,8 @@ def _auto_tor(port: int, socket: Path | None, password: str | None) -> tuple[str
     """A running tor we can control first (the system's, kept up to date by the system), then
     one of our own if tor is installed, else none."""
     from onion.tor import Tor, TorError
-    if socket is None and SYSTEM_CONTROL_SOCKET.exists():
-        socket = SYSTEM_CONTROL_SOCKET
+    socket = socket or SYSTEM_CONTROL_SOCKET
+    socket = socket if socket.exists() else None
     if socket is not None or Tor.control_port_answers(port):
         try:
             Tor.attach(port, password, socket).close()

@@ -18,6 +18,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -110,6 +111,11 @@ setpriv --reuid debian-tor --regid debian-tor --clear-groups -- \
     --Log "err stderr" &
 tor=$!
 for _ in $(seq 300); do [ -S /run/tor/control ] && [ -s /run/tor/control.authcookie ] && break; sleep 0.2; done
+# MemoryDenyWriteExecute=yes, as the kernel's own per-process switch (PR_SET_MDWE, Linux 6.3+;
+# inherited across exec): PyNaCl and SQLite must run without writable executable memory.
+"$MDWE_PYTHON" -c 'import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0: print("no PR_SET_MDWE here")
+os.execvp(sys.argv[1], sys.argv[1:])' \
 setpriv --reuid "$UNIT_USER" --regid "$UNIT_USER" $GROUPS_OPTION --no-new-privs \
     --inh-caps=-all --bounding-set=-all -- \
     env -i PATH=/usr/bin:/bin STATE_DIRECTORY="$STATE_DIRECTORY" \
@@ -155,7 +161,8 @@ def test_exact_execstart_serves_as_an_unprivileged_user_through_tors_control_soc
         tordata.mkdir(mode=0o700)
         shutil.chown(tordata, "debian-tor", "debian-tor")
         before = set(state.rglob("*"))
-        env = {**os.environ, "INSTALLED": INSTALLED, "TORRC": str(TORRC), "DROPBOX": str(BIN / "dropbox"),
+        env = {**os.environ, "INSTALLED": INSTALLED, "TORRC": str(TORRC),
+               "MDWE_PYTHON": sys.executable, "DROPBOX": str(BIN / "dropbox"),
                "TORDATA": str(tordata), "UNIT_USER": str(user.pw_uid),
                "GROUPS_OPTION": f"--groups={','.join(groups)}" if groups else "--clear-groups", "UMASK": service["UMask"][0],
                "STATE_DIRECTORY": str(state),

@@ -26,7 +26,7 @@ import sqlite3
 import stat
 import tarfile
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Sequence
 
@@ -52,6 +52,7 @@ class BackupError(Exception):
 class Summary:
     files: int
     bytes: int
+    dropped: int = 0  # conversations deleted on the live server while the backup was taken
 
 
 def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]) -> Summary:
@@ -155,6 +156,7 @@ def restore_backup(backup: Path, data_dir: Path, secret_key: PrivateKey) -> Summ
             summary = _unpack(_Plaintext(open_envelope(source, secret_key)), staging)
         if not (staging / DATABASE).is_file() or not (staging / "config.toml").is_file():
             raise FormatError("the backup holds no instance")
+        summary = replace(summary, dropped=_drop_incomplete(staging))
         if data_dir.exists():
             data_dir.rmdir()
         os.replace(staging, data_dir)
@@ -169,6 +171,18 @@ def restore_backup(backup: Path, data_dir: Path, secret_key: PrivateKey) -> Summ
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def _drop_incomplete(staging: Path) -> int:
+    """A conversation deleted between the database copy and the walk of the store left its
+    rows without payloads: finish its deletion, as the live server did. Returns how many."""
+    from dropbox.storage import Store  # the payload layout is the store's to know
+    store = Store(staging / DATABASE, staging / "store", staging / "tmp")
+    gone = [conversation_id for conversation_id, items in store.items_after(0).items()
+            if not all(store.payload_path(item).is_file() for item in items)]
+    for conversation_id in gone:
+        store.delete_conversation(conversation_id, "restore")
+    return len(gone)
 
 
 def _unpack(plaintext: "_Plaintext", staging: Path) -> Summary:

@@ -137,3 +137,30 @@ def test_damaged_or_truncated_backup_restores_nothing(instance, airgap, backup_k
     wrong = dropbox("restore", good, "--data", tmp_path / "x", "--key", airgap.key("mario"),
                     "--passphrase-file", airgap.passphrase_file, check=False)
     assert wrong.code == 1 and "not among" in wrong.err and not (tmp_path / "x").exists()
+
+
+def test_a_conversation_deleted_during_the_backup_is_left_out_whole(
+        instance, airgap, backup_key, tmp_path):
+    """The database is copied first, then the store is walked: a conversation deleted in between
+    has rows in the copy and no payloads. Here its payloads vanish before the backup, as they
+    would mid-way; the restore finishes the deletion instead of keeping a broken conversation."""
+    public, secret = backup_key
+    server = start_server(instance)
+    try:
+        _report(server.url, "kept")
+        _report(server.url, "deleted meanwhile")
+    finally:
+        server.stop()
+    said, opened = open_offline(instance, airgap.key("alexandra"), airgap.passphrase_file,
+                                tmp_path / "before")
+    doomed = next(c for c, v in opened.items() if "deleted meanwhile" in v["text"])
+    for payload in [p for p in (instance / "store").rglob("*") if doomed in p.parts and p.is_file()]:
+        payload.unlink()  # whatever the store's layout
+    dropbox("backup", "--data", instance, "--out", tmp_path / "b.odbk", "--to", public)
+    said = dropbox("restore", tmp_path / "b.odbk", "--data", tmp_path / "restored", "--key", secret,
+                   "--passphrase-file", airgap.passphrase_file).out
+    restored_said = said
+    said, opened = open_offline(tmp_path / "restored", airgap.key("alexandra"),
+                                airgap.passphrase_file, tmp_path / "after")
+    assert list(opened) != [] and doomed not in opened and "failed" not in said.lower()
+    assert "left out 1 conversation(s)" in restored_said

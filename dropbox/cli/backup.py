@@ -62,5 +62,8 @@ def restore(backup_file: Path, data_dir: Path, key_file: Path, passphrase_file: 
         summary = restore_backup(backup_file, data_dir, key.secret_key)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    if summary.dropped:
+        click.echo(f"left out {summary.dropped} conversation(s) deleted on the server while the "
+                   "backup was being taken")
     click.echo(f"restored {summary.files} files ({_mib(summary.bytes)}) into "
                f"{Path(data_dir).resolve()}; start it with `dropbox serve --data {data_dir}`")

@@ -22,6 +22,7 @@ from keys.responder import Responder
 from dropbox.exports import signed_author
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
+from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import TooLarge
 from dropbox.storage import Conversation, StagedItem, new_id, today
@@ -275,6 +276,8 @@ def conversation():
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
+                           deletion_day=deletion_day(current.last_activity,
+                                                     _instance().config.settings.retention_days),
                            sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files(), logout=LogoutForm()), status
 

@@ -43,8 +43,8 @@ MIN_PADDED = 1024
 MAX_LENGTH = 1 << 48  # 256 TiB: more than any item, small enough that padding stays exact
 MAX_CONTEXT = 128
 _LENGTH = struct.Struct(">Q")
-ORIGINS = ("reporter", "team")
-_CONTEXT = re.compile(r"([a-z0-9]{16,64})/(reporter|team)/(0|[1-9][0-9]{0,8})", re.ASCII)
+ORIGINS = ("reporter", "team", "backup")
+_CONTEXT = re.compile(r"([a-z0-9]{16,64})/(reporter|team|backup)/(0|[1-9][0-9]{0,8})", re.ASCII)
 CHUNK_SIZE = 64 * 1024
 FILE_KEY_SIZE = 32
 STANZA_SIZE = 32 + 48  # SealedBox: ephemeral public key + MAC + file key
@@ -67,8 +67,9 @@ class Binding:
     """Where an item belongs: its conversation, who added it, and its place.
 
     For the reporter's items `position` counts the reporter's items before it
-    (the report is 0); for a team reply it is how many items of the
-    conversation its author had seen when writing it."""
+    (the report is 0); for a team reply it is how many of the reporter's items
+    its author had seen when writing it. A backup's envelope (dropbox/backup.py)
+    is bound to a random id of its own, origin "backup", position 0."""
     conversation_id: str
     origin: str
     position: int

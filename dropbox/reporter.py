@@ -22,6 +22,7 @@ from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginF
                            ReportForm, StartForm)
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import TooLarge
+from dropbox.redirects import page_of_this_app
 from dropbox.storage import Conversation, StagedItem, today
 
 reporter = Blueprint("reporter", __name__)
@@ -129,11 +130,7 @@ def choose_language(code: str):
     """A plain link changes the language for the rest of the visit."""
     if code in LANGUAGES:
         session[LANGUAGE] = code
-    back = request.args.get("next", "")
-    # Only a path on this site: never an open redirect.
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
-        back = url_for("reporter.index")
-    return redirect(back)
+    return redirect(page_of_this_app(request.args.get("next", ""), "reporter.index"))
 
 
 @reporter.post("/start")

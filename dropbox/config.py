@@ -60,6 +60,21 @@ class Settings:
     # Where the "Leave this site quickly" link on every page goes.
     quick_exit_url: str = "https://www.wikipedia.org/"
 
+    @property
+    def max_text_field_bytes(self) -> int:
+        """The largest text part of a form, as it arrives (UTF-8: up to 4 bytes a character)."""
+        return 4 * self.max_message_chars + 4096
+
+    @property
+    def max_form_text_bytes(self) -> int:
+        """All text parts of one form together: the message and every short answer."""
+        return self.max_text_field_bytes + 128 * 1024
+
+    @property
+    def max_form_parts(self) -> int:
+        """Parts of one multipart body: the files, and the form's fields and checkboxes."""
+        return self.max_files_per_submission + 200
+
     def to_toml(self) -> str:
         lines = ["# onion-dropbox instance settings; restart `dropbox serve` after editing."]
         lines += [f"{f.name} = {_toml_value(getattr(self, f.name))}" for f in fields(self)]

@@ -209,13 +209,16 @@ def login():
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
     config, budget = _instance().config, _instance().login_failures
-    if not budget.available():
-        abort(429)
     phrase = codenames.normalize(form.codename.data)
+    # Only a guess that costs an argon2id run spends the shared budget: junk that is not
+    # seven words of the list costs nothing, so it must not lock reporters out either.
+    if phrase is not None and not budget.available():
+        abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
     if not conversation:
-        budget.spend()
+        if phrase is not None:
+            budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its seven words and try again."))
         return render_template("login.html", form=form), 403

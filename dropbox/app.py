@@ -48,7 +48,8 @@ def create_app(config: Config) -> Flask:
         # No external resources may be needed for error pages either.
         TRAP_HTTP_EXCEPTIONS=False,
     )
-    app.session_interface = MemorySessions(config.settings.session_idle_seconds)
+    app.session_interface = MemorySessions(config.settings.session_idle_seconds,
+                                           max_sessions=config.settings.max_sessions)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
     store.recover()

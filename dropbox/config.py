@@ -46,6 +46,8 @@ class Settings:
     login_failures_per_minute: int = 30
     retention_days: int = 90
     session_idle_seconds: int = 3600
+    # Sessions in memory, of each kind (see sessions.py): anonymous ones, and someone's.
+    max_sessions: int = 50_000
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
     # The responder desk's mail notices; no mail is sent while smtp_host is empty.

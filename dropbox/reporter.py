@@ -63,6 +63,13 @@ def _fresh_session() -> None:
         session[LANGUAGE] = language
 
 
+def _room_for_one_more() -> None:
+    """Refuse to begin a session for someone while the table of those is full: sessions of
+    reporters who are writing are never evicted to make room (sessions.py)."""
+    if not current_app.session_interface.has_room():
+        abort(429)
+
+
 def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedItem]:
     """Seal `first` (the report or a typed message, if any) and every uploaded file to `recipients`."""
     keys = [r.public_key for r in recipients]
@@ -138,6 +145,7 @@ def start():
     """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
+    _room_for_one_more()
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
@@ -208,6 +216,7 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
+    _room_for_one_more()
     config, budget = _instance().config, _instance().login_failures
     phrase = codenames.normalize(form.codename.data)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not

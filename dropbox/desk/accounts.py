@@ -8,6 +8,7 @@ failures lock the account for a while.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 from dataclasses import dataclass
@@ -86,6 +87,14 @@ def reset_account(config: Config, store: Store, name: str) -> Credentials:
     credentials, password_hash, sealed = _new_credentials(config, name)
     store.reset_account(name, password_hash, sealed)
     return credentials
+
+
+def credentials_stamp(account) -> str:
+    """Names the account's current password and TOTP secret (a reset changes it), and
+    reveals neither."""
+    digest = hashlib.blake2b(bytes(account["password_hash"]) + bytes(account["sealed_totp"]),
+                             digest_size=16, person=b"odbx-desk-login")
+    return digest.hexdigest()
 
 
 def _otp_step(totp: pyotp.TOTP, code: str, now: float) -> int | None:

@@ -39,7 +39,8 @@ def create_desk_app(config: Config) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     # Its own cookie: on one host, browsers would otherwise let the two apps overwrite each other's.
-    app.session_interface = MemorySessions(config.settings.session_idle_seconds, DESK_COOKIE)
+    app.session_interface = MemorySessions(config.settings.session_idle_seconds, DESK_COOKIE,
+                                           config.settings.max_sessions)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))

@@ -48,6 +48,15 @@ class Settings:
     session_idle_seconds: int = 3600
     # Sessions in memory, of each kind (see sessions.py): anonymous ones, and someone's.
     max_sessions: int = 50_000
+    # Connections (see deadlines.py): headers by a deadline, bodies at a minimum rate
+    # averaged over a window, and at most this many open at once (the slowest make room).
+    header_timeout_seconds: int = 30
+    min_upload_bytes_per_second: int = 1024
+    upload_rate_window_seconds: int = 60
+    max_connections: int = 4000
+    # Tor's own limit on each onion service: streams open at once on one rendezvous
+    # circuit; a circuit that asks for more is closed (MaxStreamsCloseCircuit).
+    max_streams_per_circuit: int = 32
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
     # The responder desk's mail notices; no mail is sent while smtp_host is empty.

@@ -24,6 +24,7 @@ import waitress
 from dropbox.app import create_app
 from dropbox.channel import DropboxChannel
 from dropbox.config import Config
+from dropbox.deadlines import Deadlines, with_deadlines
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
 from onion.client_auth import AccessError
@@ -38,10 +39,9 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 # threshold well above that keeps every response page in memory.
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
-# Browsers keep several idle connections per site and tor opens one local connection per
-# stream; with waitress's default of 100, a hundred reporters (bench/RESULTS.md) held every
-# slot for channel_timeout and the next reporter waited minutes. select() allows ~1000 fds.
-CONNECTION_LIMIT = 500
+# waitress's own connection limit is only a backstop: deadlines.py keeps the count at
+# Settings.max_connections by closing the slowest connection when a new one arrives.
+SPARE_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,7 @@ def start_desk(config: Config, port: int) -> int:
 
 
 def _waitress(app, config: Config, host: str, port: int):
+    deadlines = Deadlines.from_settings(config.settings)  # also raises the open-file limit
     server = waitress.create_server(
         app, host=host, port=port,
         ident="",  # no Server header naming the software and version
@@ -116,9 +117,11 @@ def _waitress(app, config: Config, host: str, port: int):
         # waitress reads 8 KiB per loop turn by default; a large upload then spends more
         # time turning the loop than encrypting (bench/RESULTS.md): read 256 KiB at once.
         recv_bytes=256 * 1024,
-        connection_limit=CONNECTION_LIMIT,
+        connection_limit=deadlines.max_connections + SPARE_CONNECTIONS,
+        asyncore_use_poll=True,  # select() cannot watch more than 1024 sockets
     )
-    server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
+    # Encrypted body spool and strict error pages (channel.py), behind the deadlines.
+    server.channel_class = with_deadlines(DropboxChannel, deadlines)
     return server
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,3 +49,56 @@ def writing_reporter(server: Server) -> tuple[FormClient, str, object]:
     client = FormClient(server.url)
     codename, form_page = open_report_form(client)
     return client, codename, form_page
+
+
+class SlowConnections:
+    """`count` connections that each send a byte now and then and never finish: half of
+    them a request's headers, half a body under a huge Content-Length. Bounded: a thread
+    trickles until close()."""
+
+    def __init__(self, server: Server, count: int, every: float = 5.0):
+        self.sockets: list[socket.socket] = []
+        for i in range(count):
+            sock = connect(server)
+            if i % 2:
+                sock.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                             b"application/x-www-form-urlencoded\r\nContent-Length: 1000000000\r\n\r\nc")
+            else:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            sock.setblocking(False)
+            self.sockets.append(sock)
+        self.closed_by_server = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _trickle(self, every: float) -> None:
+        while not self._stop.wait(every):
+            for sock in list(self.sockets):
+                try:
+                    sock.send(b"a")
+                except OSError:
+                    self.sockets.remove(sock)
+                    self.closed_by_server += 1
+                    sock.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes `sock` within `within` seconds (we keep reading)."""
+    sock.settimeout(0.5)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except OSError:
+            return True
+    return False

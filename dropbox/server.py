@@ -126,14 +126,18 @@ def _waitress(app, config: Config, host: str, port: int):
 
 
 def _publish(controller: Tor, config: Config, site_port: int, desk_port: int | None) -> None:
-    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port)
+    streams = config.settings.max_streams_per_circuit
+    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port,
+                   max_streams=streams)
     print(f"onion service for the reporter site: http://{controller.publish(site)}/", flush=True)
     desk = None
     if desk_port is not None:
-        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port)
+        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port,
+                       max_streams=streams)
         _publish_desk(controller, config, desk)
     print("proof-of-work defences: " + ("on" if controller.pow_defences else
                                         "not supported by this tor"), flush=True)
+    print(f"at most {streams} streams per circuit; a circuit asking for more is closed", flush=True)
     threading.Thread(target=_watch, args=(controller, config, desk), daemon=True).start()
 
 

@@ -2,11 +2,12 @@
 
 Works with JavaScript off. A session knows a reporter's conversation and
 derived secret key only in server memory (see sessions.py). A new codename
-stays there only until the reporter confirms they have written it down;
-after that it is forgotten, and only what it derives to is kept.
+stays there only until the reporter confirms they have written it down, for
+15 minutes at most; after that it is forgotten, and only what it derives to is kept.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
@@ -28,6 +29,9 @@ from dropbox.storage import Conversation, StagedItem, today
 reporter = Blueprint("reporter", __name__)
 
 PENDING = "pending_identity"
+# How long a new codename is kept in server memory for the reporter to write it down; it
+# is forgotten as soon as they confirm they have, and after this in any case.
+CODENAME_SHOWN_SECONDS = 15 * 60
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
 
@@ -151,7 +155,7 @@ def start():
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
-                        "codename": phrase}
+                        "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
     return redirect(url_for("reporter.codename"))
 
 
@@ -162,9 +166,12 @@ def codename():
         return redirect(url_for("reporter.index"))
     if "codename" not in pending:
         return redirect(url_for("reporter.report"))
+    if time.monotonic() > pending["shown_until"]:
+        session.pop(PENDING)  # nothing was written yet: starting again loses nothing
+        return redirect(url_for("reporter.index"))
     form = ConfirmCodenameForm()
     if form.validate_on_submit():
-        session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
+        session[PENDING] = {k: v for k, v in pending.items() if k not in ("codename", "shown_until")}
         return redirect(url_for("reporter.report"))
     status = 400 if request.method == "POST" else 200
     return render_template("codename.html", codename=pending["codename"], form=form,

@@ -5,7 +5,7 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench clean translations
+.PHONY: install run test bench bench-attacks clean translations
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -54,6 +54,10 @@ test: install
 # Reuses the tests' server starter and streaming client, hence tests/ on the path.
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
+
+# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~3 minutes.
+bench-attacks: install
+	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
 
 clean:
 	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts

@@ -5,7 +5,7 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench bench-attacks clean translations
+.PHONY: install run test bench bench-attacks clean translations dist
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements/dev.lock setup.cfg pyproject.toml
 
 # axe-core for the browser tests, pinned by package-lock.json; skipped where npm is missing.
 tests/browser/node_modules/.installed: tests/browser/package-lock.json
-	if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; fi
+	if command -v npm >/dev/null; then cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund --silent && touch node_modules/.installed; fi
 
 # After changing a reporter-facing string: new ones go into each language's .po to be translated.
 translations: | $(VENV)/.installed
@@ -59,6 +59,14 @@ bench: install
 bench-attacks: install
 	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
 
+# The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
+# tree with the tools the lock pinned; catalogues are compiled into the wheel.
+DIST ?= dist
+dist: | $(VENV)/.installed
+	rm -rf build
+	$(VENV)/bin/python -c "import sys, setuptools.build_meta as b; out = sys.argv[1]; b.build_sdist(out); b.build_wheel(out)" $(DIST)
+	@ls -l $(DIST)
+
 clean:
-	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
+	rm -rf $(VENV) build dist instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
 	find dropbox/translations -name '*.mo' -delete

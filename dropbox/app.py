@@ -4,8 +4,9 @@ from __future__ import annotations
 import errno
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, send_from_directory
 from flask_babel import Babel, get_locale, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -72,7 +73,17 @@ def create_app(config: Config) -> Flask:
         request.discard_leftovers()
 
     add_problem_pages(app)
+    add_favicon(app)
     return app
+
+
+def add_favicon(app: Flask) -> None:
+    """/favicon.ico, which Tor Browser asks for on every visit: a 1 KB icon instead of a 404."""
+    static = Path(__file__).parent / "static"
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return send_from_directory(static, "favicon.ico", mimetype="image/vnd.microsoft.icon")
 
 
 def add_problem_pages(app: Flask) -> None:

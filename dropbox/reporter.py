@@ -21,6 +21,7 @@ from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
+from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import TooLarge
 from dropbox.redirects import page_of_this_app
@@ -34,6 +35,7 @@ PENDING = "pending_identity"
 CODENAME_SHOWN_SECONDS = 15 * 60
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
+FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
 
 
 def _instance():
@@ -83,6 +85,13 @@ def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedIt
         raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=limit))
     sinks = ([first] if first else []) + [f.stream for f in uploads]
     return [sink.claim(keys) for sink in sinks]
+
+
+def _dropped_files() -> list[str]:
+    """Names of the files that came with a form being shown again: a browser cannot keep them."""
+    if request.method != "POST":
+        return []
+    return [f.filename for f in request.files.getlist("files") if f.filename]
 
 
 def _report(form: ReportForm) -> Report:
@@ -198,7 +207,8 @@ def report():
         form.recipients.data = [m.name for m in team]
         form.reply_language.data = language
     if not form.validate_on_submit():
-        return render_template("report.html", form=form), 400 if request.method == "POST" else 200
+        return render_template("report.html", form=form, dropped=_dropped_files()), \
+            400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
     staged = _stage_submission(_seal_report(_report(form)), recipients)
@@ -207,6 +217,7 @@ def report():
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
+    session[FILES_SENT] = len(staged) - 1  # the report itself is the first item
     return redirect(url_for("reporter.submitted"))
 
 
@@ -215,7 +226,8 @@ def submitted():
     current = _logged_in()
     if current is None:
         return redirect(url_for("reporter.index"))
-    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm())
+    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm(),
+                           files=session.get(FILES_SENT, 0))
 
 
 @reporter.route("/login", methods=["GET", "POST"])
@@ -227,7 +239,7 @@ def login():
     config, budget = _instance().config, _instance().login_failures
     phrase = codenames.normalize(form.codename.data)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
-    # seven words of the list costs nothing, so it must not lock reporters out either.
+    # a codename of the list's words costs nothing, so it must not lock reporters out either.
     if phrase is not None and not budget.available():
         abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
@@ -236,7 +248,7 @@ def login():
         if phrase is not None:
             budget.spend()
         form.codename.errors.append(
-            _("No report is known under this codename. Check each of its seven words and try again."))
+            _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form), 403
     _fresh_session()
     session[CONVERSATION] = conversation.id
@@ -257,6 +269,7 @@ def conversation():
                                    current.recipients)
         if staged:
             _instance().store.add_items(current.id, "reporter", staged)
+            session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
     status = 400 if request.method == "POST" else 200
@@ -265,7 +278,10 @@ def conversation():
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
-                           logout=LogoutForm()), status
+                           deletion_day=deletion_day(current.last_activity,
+                                                     _instance().config.settings.retention_days),
+                           sent_files=session.get(FILES_SENT, 0),
+                           dropped=_dropped_files(), logout=LogoutForm()), status
 
 
 @reporter.route("/delete", methods=["GET", "POST"])

@@ -1,6 +1,6 @@
 """A flood of junk codenames does not lock reporters out of their conversation.
 
-Junk (anything that is not seven words of the list) costs the server no argon2id run, so
+Junk (anything that is not a codename of the list's words) costs the server no argon2id run, so
 it must not spend the shared budget of failed logins either. While 10 junk logins a
 second keep coming, the right codename gets in at its first try.
 """

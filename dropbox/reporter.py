@@ -2,12 +2,13 @@
 
 Works with JavaScript off. A session knows a reporter's conversation and
 derived secret key only in server memory (see sessions.py). A new codename
-stays there only until the reporter confirms they have written it down;
-after that it is forgotten, and only what it derives to is kept.
+stays there only until the reporter confirms they have written it down, for
+15 minutes at most; after that it is forgotten, and only what it derives to is kept.
 """
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
@@ -25,11 +26,15 @@ from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginF
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import TooLarge
+from dropbox.redirects import page_of_this_app
 from dropbox.storage import Conversation, StagedItem, new_id, today
 
 reporter = Blueprint("reporter", __name__)
 
 PENDING = "pending_identity"
+# How long a new codename is kept in server memory for the reporter to write it down; it
+# is forgotten as soon as they confirm they have, and after this in any case.
+CODENAME_SHOWN_SECONDS = 15 * 60
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
 FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
@@ -64,6 +69,13 @@ def _fresh_session() -> None:
     session.regenerate()
     if language:
         session[LANGUAGE] = language
+
+
+def _room_for_one_more() -> None:
+    """Refuse to begin a session for someone while the table of those is full: sessions of
+    reporters who are writing are never evicted to make room (sessions.py)."""
+    if not current_app.session_interface.has_room():
+        abort(429)
 
 
 def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
@@ -148,11 +160,7 @@ def choose_language(code: str):
     """A plain link changes the language for the rest of the visit."""
     if code in LANGUAGES:
         session[LANGUAGE] = code
-    back = request.args.get("next", "")
-    # Only a path on this site: never an open redirect.
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
-        back = url_for("reporter.index")
-    return redirect(back)
+    return redirect(page_of_this_app(request.args.get("next", ""), "reporter.index"))
 
 
 @reporter.post("/start")
@@ -160,12 +168,13 @@ def start():
     """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
+    _room_for_one_more()
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
-                        "codename": phrase}
+                        "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
     return redirect(url_for("reporter.codename"))
 
 
@@ -176,9 +185,12 @@ def codename():
         return redirect(url_for("reporter.index"))
     if "codename" not in pending:
         return redirect(url_for("reporter.report"))
+    if time.monotonic() > pending["shown_until"]:
+        session.pop(PENDING)  # nothing was written yet: starting again loses nothing
+        return redirect(url_for("reporter.index"))
     form = ConfirmCodenameForm()
     if form.validate_on_submit():
-        session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
+        session[PENDING] = {k: v for k, v in pending.items() if k not in ("codename", "shown_until")}
         return redirect(url_for("reporter.report"))
     status = 400 if request.method == "POST" else 200
     return render_template("codename.html", codename=pending["codename"], form=form,
@@ -235,14 +247,18 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
+    _room_for_one_more()
     config, budget = _instance().config, _instance().login_failures
-    if not budget.available():
-        abort(429)
     phrase = codenames.normalize(form.codename.data)
+    # Only a guess that costs an argon2id run spends the shared budget: junk that is not
+    # a codename of the list's words costs nothing, so it must not lock reporters out either.
+    if phrase is not None and not budget.available():
+        abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
     if not conversation:
-        budget.spend()
+        if phrase is not None:
+            budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form), 403

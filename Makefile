@@ -5,7 +5,7 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench clean translations
+.PHONY: install run test bench bench-attacks clean translations dist
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -38,6 +38,7 @@ instance/config.toml: | $(VENV)/.installed
 	$(VENV)/bin/python -c "from keys.codename import new_codename; print(new_codename())" > demo-airgap/passphrase.txt
 	for name in $(DEMO_TEAM); do \
 	  $(DROPBOX) keys new $$name --out demo-airgap --passphrase-file demo-airgap/passphrase.txt || exit 1; done
+	$(DROPBOX) keys trust $(foreach name,$(DEMO_TEAM),demo-airgap/$(name).pub) --trusted demo-airgap/trusted
 	$(DROPBOX) init --data instance
 	for name in $(DEMO_TEAM); do $(DROPBOX) team add $$name demo-airgap/$$name.pub --data instance || exit 1; done
 	@echo
@@ -55,6 +56,18 @@ test: install
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
+# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~3 minutes.
+bench-attacks: install
+	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
+
+# The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
+# tree with the tools the lock pinned; catalogues are compiled into the wheel.
+DIST ?= dist
+dist: | $(VENV)/.installed
+	rm -rf build
+	$(VENV)/bin/python -c "import sys, setuptools.build_meta as b; out = sys.argv[1]; b.build_sdist(out); b.build_wheel(out)" $(DIST)
+	@ls -l $(DIST)
+
 clean:
-	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
+	rm -rf $(VENV) build dist instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
 	find dropbox/translations -name '*.mo' -delete

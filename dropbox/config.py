@@ -33,6 +33,9 @@ SESSION_KEY_FILE = "session-key"
 ONION_KEY_FILES = {"site": "onion-site-key", "desk": "onion-desk-key"}
 
 
+ZERO_ALLOWED = {"retention_days", "retention_warning_days", "unread_warning_days"}
+
+
 class InstanceError(Exception):
     """The data directory is missing, incomplete or unreadable; the message says which."""
 
@@ -45,12 +48,28 @@ class Settings:
     max_files_per_submission: int = 20
     max_file_mib: int = 2048
     login_failures_per_minute: int = 30
+    # Conversations without activity for this many days are deleted; 0 keeps them for ever.
     retention_days: int = 90
+    # Responders (desk, status) are warned this many days before a deletion.
+    retention_warning_days: int = 7
+    # `dropbox status` and the desk flag reports no one has downloaded after this many days.
+    unread_warning_days: int = 7
     # A deletion asked on the desk waits this many days, during which any reader can cancel it.
     deletion_grace_days: int = 2
     # Conversations on one page of the desk's list (a page costs the same however many are stored).
     desk_page_size: int = 50
     session_idle_seconds: int = 3600
+    # Sessions in memory, of each kind (see sessions.py): anonymous ones, and someone's.
+    max_sessions: int = 50_000
+    # Connections (see deadlines.py): headers by a deadline, bodies at a minimum rate
+    # averaged over a window, and at most this many open at once (the slowest make room).
+    header_timeout_seconds: int = 30
+    min_upload_bytes_per_second: int = 1024
+    upload_rate_window_seconds: int = 60
+    max_connections: int = 4000
+    # Tor's own limit on each onion service: streams open at once on one rendezvous
+    # circuit; a circuit that asks for more is closed (MaxStreamsCloseCircuit).
+    max_streams_per_circuit: int = 32
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
     # The responder desk's mail notices; no mail is sent while smtp_host is empty.
@@ -64,6 +83,21 @@ class Settings:
     housekeeping_seconds: int = 60
     # Where the "Leave this site quickly" link on every page goes.
     quick_exit_url: str = "https://www.wikipedia.org/"
+
+    @property
+    def max_text_field_bytes(self) -> int:
+        """The largest text part of a form, as it arrives (UTF-8: up to 4 bytes a character)."""
+        return 4 * self.max_message_chars + 4096
+
+    @property
+    def max_form_text_bytes(self) -> int:
+        """All text parts of one form together: the message and every short answer."""
+        return self.max_text_field_bytes + 128 * 1024
+
+    @property
+    def max_form_parts(self) -> int:
+        """Parts of one multipart body: the files, and the form's fields and checkboxes."""
+        return self.max_files_per_submission + 200
 
     def to_toml(self) -> str:
         lines = ["# onion-dropbox instance settings; restart `dropbox serve` after editing."]
@@ -83,8 +117,10 @@ class Settings:
         defaults = cls()
         for name, value in values.items():
             expected = type(getattr(defaults, name))
-            if type(value) is not expected or (expected is int and value <= 0):
-                kind = {int: "a positive whole number", bool: "true or false", str: "a quoted text"}
+            # Zero is allowed where it means "off" (retention_days) or "at once" (the warnings).
+            lowest = 0 if name in ZERO_ALLOWED else 1
+            if type(value) is not expected or (expected is int and value < lowest):
+                kind = {int: "a whole number" + (" (0 or more)" if lowest == 0 else ", 1 or more"), bool: "true or false", str: "a quoted text"}
                 raise InstanceError(f"{CONFIG_FILE}: {name} must be {kind[expected]}")
         if not values.get("quick_exit_url", "https://").startswith(("https://", "http://")):
             raise InstanceError(f"{CONFIG_FILE}: quick_exit_url must be a web address")
@@ -155,7 +191,9 @@ class Config:
         except PracticeError as exc:
             raise InstanceError(str(exc)) from None
         except OSError as exc:
-            raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename}") from None
+            raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename} "
+                                f"(made by an earlier version? `dropbox upgrade --data {data_dir}` "
+                                "repairs it)") from None
         if len(pepper) != 64 or len(session_key) != 32:
             raise InstanceError(f"instance at {data_dir} has damaged secrets")
         return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key)

@@ -2,31 +2,39 @@
 
 Works with JavaScript off. A session knows a reporter's conversation and
 derived secret key only in server memory (see sessions.py). A new codename
-stays there only until the reporter confirms they have written it down;
-after that it is forgotten, and only what it derives to is kept.
+stays there only until the reporter confirms they have written it down, for
+15 minutes at most; after that it is forgotten, and only what it derives to is kept.
 """
 from __future__ import annotations
 
+import base64
+import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale, gettext as _
-from nacl.public import PrivateKey
+from nacl.public import PrivateKey, PublicKey
 
 from keys import codename as codenames
-from keys.envelope import open_envelope
+from keys.envelope import Binding, open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
+from dropbox.exports import signed_author
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
+from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import TooLarge
-from dropbox.storage import Conversation, StagedItem, today
+from dropbox.redirects import page_of_this_app
+from dropbox.storage import Conversation, StagedItem, new_id, today
 
 reporter = Blueprint("reporter", __name__)
 
 PENDING = "pending_identity"
+# How long a new codename is kept in server memory for the reporter to write it down; it
+# is forgotten as soon as they confirm they have, and after this in any case.
+CODENAME_SHOWN_SECONDS = 15 * 60
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
 FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
@@ -63,15 +71,28 @@ def _fresh_session() -> None:
         session[LANGUAGE] = language
 
 
-def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedItem]:
-    """Seal `first` (the report or a typed message, if any) and every uploaded file to `recipients`."""
+def _room_for_one_more() -> None:
+    """Refuse to begin a session for someone while the table of those is full: sessions of
+    reporters who are writing are never evicted to make room (sessions.py)."""
+    if not current_app.session_interface.has_room():
+        abort(429)
+
+
+def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
+                      position: int) -> list[StagedItem]:
+    """Seal `first` (the report or a typed message, if any) and every uploaded file to
+    `recipients`, each bound to the conversation and its place after the reporter's
+    `position` earlier items."""
     keys = [r.public_key for r in recipients]
     uploads = [f for f in request.files.getlist("files") if f.filename]
     limit = _instance().config.settings.max_files_per_submission
     if len(uploads) > limit:
         raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=limit))
+    if not keys:
+        abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys) for sink in sinks]
+    return [sink.claim(keys, Binding(conversation_id, "reporter", position + n))
+            for n, sink in enumerate(sinks)]
 
 
 def _dropped_files() -> list[str]:
@@ -114,8 +135,10 @@ def _report(form: ReportForm) -> Report:
                   form.message.data)
 
 
-def _seal_report(report: Report):
-    sink = request.new_sink(ItemMeta(kind="report", date=today()))
+def _seal_report(report: Report, reporter_key: PublicKey):
+    # The reporter's key travels inside the report, where the server cannot change it later.
+    sink = request.new_sink(ItemMeta(kind="report", date=today(),
+                                     reporter_key=base64.b64encode(bytes(reporter_key)).decode()))
     sink.write(report.encode())
     return sink
 
@@ -137,11 +160,7 @@ def choose_language(code: str):
     """A plain link changes the language for the rest of the visit."""
     if code in LANGUAGES:
         session[LANGUAGE] = code
-    back = request.args.get("next", "")
-    # Only a path on this site: never an open redirect.
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
-        back = url_for("reporter.index")
-    return redirect(back)
+    return redirect(page_of_this_app(request.args.get("next", ""), "reporter.index"))
 
 
 @reporter.post("/start")
@@ -149,12 +168,13 @@ def start():
     """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
+    _room_for_one_more()
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
-                        "codename": phrase}
+                        "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
     return redirect(url_for("reporter.codename"))
 
 
@@ -165,9 +185,12 @@ def codename():
         return redirect(url_for("reporter.index"))
     if "codename" not in pending:
         return redirect(url_for("reporter.report"))
+    if time.monotonic() > pending["shown_until"]:
+        session.pop(PENDING)  # nothing was written yet: starting again loses nothing
+        return redirect(url_for("reporter.index"))
     form = ConfirmCodenameForm()
     if form.validate_on_submit():
-        session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
+        session[PENDING] = {k: v for k, v in pending.items() if k not in ("codename", "shown_until")}
         return redirect(url_for("reporter.report"))
     status = 400 if request.method == "POST" else 200
     return render_template("codename.html", codename=pending["codename"], form=form,
@@ -198,9 +221,11 @@ def report():
             400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
-    staged = _stage_submission(_seal_report(_report(form)), recipients)
-    conversation_id = _instance().store.create_conversation(
-        pending["lookup_id"], secret.public_key, recipients, staged)
+    conversation_id = new_id()
+    staged = _stage_submission(_seal_report(_report(form), secret.public_key), recipients,
+                               conversation_id, 0)
+    _instance().store.create_conversation(
+        pending["lookup_id"], secret.public_key, recipients, staged, conversation_id)
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
@@ -222,14 +247,18 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
+    _room_for_one_more()
     config, budget = _instance().config, _instance().login_failures
-    if not budget.available():
-        abort(429)
     phrase = codenames.normalize(form.codename.data)
+    # Only a guess that costs an argon2id run spends the shared budget: junk that is not
+    # a codename of the list's words costs nothing, so it must not lock reporters out either.
+    if phrase is not None and not budget.available():
+        abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
     if not conversation:
-        budget.spend()
+        if phrase is not None:
+            budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form), 403
@@ -248,10 +277,12 @@ def conversation():
     form = FollowUpForm()
     if form.validate_on_submit():
         text = form.message.data
+        store = _instance().store
+        position = store.reporter_items(current.id)
         staged = _stage_submission(request.seal_message(text) if text and text.strip() else None,
-                                   current.recipients)
+                                   store.current_recipients(current.recipients), current.id, position)
         if staged:
-            _instance().store.add_items(current.id, "reporter", staged)
+            store.add_items(current.id, "reporter", staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
@@ -261,6 +292,8 @@ def conversation():
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
+                           deletion_day=deletion_day(current.last_activity,
+                                                     _instance().config.settings.retention_days),
                            sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files(), logout=LogoutForm()), status
 
@@ -288,11 +321,15 @@ def logout():
 
 
 def _read_reply(item, secret: PrivateKey) -> Reply | None:
-    """Decrypt a reply in memory for this response only; None if it cannot be read."""
+    """Decrypt a reply in memory for this response only; None if it cannot be read.
+
+    The author named is the one whose signature `import_replies` verified, and only if the
+    sealed reply claims the same name; an unsigned (v0.1.0) reply is from "the team"."""
     try:
         with _instance().store.envelope(item) as stream:
             meta, body = split_item(open_envelope(stream, secret))
             text = b"".join(body).decode("utf-8", errors="replace")
     except (FormatError, OSError):
         return None
-    return Reply(meta.date, meta.name, text)
+    verified = signed_author(item)
+    return Reply(meta.date, meta.name if verified and verified == meta.name else "", text)

@@ -18,12 +18,14 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import waitress
 
 from dropbox.app import create_app
 from dropbox.channel import DropboxChannel
 from dropbox.config import Config
+from dropbox.deadlines import Deadlines, with_deadlines
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
 from onion.client_auth import AccessError
@@ -38,10 +40,9 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 # threshold well above that keeps every response page in memory.
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
-# Browsers keep several idle connections per site and tor opens one local connection per
-# stream; with waitress's default of 100, a hundred reporters (bench/RESULTS.md) held every
-# slot for channel_timeout and the next reporter waited minutes. select() allows ~1000 fds.
-CONNECTION_LIMIT = 500
+# waitress's own connection limit is only a backstop: deadlines.py keeps the count at
+# Settings.max_connections by closing the slowest connection when a new one arrives.
+SPARE_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class TorChoice:
     control_port: int = 9051
     password: str | None = None
     extra_config: dict[str, list[str]] = field(default_factory=dict)
+    control_socket: Path | None = None  # system: the control socket, rather than the port
 
 
 class Stop(SystemExit):
@@ -106,6 +108,7 @@ def start_desk(config: Config, port: int) -> int:
 
 
 def _waitress(app, config: Config, host: str, port: int):
+    deadlines = Deadlines.from_settings(config.settings)  # also raises the open-file limit
     server = waitress.create_server(
         app, host=host, port=port,
         ident="",  # no Server header naming the software and version
@@ -116,29 +119,36 @@ def _waitress(app, config: Config, host: str, port: int):
         # waitress reads 8 KiB per loop turn by default; a large upload then spends more
         # time turning the loop than encrypting (bench/RESULTS.md): read 256 KiB at once.
         recv_bytes=256 * 1024,
-        connection_limit=CONNECTION_LIMIT,
+        connection_limit=deadlines.max_connections + SPARE_CONNECTIONS,
+        asyncore_use_poll=True,  # select() cannot watch more than 1024 sockets
     )
-    server.channel_class = DropboxChannel  # encrypted body spool, strict error pages
+    # Encrypted body spool and strict error pages (channel.py), behind the deadlines.
+    server.channel_class = with_deadlines(DropboxChannel, deadlines)
     return server
 
 
 def _publish(controller: Tor, config: Config, site_port: int, desk_port: int | None) -> None:
-    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port)
+    streams = config.settings.max_streams_per_circuit
+    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port,
+                   max_streams=streams)
     print(f"onion service for the reporter site: http://{controller.publish(site)}/", flush=True)
     desk = None
     if desk_port is not None:
-        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port)
+        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port,
+                       max_streams=streams)
         _publish_desk(controller, config, desk)
     print("proof-of-work defences: " + ("on" if controller.pow_defences else
                                         "not supported by this tor"), flush=True)
+    print(f"at most {streams} streams per circuit; a circuit asking for more is closed", flush=True)
     threading.Thread(target=_watch, args=(controller, config, desk), daemon=True).start()
 
 
 def _connect(choice: TorChoice, config: Config) -> Tor:
     if choice.mode == "system":
-        controller = Tor.attach(choice.control_port, choice.password)
-        print(f"attached to tor {controller.version} on control port {choice.control_port}",
-              flush=True)
+        controller = Tor.attach(choice.control_port, choice.password, choice.control_socket)
+        where = (f"control socket {choice.control_socket}" if choice.control_socket
+                 else f"control port {choice.control_port}")
+        print(f"attached to tor {controller.version} on {where}", flush=True)
     else:
         controller = Tor.launch(config.tor_dir, choice.extra_config)
         print(f"launched tor {controller.version} (pid {controller.process.pid})", flush=True)

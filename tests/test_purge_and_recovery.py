@@ -74,11 +74,13 @@ from pathlib import Path
 from dropbox.config import Config
 from dropbox.storage import Store
 from stored import _stage
+from keys.envelope import Binding
 from keys.items import ItemMeta
 config = Config.load(Path(sys.argv[1]))
 store = Store(config.database, config.store_dir, config.tmp_dir)
 keys = [r.public_key for r in store.team()]
-items = [_stage(store, ItemMeta("report", "2026-01-01"), b"never acknowledged", keys)]
+items = [_stage(store, ItemMeta("message", "2026-01-01"), b"never acknowledged", keys,
+                Binding("ab" * 16, "reporter", 0))]
 with store._placed("ab" * 16, items):
     print(store.conversation_folder("ab" * 16) / items[0].id, flush=True)
     os._exit(9)  # killed after the payload is in place, before its row is committed

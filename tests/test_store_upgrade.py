@@ -41,11 +41,16 @@ def rows(data: Path, sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
+def upgrade(old: Path) -> None:
+    """What the operator runs once the new version is installed."""
+    dropbox("upgrade", "--data", old / "instance")
+
+
 def open_all(old: Path, tmp_path: Path, name: str = "alexandra") -> Path:
-    bundle, opened = tmp_path / "all.odbx", tmp_path / f"opened-{name}"
-    dropbox("export", "--all", "--data", old / "instance", "--out", bundle)
-    dropbox("keys", "open", bundle, "--key", old / "airgap" / f"{name}.key", "--out", opened,
-            "--passphrase-file", old / "airgap" / "passphrase.txt")
+    bundles, opened = tmp_path / f"bundles-{name}", tmp_path / f"opened-{name}"
+    dropbox("export", "--all", "--data", old / "instance", "--out", bundles)
+    dropbox("keys", "open", bundles / f"{name}.odbx", "--key", old / "airgap" / f"{name}.key",
+            "--out", opened, "--passphrase-file", old / "airgap" / "passphrase.txt")
     return opened
 
 
@@ -53,8 +58,9 @@ def test_upgrade_moves_every_payload_into_its_bucket_and_loses_none(old, tmp_pat
     store = old / "instance" / "store"
     before = payloads(store)
     assert len(before) == 7 and sorted(p.name for p in store.iterdir()) == sorted({c for c, _ in before})
-    opened = open_all(old, tmp_path)  # the first command of the new version upgrades the instance
+    upgrade(old)
     assert payloads(store) == before
+    opened = open_all(old, tmp_path)
     assert all(len(bucket.name) == 2 for bucket in store.iterdir())
     for conversation, item in before:
         assert (store / conversation[:2] / conversation / item).is_file()
@@ -71,7 +77,7 @@ def test_upgrade_moves_every_payload_into_its_bucket_and_loses_none(old, tmp_pat
 
 
 def test_recipients_table_names_exactly_whom_each_old_conversation_went_to(old, tmp_path):
-    dropbox("export", "--all", "--data", old / "instance", "--out", tmp_path / "b.odbx")
+    upgrade(old)
     named = rows(old / "instance", "SELECT conversation_id, name FROM conversation_recipients")
     expected = {(r["conversation"], name) for r in FACTS["reports"]
                 for name in FACTS["team"] if name not in r["excluded"]}
@@ -86,7 +92,7 @@ def test_a_move_cut_short_is_finished_by_the_next_start(old, tmp_path):
     first = FACTS["reports"][0]["conversation"]
     (store / first[:2]).mkdir()
     (store / first).rename(store / first[:2] / first)  # as if a crash came after one rename
-    open_all(old, tmp_path)
+    upgrade(old)
     assert payloads(store) == before
     assert sorted(p.name for p in store.iterdir()) == sorted({c[:2] for c, _ in before})
 
@@ -94,6 +100,7 @@ def test_a_move_cut_short_is_finished_by_the_next_start(old, tmp_path):
 def test_the_upgraded_instance_serves_its_old_reporter_and_responder(old, tmp_path):
     data = old / "instance"
     before = payloads(data / "store")
+    upgrade(old)
     server = start_server(data)
     try:
         report = FACTS["reports"][0]

@@ -14,17 +14,18 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
                    session, url_for)
 from flask_babel import ngettext
 
-from keys.bundle import check_bundle
 from keys.errors import FormatError
+from dropbox import health
 from dropbox.desk import accounts, deletions
-from dropbox.desk.conversations import find, page_for
+from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
-from dropbox.exports import export_bundle, import_replies
+from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.storage import new_id, today
 
 desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
+CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
 PUBLIC = {"desk.login"}
 # What each confirmation page asks, what it says the action does, its button, and what the
 # audit then says. Closing is only a status: saying so is what makes it safe to press.
@@ -61,7 +62,10 @@ def require_login():
     if request.endpoint in PUBLIC:
         return None
     team = {r.name for r in _instance().store.team()}
-    if not name or name not in team or _instance().store.account(name) is None:
+    account = _instance().store.account(name) if name in team else None
+    # `desk reset-user` and `remove-user` run in another process: the login they end is
+    # told apart by its credentials, checked on every request.
+    if account is None or session.get(CREDENTIALS) != accounts.credentials_stamp(account):
         session.clear()
         return redirect(url_for("desk.login"))
     return None
@@ -73,6 +77,8 @@ def login():
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
     instance = _instance()
+    if not current_app.session_interface.has_room():
+        abort(429)
     try:
         accounts.authenticate(instance.config, instance.store, form.username.data.strip(),
                               form.password.data, form.otp.data)
@@ -81,6 +87,7 @@ def login():
     session.clear()
     session.regenerate()
     session[USER] = form.username.data.strip()
+    session[CREDENTIALS] = accounts.credentials_stamp(instance.store.account(_me()))
     instance.store.audit(_me(), "logged in")
     return redirect(url_for("desk.conversations"))
 
@@ -100,7 +107,24 @@ def _list_page(status: int = 200, **extra):
     instance = _instance()
     page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size)
     return render_template("conversations.html", page=page, conversations=page.conversations,
+                           warnings=_warnings(),
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
+
+
+def _warnings() -> dict:
+    """What `dropbox status` would warn of, about this responder's conversations only (those on
+    any page, not only this one)."""
+    instance = _instance()
+    settings, store = instance.config.settings, instance.store
+    due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
+    unread = health.unread_for(store, settings.unread_warning_days)
+    mine = sorted(store.recipient_of(_me(), [*due, *unread]))
+    named = {cid: designation for cid, (designation, _) in store.designations(mine, new_designation).items()}
+    free = health.free_disk(instance.config)
+    return {"deletions": sorted((due[cid], named[cid]) for cid in mine if cid in due),
+            "unread": sorted(named[cid] for cid in mine if cid in unread),
+            "unread_days": settings.unread_warning_days,
+            "disk_low": free < instance.config.max_request_bytes, "free": health.mib(free)}
 
 
 @desk.get("/")
@@ -114,7 +138,7 @@ def bundle():
     store = _instance().store
     temp = store.tmp_dir / f"{new_id()}.bundle"
     try:
-        count = export_bundle(store, temp, request.args.get("all") == "1", responder=_me())
+        count = export_bundle(store, temp, _me(), everything=request.args.get("all") == "1")
         if count == 0:
             return _list_page(notice="Nothing new since your last download.")
         stream = open(temp, "rb")
@@ -144,22 +168,22 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     temp = store.tmp_dir / f"{new_id()}.reply"
     try:
         upload.save(temp)  # a reply file is ciphertext from end to end
-        with open(temp, "rb") as stream:
-            manifest = check_bundle(stream)
-        if manifest.kind != "reply":
-            return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
-        replied = [c.id for c in manifest.conversations]
-        if not replied or set(replied) - store.recipient_of(_me(), replied):
+        try:
+            reply = read_reply(temp)
+        except FormatError as exc:
+            if "not a reply file" in str(exc):
+                return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
+            raise
+        if not store.recipient_of(_me(), [reply.conversation_id]):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
         count = import_replies(store, temp)
     except FormatError as exc:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    store.record_uploads(_me(), [item.id for entry in manifest.conversations for item in entry.items])
-    for entry in manifest.conversations:  # the audience as stored, never as the file says
-        if conversation := store.conversation(entry.id):
-            store.audit(_me(), "uploaded a reply", conversation.recipients)
+    store.record_uploads(_me(), [reply.item.id])
+    if conversation := store.conversation(reply.conversation_id):  # the audience as stored
+        store.audit(_me(), "uploaded a reply", conversation.recipients)
     return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
 
 

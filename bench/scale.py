@@ -115,6 +115,9 @@ def _site_and_desk(rig: Rig, server: Server, phrases: list[str], login, store: S
     reply = rig.folder / "reply.odbx"
     message = rig.folder / "reply.txt"
     message.write_text("a reply written offline")
+    trusted = rig.key(DESK_USER).parent / "trusted"  # the team's keys, pinned once on the air gap
+    if not trusted.exists():
+        dropbox("keys", "trust", *(rig.key(name).with_suffix(".pub") for name in TEAM), "--trusted", trusted)
     dropbox("keys", "reply", small, conversation, "--key", rig.key(DESK_USER), "--message-file",
             message, "--out", reply, "--passphrase-file", rig.passphrase_file)
     upload = listed.form("Upload replies")

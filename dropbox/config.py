@@ -43,6 +43,16 @@ class Settings:
     max_message_chars: int = 50_000
     max_files_per_submission: int = 20
     max_file_mib: int = 2048
+    # Text fields are bounded while a form is parsed, not after: no field longer than this
+    # (the message's own limit, max_message_chars, is checked on top), and all text fields
+    # of one form together at most this many bytes.
+    max_field_chars: int = 50_000
+    max_form_fields_bytes: int = 1024 * 1024
+    # Request bodies that reach the disk (uploads, large forms) are admitted only while this
+    # much space stays free in the data directory, and while all bodies being received at
+    # once add up to at most max_bytes_in_flight_mib; past either, 507 before reading.
+    disk_reserve_mib: int = 512
+    max_bytes_in_flight_mib: int = 8192
     login_failures_per_minute: int = 30
     retention_days: int = 90
     session_idle_seconds: int = 3600

@@ -11,17 +11,20 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale, gettext as _
+from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
+from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
 from keys.envelope import open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
+from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
-from dropbox.problems import TooLarge
+from dropbox.problems import EXPIRED, TooLarge
 from dropbox.storage import Conversation, StagedItem, today
 
 reporter = Blueprint("reporter", __name__)
@@ -141,13 +144,24 @@ def start():
     """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
+    _new_codename()
+    return redirect(url_for("reporter.codename"))
+
+
+def _new_codename() -> None:
+    """A fresh session holding a new codename, until the reporter has written it down."""
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
                         "codename": phrase}
-    return redirect(url_for("reporter.codename"))
+
+
+def _codename_page(draft: Draft | None, form: ConfirmCodenameForm | None = None) -> str:
+    return render_template("codename.html", codename=session[PENDING]["codename"],
+                           form=form or ConfirmCodenameForm(formdata=None), fresh=StartForm(),
+                           draft=draft)
 
 
 @reporter.route("/codename", methods=["GET", "POST"])
@@ -158,12 +172,74 @@ def codename():
     if "codename" not in pending:
         return redirect(url_for("reporter.report"))
     form = ConfirmCodenameForm()
+    draft = Draft.carried(request, REPORT)
     if form.validate_on_submit():
         session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
+        if draft:  # the report that arrived after its session ended comes back filled in
+            report_form = _report_form(draft.formdata())
+            _attach_again(report_form.files, draft.files)
+            return render_template("report.html", form=report_form)
         return redirect(url_for("reporter.report"))
     status = 400 if request.method == "POST" else 200
-    return render_template("codename.html", codename=pending["codename"], form=form,
-                           fresh=StartForm()), status
+    return _codename_page(draft, form), status
+
+
+def _report_form(formdata=None) -> ReportForm:
+    """The report form with this instance's choices; from the request's form unless `formdata`."""
+    team = _team()
+    form = ReportForm() if formdata is None else ReportForm(formdata=formdata)
+    language = str(get_locale())
+    form.behaviours.choices = [(b.id, b(language)) for b in _instance().config.practice.behaviours]
+    form.recipients.choices = [(m.name, f"{m.name} ({m.organisation})" if m.organisation else m.name)
+                               for m in team]
+    if request.method == "GET" and formdata is None:
+        form.recipients.data = [m.name for m in team]
+        form.reply_language.data = language
+    return form
+
+
+def _attach_again(field, names) -> None:
+    """Files that were not kept are never dropped silently: the form names them."""
+    if names:
+        field.errors = list(field.errors or ()) + [
+            _("These files were not kept; please attach them again: %(names)s.", names=", ".join(names))]
+
+
+def would_accept(fields: list[tuple[str, str]]) -> bool:
+    """Asked by the channel before a submission's first file is stored (submission_stream.py):
+    would its page accept it? The same checks as the routes below, on its text fields."""
+    formdata = MultiDict(fields)
+    if request.path == "/report":
+        pending = session.get(PENDING)
+        return pending is not None and "codename" not in pending and _report_form(formdata).validate()
+    if request.path == "/conversation":
+        return _logged_in() is not None and FollowUpForm(formdata=formdata).validate()
+    return True
+
+
+def rescue() -> tuple[str, int] | None:
+    """A report or follow-up whose session ended or whose token went stale: its words are
+    carried to the next page (drafts.py) instead of being thrown away. None where that does
+    not apply: a request that did not come from our form (no token at all), or that was sent
+    from another site (which must not end this session)."""
+    if request.method != "POST" or not request.form.get("csrf_token") or \
+            request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return None
+    if request.endpoint == "reporter.report":
+        draft = Draft.from_submission(REPORT, request)
+        _new_codename()
+        return _codename_page(draft), 400
+    if request.endpoint == "reporter.conversation":
+        draft = Draft.from_submission(FOLLOW_UP, request)
+        _fresh_session()
+        return render_template("login.html", form=LoginForm(formdata=None), draft=draft), 400
+    return None
+
+
+@reporter.errorhandler(CSRFError)
+def expired_form(error):
+    """A stale token on a report or follow-up: its words come back; anything else, a plain page."""
+    return rescue() or (render_template("problem.html", message=EXPIRED), 400)
 
 
 @reporter.route("/report", methods=["GET", "POST"])
@@ -171,21 +247,15 @@ def report():
     pending = session.get(PENDING)
     if pending is None:
         if request.method == "POST":
-            abort(400)  # no report was started in this session, or it ended long ago
+            return rescue() or abort(400)  # no report was started in this session, or it ended
         return redirect(url_for("reporter.index"))
     if "codename" in pending:
         return redirect(url_for("reporter.codename"))
     store_team = _instance().store.team()
-    team = _team()
-    form = ReportForm()
-    language = str(get_locale())
-    form.behaviours.choices = [(b.id, b(language)) for b in _instance().config.practice.behaviours]
-    form.recipients.choices = [(m.name, f"{m.name} ({m.organisation})" if m.organisation else m.name)
-                               for m in team]
-    if request.method == "GET":
-        form.recipients.data = [m.name for m in team]
-        form.reply_language.data = language
+    form = _report_form()
     if not form.validate_on_submit():
+        if request.method == "POST":
+            _attach_again(form.files, request.unkept_files)
         return render_template("report.html", form=form), 400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
@@ -209,8 +279,9 @@ def submitted():
 @reporter.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    draft = Draft.carried(request, FOLLOW_UP)
     if not form.validate_on_submit():
-        return render_template("login.html", form=form), 400 if request.method == "POST" else 200
+        return render_template("login.html", form=form, draft=draft), 400 if request.method == "POST" else 200
     config, budget = _instance().config, _instance().login_failures
     if not budget.available():
         abort(429)
@@ -221,10 +292,14 @@ def login():
         budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its seven words and try again."))
-        return render_template("login.html", form=form), 403
+        return render_template("login.html", form=form, draft=draft), 403
     _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()
+    if draft:  # the follow-up that arrived after its session ended comes back filled in
+        follow_up = FollowUpForm(formdata=draft.formdata())
+        _attach_again(follow_up.files, draft.files)
+        return _conversation_page(conversation, follow_up, 200)
     return redirect(url_for("reporter.conversation"))
 
 
@@ -232,6 +307,9 @@ def login():
 def conversation():
     current = _logged_in()
     if current is None:
+        page = rescue()
+        if page:
+            return page
         _fresh_session()
         return redirect(url_for("reporter.login"))
     form = FollowUpForm()
@@ -243,7 +321,12 @@ def conversation():
             _instance().store.add_items(current.id, "reporter", staged)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
-    status = 400 if request.method == "POST" else 200
+    if request.method == "POST":
+        _attach_again(form.files, request.unkept_files)
+    return _conversation_page(current, form, 400 if request.method == "POST" else 200)
+
+
+def _conversation_page(current: Conversation, form: FollowUpForm, status: int):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     items = _instance().store.items(current.id)
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}

@@ -53,8 +53,8 @@ REQUEST_STARTED = "dropbox.request_started"
 _PLAIN_ERRORS = {
     413: "What you sent is larger than this drop accepts. Please send fewer or smaller files.",
     431: "Your browser sent more than this drop accepts. Please try again.",
-    507: "This drop cannot take that much just now. Nothing you sent was kept. "
-         "Please try again later.",
+    507: "What you sent could not be saved just now: the server is short of disk space. "
+         "Nothing was kept. Please try again later.",
 }
 
 
@@ -88,7 +88,9 @@ class SealedBodyParser(HTTPRequestParser):
             return
         arrival = self._arrival()
         size = self.adj.max_request_body_size if self.chunked else self.content_length
-        if (arrival is not None or size > self.adj.inbuf_overflow) and size < self.adj.max_request_body_size:
+        # Bodies up to inbuf_overflow stay in memory (or, for a submission, are bounded by the
+        # connection limit); the larger ones are what could fill a disk.
+        if self.adj.inbuf_overflow < size < self.adj.max_request_body_size:
             if not self.intake.disk.reserve(size):
                 self.error = InsufficientStorage("disk budget")
                 self.body_rcv = None  # waitress completes the request without reading on

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
@@ -61,6 +61,7 @@ def _fresh_session() -> None:
     language = session.get(LANGUAGE)
     session.clear()
     session.regenerate()
+    g.pop("csrf_token", None)  # Flask-WTF caches the old session's token for the request
     if language:
         session[LANGUAGE] = language
 

@@ -146,6 +146,9 @@ def start():
     if not StartForm().validate_on_submit():
         abort(400)
     _new_codename()
+    draft = Draft.carried(request, REPORT)
+    if draft:  # a different codename for a report whose words are being carried back
+        return _codename_page(draft)
     return redirect(url_for("reporter.codename"))
 
 

@@ -203,6 +203,8 @@ class Arrival:
         part = self._part
         self._size += len(event.data)
         if isinstance(part, File):
+            if not part.filename and event.data:
+                return self._stop(MALFORMED)  # no browser sends content without a file name
             if self._sink is not None:
                 if self._size > self._limits.file_bytes:
                     return self._stop(FILE_TOO_LARGE)

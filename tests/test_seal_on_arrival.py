@@ -207,3 +207,25 @@ def test_a_free_space_reserve_refuses_uploads_not_pages(instance):
         assert not list((server.data / "tmp").iterdir())
     finally:
         server.stop()
+
+
+def test_a_huge_text_field_is_refused_while_it_is_parsed(server):
+    """Issue 10's big fields, on the submission path: bounded as they arrive, not after."""
+    session = ReportSession.start(server.url)
+    boundary = "odbx" + secrets.token_hex(8)
+    head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'
+                   for n, v in session.fields(recipients="mario") if n != "message")
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="message"\r\n\r\n'
+    size = 64 * MiB
+
+    def pieces():
+        yield head.encode()
+        for _ in range(size // PIECE):
+            yield b"a" * PIECE
+        yield f"\r\n--{boundary}--\r\n".encode()
+    total = len(head) + size + len(f"\r\n--{boundary}--\r\n")
+    before = bytes_read(server)
+    answer, _ = stream(server, "/report", session.cookie, f"multipart/form-data; boundary={boundary}",
+                       total, pieces)
+    assert bytes_read(server) - before < 4 * MiB
+    assert answer.startswith("HTTP/1.1 413") and "under 50000 characters" in answer

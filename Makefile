@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements/dev.lock setup.cfg pyproject.toml
 
 # axe-core for the browser tests, pinned by package-lock.json; skipped where npm is missing.
 tests/browser/node_modules/.installed: tests/browser/package-lock.json
-	if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; fi
+	if command -v npm >/dev/null; then cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund --silent && touch node_modules/.installed; fi
 
 # After changing a reporter-facing string: new ones go into each language's .po to be translated.
 translations: | $(VENV)/.installed

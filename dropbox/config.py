@@ -55,6 +55,8 @@ class Settings:
     max_bytes_in_flight_mib: int = 8192
     login_failures_per_minute: int = 30
     retention_days: int = 90
+    # A deletion asked on the desk waits this many days, during which any reader can cancel it.
+    deletion_grace_days: int = 2
     session_idle_seconds: int = 3600
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit

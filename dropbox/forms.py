@@ -67,7 +67,12 @@ REPORTING_FOR = [("myself", _l("Myself")), ("someone-else", _l("Someone else")),
 PLACES = [("online", _l("An online space")), ("event", _l("An event or gathering")),
           ("outside", _l("Outside the community's spaces"))]
 TEAM_INVOLVED = [("no", _l("No")), ("yes", _l("Yes")), ("unsure", _l("I am not sure"))]
-CONTACT = [("ask", _l("Ask me first")), ("yes", _l("Yes")), ("no", _l("No"))]
+# The code of practice says the team will contact the person reported, to explain the process
+# and let them respond; it does not let a reporter forbid that, so the form asks what the
+# reporter needs before it happens instead of offering a "No" the team could not keep.
+CONTACT = [("tell-me-first", _l("Tell me before you contact them")),
+           ("not-safe", _l("It is not safe for me if you contact them: talk with me first")),
+           ("go-ahead", _l("Nothing in particular: go ahead when you are ready"))]
 NAME_ME = [("no", _l("No")), ("yes", _l("Yes"))]
 
 
@@ -82,8 +87,9 @@ class ReportForm(FlaskForm):
     involved = TextAreaField(_l("Who was involved? (optional)"), validators=[_at_most(LONG)])
     team_involved = OptionalRadioField(_l("Is someone on the response team involved?"), choices=TEAM_INVOLVED)
     recipients = CheckboxesField(_l("Who may read this report"))
-    contact_reported = RadioField(_l("May the team contact the person you are reporting?"),
-                                  choices=CONTACT, default="ask")
+    contact_reported = RadioField(
+        _l("The team will contact the person you report, to explain the process and let them "
+           "respond. What do you need from us before that?"), choices=CONTACT, default="tell-me-first")
     name_me = RadioField(_l("May the team name you to anyone?"), choices=NAME_ME, default="no")
     outcome = TextAreaField(_l("What would you like to happen? (optional)"), validators=[_at_most(LONG)])
     content_warning = BooleanField(_l("My report describes things that may be distressing to read"))
@@ -97,6 +103,13 @@ class ReportForm(FlaskForm):
     def validate_recipients(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Leave at least one responder checked, or nobody can read your report."))
+        everyone = {value for value, _label in field.choices}
+        # With a team of one there is nobody else to leave the report to: no contradiction to point out.
+        if self.team_involved.data == "yes" and len(everyone) > 1 and everyone <= set(field.data):
+            # Recusal that adds up: "someone is involved" with everyone still reading is a contradiction.
+            raise ValidationError(_l("You said someone on the response team is involved, but everyone "
+                                     "can still read your report. Uncheck the people involved, or "
+                                     "change your answer to that question."))
 
 
 class FollowUpForm(FlaskForm):

@@ -32,6 +32,7 @@ reporter = Blueprint("reporter", __name__)
 PENDING = "pending_identity"
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
+FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
 
 
 def _instance():
@@ -75,6 +76,14 @@ def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedIt
         raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=limit))
     sinks = ([first] if first else []) + [f.stream for f in uploads]
     return [sink.claim(keys) for sink in sinks]
+
+
+def _dropped_files() -> list[str]:
+    """Names of the files that came with a form being shown again: a browser cannot keep them
+    (those refused before they were read included: see submission_stream.py)."""
+    if request.method != "POST":
+        return []
+    return [f.filename for f in request.files.getlist("files") if f.filename] + request.unkept_files
 
 
 def _report(form: ReportForm) -> Report:
@@ -180,9 +189,8 @@ def codename():
     if form.validate_on_submit():
         session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
         if draft:  # the report that arrived after its session ended comes back filled in
-            report_form = _report_form(draft.formdata())
-            _attach_again(report_form.files, draft.files)
-            return render_template("report.html", form=report_form)
+            return render_template("report.html", form=_report_form(draft.formdata()),
+                                   dropped=list(draft.files))
         return redirect(url_for("reporter.report"))
     status = 400 if request.method == "POST" else 200
     return _codename_page(draft, form), status
@@ -200,13 +208,6 @@ def _report_form(formdata=None) -> ReportForm:
         form.recipients.data = [m.name for m in team]
         form.reply_language.data = language
     return form
-
-
-def _attach_again(field, names) -> None:
-    """Files that were not kept are never dropped silently: the form names them."""
-    if names:
-        field.errors = list(field.errors or ()) + [
-            _("These files were not kept; please attach them again: %(names)s.", names=", ".join(names))]
 
 
 def would_accept(fields: list[tuple[str, str]]) -> bool:
@@ -232,11 +233,19 @@ def rescue() -> tuple[str, int] | None:
     if request.endpoint == "reporter.report":
         draft = Draft.from_submission(REPORT, request)
         _new_codename()
-        return _codename_page(draft), 400
+        form = ConfirmCodenameForm(formdata=None)
+        form.form_errors.append(_("Your session had ended, so your report was not sent yet. Nothing "
+                                  "you wrote is lost: write down this new codename and continue, "
+                                  "and your report comes back filled in."))
+        return _codename_page(draft, form), 400
     if request.endpoint == "reporter.conversation":
         draft = Draft.from_submission(FOLLOW_UP, request)
         _fresh_session()
-        return render_template("login.html", form=LoginForm(formdata=None), draft=draft), 400
+        form = LoginForm(formdata=None)
+        form.form_errors.append(_("You had been logged out, so your message was not sent yet. Nothing "
+                                  "you wrote is lost: log in with your codename and it comes back "
+                                  "filled in."))
+        return render_template("login.html", form=form, draft=draft), 400
     return None
 
 
@@ -258,9 +267,8 @@ def report():
     store_team = _instance().store.team()
     form = _report_form()
     if not form.validate_on_submit():
-        if request.method == "POST":
-            _attach_again(form.files, request.unkept_files)
-        return render_template("report.html", form=form), 400 if request.method == "POST" else 200
+        return render_template("report.html", form=form, dropped=_dropped_files()), \
+            400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
     staged = _stage_submission(_seal_report(_report(form)), recipients)
@@ -269,6 +277,7 @@ def report():
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
+    session[FILES_SENT] = len(staged) - 1  # the report itself is the first item
     return redirect(url_for("reporter.submitted"))
 
 
@@ -277,7 +286,8 @@ def submitted():
     current = _logged_in()
     if current is None:
         return redirect(url_for("reporter.index"))
-    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm())
+    return render_template("submitted.html", recipients=current.recipients, logout=LogoutForm(),
+                           files=session.get(FILES_SENT, 0))
 
 
 @reporter.route("/login", methods=["GET", "POST"])
@@ -295,15 +305,14 @@ def login():
     if not conversation:
         budget.spend()
         form.codename.errors.append(
-            _("No report is known under this codename. Check each of its seven words and try again."))
+            _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form, draft=draft), 403
     _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()
     if draft:  # the follow-up that arrived after its session ended comes back filled in
-        follow_up = FollowUpForm(formdata=draft.formdata())
-        _attach_again(follow_up.files, draft.files)
-        return _conversation_page(conversation, follow_up, 200)
+        return _conversation_page(conversation, FollowUpForm(formdata=draft.formdata()), 200,
+                                  dropped=list(draft.files))
     return redirect(url_for("reporter.conversation"))
 
 
@@ -323,19 +332,21 @@ def conversation():
                                    current.recipients)
         if staged:
             _instance().store.add_items(current.id, "reporter", staged)
+            session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
-    if request.method == "POST":
-        _attach_again(form.files, request.unkept_files)
     return _conversation_page(current, form, 400 if request.method == "POST" else 200)
 
 
-def _conversation_page(current: Conversation, form: FollowUpForm, status: int):
+def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
+                       dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     items = _instance().store.items(current.id)
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
+                           sent_files=session.get(FILES_SENT, 0),
+                           dropped=_dropped_files() if dropped is None else dropped,
                            logout=LogoutForm()), status
 
 

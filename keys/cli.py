@@ -64,6 +64,13 @@ def cmd_open(args: argparse.Namespace) -> int:
     print(report.summary(key.name))
     for failure in report.failures:
         print(f"error: {failure}", file=sys.stderr)
+    if args.scrub:
+        from keys import scrub
+        try:
+            print(scrub.scrub_opened(Path(args.out)).summary())
+        except scrub.Mat2Missing as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 1 if report.failures else 0
 
 
@@ -91,6 +98,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     opener.add_argument("bundle")
     opener.add_argument("--key", required=True)
     opener.add_argument("--out", required=True)
+    opener.add_argument("--scrub", action="store_true",
+                        help="also write a copy of each attachment without its metadata (needs mat2)")
     opener.set_defaults(run=cmd_open)
 
     reply = commands.add_parser("reply", help="write an encrypted reply to a conversation")

@@ -1,7 +1,9 @@
 """Codenames: what a reporter writes down, and what the server derives from it.
 
-A codename is seven words drawn with `secrets` from the EFF large wordlist
-(7776 words, about 90 bits). It is never stored. The server stretches it with
+A codename is eight words drawn with `secrets` from the curated list: the EFF
+large wordlist less the distressing words in `removed_words.txt` (6,865 words,
+101.96 bits). Codenames made before the curation (seven words from the full
+EFF list, about 90.5 bits) still log in. A codename is never stored. The server stretches it with
 argon2id and turns the result, with the instance's two peppers, into an opaque
 lookup id (stored) and the reporter's X25519 key pair (only the public half is
 stored). Someone holding the database but not the peppers cannot test guesses;
@@ -18,7 +20,9 @@ from importlib import resources
 from nacl.public import PrivateKey
 from nacl.pwhash import argon2id
 
-WORDS = 7
+WORDS = 8
+LEGACY_WORDS = 7  # codenames made before the curated list: seven words of the full EFF list
+DESK_NAME_WORDS = 2
 PEPPER_SIZE = 32
 
 
@@ -49,15 +53,43 @@ class ReporterIdentity:
         return bytes(self.secret_key.public_key)
 
 
+def _read_words(name: str) -> list[str]:
+    text = resources.files("keys").joinpath(name).read_text("ascii")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def eff_wordlist() -> tuple[str, ...]:
+    """The whole EFF large wordlist: only to recognise codenames made before the curation."""
+    return tuple(line.split()[-1] for line in _read_words("eff_large_wordlist.txt"))
+
+
+@lru_cache(maxsize=1)
+def removed_words() -> frozenset[str]:
+    return frozenset(_read_words("removed_words.txt"))
+
+
 @lru_cache(maxsize=1)
 def wordlist() -> tuple[str, ...]:
-    text = resources.files("keys").joinpath("eff_large_wordlist.txt").read_text("ascii")
-    return tuple(text.split())
+    """The words new codenames and desk names are drawn from, in the EFF list's order."""
+    removed = removed_words()
+    return tuple(w for w in eff_wordlist() if w not in removed)
 
 
 @lru_cache(maxsize=1)
 def _known_words() -> frozenset[str]:
     return frozenset(wordlist())
+
+
+@lru_cache(maxsize=1)
+def _legacy_words() -> frozenset[str]:
+    return frozenset(eff_wordlist())
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> tuple[str, ...]:
+    # Desk names join their words with "-", so only words without one.
+    return tuple(w for w in wordlist() if w.isalpha())
 
 
 def new_codename() -> str:
@@ -68,13 +100,34 @@ def new_codename() -> str:
 def normalize(codename: str) -> str | None:
     """The canonical form of what a reporter typed, or None if it cannot be a codename.
 
-    Case and spacing are forgiven, since codenames are copied by hand.
+    Case and spacing are forgiven, since codenames are copied by hand. Eight
+    words from the curated list, or seven from the full EFF list (made before
+    the curation: those reporters must still get back in).
     """
     words = codename.lower().split()
-    known = _known_words()
-    if len(words) != WORDS or not all(w in known for w in words):
-        return None
-    return " ".join(words)
+    if len(words) == WORDS and all(w in _known_words() for w in words):
+        return " ".join(words)
+    if len(words) == LEGACY_WORDS and all(w in _legacy_words() for w in words):
+        return " ".join(words)
+    return None
+
+
+def desk_name(conversation_id: str, tries: int = 0) -> str:
+    """The conversation's name on the desk and in `keys open`: words from the curated list.
+
+    Derived from the conversation id alone, so the air-gapped machine names a
+    conversation exactly as the desk does without being told. It is a label,
+    not a secret. Two words; in the rare case that another conversation has
+    those two already, the desk asks again with `tries` = 1, 2, … and gets the
+    same words and one more (then a number), so the name still starts the same.
+    """
+    names = _name_words()
+    digest = hashlib.blake2b(conversation_id.encode("ascii"), digest_size=32,
+                             person=b"odbx-desk-name").digest()
+    count = min(DESK_NAME_WORDS + tries, 4)
+    name = "-".join(names[int.from_bytes(digest[8 * i:8 * i + 8], "big") % len(names)]
+                    for i in range(count))
+    return name if DESK_NAME_WORDS + tries <= 4 else f"{name}-{tries}"
 
 
 def derive(codename: str, peppers: Peppers, cost: StretchCost) -> ReporterIdentity:

@@ -60,12 +60,12 @@ def test_report_written_while_the_session_ended_comes_back_filled_in(browser, sh
         page.click("form[action$='/report'] button[type=submit]")
 
         # Not thrown away: a new codename to write down, one line saying why and which file.
-        notice = page.locator("#draft-notice").inner_text()
+        notice = page.locator("#error-summary").inner_text()
         assert "Your session had ended" in notice and f"evidence-{marker}.txt" in notice
         visit.check("expired-codename")
         # A codename that is hard to write down can be swapped without losing the words.
         page.click("form[action$='/start'] button")
-        assert f"evidence-{marker}.txt" in page.locator("#draft-notice").inner_text()
+        assert f"evidence-{marker}.txt" in page.locator("#error-summary").inner_text()
         assert page.locator("#codename").inner_text() != first_codename
         page.check("#written_down")
         page.click("form[action$='/codename'] button")
@@ -77,7 +77,8 @@ def test_report_written_while_the_session_ended_comes_back_filled_in(browser, sh
         assert page.locator("#content_warning").is_checked()
         assert page.locator('input[name="behaviours"][value="threats"]').is_checked()
         assert not page.locator('input[name="recipients"][value="bahaa"]').is_checked()
-        assert f"please attach them again: evidence-{marker}.txt" in page.locator("main").inner_text()
+        dropped = page.locator("#error-summary").inner_text()
+        assert "was not kept" in dropped and f"evidence-{marker}.txt" in dropped
         visit.check("expired-report")
         page.set_input_files("#files", evidence)
         page.click("form[action$='/report'] button[type=submit]")

@@ -68,7 +68,7 @@ class Visit:
         self.violations: dict[str, list] = {}
 
     def check(self, name: str) -> None:
-        """axe-core on the page as it is now, and a screenshot of it."""
+        """What every reporter page has (no script, language, links, quick exit), then axe and a screenshot."""
         page = self.page
         assert page.locator("script").count() == 0, f"{name}: a reporter page holds a script"
         assert page.locator("html").get_attribute("lang") == self.language, name
@@ -76,6 +76,11 @@ class Visit:
         for code in LANGUAGES:
             assert page.locator(f'a[hreflang="{code}"]').count() == 1, f"{name}: no link to {code}"
         assert page.locator("a.quick-exit").count() == 1, f"{name}: no quick exit"
+        self.axe_and_screenshot(name)
+
+    def axe_and_screenshot(self, name: str) -> None:
+        """axe-core's violations on the page as it is now (kept by name), and its screenshot."""
+        page = self.page
         html, url = page.content(), page.url
         self.auditor.route(url, lambda route: route.fulfill(
             status=200, content_type="text/html; charset=utf-8", body=html))
@@ -126,7 +131,7 @@ def test_whole_flow_without_javascript_passes_axe_on_every_page(browser, site, a
 
         page.click("form[action$='/start'] button")
         codename = page.locator("#codename").inner_text().split()
-        assert len(codename) == 7
+        assert len(codename) == 8
         visit.check("codename")
         # The browser itself refuses to go on until "I have written it down" is checked.
         assert page.locator("#written_down").get_attribute("required") is not None

@@ -1,4 +1,4 @@
-"""Codenames: seven words a reporter writes down, and what the server derives from them."""
+"""Codenames: the words a reporter writes down, and what the server derives from them."""
 from __future__ import annotations
 
 import pytest
@@ -13,17 +13,17 @@ PEPPERS = Peppers(lookup=b"L" * 32, key=b"K" * 32)
 CODENAME = "abacus yo-yo zoom t-shirt ablaze zookeeper felt-tip"
 
 
-def test_wordlist_is_the_eff_large_list_of_7776_unique_words():
+def test_wordlist_is_the_curated_list_of_6865_unique_words():
     words = wordlist()
-    assert len(words) == 7776 == len(set(words))
+    assert len(words) == 6865 == len(set(words))
     assert all(w.isascii() and w == w.lower() and " " not in w for w in words)
 
 
-def test_new_codename_is_seven_words_from_the_list():
+def test_new_codename_is_eight_words_from_the_list():
     known = set(wordlist())
     for _ in range(50):
         words = new_codename().split(" ")
-        assert len(words) == 7
+        assert len(words) == 8
         assert all(w in known for w in words)
 
 
@@ -47,7 +47,7 @@ def test_normalize_forgives_case_and_spacing(typed):
 
 @pytest.mark.parametrize("typed", [
     "abacus yo-yo zoom t-shirt ablaze zookeeper",                     # six words
-    "abacus yo-yo zoom t-shirt ablaze zookeeper felt-tip abacus",     # eight words
+    "abacus yo-yo zoom t-shirt ablaze zookeeper felt-tip abacus zoom",  # nine words
     "abacus yo-yo zoom t-shirt ablaze zookeeper feltip",              # a typo
     "abacus yo-yo zoom t-shirt ablaze zookeeper felt tip",            # a word split in two
     "abacus,yo-yo,zoom,t-shirt,ablaze,zookeeper,felt-tip",

@@ -5,6 +5,7 @@ logins for alexandra and bahaa, the real `dropbox serve` with its desk.
 """
 from __future__ import annotations
 
+import datetime
 import sqlite3
 
 import pytest
@@ -13,7 +14,9 @@ import requests
 from conftest import start_server
 from deskclient import new_instance, add_user, desk_login, desk_url, designations
 from test_whole_loop import log_in, new_report
+from dropbox.desk import deletions
 from dropbox.headers import HEADERS
+from dropbox.storage import Store
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +56,12 @@ def test_each_responder_sees_only_their_conversations_under_two_word_designation
     assert len(designations(bahaa)) == 2
     assert set(designations(bahaa)) < set(designations(alexandra))
     for row in alexandra.by_class("conversation"):
-        cells = [n.text().strip() for n in row.walk() if n.tag == "td"]
+        cells = [n.text().strip() for n in row.walk() if n.tag in ("td", "th")]
         designation = row.attrs["id"]
         assert len(designation.split("-")) == 2
         assert cells[1] == designation and cells[2] in ("new", "downloaded", "replied", "closed")
         assert len(cells[3]) == 10 and len(cells[4]) == 10  # dates to the day
-    assert "3 conversation(s)" in alexandra.text and "2 conversation(s)" in bahaa.text
+    assert "3 conversations." in alexandra.text and "2 conversations." in bahaa.text
 
 
 def test_recused_responder_finds_no_trace_of_the_conversation_on_any_page(desk, airgap, tmp_path):
@@ -83,9 +86,9 @@ def test_recused_responder_finds_no_trace_of_the_conversation_on_any_page(desk, 
         assert hidden not in page.response.text and hidden_id not in page.response.text, path
     assert "uploaded a reply" not in pages["audit"].text
     assert "closed a conversation" not in pages["audit"].text
-    assert "2 conversation(s)" in pages[""].text
+    assert "2 conversations." in pages[""].text
     # By its designation, the conversation answers exactly like one that does not exist.
-    for action in ("close", "reopen", "delete"):
+    for action in ("close", "reopen", "delete", "keep"):
         hidden_page = bahaa.get(f"conversations/{hidden}/{action}")
         unknown_page = bahaa.get(f"conversations/no-such/{action}")
         assert hidden_page.status == unknown_page.status == 404
@@ -184,20 +187,58 @@ def test_star_marks_a_conversation_for_me_only(desk):
     assert shared not in starred(bahaa.get(""))
 
 
-def test_delete_needs_confirmation_and_removes_rows_and_ciphertext_for_everyone(desk):
+def test_delete_waits_a_grace_period_then_removes_rows_and_ciphertext_for_everyone(desk):
     alexandra, bahaa = desk["clients"]["alexandra"], desk["clients"]["bahaa"]
     _, cid = desk["reports"]["third"]
     designation = _designation(desk, cid)
     row = next(n for n in alexandra.get("").by_class("conversation") if n.attrs["id"] == designation)
     confirm = alexandra.get(next(n.attrs["href"] for n in row.walk() if n.text() == "Delete"))
-    assert confirm.status == 200 and "cannot be undone" in confirm.text
+    due = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
+    assert confirm.status == 200 and f"deleted on {due}" in confirm.text
+    assert "any of its readers can cancel" in confirm.text
     assert designation in designations(alexandra.get(""))  # only asked, nothing done yet
-    done = alexandra.submit(confirm, "Delete it for good")
-    assert done.status == 200 and designation not in designations(done)
+    done = alexandra.submit(confirm, f"Delete it on {due}")
+    # Asked, not done: it stays, marked for every reader, until the day comes.
+    assert done.status == 200 and designation in designations(done)
+    marked = next(n for n in bahaa.get("").by_class("conversation") if n.attrs["id"] == designation)
+    assert f"deleted on {due} (asked by alexandra)" in marked.text()
+    assert _rows(desk["data"], "SELECT count(*) FROM items WHERE conversation_id = ?", cid) != [(0,)]
+    assert "asked to delete a conversation" in bahaa.get("audit").text
+    # The day after tomorrow, housekeeping carries it out (here by hand, as `serve` would).
+    store = Store(desk["data"] / "dropbox.sqlite3", desk["data"] / "store", desk["data"] / "tmp")
+    assert deletions.carry_out_due(store, datetime.date.today() + datetime.timedelta(days=1)) == 0
+    assert deletions.carry_out_due(store, datetime.date.today() + datetime.timedelta(days=2)) == 1
+    assert designation not in designations(alexandra.get(""))
     assert designation not in designations(bahaa.get(""))
     assert _rows(desk["data"], "SELECT count(*) FROM items WHERE conversation_id = ?", cid) == [(0,)]
     assert not (desk["data"] / "store" / cid).exists()
     assert "deleted a conversation" in bahaa.get("audit").text
+
+
+def test_any_reader_can_cancel_a_deletion_before_it_is_due(desk):
+    alexandra, bahaa = desk["clients"]["alexandra"], desk["clients"]["bahaa"]
+    _, cid = desk["reports"]["open"]
+    designation = _designation(desk, cid)
+    asked = alexandra.submit(alexandra.get(f"conversations/{designation}/delete"), "Delete it on")
+    assert asked.status == 200
+    row = next(n for n in bahaa.get("").by_class("conversation") if n.attrs["id"] == designation)
+    keep = bahaa.get(next(n.attrs["href"] for n in row.walk() if n.text() == "Cancel deletion"))
+    assert "alexandra asked to delete it" in keep.text
+    kept = bahaa.submit(keep, "Keep it")
+    row = next(n for n in kept.by_class("conversation") if n.attrs["id"] == designation)
+    assert "deleted on" not in row.text() and "Delete" in row.text()
+    store = Store(desk["data"] / "dropbox.sqlite3", desk["data"] / "store", desk["data"] / "tmp")
+    assert deletions.carry_out_due(store, datetime.date.today() + datetime.timedelta(days=30)) == 0
+    assert designation in designations(alexandra.get(""))
+    assert "cancelled a deletion" in alexandra.get("audit").text
+
+
+def test_closing_says_what_it_does_before_it_is_done(desk):
+    alexandra = desk["clients"]["alexandra"]
+    some = designations(alexandra.get(""))[0]
+    page = alexandra.get(f"conversations/{some}/close")
+    assert "Nothing is deleted" in page.by_id("explained").text()
+    assert "the reporter can still read it and write" in page.text
 
 
 def test_reporter_deletes_their_own_conversation_after_confirming(desk):

@@ -130,7 +130,7 @@ def test_purge_by_hand_deletes_only_conversations_past_retention(server):
     _age(server.data, old, 91)
     _age(server.data, recent, 89)
     said = dropbox("purge", "--data", server.data).out
-    assert "deleted 1 conversation(s)" in said and "90 days" in said
+    assert "deleted 1 conversation without" in said and "90 days" in said
     assert not (server.data / "store" / old).exists() and (server.data / "store" / recent).exists()
     with sqlite3.connect(server.data / "dropbox.sqlite3") as db:
         ids = {r[0] for r in db.execute("SELECT id FROM conversations")}

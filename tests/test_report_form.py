@@ -63,7 +63,7 @@ def _full_report(client: FormClient, marker: str, language: str = "en"):
         "message": f"What happened, in my words. {marker}",
         "reporting_for": "someone-else", "behaviours": "intimidation", "places": "online",
         "when": "any point in time", "involved": "a person at the meetup",
-        "team_involved": "yes", "contact_reported": "no", "name_me": "no",
+        "team_involved": "yes", "contact_reported": "not-safe", "name_me": "no",
         "outcome": "I want them to stop.", "content_warning": "y",
         "content_warning_note": "violence", "reply_language": language,
         "behaviour_other": f"something else {marker}"}, uncheck={"recipients": {"bahaa"}},
@@ -87,7 +87,9 @@ def test_report_answers_reach_the_responder_in_english_with_the_content_warning_
                      f"  - Other: something else {marker}", "  - An online space",
                      "When did it happen?: any point in time",
                      "Is someone on the response team involved?: Yes",
-                     "May the team contact the person you are reporting?: No",
+                     "The team will contact the person you report, to explain the process and let "
+                     "them respond. What do you need from us before that?: It is not safe for me if "
+                     "you contact them: talk with me first",
                      "May the team name you to anyone?: No", "Language for replies: Français (fr)"):
         assert expected in lines, expected
     assert report.index("Who may read this report") < report.index("mario") < report.index("Message")
@@ -107,7 +109,7 @@ def test_a_report_with_only_a_message_is_accepted_and_shows_no_content_warning(s
     text = report.read_text()
     assert text.startswith("No content warning was given.")
     assert "May the team name you to anyone?: No" in text  # the safe default
-    assert "May the team contact the person you are reporting?: Ask me first" in text
+    assert "What do you need from us before that?: Tell me before you contact them" in text
 
 
 def test_the_report_body_format_round_trips_and_refuses_damage():
@@ -131,7 +133,7 @@ def test_codename_must_be_confirmed_and_a_fresh_one_can_be_had(server):
     assert refused.status == 400 and "check this box" in refused.text
     assert refused.by_id("codename").text().split() == first  # nothing lost
     fresh = client.submit(refused, "different codename")
-    assert len(fresh.by_id("codename").text().split()) == 7
+    assert len(fresh.by_id("codename").text().split()) == 8
     assert fresh.by_id("codename").text().split() != first
     form = client.submit(fresh, "Continue", fill={"written_down": "y"})
     assert form.status == 200 and form.by_id("message") is not None

@@ -87,7 +87,7 @@ def test_a_report_nobody_may_read_is_refused_before_its_files(server):
     assert sent < 4 * MiB
     assert answer.startswith("HTTP/1.1 400")
     assert "at least one responder" in answer
-    assert "please attach them again: photo.jpg" in answer and "my words" in answer
+    assert "was not kept" in answer and "photo.jpg" in answer and "my words" in answer
     assert not list((server.data / "tmp").iterdir())
 
 
@@ -135,13 +135,13 @@ def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(short_s
     login = client.submit(page, "Send", fill={"message": words},
                           files=[("files", "screenshot.png", b"png bytes")])
     assert login.status == 400 and "You had been logged out" in login.text
-    assert "please attach them again: screenshot.png" in login.text
+    assert "was not kept" in login.text and "screenshot.png" in login.text
     assert not list((server.data / "tmp").iterdir())
     back = client.submit(login, "Log in", fill={"codename": codename})
     assert back.status == 200 and "Your conversation" in back.text
     textarea = next(n for n in back.root.walk() if n.tag == "textarea" and n.attrs.get("name") == "message")
     assert textarea.text().strip().replace("\r\n", "\n") == words
-    assert "please attach them again: screenshot.png" in back.text
+    assert "was not kept" in back.text and "screenshot.png" in back.text
     sent = client.submit(back, "Send", files=[("files", "screenshot.png", b"png bytes")])
     assert sent.status == 200 and "Sent. Thank you." in sent.text
 

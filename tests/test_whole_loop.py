@@ -46,7 +46,7 @@ def test_report_is_read_offline_and_reporter_reads_the_reply(server, airgap, tmp
     codename, _ = new_report(server, f"It happened at the meetup. {marker}",
                              files=[("files", "screenshot.png", evidence),
                                     ("files", "../../notes.txt", b"notes " + marker.encode())])
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == 8
 
     bundle = tmp_path / "export.bundle"
     assert "1 conversation" in dropbox("export", "--data", server.data, "--out", bundle).out

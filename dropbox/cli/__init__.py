@@ -16,7 +16,7 @@ import click
 
 from keys import cli as keys_cli
 from keys.errors import FormatError
-from dropbox.cli.common import DATA, DropboxGroup, load
+from dropbox.cli.common import DATA, DropboxGroup, counted, load
 from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
 from dropbox.cli.team import team
@@ -111,18 +111,24 @@ def export(data_dir: Path, out_path: Path, everything: bool) -> None:
     if count == 0:
         click.echo("nothing new since the last export (use --all for everything); no file written")
     else:
-        click.echo(f"wrote {count} conversation(s) to {out_path}")
+        # The desk shows it: the audit names it, and what it held is no longer "new" to anyone.
+        store.audit("command line", "exported a bundle")
+        click.echo(f"wrote {counted(count, 'conversation', 'conversations')} to {out_path}")
 
 
 @cli.command()
 @DATA
 def purge(data_dir: Path) -> None:
     """Delete conversations without activity for retention_days, now."""
+    from dropbox.desk.deletions import carry_out_due
     from dropbox.desk.housekeeping import purge_expired
     config, store = load(data_dir)
     count = purge_expired(store, config.settings.retention_days)
-    click.echo(f"deleted {count} conversation(s) without activity for "
+    click.echo(f"deleted {counted(count, 'conversation', 'conversations')} without activity for "
                f"{config.settings.retention_days} days")
+    asked = carry_out_due(store)
+    click.echo(f"deleted {counted(asked, 'conversation', 'conversations')} whose deletion, asked "
+               f"on the desk, was due")
 
 
 
@@ -142,9 +148,21 @@ def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
             message = exc if isinstance(exc, FormatError) else f"cannot read {path}: {exc.strerror}"
             click.echo(f"Error: {path}: {message}", err=True)
             continue
-        click.echo(f"{path}: stored {count} reply(ies)")
+        _audit_import(store, path)
+        click.echo(f"{path}: stored {counted(count, 'reply', 'replies')}")
     if failed:
         sys.exit(1)
+
+
+def _audit_import(store, path: Path) -> None:
+    """The desk's audit names a command-line import, seen only by each conversation's readers."""
+    from keys.bundle import check_bundle
+    with open(path, "rb") as stream:
+        manifest = check_bundle(stream)
+    for entry in manifest.conversations:
+        conversation = store.conversation(entry.id)
+        if conversation is not None:
+            store.audit("command line", "imported a reply", conversation.recipients)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

@@ -35,3 +35,7 @@ class DropboxGroup(click.Group):
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
 
+
+def counted(number: int, one: str, many: str) -> str:
+    """"1 reply", "2 replies": a person reads plurals, not "reply(ies)"."""
+    return f"{number} {one if number == 1 else many}"

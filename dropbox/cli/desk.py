@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from dropbox.cli.common import DATA, load
+from dropbox.cli.common import DATA, counted, load
 from dropbox.storage import StorageError
 
 
@@ -74,7 +74,11 @@ def desk_list_users(data_dir: Path) -> None:
         click.echo("no desk logins yet; add one with `dropbox desk add-user NAME`")
     for account in accounts:
         locked = account["locked_until"] - time.time()
-        state = f"LOCKED for {int(locked // 60) + 1} more minute(s)" if locked > 0 else \
-            f"{account['failures']} failed login(s) in a row" if account["failures"] else "ok"
+        if locked > 0:
+            state = f"LOCKED for {counted(int(locked // 60) + 1, 'more minute', 'more minutes')}"
+        elif account["failures"]:
+            state = f"{counted(account['failures'], 'failed login', 'failed logins')} in a row"
+        else:
+            state = "ok"
         click.echo(f"{account['name']}\t{account['email'] or '(no mail)'}\t{state}")
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from dropbox.app import Instance, add_problem_pages
+from dropbox.app import Instance, add_favicon, add_problem_pages
 from dropbox.config import Config
 from dropbox.desk.views import desk
 from dropbox.headers import add_strict_headers
@@ -41,4 +41,5 @@ def create_desk_app(config: Config) -> Flask:
     app.register_blueprint(desk)
     app.after_request(add_strict_headers)
     add_problem_pages(app)
+    add_favicon(app)
     return app

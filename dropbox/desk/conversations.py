@@ -3,16 +3,17 @@
 Every lookup starts from the responder's name and goes through
 `Store.conversations_for`, so a conversation they were left out of cannot
 be reached by any page: not listed, not counted, not found by designation.
-A designation is two random words, drawn when the desk first shows the
-conversation; it has nothing to do with the reporter's codename.
+A designation is two words from the curated list derived from the conversation's
+id (`keys.codename.desk_name`), so `keys open` can print the same name offline;
+it has nothing to do with the reporter's codename.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
-from keys.codename import wordlist
+from keys.codename import desk_name
 from keys.responder import Responder
+from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
 
 
@@ -28,11 +29,10 @@ class DeskConversation:
     new_items: int
     status: str  # new, downloaded, replied or closed
     starred: bool
+    deletion: tuple[str, str] | None = None  # (who asked, day due) while a deletion waits
 
 
-def new_designation() -> str:
-    words = [w for w in wordlist() if w.isalpha()]
-    return f"{secrets.choice(words)}-{secrets.choice(words)}"
+new_designation = desk_name
 
 
 def conversations_for(store: Store, name: str) -> list[DeskConversation]:
@@ -43,11 +43,16 @@ def conversations_for(store: Store, name: str) -> list[DeskConversation]:
     mine = store.conversations_for(name)
     designations = store.designations([c.id for c in mine], new_designation)
     stars = store.stars(name)
+    waiting = store.pending_deletions()
+    # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
+    # counts as a download for every reader. My own uploaded replies are never new to me.
+    seen = max(account["last_download_seq"], store.get_state(LAST_EXPORT))
+    mine_uploaded = store.uploaded_by(name)
     shown = []
     for conversation in mine:
         items = store.items(conversation.id)
         designation, closed = designations[conversation.id]
-        new = sum(1 for i in items if i.seq > account["last_download_seq"])
+        new = sum(1 for i in items if i.seq > seen and i.id not in mine_uploaded)
         if closed:
             status = "closed"
         elif items and items[-1].origin == "team":
@@ -57,7 +62,7 @@ def conversations_for(store: Store, name: str) -> list[DeskConversation]:
         shown.append(DeskConversation(
             conversation.id, designation, conversation.recipients, conversation.created,
             conversation.last_activity, len(items), sum(i.envelope_size for i in items), new,
-            status, conversation.id in stars))
+            status, conversation.id in stars, waiting.get(conversation.id)))
     return sorted(shown, key=lambda c: (c.last_activity, c.first_activity), reverse=True)
 
 

@@ -10,6 +10,7 @@ import logging
 import threading
 
 from dropbox.config import Config
+from dropbox.desk.deletions import carry_out_due
 from dropbox.desk.notices import send_due_notices
 from dropbox.storage import Store
 
@@ -45,6 +46,10 @@ class Housekeeping(threading.Thread):
             purge_expired(self.store, self.config.settings.retention_days)
         except Exception as exc:
             log.error("retention purge failed: %s", type(exc).__name__)
+        try:
+            carry_out_due(self.store)
+        except Exception as exc:
+            log.error("deletions asked on the desk failed: %s", type(exc).__name__)
         try:
             send_due_notices(self.config, self.store)
         except Exception as exc:

@@ -1,7 +1,7 @@
 """Mail notices without content: "there is new activity", at most one an hour per responder.
 
 Storing an item marks a notice due for each responder on that conversation's
-recipient list (storage.py), and for nobody else, so a recused responder is
+recipient list (dropbox/storage/), and for nobody else, so a recused responder is
 never told about a conversation they were left out of. A notice names no
 conversation, designation or count: a mailbox is not a safe place.
 """

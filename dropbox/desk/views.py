@@ -7,14 +7,16 @@ answered exactly like one that does not exist.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
                    session, url_for)
+from flask_babel import ngettext
 
 from keys.bundle import check_bundle
 from keys.errors import FormatError
-from dropbox.desk import accounts
+from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import conversations_for, find
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies
@@ -24,12 +26,24 @@ desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
 PUBLIC = {"desk.login"}
-# What each confirmation page asks, and what the audit then says.
+# What each confirmation page asks, what it says the action does, its button, and what the
+# audit then says. Closing is only a status: saying so is what makes it safe to press.
 ACTIONS = {
-    "close": ("Close this conversation?", "Close it", "closed a conversation"),
-    "reopen": ("Reopen this conversation?", "Reopen it", "reopened a conversation"),
-    "delete": ("Delete this conversation and everything in it, for the whole team? "
-               "This cannot be undone.", "Delete it for good", "deleted a conversation"),
+    "close": ("Close this conversation?",
+              "Closing marks it as handled, for every reader. Nothing is deleted: the reporter can "
+              "still read it and write, you can still download it and reply, and it is still "
+              "deleted after {retention} days without activity. Reopen it at any time.",
+              "Close it", "closed a conversation"),
+    "reopen": ("Reopen this conversation?", "It is shown as open again, for every reader.",
+               "Reopen it", "reopened a conversation"),
+    "delete": ("Delete this conversation for the whole team?",
+               "It will be deleted on {due}, with everything in it, for every reader and for the "
+               "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
+               "readers can cancel the deletion. Copies already opened offline are not touched.",
+               "Delete it on {due}", "asked to delete a conversation"),
+    "keep": ("Cancel the deletion of this conversation?",
+             "{asked} asked to delete it on {due}. If you cancel, it stays, and everyone can see that "
+             "you cancelled.", "Keep it", "cancelled a deletion"),
 }
 
 
@@ -136,9 +150,10 @@ def _store_reply(upload) -> tuple[str, str, bool]:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
+    store.record_uploads(_me(), [item.id for entry in manifest.conversations for item in entry.items])
     for entry in manifest.conversations:
         store.audit(_me(), "uploaded a reply", mine[entry.id].recipients)
-    return name, f"stored {count} reply(ies).", True
+    return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
 
 
 @desk.post("/conversations/<designation>/star")
@@ -154,18 +169,26 @@ def star(designation: str):
 def confirm(designation: str, action: str):
     store = _instance().store
     found = find(store, _me(), designation)
-    if found is None or action not in ACTIONS:
+    if found is None or action not in ACTIONS or (action == "keep") != bool(found.deletion):
         abort(404)
-    question, button, said = ACTIONS[action]
+    grace = _instance().config.settings.deletion_grace_days
+    asked, due = found.deletion or ("", (date.today() + timedelta(days=grace)).isoformat())
+    question, explained, button, said = (text.format(due=due, asked=asked,
+                                                     retention=_instance().config.settings.retention_days)
+                                         for text in ACTIONS[action])
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("confirm.html", form=form, conversation=found, question=question,
-                               button=button)
+                               explained=explained, button=button)
     if action == "delete":
-        store.delete_conversation(found.id, _me())
+        deletions.ask(store, found.id, _me(), grace)
+    elif action == "keep":
+        store.cancel_deletion(found.id)
     else:
         store.set_closed(found.id, action == "close")
-        store.audit(_me(), said, found.recipients)
+    store.audit(_me(), said, found.recipients)
+    if action == "delete":
+        deletions.carry_out_due(store)  # with deletion_grace_days = 0, at once
     return redirect(url_for("desk.conversations"))
 
 

@@ -1,0 +1,45 @@
+"""The desk's database steps (see dropbox/migrations.py): names from the curated list,
+deletions that wait, and who uploaded which reply.
+
+Each is safe to run again and loses no row.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from keys.codename import desk_name
+
+
+def step_desk_names_from_curated_list(db: sqlite3.Connection, data_dir: Path) -> None:
+    """Rename every conversation to its derived name (keys.codename.desk_name).
+
+    v0.1.0 drew names at random from the whole EFF list ("mortality-preacher");
+    the derived ones come from the curated list and are the names `keys open`
+    can print on the air-gapped machine.
+    """
+    ids = [r[0] for r in db.execute("SELECT conversation_id FROM desk_conversations ORDER BY rowid")]
+    # Park every row on a name no derived one can be, so renaming never collides with an old name.
+    db.execute("UPDATE desk_conversations SET designation = '~' || conversation_id")
+    taken: set[str] = set()
+    for cid in ids:
+        tries = 0
+        while (name := desk_name(cid, tries)) in taken:
+            tries += 1
+        taken.add(name)
+        db.execute("UPDATE desk_conversations SET designation = ? WHERE conversation_id = ?", (name, cid))
+
+
+def step_desk_deletions_wait(db: sqlite3.Connection, data_dir: Path) -> None:
+    """A deletion asked for on the desk waits until `due` (a day), and any reader can cancel it."""
+    db.execute("""CREATE TABLE IF NOT EXISTS desk_deletions (
+        conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+        requested_by TEXT NOT NULL,
+        due TEXT NOT NULL)""")
+
+
+def step_desk_reply_uploaders(db: sqlite3.Connection, data_dir: Path) -> None:
+    """Which responder uploaded a reply on the desk, so it is not "new" to them."""
+    db.execute("""CREATE TABLE IF NOT EXISTS desk_uploads (
+        item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        uploaded_by TEXT NOT NULL)""")

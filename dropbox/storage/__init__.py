@@ -1,0 +1,26 @@
+"""Storage: SQLite rows for what must be found, files for envelope payloads.
+
+Nothing here is plaintext of a submission. A conversation row holds an
+opaque random id, the codename-derived lookup id, the reporter's public key,
+its recipients (names and public keys, as they were when the report was
+made) and day-precision dates. An item row holds its envelope header; the
+payload lives in `store/<conversation>/<item>`.
+
+One module per concept: the v0.1.0 schema (`schema`), the values rows turn into
+(`records`), opening and upgrading the database (`database`), payload files
+(`payloads`), the team, conversations and items, and the desk's tables.
+"""
+from __future__ import annotations
+
+from dropbox.storage.conversations import ConversationTables
+from dropbox.storage.desk import DeskTables
+from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedItem,
+                                     StorageError, new_id, today)
+from dropbox.storage.team import TeamTable
+
+__all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store",
+           "new_id", "today"]
+
+
+class Store(TeamTable, ConversationTables, DeskTables):
+    """The instance's database and payload files. Safe to share between threads."""

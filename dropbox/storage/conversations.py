@@ -1,0 +1,106 @@
+"""Conversations and their items: what reporters and the team have sent, as ciphertext."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+from nacl.public import PublicKey
+
+from dropbox.storage.desk import record_audit
+from dropbox.storage.payloads import Payloads
+from dropbox.storage.records import (Conversation, Item, StagedItem, _conversation, _item,
+                                     _recipients, _recipients_json, new_id, today)
+from keys.responder import Responder
+
+
+class ConversationTables(Payloads):
+    def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
+                            recipients: tuple[Responder, ...], items: list[StagedItem]) -> str:
+        conversation_id = new_id()
+        with self._placed(conversation_id, items), self._db() as db:
+            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
+                       (conversation_id, lookup_id, bytes(reporter_key),
+                        _recipients_json(recipients), today(), today()))
+            self._insert_items(db, conversation_id, "reporter", items)
+            self._note_activity(db, recipients)
+        return conversation_id
+
+    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem]) -> None:
+        with self._placed(conversation_id, items), self._db() as db:
+            self._insert_items(db, conversation_id, origin, items)
+            db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
+                       (today(), conversation_id))
+            row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
+                             (conversation_id,)).fetchone()
+            self._note_activity(db, _recipients(row["recipients"]))
+
+    def delete_conversation(self, conversation_id: str, actor: str) -> None:
+        """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
+        conversation = self.conversation(conversation_id)
+        if conversation is None:
+            return
+        with self._db() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            record_audit(db, actor, "deleted a conversation", conversation.recipients)
+        shutil.rmtree(self.store_dir / conversation_id, ignore_errors=True)
+
+    def inactive_since(self, day: str) -> list[str]:
+        """Ids of conversations whose last activity was before `day`."""
+        with self._db() as db:
+            rows = db.execute("SELECT id FROM conversations WHERE last_activity < ?", (day,)).fetchall()
+        return [r["id"] for r in rows]
+
+    def conversations_for(self, name: str) -> list[Conversation]:
+        """The conversations whose recipient list names `name`, and no other."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM conversations ORDER BY created, id").fetchall()
+        return [c for c in map(_conversation, rows) if any(r.name == name for r in c.recipients)]
+
+    def find_by_lookup(self, lookup_id: str) -> Conversation | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM conversations WHERE lookup_id = ?", (lookup_id,)).fetchone()
+        return None if row is None else _conversation(row)
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self._db() as db:
+            row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return None if row is None else _conversation(row)
+
+    def items(self, conversation_id: str) -> list[Item]:
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
+                              (conversation_id,)).fetchall()
+        return [_item(r) for r in rows]
+
+    def items_after(self, seq: int) -> dict[str, list[Item]]:
+        """Items newer than `seq`, grouped by conversation, oldest first."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+        grouped: dict[str, list[Item]] = {}
+        for row in rows:
+            grouped.setdefault(row["conversation_id"], []).append(_item(row))
+        return grouped
+
+    def get_state(self, key: str, default: int = 0) -> int:
+        with self._db() as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row["value"]
+
+    def set_state(self, key: str, value: int) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                       (key, value, value))
+
+    @staticmethod
+    def _note_activity(db: sqlite3.Connection, recipients: tuple[Responder, ...]) -> None:
+        """Mark a notice due for each recipient with a desk account (and nobody else)."""
+        db.executemany("UPDATE desk_accounts SET notice_pending = 1 WHERE name = ?",
+                       [(r.name,) for r in recipients])
+
+    @staticmethod
+    def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,
+                      items: list[StagedItem]) -> None:
+        db.executemany(
+            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today()) for i in items])

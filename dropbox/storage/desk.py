@@ -1,0 +1,142 @@
+"""The responder desk's tables: accounts, designations, stars, the audit log, deletions
+waiting for their day, and who uploaded which reply.
+
+Times of accounts are unix seconds; nothing here names a reporter.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from dropbox.storage.database import Database
+from dropbox.storage.records import StorageError, today
+from keys.responder import Responder
+
+
+def record_audit(db: sqlite3.Connection, actor: str, action: str,
+                 about: tuple[Responder, ...] | None) -> None:
+    """One line of the audit log; `about` a conversation's recipients (its audience), or None for all."""
+    audience = None if about is None else json.dumps(sorted(r.name for r in about))
+    db.execute("INSERT INTO desk_audit (day, actor, action, audience) VALUES (?, ?, ?, ?)",
+               (today(), actor, action, audience))
+
+
+class DeskTables(Database):
+    def add_account(self, name: str, password_hash: bytes, sealed_totp: bytes, email: str) -> None:
+        with self._db() as db:
+            try:
+                db.execute("INSERT INTO desk_accounts (name, password_hash, sealed_totp, email)"
+                           " VALUES (?, ?, ?, ?)", (name, password_hash, sealed_totp, email))
+            except sqlite3.IntegrityError:
+                raise StorageError(f"{name} has a desk account already") from None
+
+    def reset_account(self, name: str, password_hash: bytes, sealed_totp: bytes) -> None:
+        with self._db() as db:
+            changed = db.execute(
+                "UPDATE desk_accounts SET password_hash = ?, sealed_totp = ?, last_otp_step = 0,"
+                " failures = 0, locked_until = 0 WHERE name = ?",
+                (password_hash, sealed_totp, name)).rowcount
+        if not changed:
+            raise StorageError(f"{name} has no desk account")
+
+    def remove_account(self, name: str) -> None:
+        with self._db() as db:
+            if db.execute("DELETE FROM desk_accounts WHERE name = ?", (name,)).rowcount == 0:
+                raise StorageError(f"{name} has no desk account")
+            db.execute("DELETE FROM desk_stars WHERE name = ?", (name,))
+
+    def account(self, name: str) -> sqlite3.Row | None:
+        with self._db() as db:
+            return db.execute("SELECT * FROM desk_accounts WHERE name = ?", (name,)).fetchone()
+
+    def accounts(self) -> list[sqlite3.Row]:
+        with self._db() as db:
+            return db.execute("SELECT * FROM desk_accounts ORDER BY name").fetchall()
+
+    def update_account(self, name: str, **values: int | str) -> None:
+        columns = {"last_otp_step", "failures", "locked_until", "email", "last_download_seq",
+                   "notice_pending", "last_notice"}
+        assert values and set(values) <= columns
+        with self._db() as db:
+            db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",
+                       (*values.values(), name))
+
+    def claim_otp_step(self, name: str, step: int) -> bool:
+        """Record `step` as used; False if it, or a later one, was used already."""
+        with self._db() as db:
+            return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
+                              " AND last_otp_step < ?", (step, name, step)).rowcount == 1
+
+    def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
+        """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
+        asked again with `tries` + 1 while the name is taken."""
+        with self._db() as db:
+            known = {r["conversation_id"]: (r["designation"], bool(r["closed"])) for r in db.execute(
+                "SELECT * FROM desk_conversations").fetchall()}
+            for cid in conversation_ids:
+                tries = 0
+                while cid not in known:
+                    designation = new_designation(cid, tries)
+                    if db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
+                                  " VALUES (?, ?)", (cid, designation)).rowcount:
+                        known[cid] = (designation, False)
+                    tries += 1
+        return {cid: known[cid] for cid in conversation_ids}
+
+    def set_closed(self, conversation_id: str, closed: bool) -> None:
+        with self._db() as db:
+            db.execute("UPDATE desk_conversations SET closed = ? WHERE conversation_id = ?",
+                       (int(closed), conversation_id))
+
+    def stars(self, name: str) -> set[str]:
+        with self._db() as db:
+            rows = db.execute("SELECT conversation_id FROM desk_stars WHERE name = ?", (name,)).fetchall()
+        return {r["conversation_id"] for r in rows}
+
+    def toggle_star(self, name: str, conversation_id: str) -> None:
+        with self._db() as db:
+            if not db.execute("DELETE FROM desk_stars WHERE name = ? AND conversation_id = ?",
+                              (name, conversation_id)).rowcount:
+                db.execute("INSERT INTO desk_stars VALUES (?, ?)", (name, conversation_id))
+
+    def audit(self, actor: str, action: str, about: tuple[Responder, ...] | None = None) -> None:
+        with self._db() as db:
+            record_audit(db, actor, action, about)
+
+    def audit_entries(self) -> list[tuple[str, str, str, list[str] | None]]:
+        """(day, actor, action, audience) newest first; audience None means the whole team."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM desk_audit ORDER BY seq DESC").fetchall()
+        return [(r["day"], r["actor"], r["action"],
+                 None if r["audience"] is None else json.loads(r["audience"])) for r in rows]
+
+    # A deletion asked on the desk waits for its day (dropbox/desk/deletions.py says why).
+
+    def ask_deletion(self, conversation_id: str, name: str, due: str) -> str:
+        """Record the request; returns the day it is due (asking again keeps the first)."""
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO desk_deletions VALUES (?, ?, ?)", (conversation_id, name, due))
+            return db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
+                              (conversation_id,)).fetchone()["due"]
+
+    def cancel_deletion(self, conversation_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
+                              (conversation_id,)).rowcount == 1
+
+    def pending_deletions(self) -> dict[str, tuple[str, str]]:
+        """conversation id → (who asked, day it is due), for every deletion waiting."""
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM desk_deletions").fetchall()
+        return {r["conversation_id"]: (r["requested_by"], r["due"]) for r in rows}
+
+    def record_uploads(self, name: str, item_ids: list[str]) -> None:
+        """`name` uploaded these replies on the desk: they are not "new" to them."""
+        with self._db() as db:
+            db.executemany("INSERT OR IGNORE INTO desk_uploads VALUES (?, ?)",
+                           [(item_id, name) for item_id in item_ids])
+
+    def uploaded_by(self, name: str) -> set[str]:
+        with self._db() as db:
+            rows = db.execute("SELECT item_id FROM desk_uploads WHERE uploaded_by = ?", (name,)).fetchall()
+        return {r["item_id"] for r in rows}

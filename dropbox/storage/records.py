@@ -1,0 +1,94 @@
+"""What the tables hold, as values: conversations, items, and items waiting to be stored."""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from nacl.public import PublicKey
+
+from keys.responder import Responder
+
+
+class StorageError(Exception):
+    """Something the operator must hear about: a missing name, a full disk."""
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    reporter_key: PublicKey
+    recipients: tuple[Responder, ...]
+    created: str
+    last_activity: str
+
+
+@dataclass(frozen=True)
+class Item:
+    seq: int
+    id: str
+    conversation_id: str
+    origin: str
+    header: bytes
+    payload_size: int
+    created: str
+
+    @property
+    def envelope_size(self) -> int:
+        return len(self.header) + self.payload_size
+
+
+@dataclass(frozen=True)
+class StagedItem:
+    """An encrypted payload waiting in tmp/ with its sealed header."""
+    id: str
+    header: bytes
+    temp_path: Path
+    payload_size: int
+
+
+class EnvelopeStream:
+    """Reads a header held in memory, then a payload file, as one stream."""
+
+    def __init__(self, header: bytes, payload: BinaryIO):
+        self._header, self._payload = memoryview(header), payload
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            head, self._header = bytes(self._header), self._header[len(self._header):]
+            return head + self._payload.read()
+        head, self._header = bytes(self._header[:size]), self._header[size:]
+        return head + self._payload.read(size - len(head)) if len(head) < size else head
+
+
+def _recipients_json(recipients: tuple[Responder, ...]) -> str:
+    return json.dumps([{"name": r.name, "public_key": base64.b64encode(bytes(r.public_key)).decode()}
+                       for r in recipients])
+
+
+def _recipients(text: str) -> tuple[Responder, ...]:
+    return tuple(Responder(r["name"], PublicKey(base64.b64decode(r["public_key"])))
+                 for r in json.loads(text))
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(row["id"], PublicKey(row["reporter_key"]), _recipients(row["recipients"]),
+                        row["created"], row["last_activity"])
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(row["seq"], row["id"], row["conversation_id"], row["origin"], row["header"],
+                row["payload_size"], row["created"])

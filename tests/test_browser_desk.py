@@ -1,0 +1,99 @@
+"""The desk in Chromium with JavaScript off: axe-core on every page, readable at 320 px.
+
+Login (and a refused login), the conversation list with a deletion waiting, the
+confirmation pages for closing, deleting and keeping, and the audit page; each
+checked with axe-core (0 violations) and saved as a screenshot, at 1280 and 320 px.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from conftest import start_server
+from deskclient import add_user, desk_url, new_instance
+from test_browser_reporter import Visit, browser  # noqa: F401  (fixture)
+from test_whole_loop import new_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory, airgap):
+    data = new_instance(tmp_path_factory.mktemp("desk-browser"), airgap)
+    # One responder per screen width: an authenticator code is accepted only once.
+    logins = {1280: add_user(data, "alexandra"), 320: add_user(data, "mario")}
+    server = start_server(data)
+    for message in ("first report", "second report", "third report"):
+        new_report(server, message, files=[("files", "a.txt", b"a" * 3000)])
+    yield server, desk_url(server), logins
+    server.stop()
+
+
+class DeskSite:
+    def __init__(self, url: str):
+        self.url = url
+
+
+def _log_in(page, login, password: str | None = None) -> None:
+    page.goto("login")
+    page.fill("#username", login.name)
+    page.fill("#password", password or login.password)
+    page.fill("#otp", login.code())
+    page.click("form.login button")
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_every_desk_page_passes_axe_and_fits_the_screen(browser, desk, width):
+    server, url, logins = desk
+    login = logins[width]
+    visit = Visit(browser, DeskSite(url), "en", width=width)
+    page = visit.page
+    suffix = "" if width > 320 else "-320px"
+    widths = {}
+
+    def seen(name: str) -> None:
+        assert page.locator("script").count() == 0, name
+        widths[name] = page.evaluate("document.documentElement.scrollWidth")
+        visit.axe_and_screenshot(f"desk-{name}{suffix}")
+
+    try:
+        page.goto("login")
+        seen("login")
+        _log_in(page, login, password="not the password")
+        assert page.locator("#refused").count() == 1
+        seen("login-refused")
+        _log_in(page, login)
+        assert page.locator("tr.conversation").count() == 3
+        first = page.locator("tr.conversation").first.get_attribute("id")
+        page.click(f"tr[id='{first}'] a[href$='/close']")
+        assert "Nothing is deleted" in page.locator("#explained").inner_text()
+        seen("close")
+        page.goto("")
+        page.click(f"tr[id='{first}'] a[href$='/delete']")
+        seen("delete")
+        page.click("main form button[type=submit]")
+        assert "deleted on" in page.locator(f"tr[id='{first}']").inner_text()
+        seen("conversations")
+        page.click(f"tr[id='{first}'] a[href$='/keep']")
+        seen("keep")
+        page.click("main form button[type=submit]")
+        page.click("a[href$='/audit']")
+        assert page.locator("tr.audit-entry").count() >= 3
+        seen("audit")
+        # The log-out button is a quiet link in the header, not the biggest thing on the page.
+        page.goto("")
+        logout = page.locator("header form button").bounding_box()
+        download = page.locator(".downloads a").first.bounding_box()
+        assert logout["height"] < download["height"]
+    finally:
+        visit.close()
+    assert not visit.violations, json.dumps(visit.violations, indent=1)
+    assert all(w <= width for w in widths.values()), widths
+
+
+def test_the_desk_serves_a_favicon_too(desk):
+    _, url, _ = desk
+    response = requests.get(url + "favicon.ico", timeout=30)
+    assert response.status_code == 200 and response.content[:4] == b"\x00\x00\x01\x00"

@@ -43,9 +43,10 @@ class Settings:
     max_message_chars: int = 50_000
     max_files_per_submission: int = 20
     max_file_mib: int = 2048
-    # Text fields are bounded while a form is parsed, not after: no field longer than this
-    # (the message's own limit, max_message_chars, is checked on top), and all text fields
-    # of one form together at most this many bytes.
+    # Text fields are bounded while a form is parsed, not after: a field over as many bytes as
+    # max_field_chars characters can take (4 each in UTF-8) is refused before it is read on
+    # (the form checks each field's own limit, such as max_message_chars, with the words kept),
+    # and all text fields of one form together take at most max_form_fields_bytes.
     max_field_chars: int = 50_000
     max_form_fields_bytes: int = 1024 * 1024
     # Request bodies that reach the disk (uploads, large forms) are admitted only while this

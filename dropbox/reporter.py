@@ -223,30 +223,40 @@ def would_accept(fields: list[tuple[str, str]]) -> bool:
 
 
 def rescue() -> tuple[str, int] | None:
-    """A report or follow-up whose session ended or whose token went stale: its words are
-    carried to the next page (drafts.py) instead of being thrown away. None where that does
+    """A report or follow-up whose session ended or whose token went stale is not thrown
+    away. With the session alive, the form comes back filled in; with it gone, there is no
+    codename to file it under, so its words are carried to the next page (drafts.py). None where that does
     not apply: a request that did not come from our form (no token at all), or that was sent
     from another site (which must not end this session)."""
     if request.method != "POST" or not request.form.get("csrf_token") or \
             request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return None
-    if request.endpoint == "reporter.report":
-        draft = Draft.from_submission(REPORT, request)
-        _new_codename()
+    kind = {"reporter.report": REPORT, "reporter.conversation": FOLLOW_UP}.get(request.endpoint)
+    if kind is None:
+        return None
+    draft = Draft.from_submission(kind, request)
+    pending, current = session.get(PENDING), _logged_in()
+    if kind == REPORT and pending and "codename" not in pending or kind == FOLLOW_UP and current:
+        # The session lives, only the token was stale: the same form again, filled in, in it.
+        form = _report_form(draft.formdata()) if kind == REPORT else FollowUpForm(formdata=draft.formdata())
+        form.form_errors.append(_("This form had expired, so nothing was sent yet. Everything you "
+                                  "wrote is below: please send it again."))
+        if kind == REPORT:
+            return render_template("report.html", form=form, dropped=list(draft.files)), 400
+        return _conversation_page(current, form, 400, dropped=list(draft.files))
+    if kind == REPORT:
+        _new_codename()  # the old one went with the session: nothing can be filed under it
         form = ConfirmCodenameForm(formdata=None)
         form.form_errors.append(_("Your session had ended, so your report was not sent yet. Nothing "
                                   "you wrote is lost: write down this new codename and continue, "
                                   "and your report comes back filled in."))
         return _codename_page(draft, form), 400
-    if request.endpoint == "reporter.conversation":
-        draft = Draft.from_submission(FOLLOW_UP, request)
-        _fresh_session()
-        form = LoginForm(formdata=None)
-        form.form_errors.append(_("You had been logged out, so your message was not sent yet. Nothing "
-                                  "you wrote is lost: log in with your codename and it comes back "
-                                  "filled in."))
-        return render_template("login.html", form=form, draft=draft), 400
-    return None
+    _fresh_session()
+    form = LoginForm(formdata=None)
+    form.form_errors.append(_("You had been logged out, so your message was not sent yet. Nothing "
+                              "you wrote is lost: log in with your codename and it comes back "
+                              "filled in."))
+    return render_template("login.html", form=form, draft=draft), 400
 
 
 @reporter.errorhandler(CSRFError)

@@ -221,7 +221,6 @@ class Arrival:
             return self._stop(FIELDS_TOO_LARGE)
         self._value.append(event.data)
         if not event.more_data:
-            value = b"".join(self._value).decode("utf-8", "replace")
-            if len(value) > self._limits.field_chars:
-                return self._stop(FIELD_TOO_LARGE)
-            self.fields.append((part.name, value))
+            # Only a bound in bytes here: a field just over its limit in characters is for the
+            # form to point out, with the reporter's words kept.
+            self.fields.append((part.name, b"".join(self._value).decode("utf-8", "replace")))

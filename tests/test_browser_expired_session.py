@@ -14,29 +14,18 @@ import time
 
 import pytest
 
-from conftest import TEAM, dropbox, start_server
+from conftest import dropbox
 from test_browser_reporter import Visit, browser  # noqa: F401  (the module's browser fixture)
-from test_sessions_and_secrets import set_settings
+from test_sessions_and_secrets import configured_server  # noqa: F401  (the fixture)
 
 IDLE_SECONDS = 3
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def short_session_site(tmp_path_factory, airgap):
-    data = tmp_path_factory.mktemp("browser-expiry") / "instance"
-    dropbox("init", "--data", data)
-    for name in TEAM:
-        dropbox("team", "add", name, airgap.pub(name), "--data", data)
-    set_settings(data, session_idle_seconds=IDLE_SECONDS)
-    running = start_server(data)
-    yield running
-    running.stop()
-
-
-def test_report_written_while_the_session_ended_comes_back_filled_in(browser, short_session_site,  # noqa: F811
+@pytest.mark.parametrize("configured_server", [{"session_idle_seconds": IDLE_SECONDS}], indirect=True)
+def test_report_written_while_the_session_ended_comes_back_filled_in(browser, configured_server,  # noqa: F811
                                                                      airgap, tmp_path):
-    site = short_session_site
+    site = configured_server
     marker = secrets.token_hex(6)
     visit = Visit(browser, site, "en")
     page = visit.page

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import dropbox, start_server
-from formclient import FormClient
-from test_sessions_and_secrets import set_settings
+from conftest import dropbox
+from formclient import FormClient, Page, open_report_form
+from test_sessions_and_secrets import configured_server  # noqa: F401  (the fixture)
 from test_whole_loop import log_in, new_report
 from uploads import PIECE, ReportSession, marked_content, multipart, send
 
@@ -117,17 +117,10 @@ def test_an_accepted_upload_is_sealed_once_and_stored(server, airgap, tmp_path):
                                            for start in range(0, size, PIECE))
 
 
-@pytest.fixture
-def short_sessions(instance):
-    set_settings(instance, session_idle_seconds=2)
-    server = start_server(instance)
-    yield server
-    server.stop()
-
-
-def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(short_sessions):
+@pytest.mark.parametrize("configured_server", [{"session_idle_seconds": 2}], indirect=True)
+def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(configured_server):  # noqa: F811
     """Issue 13: the words of a follow-up whose session ended are on the page after logging in."""
-    server = short_sessions
+    server = configured_server
     codename, _ = new_report(server, "first")
     client, page = log_in(server, codename)
     words = f"Something else happened, {secrets.token_hex(4)}.\nSecond line."
@@ -143,21 +136,14 @@ def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(short_s
     assert textarea.text().strip().replace("\r\n", "\n") == words
     assert "was not kept" in back.text and "screenshot.png" in back.text
     sent = client.submit(back, "Send", files=[("files", "screenshot.png", b"png bytes")])
-    assert sent.status == 200 and "Sent. Thank you." in sent.text
+    assert sent.status == 200 and "Sent, with 1 file. Thank you." in sent.text
 
 
-@pytest.fixture
-def small_disk_budget(instance):
-    set_settings(instance, max_bytes_in_flight_mib=1)
-    server = start_server(instance)
-    yield server
-    server.stop()
-
-
-def test_bodies_in_flight_are_capped_and_refused_before_reading(small_disk_budget):
+@pytest.mark.parametrize("configured_server", [{"max_bytes_in_flight_mib": 1}], indirect=True)
+def test_bodies_in_flight_are_capped_and_refused_before_reading(configured_server):  # noqa: F811
     """Issue 10, the disk: past the cap on bytes in flight, a body gets 507 unread; the cap
     is given back when a body ends, even one whose sender hung up."""
-    server = small_disk_budget
+    server = configured_server
     first, second = ReportSession.start(server.url), ReportSession.start(server.url)
     size = 700 * 1024
 
@@ -182,20 +168,18 @@ def test_bodies_in_flight_are_capped_and_refused_before_reading(small_disk_budge
     assert FormClient(server.url).get("/").status == 200
 
 
-def test_a_free_space_reserve_refuses_uploads_not_pages(instance):
-    set_settings(instance, disk_reserve_mib=1 << 30)  # more than any disk here has free
-    server = start_server(instance)
-    try:
-        codename, _ = new_report(server, "a short report fits in memory")
-        session = ReportSession.start(server.url)
-        size = 2 * MiB
-        content_type, total, pieces = multipart(session.fields(recipients="mario", message="m"),
-                                                "big.bin", size, marked_content(b"full", size))
-        answer, sent = stream(server, "/report", session.cookie, content_type, total, pieces)
-        assert answer.startswith("HTTP/1.1 507") and "try again later" in answer
-        assert not list((server.data / "tmp").iterdir())
-    finally:
-        server.stop()
+# More than any disk here has free.
+@pytest.mark.parametrize("configured_server", [{"disk_reserve_mib": 1 << 30}], indirect=True)
+def test_a_free_space_reserve_refuses_uploads_not_pages(configured_server):  # noqa: F811
+    server = configured_server
+    new_report(server, "a short report fits in memory")
+    session = ReportSession.start(server.url)
+    size = 2 * MiB
+    content_type, total, pieces = multipart(session.fields(recipients="mario", message="m"),
+                                            "big.bin", size, marked_content(b"full", size))
+    answer, _ = stream(server, "/report", session.cookie, content_type, total, pieces)
+    assert answer.startswith("HTTP/1.1 507") and "try again later" in answer
+    assert not list((server.data / "tmp").iterdir())
 
 
 def test_a_huge_text_field_is_refused_while_it_is_parsed(server):
@@ -218,3 +202,19 @@ def test_a_huge_text_field_is_refused_while_it_is_parsed(server):
     print(f"64 MiB text field: the client could send {sent / MiB:.2f} MiB")
     assert sent < 4 * MiB
     assert answer.startswith("HTTP/1.1 413") and "under 50000 characters" in answer
+
+
+def test_a_stale_token_in_a_live_session_brings_the_same_form_back_filled_in(server):
+    """The session lives (same codename), only the token went stale: the report form comes back
+    with the words in it and a fresh token, and sending it again files the report."""
+    client = FormClient(server.url)
+    _, form_page = open_report_form(client)
+    words = f"My words, {secrets.token_hex(4)}."
+    fields = [(n, v) for n, v in form_page.form("Send the report").defaults() if n not in ("csrf_token", "message")]
+    again = client.http.post(server.url + "report", data=[("csrf_token", "stale"), *fields, ("message", words)],
+                             files=[("files", ("notes.txt", b"notes"))])
+    assert again.status_code == 400 and "This form had expired" in again.text
+    assert "notes.txt" in again.text and words in again.text
+
+    done = client.submit(Page(again), "Send the report", files=[("files", "notes.txt", b"notes")])
+    assert done.status == 200 and "has been sent" in done.text

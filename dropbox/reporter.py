@@ -248,14 +248,13 @@ def rescue() -> tuple[str, int] | None:
         _new_codename()  # the old one went with the session: nothing can be filed under it
         form = ConfirmCodenameForm(formdata=None)
         form.form_errors.append(_("Your session had ended, so your report was not sent yet. Nothing "
-                                  "you wrote is lost: write down this new codename and continue, "
-                                  "and your report comes back filled in."))
+                                  "you wrote is lost: please write down this new codename and "
+                                  "continue, and your report comes back filled in."))
         return _codename_page(draft, form), 400
-    _fresh_session()
     form = LoginForm(formdata=None)
     form.form_errors.append(_("You had been logged out, so your message was not sent yet. Nothing "
-                              "you wrote is lost: log in with your codename and it comes back "
-                              "filled in."))
+                              "you wrote is lost: please log in with your codename and it comes "
+                              "back filled in."))
     return render_template("login.html", form=form, draft=draft), 400
 
 

@@ -5,7 +5,7 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench clean translations
+.PHONY: install run test bench clean translations dist
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -55,6 +55,14 @@ test: install
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
+# The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
+# tree with the tools the lock pinned; catalogues are compiled into the wheel.
+DIST ?= dist
+dist: | $(VENV)/.installed
+	rm -rf build
+	$(VENV)/bin/python -c "import sys, setuptools.build_meta as b; out = sys.argv[1]; b.build_sdist(out); b.build_wheel(out)" $(DIST)
+	@ls -l $(DIST)
+
 clean:
-	rm -rf $(VENV) instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
+	rm -rf $(VENV) build dist instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
 	find dropbox/translations -name '*.mo' -delete

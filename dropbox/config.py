@@ -32,6 +32,9 @@ SESSION_KEY_FILE = "session-key"
 ONION_KEY_FILES = {"site": "onion-site-key", "desk": "onion-desk-key"}
 
 
+ZERO_ALLOWED = {"retention_days", "retention_warning_days", "unread_warning_days"}
+
+
 class InstanceError(Exception):
     """The data directory is missing, incomplete or unreadable; the message says which."""
 
@@ -55,7 +58,12 @@ class Settings:
     disk_reserve_mib: int = 512
     max_bytes_in_flight_mib: int = 8192
     login_failures_per_minute: int = 30
+    # Conversations without activity for this many days are deleted; 0 keeps them for ever.
     retention_days: int = 90
+    # Responders (desk, status) are warned this many days before a deletion.
+    retention_warning_days: int = 7
+    # `dropbox status` and the desk flag reports no one has downloaded after this many days.
+    unread_warning_days: int = 7
     # A deletion asked on the desk waits this many days, during which any reader can cancel it.
     deletion_grace_days: int = 2
     session_idle_seconds: int = 3600
@@ -91,8 +99,10 @@ class Settings:
         defaults = cls()
         for name, value in values.items():
             expected = type(getattr(defaults, name))
-            if type(value) is not expected or (expected is int and value <= 0):
-                kind = {int: "a positive whole number", bool: "true or false", str: "a quoted text"}
+            # Zero is allowed where it means "off" (retention_days) or "at once" (the warnings).
+            lowest = 0 if name in ZERO_ALLOWED else 1
+            if type(value) is not expected or (expected is int and value < lowest):
+                kind = {int: "a whole number" + (" (0 or more)" if lowest == 0 else ", 1 or more"), bool: "true or false", str: "a quoted text"}
                 raise InstanceError(f"{CONFIG_FILE}: {name} must be {kind[expected]}")
         if not values.get("quick_exit_url", "https://").startswith(("https://", "http://")):
             raise InstanceError(f"{CONFIG_FILE}: quick_exit_url must be a web address")
@@ -163,7 +173,9 @@ class Config:
         except PracticeError as exc:
             raise InstanceError(str(exc)) from None
         except OSError as exc:
-            raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename}") from None
+            raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename} "
+                                f"(made by an earlier version? `dropbox upgrade --data {data_dir}` "
+                                "repairs it)") from None
         if len(pepper) != 64 or len(session_key) != 32:
             raise InstanceError(f"instance at {data_dir} has damaged secrets")
         return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key)

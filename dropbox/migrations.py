@@ -10,22 +10,47 @@ every version and no second schema to keep in sync.
 A step runs inside the transaction that also records its number, so a crash
 leaves the database at the previous version, never half-upgraded. A step must
 never lose a row.
+
+The same number is the data directory's version: a step is handed the data
+directory too and may repair or convert files there (config keys, the code of
+practice, onion keys). File changes cannot join the database transaction, so a
+step that touches files must be safe to run again after a crash (write only
+what is missing, or write a new file and rename it into place).
 """
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Callable
 
 from dropbox.desk import upgrades as desk
+from dropbox.config import ONION_KEY_FILES
+from dropbox.practice import EXAMPLE, PRACTICE_FILE
+from onion.service_key import write_new_seed
 
 Step = Callable[[sqlite3.Connection, Path], None]
+
+
+def complete_data_directory(db: sqlite3.Connection, data_dir: Path) -> None:
+    """Instances made before v0.1.0 lack files v0.1.0 needs: the code of practice (copied from
+    the example, as `init` does) and the onion service keys (new ones: such an instance never
+    had an address of its own). Nothing present is touched, so v0.1.0's addresses stay."""
+    practice = data_dir / PRACTICE_FILE
+    if not practice.exists():
+        shutil.copyfile(EXAMPLE, practice)
+    for name in ONION_KEY_FILES.values():
+        if not (data_dir / "secrets" / name).exists():
+            write_new_seed(data_dir / "secrets" / name)
+
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
     desk.step_desk_deletions_wait,
     desk.step_desk_reply_uploaders,
+    complete_data_directory,
 )
 
 CURRENT = len(STEPS)
@@ -33,6 +58,14 @@ CURRENT = len(STEPS)
 
 def version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def version_on_disk(database: Path) -> int | None:
+    """The version of the database file, read without changing it; None when there is none."""
+    if not database.exists():
+        return None
+    with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+        return version(db)
 
 
 def upgrade(db: sqlite3.Connection, data_dir: Path, steps: tuple[Step, ...] = STEPS) -> list[str]:

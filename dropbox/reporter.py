@@ -23,6 +23,7 @@ from keys.responder import Responder
 from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
+from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import EXPIRED, TooLarge
 from dropbox.storage import Conversation, StagedItem, today
@@ -354,6 +355,8 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
+                           deletion_day=deletion_day(current.last_activity,
+                                                     _instance().config.settings.retention_days),
                            sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files() if dropped is None else dropped,
                            logout=LogoutForm()), status

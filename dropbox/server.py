@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import waitress
 
@@ -54,6 +55,7 @@ class TorChoice:
     control_port: int = 9051
     password: str | None = None
     extra_config: dict[str, list[str]] = field(default_factory=dict)
+    control_socket: Path | None = None  # system: the control socket, rather than the port
 
 
 class Stop(SystemExit):
@@ -152,9 +154,10 @@ def _publish(controller: Tor, config: Config, site_port: int, desk_port: int | N
 
 def _connect(choice: TorChoice, config: Config) -> Tor:
     if choice.mode == "system":
-        controller = Tor.attach(choice.control_port, choice.password)
-        print(f"attached to tor {controller.version} on control port {choice.control_port}",
-              flush=True)
+        controller = Tor.attach(choice.control_port, choice.password, choice.control_socket)
+        where = (f"control socket {choice.control_socket}" if choice.control_socket
+                 else f"control port {choice.control_port}")
+        print(f"attached to tor {controller.version} on {where}", flush=True)
     else:
         controller = Tor.launch(config.tor_dir, choice.extra_config)
         print(f"launched tor {controller.version} (pid {controller.process.pid})", flush=True)

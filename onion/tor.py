@@ -94,19 +94,62 @@ class Tor:
         return cls(controller, process)
 
     @classmethod
-    def attach(cls, port: int, password: str | None = None) -> "Tor":
-        """A running tor's control port; cookie authentication, or the password if given."""
+    def attach(cls, port: int, password: str | None = None, socket: Path | None = None) -> "Tor":
+        """A running tor's control socket (if given) or port; cookie authentication, or the
+        password if given. Every failure says what to change on the system's side."""
         try:
-            controller = stem.control.Controller.from_port(address="127.0.0.1", port=port)
+            if socket is not None:
+                controller = stem.control.Controller.from_socket_file(str(socket))
+            else:
+                controller = stem.control.Controller.from_port(address="127.0.0.1", port=port)
         except stem.SocketError as exc:
-            raise TorError(f"no tor control port at 127.0.0.1:{port} ({exc}); "
-                           "set ControlPort in torrc or use --tor launch") from None
+            where = f"socket {socket}" if socket else f"port 127.0.0.1:{port}"
+            raise TorError(f"no tor control {where} ({exc}): is tor running? Its torrc needs "
+                           + (f"`ControlSocket {socket} GroupWritable RelaxDirModeCheck`, and "
+                              "this user in tor's group (debian-tor on Debian)" if socket else
+                              f"`ControlPort {port}`") + "; or use --tor launch") from None
         try:
             controller.authenticate(password=password)
+        except stem.connection.IncorrectCookieSize as exc:
+            controller.close()
+            raise TorError(f"tor's control cookie is damaged: {exc}") from None
+        except stem.connection.UnreadableCookieFile as exc:
+            controller.close()
+            raise TorError(f"cannot read tor's control cookie {exc.cookie_path}: add this user "
+                           "to tor's group (`adduser USER debian-tor` on Debian) and make sure "
+                           "torrc has `CookieAuthFileGroupReadable 1`") from None
         except stem.connection.AuthenticationFailure as exc:
             controller.close()
-            raise TorError(f"tor's control port refused us: {exc}") from None
+            raise TorError(f"tor's control port refused us: {exc} (cookie authentication "
+                           "needs `CookieAuthentication 1` in torrc; a password needs "
+                           "--control-password-file)") from None
         return cls(controller, None)
+
+    @staticmethod
+    def control_port_answers(port: int) -> bool:
+        """Whether something listens on tor's control port (for `--tor auto`)."""
+        try:
+            stem.control.Controller.from_port(address="127.0.0.1", port=port).close()
+            return True
+        except stem.SocketError:
+            return False
+
+    @staticmethod
+    def launched_control_port(data_dir: Path) -> int | None:
+        """The control port a tor launched by `launch(data_dir)` wrote, if it still runs there."""
+        try:
+            text = (Path(data_dir) / CONTROL_PORT_FILE).read_text().strip()
+        except OSError:
+            return None
+        return int(text.rsplit(":", 1)[1]) if text.startswith("PORT=") else None
+
+    def has_descriptor(self, key: ServiceKey) -> bool:
+        """Whether this tor holds a descriptor for `key`'s service: it is published (tor builds
+        one once it has a consensus, and uploads it); not while tor has no network."""
+        try:
+            return bool(self.controller.get_info(f"hs/service/desc/id/{key.service_id}"))
+        except stem.ControllerError:
+            return False
 
     @property
     def version(self) -> str:

@@ -16,11 +16,21 @@ import click
 
 from keys import cli as keys_cli
 from keys.errors import FormatError
+from dropbox.cli.airgap import airgap_kit
+from dropbox.cli.backup import backup, restore
 from dropbox.cli.common import DATA, DropboxGroup, counted, load
 from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
+from dropbox.cli.status import status
 from dropbox.cli.team import team
+from dropbox.cli.upgrade import refuse_if_behind, upgrade
+from dropbox import __version__
 from dropbox.config import create_instance
+from dropbox.migrations import CURRENT
+
+
+# Where Debian's tor (tor@default) puts its control socket.
+SYSTEM_CONTROL_SOCKET = Path("/run/tor/control")
 
 
 def _is_loopback(host: str) -> bool:
@@ -32,6 +42,7 @@ def _is_loopback(host: str) -> bool:
 
 
 @click.group(cls=DropboxGroup)
+@click.version_option(__version__, message=f"onion-dropbox %(version)s (instance version {CURRENT})")
 def cli() -> None:
     """onion-dropbox: an anonymous reporting drop served as a Tor onion service."""
 
@@ -51,10 +62,14 @@ def init(data_dir: Path) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--tor", type=click.Choice(["auto", "launch", "system", "off"]), default="auto",
               show_default=True,
-              help="launch: a private tor; system: a running tor's control port; "
-                   "auto: launch if tor is installed, else off")
+              help="system: a running tor's control socket or port; launch: a private tor; "
+                   "auto: the system's tor if it answers, else launch if tor is installed, "
+                   "else off")
 @click.option("--control-port", default=9051, show_default=True, type=click.IntRange(1, 65535),
               help="with --tor system: the control port on 127.0.0.1 (cookie or password auth)")
+@click.option("--control-socket", type=click.Path(path_type=Path),
+              help="with --tor system: tor's control socket (ControlSocket in torrc) instead "
+                   f"of the port; --tor auto tries {SYSTEM_CONTROL_SOCKET} first")
 @click.option("--control-password-file", type=click.Path(path_type=Path, dir_okay=False),
               help="with --tor system: a file holding the control port password")
 @click.option("--tor-config", type=click.Path(path_type=Path, dir_okay=False),
@@ -63,19 +78,21 @@ def init(data_dir: Path) -> None:
               help="the responder desk's loopback port, published as an onion with client "
                    "authorization [default: --port + 1, any free one with --port 0]")
 def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
-          control_password_file: Path | None, tor_config: Path | None,
-          desk_port: int | None) -> None:
+          control_socket: Path | None, control_password_file: Path | None,
+          tor_config: Path | None, desk_port: int | None) -> None:
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
     from onion.tor import read_torrc
+    refuse_if_behind(data_dir)
     config, store = load(data_dir)
     if not store.team():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
     if not _is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "
                     "can see this site without tor.", fg="red", bold=True, err=True)
+    password = _read_text(control_password_file) if control_password_file else None
     if tor == "auto":
-        tor = "launch" if shutil.which("tor") else "off"
+        tor, control_socket = _auto_tor(control_port, control_socket, password)
         if tor == "off":
             click.secho("WARNING: tor is not installed (no `tor` on PATH), so no onion service "
                         "is published.", fg="red", bold=True, err=True)
@@ -84,11 +101,24 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
                     "reach it anonymously. Use it for trying things out only.",
                     fg="red", bold=True, err=True)
     choice = None if tor == "off" else TorChoice(
-        tor, control_port,
-        _read_text(control_password_file) if control_password_file else None,
-        read_torrc(tor_config) if tor_config else {})
+        tor, control_port, password, read_torrc(tor_config) if tor_config else {}, control_socket)
     desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
     sys.exit(run(config, host, port, choice, desk_port))
+
+
+def _auto_tor(port: int, socket: Path | None, password: str | None) -> tuple[str, Path | None]:
+    """A running tor we can control first (the system's, kept up to date by the system), then
+    one of our own if tor is installed, else none."""
+    from onion.tor import Tor, TorError
+    socket = socket or SYSTEM_CONTROL_SOCKET
+    socket = socket if socket.exists() else None
+    if socket is not None or Tor.control_port_answers(port):
+        try:
+            Tor.attach(port, password, socket).close()
+            return "system", socket
+        except TorError as exc:
+            click.echo(f"not using the running tor: {exc}", err=True)
+    return ("launch" if shutil.which("tor") else "off"), None
 
 
 def _read_text(path: Path) -> str:
@@ -123,9 +153,12 @@ def purge(data_dir: Path) -> None:
     from dropbox.desk.deletions import carry_out_due
     from dropbox.desk.housekeeping import purge_expired
     config, store = load(data_dir)
-    count = purge_expired(store, config.settings.retention_days)
-    click.echo(f"deleted {counted(count, 'conversation', 'conversations')} without activity for "
-               f"{config.settings.retention_days} days")
+    if config.settings.retention_days == 0:
+        click.echo("retention is off (retention_days = 0): nothing deleted for inactivity")
+    else:
+        count = purge_expired(store, config.settings.retention_days)
+        click.echo(f"deleted {counted(count, 'conversation', 'conversations')} without activity "
+                   f"for {config.settings.retention_days} days")
     asked = carry_out_due(store)
     click.echo(f"deleted {counted(asked, 'conversation', 'conversations')} whose deletion, asked "
                f"on the desk, was due")
@@ -177,5 +210,5 @@ def main() -> int:
     return cli(standalone_mode=True) or 0
 
 
-for group in (team, onion, desk):
+for group in (team, onion, desk, upgrade, backup, restore, airgap_kit, status):
     cli.add_command(group)

@@ -8,12 +8,13 @@ import click
 
 from keys.errors import FormatError
 from dropbox.config import Config, InstanceError
+from dropbox.migrations import MigrationError
 from dropbox.storage import StorageError, Store
 from onion.client_auth import AccessError
 from onion.service_key import KeyFileError
 from onion.tor import TorError
 
-USER_ERRORS = (InstanceError, StorageError, FormatError, AccessError, KeyFileError, TorError)
+USER_ERRORS = (InstanceError, MigrationError, StorageError, FormatError, AccessError, KeyFileError, TorError)
 
 DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path),
                     help="the instance's data directory")

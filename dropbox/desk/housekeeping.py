@@ -9,22 +9,50 @@ import datetime
 import logging
 import threading
 
+from dropbox import health
 from dropbox.config import Config
 from dropbox.desk.deletions import carry_out_due
-from dropbox.desk.notices import send_due_notices
+from dropbox.desk.notices import retention_notice_key, send_due_notices
 from dropbox.storage import Store
 
 log = logging.getLogger(__name__)
 
 
 def purge_expired(store: Store, retention_days: int, today: datetime.date | None = None) -> int:
-    """Delete every conversation without activity for `retention_days`; returns how many."""
+    """Delete every conversation without activity for `retention_days`; returns how many.
+    A `retention_days` of 0 keeps everything."""
+    if retention_days <= 0:
+        return 0
     today = today or datetime.date.today()
     cutoff = (today - datetime.timedelta(days=retention_days)).isoformat()
     expired = store.inactive_since(cutoff)
     for conversation_id in expired:
         store.delete_conversation(conversation_id, "retention")
     return len(expired)
+
+
+# The latest deletion day (an ordinal) whose recipients were told; a conversation whose
+# deletion day moves later (new activity) is told about again when it comes near.
+WARNED_THROUGH = "retention_warned_through"
+
+
+def warn_of_deletions(config: Config, store: Store, today: datetime.date | None = None) -> set[str]:
+    """Mark a "deleted soon" notice due, once, for each recipient of a conversation that comes
+    within `retention_warning_days` of its deletion; returns whom."""
+    settings = config.settings
+    due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days,
+                                  today)
+    warned = store.get_state(WARNED_THROUGH)
+    days = {cid: datetime.date.fromisoformat(day).toordinal() for cid, day in due.items()}
+    names = set()
+    for conversation_id in (cid for cid, day in days.items() if day > warned):
+        conversation = store.conversation(conversation_id)
+        names |= {r.name for r in conversation.recipients} if conversation else set()
+    for name in names:
+        store.set_state(retention_notice_key(name), 1)
+    if days and max(days.values()) > warned:
+        store.set_state(WARNED_THROUGH, max(days.values()))
+    return names
 
 
 class Housekeeping(threading.Thread):
@@ -46,6 +74,10 @@ class Housekeeping(threading.Thread):
             purge_expired(self.store, self.config.settings.retention_days)
         except Exception as exc:
             log.error("retention purge failed: %s", type(exc).__name__)
+        try:
+            warn_of_deletions(self.config, self.store)
+        except Exception as exc:
+            log.error("retention warnings failed: %s", type(exc).__name__)
         try:
             carry_out_due(self.store)
         except Exception as exc:

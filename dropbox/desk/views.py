@@ -16,6 +16,7 @@ from flask_babel import ngettext
 
 from keys.bundle import check_bundle
 from keys.errors import FormatError
+from dropbox import health
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import conversations_for, find
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
@@ -93,8 +94,22 @@ def logout():
 
 
 def _list_page(status: int = 200, **extra):
-    return render_template("conversations.html", conversations=conversations_for(_instance().store, _me()),
+    mine = conversations_for(_instance().store, _me())
+    return render_template("conversations.html", conversations=mine, warnings=_warnings(mine),
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
+
+
+def _warnings(mine) -> dict:
+    """What `dropbox status` would warn of, about this responder's conversations only."""
+    instance = _instance()
+    settings, store = instance.config.settings, instance.store
+    due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
+    unread = health.unread_for(store, settings.unread_warning_days)
+    free = health.free_disk(instance.config)
+    return {"deletions": sorted((due[c.id], c.designation) for c in mine if c.id in due),
+            "unread": sorted(c.designation for c in mine if c.id in unread),
+            "unread_days": settings.unread_warning_days,
+            "disk_low": free < instance.config.max_request_bytes, "free": health.mib(free)}
 
 
 @desk.get("/")

@@ -1,0 +1,79 @@
+"""`dropbox status`: is this instance healthy? For people and for monitoring.
+
+Exit status 0 when nothing needs attention; otherwise 1, with one `PROBLEM:` line each.
+What it reads is all on this machine: the data directory and, when `serve` runs, tor's
+control port (ours under DATA/tor/, or the system's). It never changes anything, so it does
+not upgrade an old instance either: it says that one is due.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dropbox import __version__, health, migrations
+from dropbox.cli.common import DATA, load
+from dropbox.cli.upgrade import instance_version
+
+
+def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
+    from onion.service_key import ServiceKey
+    from onion.tor import Tor, TorError
+    launched = Tor.launched_control_port(config.tor_dir)
+    try:
+        if launched is not None:
+            tor = Tor.attach(launched)
+        else:
+            tor = Tor.attach(control_port, None, control_socket if control_socket.exists() else None)
+    except TorError as exc:
+        return [f"tor cannot be asked whether the onions are published: {exc}"]
+    try:
+        return [f"the {service} onion is not published (is `dropbox serve` running, and tor online?)"
+                for service in ("site", "desk")
+                if not tor.has_descriptor(ServiceKey.load(config.onion_key_file(service)))]
+    finally:
+        tor.close()
+
+
+@click.command()
+@DATA
+@click.option("--control-port", default=9051, show_default=True, type=click.IntRange(1, 65535),
+              help="the system tor's control port, when serve attached to it")
+@click.option("--control-socket", default="/run/tor/control", show_default=True,
+              type=click.Path(path_type=Path), help="the system tor's control socket")
+def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
+    """Say what needs attention; exit status 1 if anything does (for monitoring)."""
+    found = instance_version(data_dir)
+    if found is not None and found < migrations.CURRENT:
+        click.echo(f"onion-dropbox {__version__}; the instance is version {found}")
+        click.echo(f"PROBLEM: the instance needs `dropbox upgrade` (version {found}, "
+                   f"this program {migrations.CURRENT}); serve will not start until then")
+        sys.exit(1)
+    config, store = load(data_dir)
+    settings = config.settings
+    click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}, "
+               f"{len(store.team())} responder(s)")
+    problems = _tor_problems(config, control_port, control_socket)
+
+    free, largest = health.free_disk(config), config.max_request_bytes
+    click.echo(f"free disk: {health.mib(free)} (largest upload: {health.mib(largest)})")
+    if free < largest:
+        problems.append(f"free disk ({health.mib(free)}) is less than the largest upload "
+                        f"allowed ({health.mib(largest)}): free space or lower max_request_mib")
+
+    unread = health.unread_for(store, settings.unread_warning_days)
+    if unread:
+        problems.append(f"{len(unread)} conversation(s) have reports no one has downloaded for "
+                        f"more than {settings.unread_warning_days} day(s)")
+
+    if settings.retention_days == 0:
+        click.echo("retention: off (retention_days = 0), nothing is deleted")
+    else:
+        due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
+        click.echo(f"retention: {settings.retention_days} days without activity; "
+                   f"{len(due)} deletion(s) within {settings.retention_warning_days} day(s)"
+                   + (f", the next on {min(due.values())}" if due else ""))
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}")
+    sys.exit(1 if problems else 0)

@@ -1,0 +1,73 @@
+"""`dropbox upgrade`: bring a data directory made by an earlier version to this one.
+
+The instance's version is the number of upgrade steps its database has had
+(`dropbox/migrations.py`); the steps repair the data directory too. `serve`
+refuses an instance that is behind rather than upgrading it on its own: an
+upgrade is a moment the operator chooses, after a backup, never a side effect
+of a restart by systemd after a package update.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dropbox import migrations
+from dropbox.cli.common import DATA, load
+from dropbox.config import CONFIG_FILE, ONION_KEY_FILES, InstanceError
+from dropbox.storage import Store
+
+
+def instance_version(data_dir: Path) -> int | None:
+    """How far the instance at `data_dir` has been upgraded; None for one with no database yet."""
+    data_dir = Path(data_dir).resolve()
+    if not (data_dir / CONFIG_FILE).is_file():
+        raise InstanceError(f"no instance at {data_dir}: run `dropbox init --data {data_dir}` first")
+    return migrations.version_on_disk(data_dir / "dropbox.sqlite3")
+
+
+def refuse_if_behind(data_dir: Path) -> None:
+    """For `serve`: an instance made by an earlier version waits for `dropbox upgrade`."""
+    found = instance_version(data_dir)
+    if found is not None and found < migrations.CURRENT:
+        raise click.ClickException(
+            f"the instance at {Path(data_dir).resolve()} was made by an earlier version of "
+            f"onion-dropbox (instance version {found}, this program {migrations.CURRENT}). "
+            f"Back it up (`dropbox backup`), then run `dropbox upgrade --data {data_dir}`.")
+
+
+def _addresses(data_dir: Path) -> dict[str, str | None]:
+    from onion.service_key import KeyFileError, ServiceKey
+    found = {}
+    for service, name in ONION_KEY_FILES.items():
+        try:
+            found[service] = ServiceKey.load(data_dir / "secrets" / name).address
+        except KeyFileError:
+            found[service] = None
+    return found
+
+
+@click.command()
+@DATA
+def upgrade(data_dir: Path) -> None:
+    """Upgrade an instance made by an earlier version: its database and data directory."""
+    data_dir = Path(data_dir).resolve()
+    before = instance_version(data_dir) or 0
+    if before > migrations.CURRENT:
+        raise migrations.MigrationError(
+            f"this instance is version {before}, newer than this program knows "
+            f"({migrations.CURRENT}): install the newer onion-dropbox again")
+    old = _addresses(data_dir)
+    # Store.prepare applies the steps; it needs only paths, not a loadable instance, which
+    # is what an incomplete one is not until its steps have run.
+    Store(data_dir / "dropbox.sqlite3", data_dir / "store", data_dir / "tmp").prepare()
+    config, _ = load(data_dir)  # everything the server reads now loads
+    for step in migrations.STEPS[before:]:
+        click.echo(f"applied: {step.__name__}")
+    for service, address in _addresses(config.data_dir).items():
+        if old[service] is None:
+            click.echo(f"new {service} onion address: {address} (this instance had none)")
+        elif old[service] != address:  # a step must never do this; say it loudly if one did
+            raise click.ClickException(f"the {service} onion address changed to {address}")
+    state = "already up to date" if before == migrations.CURRENT else f"upgraded from version {before}"
+    click.echo(f"instance at {data_dir}: version {migrations.CURRENT}, {state}")

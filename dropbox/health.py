@@ -1,0 +1,59 @@
+"""What needs someone's attention: the operator's `dropbox status` and the desk's warnings.
+
+Each check returns what it found; `problems` turns them into one line each, for monitoring
+(`dropbox status` exits non-zero when there is any). Retention is stated as the day a
+conversation will be deleted if nothing more happens, so responders and the reporter are
+told before, never after.
+"""
+from __future__ import annotations
+
+import datetime
+import shutil
+
+from dropbox.config import Config
+from dropbox.exports import LAST_EXPORT
+from dropbox.storage import Store
+
+
+def deletion_day(last_activity: str, retention_days: int) -> str | None:
+    """The day `purge` deletes a conversation last active on `last_activity` if nothing more
+    happens; None when retention is off (0)."""
+    if retention_days <= 0:
+        return None
+    day = datetime.date.fromisoformat(last_activity) + datetime.timedelta(days=retention_days + 1)
+    return day.isoformat()
+
+
+def deletions_within(store: Store, retention_days: int, days: int,
+                     today: datetime.date | None = None) -> dict[str, str]:
+    """Conversation id → deletion day, for those deleted within `days` days from today."""
+    if retention_days <= 0:
+        return {}
+    today = today or datetime.date.today()
+    cutoff = (today + datetime.timedelta(days=days - retention_days)).isoformat()
+    found = {}
+    for conversation_id in store.inactive_since(cutoff):
+        conversation = store.conversation(conversation_id)
+        if conversation is not None:
+            found[conversation_id] = deletion_day(conversation.last_activity, retention_days)
+    return found
+
+
+def unread_for(store: Store, days: int, today: datetime.date | None = None) -> set[str]:
+    """Conversations with an item older than `days` days that no export or desk bundle has
+    taken yet: reports waiting unread."""
+    today = today or datetime.date.today()
+    taken = max([store.get_state(LAST_EXPORT)] + [a["last_download_seq"] for a in store.accounts()])
+    oldest = (today - datetime.timedelta(days=days)).isoformat()
+    return {conversation_id for conversation_id, items in store.items_after(taken).items()
+            if any(item.origin == "reporter" and item.created < oldest for item in items)}
+
+
+def free_disk(config: Config) -> int:
+    """Free bytes where the store lives; too few when below `config.max_request_bytes`, the
+    largest upload the settings allow."""
+    return shutil.disk_usage(config.data_dir).free
+
+
+def mib(size: int) -> str:
+    return f"{size / (1024 * 1024):,.0f} MiB"

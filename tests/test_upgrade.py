@@ -1,0 +1,121 @@
+"""Upgrades keep every report: instances made by earlier releases, upgraded by `dropbox upgrade`.
+
+Each release that changed a format or the schema left a fixture in tests/fixtures/ (made by
+its own code); here a copy of each is upgraded and everything its team had must still work:
+every conversation opens offline, every codename logs in and sees its replies, the desk
+logins work, and the onion addresses are the same.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, dropbox, start_server
+from deskclient import Login, desk_url
+from formclient import FormClient
+from survival import desk_conversations, open_offline, reporter_page
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RELEASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "fixture.json").is_file())
+
+
+def _copy(release: str, tmp_path: Path) -> tuple[Path, dict]:
+    folder = tmp_path / release
+    shutil.copytree(FIXTURES / release, folder)
+    return folder, json.loads((folder / "fixture.json").read_text())
+
+
+def _serve_refused(data: Path) -> str:
+    """What `serve` says when it refuses the instance (it must not start serving it)."""
+    try:
+        proc = subprocess.run([str(BIN / "dropbox"), "serve", "--data", str(data), "--tor", "off",
+                               "--port", "0"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("serve started on an instance that needs an upgrade") from None
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc
+    return proc.stderr
+
+
+def _version(data: Path) -> int:
+    with sqlite3.connect(data / "dropbox.sqlite3") as db:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgraded_instance_keeps_every_report_reply_login_and_address(release, tmp_path):
+    folder, fixture = _copy(release, tmp_path)
+    data, airgap = folder / "instance", folder / "airgap"
+
+    assert "dropbox upgrade --data" in _serve_refused(data)
+    assert _version(data) == 0, "serve must not upgrade on its own"
+
+    said = dropbox("upgrade", "--data", data).out
+    assert "upgraded from version 0" in said and "new site onion" not in said, said
+    assert "already up to date" in dropbox("upgrade", "--data", data).out
+    assert dropbox("onion", "address", "--data", data).out.strip() == fixture["site_address"]
+
+    server = start_server(data)
+    try:
+        # The reply written offline but never imported can still be brought in.
+        for reply in fixture["replies"]:
+            if not reply["imported"]:
+                dropbox("import-replies", folder / reply["file"], "--data", data)
+        for report in fixture["reports"]:
+            page = reporter_page(server.url, report["codename"])
+            for reply in fixture["replies"]:
+                shown = reply["text"] in page.text
+                assert shown == (reply["conversation"] == report["conversation"]), (reply, page.text)
+        for login in fixture["desk_logins"]:
+            seen = desk_conversations(desk_url(server), Login(**{
+                "name": login["name"], "password": login["password"], "secret": login["totp_secret"]}))
+            mine = [r for r in fixture["reports"] if login["name"] not in r["excluded"]]
+            assert len(seen) == len(mine)
+    finally:
+        server.stop()
+
+    passphrase = airgap / "passphrase.txt"
+    for name in fixture["team"]:
+        said, opened = open_offline(data, airgap / f"{name}.key", passphrase, tmp_path / name)
+        for report in fixture["reports"]:
+            if name in report["excluded"]:
+                assert report["conversation"] not in opened
+                assert "excluded from 1" in said
+                continue
+            conversation = opened[report["conversation"]]
+            assert report["message"] in conversation["text"]
+            assert report.get("follow_up", "") in conversation["text"]
+            assert conversation["files"] == report["files"]
+            for reply in fixture["replies"]:
+                if reply["conversation"] == report["conversation"]:
+                    assert reply["text"] in conversation["text"]
+
+
+@pytest.mark.slow
+def test_instance_from_before_v0_1_0_gets_its_missing_files_back(tmp_path):
+    """Made by an earlier commit: no code-of-practice.toml and no onion keys. `serve` says
+    what to do, `upgrade` adds them, and the reporter site works again."""
+    folder, fixture = _copy("v0.1.0", tmp_path)
+    data = folder / "instance"
+    for name in ("code-of-practice.toml", "secrets/onion-site-key", "secrets/onion-desk-key"):
+        (data / name).unlink()
+
+    assert "dropbox upgrade" in _serve_refused(data)
+    said = dropbox("upgrade", "--data", data).out
+    address = dropbox("onion", "address", "--data", data).out.strip()
+    assert f"new site onion address: {address}" in said
+    assert (data / "secrets" / "onion-site-key").stat().st_mode & 0o077 == 0
+    server = start_server(data)
+    try:
+        page = reporter_page(server.url, fixture["reports"][0]["codename"])
+        assert fixture["replies"][0]["text"] in page.text
+        landing = FormClient(server.url).get("/")
+        assert landing.status == 200 and "code of" in landing.text.lower()
+    finally:
+        server.stop()
+    assert dropbox("onion", "address", "--data", data).out.strip() == address

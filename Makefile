@@ -5,7 +5,7 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench clean translations dist
+.PHONY: install run test bench bench-attacks clean translations dist
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -54,6 +54,10 @@ test: install
 # Reuses the tests' server starter and streaming client, hence tests/ on the path.
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
+
+# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~3 minutes.
+bench-attacks: install
+	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
 
 # The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
 # tree with the tools the lock pinned; catalogues are compiled into the wheel.

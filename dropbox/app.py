@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from dropbox.config import Config
+from dropbox.formlimits import BoundedFormRequest, bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
 from dropbox.languages import LANGUAGES, direction, select_language
@@ -31,9 +32,14 @@ class Instance:
     login_failures: FailureBudget
 
 
+class SiteRequest(BoundedFormRequest, EncryptingRequest):
+    """Files are encrypted as they arrive; text parts are bounded as they are parsed."""
+
+
 def create_app(config: Config) -> Flask:
     app = Flask(__name__)
-    app.request_class = EncryptingRequest
+    app.request_class = SiteRequest
+    bound_forms(app, config.settings, frozenset({"reporter.report", "reporter.conversation"}))
     app.config.update(
         SECRET_KEY=config.session_key,
         MAX_CONTENT_LENGTH=config.max_request_bytes,
@@ -43,7 +49,8 @@ def create_app(config: Config) -> Flask:
         # No external resources may be needed for error pages either.
         TRAP_HTTP_EXCEPTIONS=False,
     )
-    app.session_interface = MemorySessions(config.settings.session_idle_seconds)
+    app.session_interface = MemorySessions(config.settings.session_idle_seconds,
+                                           max_sessions=config.settings.max_sessions)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
     store.recover()

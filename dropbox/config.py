@@ -46,12 +46,6 @@ class Settings:
     max_message_chars: int = 50_000
     max_files_per_submission: int = 20
     max_file_mib: int = 2048
-    # Text fields are bounded while a form is parsed, not after: a field over as many bytes as
-    # max_field_chars characters can take (4 each in UTF-8) is refused before it is read on
-    # (the form checks each field's own limit, such as max_message_chars, with the words kept),
-    # and all text fields of one form together take at most max_form_fields_bytes.
-    max_field_chars: int = 50_000
-    max_form_fields_bytes: int = 1024 * 1024
     # Request bodies that reach the disk (uploads, large forms) are admitted only while this
     # much space stays free in the data directory, and while all bodies being received at
     # once add up to at most max_bytes_in_flight_mib; past either, 507 before reading.
@@ -67,6 +61,17 @@ class Settings:
     # A deletion asked on the desk waits this many days, during which any reader can cancel it.
     deletion_grace_days: int = 2
     session_idle_seconds: int = 3600
+    # Sessions in memory, of each kind (see sessions.py): anonymous ones, and someone's.
+    max_sessions: int = 50_000
+    # Connections (see deadlines.py): headers by a deadline, bodies at a minimum rate
+    # averaged over a window, and at most this many open at once (the slowest make room).
+    header_timeout_seconds: int = 30
+    min_upload_bytes_per_second: int = 1024
+    upload_rate_window_seconds: int = 60
+    max_connections: int = 4000
+    # Tor's own limit on each onion service: streams open at once on one rendezvous
+    # circuit; a circuit that asks for more is closed (MaxStreamsCloseCircuit).
+    max_streams_per_circuit: int = 32
     codename_opslimit: int = StretchCost.opslimit
     codename_memlimit: int = StretchCost.memlimit
     # The responder desk's mail notices; no mail is sent while smtp_host is empty.
@@ -80,6 +85,21 @@ class Settings:
     housekeeping_seconds: int = 60
     # Where the "Leave this site quickly" link on every page goes.
     quick_exit_url: str = "https://www.wikipedia.org/"
+
+    @property
+    def max_text_field_bytes(self) -> int:
+        """The largest text part of a form, as it arrives (UTF-8: up to 4 bytes a character)."""
+        return 4 * self.max_message_chars + 4096
+
+    @property
+    def max_form_text_bytes(self) -> int:
+        """All text parts of one form together: the message and every short answer."""
+        return self.max_text_field_bytes + 128 * 1024
+
+    @property
+    def max_form_parts(self) -> int:
+        """Parts of one multipart body: the files, and the form's fields and checkboxes."""
+        return self.max_files_per_submission + 200
 
     def to_toml(self) -> str:
         lines = ["# onion-dropbox instance settings; restart `dropbox serve` after editing."]

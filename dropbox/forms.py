@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from dropbox.safeforms import SafeForm
 from wtforms import (BooleanField, MultipleFileField, RadioField, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
@@ -52,11 +52,11 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class StartForm(FlaskForm):
+class StartForm(SafeForm):
     """The landing page's button, and the codename page's "a fresh one": both make a codename."""
 
 
-class ConfirmCodenameForm(FlaskForm):
+class ConfirmCodenameForm(SafeForm):
     written_down = BooleanField(_l("I have written my codename down"), validators=[
         InputRequired(_l("Please write your codename down and check this box. "
                          "Without it you cannot come back to your report."))])
@@ -76,7 +76,7 @@ CONTACT = [("tell-me-first", _l("Tell me before you contact them")),
 NAME_ME = [("no", _l("No")), ("yes", _l("Yes"))]
 
 
-class ReportForm(FlaskForm):
+class ReportForm(SafeForm):
     """The code of practice as a form. Only the message is required: a reporter may skip the rest."""
     reporting_for = OptionalRadioField(_l("Who are you reporting for?"), choices=REPORTING_FOR)
     behaviours = CheckboxesField(_l("What happened? Check all that apply."))
@@ -112,18 +112,18 @@ class ReportForm(FlaskForm):
                                      "change your answer to that question."))
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(SafeForm):
     message = TextAreaField(_l("Your message"), validators=[_check_length])
     files = MultipleFileField(_l("Files (optional)"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SafeForm):
     codename = StringField(_l("Your codename"), validators=[DataRequired(_l("Please type your codename."))])
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(SafeForm):
     """Logging out is a POST, so another site cannot log a reporter out."""
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(SafeForm):
     """The reporter's confirmation that their whole conversation is to be deleted."""

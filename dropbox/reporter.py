@@ -2,11 +2,12 @@
 
 Works with JavaScript off. A session knows a reporter's conversation and
 derived secret key only in server memory (see sessions.py). A new codename
-stays there only until the reporter confirms they have written it down;
-after that it is forgotten, and only what it derives to is kept.
+stays there only until the reporter confirms they have written it down, for
+15 minutes at most; after that it is forgotten, and only what it derives to is kept.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
@@ -26,11 +27,15 @@ from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginF
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import EXPIRED, TooLarge
+from dropbox.redirects import page_of_this_app
 from dropbox.storage import Conversation, StagedItem, today
 
 reporter = Blueprint("reporter", __name__)
 
 PENDING = "pending_identity"
+# How long a new codename is kept in server memory for the reporter to write it down; it
+# is forgotten as soon as they confirm they have, and after this in any case.
+CODENAME_SHOWN_SECONDS = 15 * 60
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
 FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
@@ -66,6 +71,13 @@ def _fresh_session() -> None:
     g.pop("csrf_token", None)  # Flask-WTF caches the old session's token for the request
     if language:
         session[LANGUAGE] = language
+
+
+def _room_for_one_more() -> None:
+    """Refuse to begin a session for someone while the table of those is full: sessions of
+    reporters who are writing are never evicted to make room (sessions.py)."""
+    if not current_app.session_interface.has_room():
+        abort(429)
 
 
 def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedItem]:
@@ -143,11 +155,7 @@ def choose_language(code: str):
     """A plain link changes the language for the rest of the visit."""
     if code in LANGUAGES:
         session[LANGUAGE] = code
-    back = request.args.get("next", "")
-    # Only a path on this site: never an open redirect.
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
-        back = url_for("reporter.index")
-    return redirect(back)
+    return redirect(page_of_this_app(request.args.get("next", ""), "reporter.index"))
 
 
 @reporter.post("/start")
@@ -155,6 +163,7 @@ def start():
     """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
+    _room_for_one_more()
     _new_codename()
     draft = Draft.carried(request, REPORT)
     if draft:  # a different codename for a report whose words are being carried back
@@ -169,7 +178,7 @@ def _new_codename() -> None:
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
-                        "codename": phrase}
+                        "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
 
 
 def _codename_page(draft: Draft | None, form: ConfirmCodenameForm | None = None) -> str:
@@ -181,14 +190,18 @@ def _codename_page(draft: Draft | None, form: ConfirmCodenameForm | None = None)
 @reporter.route("/codename", methods=["GET", "POST"])
 def codename():
     pending = session.get(PENDING)
-    if pending is None:
+    draft = Draft.carried(request, REPORT)
+    if pending is None or "codename" in pending and time.monotonic() > pending["shown_until"]:
+        if draft:  # the codename went unconfirmed too long, but words ride on: a new one for them
+            _new_codename()
+            return _codename_page(draft), 400
+        session.pop(PENDING, None)  # nothing was written yet: starting again loses nothing
         return redirect(url_for("reporter.index"))
     if "codename" not in pending:
         return redirect(url_for("reporter.report"))
     form = ConfirmCodenameForm()
-    draft = Draft.carried(request, REPORT)
     if form.validate_on_submit():
-        session[PENDING] = {k: v for k, v in pending.items() if k != "codename"}
+        session[PENDING] = {k: v for k, v in pending.items() if k not in ("codename", "shown_until")}
         if draft:  # the report that arrived after its session ended comes back filled in
             return render_template("report.html", form=_report_form(draft.formdata()),
                                    dropped=list(draft.files))
@@ -232,10 +245,10 @@ def rescue() -> tuple[str, int] | None:
     if request.method != "POST" or not request.form.get("csrf_token") or \
             request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return None
-    kind = {"reporter.report": REPORT, "reporter.conversation": FOLLOW_UP}.get(request.endpoint)
-    if kind is None:
+    draft = _draft_in_hand()
+    if draft is None:
         return None
-    draft = Draft.from_submission(kind, request)
+    kind = draft.form
     pending, current = session.get(PENDING), _logged_in()
     if kind == REPORT and pending and "codename" not in pending or kind == FOLLOW_UP and current:
         # The session lives, only the token was stale: the same form again, filled in, in it.
@@ -257,6 +270,16 @@ def rescue() -> tuple[str, int] | None:
                               "you wrote is lost: please log in with your codename and it comes "
                               "back filled in."))
     return render_template("login.html", form=form, draft=draft), 400
+
+
+def _draft_in_hand() -> Draft | None:
+    """The words of a report or follow-up in this request: sent by their own form, or carried
+    back by the page that came after an ended session (whose own session may have ended too)."""
+    if request.endpoint == "reporter.report":
+        return Draft.from_submission(REPORT, request)
+    if request.endpoint == "reporter.conversation":
+        return Draft.from_submission(FOLLOW_UP, request)
+    return Draft.carried(request, REPORT) or Draft.carried(request, FOLLOW_UP)
 
 
 @reporter.errorhandler(CSRFError)
@@ -306,14 +329,18 @@ def login():
     draft = Draft.carried(request, FOLLOW_UP)
     if not form.validate_on_submit():
         return render_template("login.html", form=form, draft=draft), 400 if request.method == "POST" else 200
+    _room_for_one_more()
     config, budget = _instance().config, _instance().login_failures
-    if not budget.available():
-        abort(429)
     phrase = codenames.normalize(form.codename.data)
+    # Only a guess that costs an argon2id run spends the shared budget: junk that is not
+    # a codename of the list's words costs nothing, so it must not lock reporters out either.
+    if phrase is not None and not budget.available():
+        abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
     if not conversation:
-        budget.spend()
+        if phrase is not None:
+            budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form, draft=draft), 403

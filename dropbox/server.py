@@ -26,6 +26,7 @@ import waitress
 from dropbox.app import create_app, submission_judge
 from dropbox.channel import DropboxChannel, Intake
 from dropbox.config import Config
+from dropbox.deadlines import Deadlines, with_deadlines
 from dropbox.disk_budget import DiskBudget
 from dropbox.submission_stream import Limits
 from dropbox.desk.app import create_desk_app
@@ -42,10 +43,9 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 # threshold well above that keeps every response page in memory.
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
-# Browsers keep several idle connections per site and tor opens one local connection per
-# stream; with waitress's default of 100, a hundred reporters (bench/RESULTS.md) held every
-# slot for channel_timeout and the next reporter waited minutes. select() allows ~1000 fds.
-CONNECTION_LIMIT = 500
+# waitress's own connection limit is only a backstop: deadlines.py keeps the count at
+# Settings.max_connections by closing the slowest connection when a new one arrives.
+SPARE_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,9 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     logging.getLogger("stem").setLevel(logging.WARNING)  # stem logs every control command
     disk = _disk_budget(config)
     settings = config.settings
-    limits = Limits(field_chars=settings.max_field_chars, fields_bytes=settings.max_form_fields_bytes,
-                    files=settings.max_files_per_submission, file_bytes=settings.max_file_mib * 1024 * 1024)
+    limits = Limits(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,
+                    files=settings.max_files_per_submission, file_bytes=settings.max_file_mib * 1024 * 1024,
+                    parts=settings.max_form_parts)
     server = _waitress(app, config, host, port,
                        Intake(disk, config.tmp_dir, limits, submission_judge(app)))
     site_port = server.effective_port
@@ -123,6 +124,7 @@ def _disk_budget(config: Config) -> DiskBudget:
 
 
 def _waitress(app, config: Config, host: str, port: int, intake: Intake):
+    deadlines = Deadlines.from_settings(config.settings)  # also raises the open-file limit
     server = waitress.create_server(
         app, host=host, port=port,
         ident="",  # no Server header naming the software and version
@@ -133,22 +135,28 @@ def _waitress(app, config: Config, host: str, port: int, intake: Intake):
         # waitress reads 8 KiB per loop turn by default; a large upload then spends more
         # time turning the loop than encrypting (bench/RESULTS.md): read 256 KiB at once.
         recv_bytes=256 * 1024,
-        connection_limit=CONNECTION_LIMIT,
+        connection_limit=deadlines.max_connections + SPARE_CONNECTIONS,
+        asyncore_use_poll=True,  # select() cannot watch more than 1024 sockets
     )
-    # Submissions sealed as they arrive, other bodies in the encrypted spool, strict error pages.
-    server.channel_class = DropboxChannel.serving(intake)
+    # Submissions sealed as they arrive, other bodies in the encrypted spool, strict error
+    # pages (channel.py), behind the deadlines.
+    server.channel_class = with_deadlines(DropboxChannel.serving(intake), deadlines)
     return server
 
 
 def _publish(controller: Tor, config: Config, site_port: int, desk_port: int | None) -> None:
-    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port)
+    streams = config.settings.max_streams_per_circuit
+    site = Service("reporter site", ServiceKey.load(config.onion_key_file("site")), site_port,
+                   max_streams=streams)
     print(f"onion service for the reporter site: http://{controller.publish(site)}/", flush=True)
     desk = None
     if desk_port is not None:
-        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port)
+        desk = Service("desk", ServiceKey.load(config.onion_key_file("desk")), desk_port,
+                       max_streams=streams)
         _publish_desk(controller, config, desk)
     print("proof-of-work defences: " + ("on" if controller.pow_defences else
                                         "not supported by this tor"), flush=True)
+    print(f"at most {streams} streams per circuit; a circuit asking for more is closed", flush=True)
     threading.Thread(target=_watch, args=(controller, config, desk), daemon=True).start()
 
 

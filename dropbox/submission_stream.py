@@ -41,11 +41,8 @@ SUBMISSION_PATHS = frozenset({"/report", "/conversation"})
 SLICE = 64 * 1024
 # A refused body with at most this much left is read to its end and dropped.
 DRAIN_BYTES = 1024 * 1024
-# A part's headers (name, file name, type) fit in this; Werkzeug's default part count.
+# A part's headers (name, file name, type) fit in this.
 PART_HEADERS_BYTES = 16 * 1024
-MAX_PARTS = 1000
-# UTF-8 takes at most this many bytes per character.
-UTF8_MAX = 4
 
 # Why an arrival stopped on its own; the app turns each into the page a person reads.
 TOO_MANY_FILES = "too many files"
@@ -59,11 +56,12 @@ DISK_FAILED = "disk failed"
 
 @dataclass(frozen=True)
 class Limits:
-    field_chars: int
+    """The same bounds as the app's own form parser (formlimits.py, from Settings)."""
+    field_bytes: int
     fields_bytes: int
     files: int
     file_bytes: int
-    parts: int = MAX_PARTS
+    parts: int
 
 
 def boundary_of(content_type: str) -> bytes | None:
@@ -215,12 +213,12 @@ class Arrival:
                                                           part.name, headers=part.headers)))
             return
         self._fields_size += len(event.data)
-        if self._size > self._limits.field_chars * UTF8_MAX:
+        if self._size > self._limits.field_bytes:
             return self._stop(FIELD_TOO_LARGE)
         if self._fields_size > self._limits.fields_bytes:
             return self._stop(FIELDS_TOO_LARGE)
         self._value.append(event.data)
         if not event.more_data:
-            # Only a bound in bytes here: a field just over its limit in characters is for the
-            # form to point out, with the reporter's words kept.
+            # A bound in bytes only: a field just over its limit in characters is for the form
+            # to point out, with the reporter's words kept.
             self.fields.append((part.name, b"".join(self._value).decode("utf-8", "replace")))

@@ -128,7 +128,7 @@ class EncryptingRequest(Request):
             return TooLarge(_("Please send files of at most %(mib)s MiB each.", mib=settings.max_file_mib))
         if arrival.problem == arriving.FIELD_TOO_LARGE:
             return TooLarge(_("Please keep a message under %(limit)s characters, or attach it as a file.",
-                              limit=settings.max_field_chars))
+                              limit=settings.max_message_chars))
         if arrival.problem in (arriving.FIELDS_TOO_LARGE, arriving.TOO_MANY_PARTS):
             return RequestEntityTooLarge()
         return BadRequest()

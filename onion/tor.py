@@ -37,6 +37,9 @@ class Service:
     key: ServiceKey
     target_port: int
     clients: tuple[str, ...] = ()  # x25519 public keys (base32); none: open to anyone
+    # Streams open at once on one rendezvous circuit; a circuit asking for more is closed
+    # (MaxStreamsCloseCircuit), so one circuit cannot hold every connection. 0: no limit.
+    max_streams: int = 0
 
 
 def read_torrc(path: Path) -> dict[str, list[str]]:
@@ -211,9 +214,12 @@ class Tor:
 
 
 def _add_onion(service: Service, pow_defences: bool) -> str:
-    flags = "DiscardPK" + (",V3Auth" if service.clients else "")
+    flags = "DiscardPK" + (",V3Auth" if service.clients else "") + \
+        (",MaxStreamsCloseCircuit" if service.max_streams else "")
     parts = ["ADD_ONION", service.key.add_onion_blob, f"Flags={flags}",
              f"Port=80,127.0.0.1:{service.target_port}"]
+    if service.max_streams:
+        parts.append(f"MaxStreams={service.max_streams}")
     if pow_defences:
         parts.append("PoWDefensesEnabled=1")
     parts += [f"ClientAuthV3={key}" for key in service.clients]

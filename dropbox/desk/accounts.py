@@ -4,10 +4,11 @@ Passwords are stored as argon2id hashes (PyNaCl's `pwhash.argon2id.str`).
 The TOTP secret must be readable by the server, so it is sealed with a key
 derived from the instance's secrets: the database alone does not give it away.
 A code is accepted once (the last used time step is remembered), and repeated
-failures lock the account for a while.
+wrong codes after a right password lock the codes for a while (see `authenticate`).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import time
 from dataclasses import dataclass
@@ -88,6 +89,14 @@ def reset_account(config: Config, store: Store, name: str) -> Credentials:
     return credentials
 
 
+def credentials_stamp(account) -> str:
+    """Names the account's current password and TOTP secret (a reset changes it), and
+    reveals neither."""
+    digest = hashlib.blake2b(bytes(account["password_hash"]) + bytes(account["sealed_totp"]),
+                             digest_size=16, person=b"odbx-desk-login")
+    return digest.hexdigest()
+
+
 def _otp_step(totp: pyotp.TOTP, code: str, now: float) -> int | None:
     """The time step `code` belongs to, within one step either side of now."""
     code = "".join(code.split())
@@ -100,23 +109,24 @@ def _otp_step(totp: pyotp.TOTP, code: str, now: float) -> int | None:
 
 def authenticate(config: Config, store: Store, name: str, password: str, code: str,
                  now: float | None = None) -> None:
-    """Return if the login is good; otherwise raise LoginRefused and count the failure."""
+    """Return if the login is good; otherwise raise LoginRefused.
+
+    Lock guesses, not people. Every attempt costs one argon2id run, for a made-up name too
+    (against a decoy hash), and a wrong password is only ever "refused": the answer, its
+    time and any lock are the same for every name, and whoever can reach the desk cannot
+    lock a colleague out. What is counted is a wrong code after the right password, the
+    one guess worth limiting (a password of seven diceware words is not guessed online);
+    it is counted before it is checked, atomically, and five lock the codes for a while."""
     now = time.time() if now is None else now
     account = store.account(name) if name in {r.name for r in store.team()} else None
-    if account is None:
-        _verify(_decoy_hash(), password)  # the same work, so a name is not told apart by timing
+    right = _verify(account["password_hash"] if account else _decoy_hash(), password)
+    if account is None or not right:
         raise LoginRefused(REFUSED)
-    if account["locked_until"] > now:
+    if not store.reserve_code_guess(name, int(now), MAX_FAILURES, LOCK_SECONDS):
         raise LoginRefused(LOCKED)
     totp_secret = secret.SecretBox(config.desk_key).decrypt(account["sealed_totp"]).decode("ascii")
     step = _otp_step(pyotp.TOTP(totp_secret), code, now)
-    good = _verify(account["password_hash"], password) and step is not None
-    if good and store.claim_otp_step(name, step):
-        store.update_account(name, failures=0)
+    if step is not None and store.claim_otp_step(name, step):
+        store.update_account(name, failures=0, locked_until=0)
         return
-    failures = account["failures"] + 1
-    if failures >= MAX_FAILURES:
-        store.update_account(name, failures=0, locked_until=int(now) + LOCK_SECONDS)
-        raise LoginRefused(LOCKED)
-    store.update_account(name, failures=failures)
     raise LoginRefused(REFUSED)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from dropbox.app import Instance, add_favicon, add_problem_pages
 from dropbox.config import Config
+from dropbox.formlimits import BoundedFormRequest, bound_forms
 from dropbox.desk.views import desk
 from dropbox.headers import add_strict_headers
 from dropbox.ratelimit import FailureBudget
@@ -23,8 +24,14 @@ from dropbox.storage import Store
 DESK_COOKIE = "desk_session"
 
 
+class DeskRequest(BoundedFormRequest, Request):
+    """Text parts are bounded as they are parsed (reply files are ciphertext already)."""
+
+
 def create_desk_app(config: Config) -> Flask:
     app = Flask(__name__, static_folder=str(Path(__file__).parent.parent / "static"))
+    app.request_class = DeskRequest
+    bound_forms(app, config.settings, frozenset({"desk.replies"}))
     app.config.update(
         SECRET_KEY=config.session_key,
         MAX_CONTENT_LENGTH=config.max_request_bytes,
@@ -32,7 +39,8 @@ def create_desk_app(config: Config) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     # Its own cookie: on one host, browsers would otherwise let the two apps overwrite each other's.
-    app.session_interface = MemorySessions(config.settings.session_idle_seconds, DESK_COOKIE)
+    app.session_interface = MemorySessions(config.settings.session_idle_seconds, DESK_COOKIE,
+                                           config.settings.max_sessions)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))

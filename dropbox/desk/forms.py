@@ -1,21 +1,21 @@
 """The desk's forms; Flask-WTF gives each a CSRF token."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from dropbox.safeforms import SafeForm
 from wtforms import MultipleFileField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 
-class DeskLoginForm(FlaskForm):
+class DeskLoginForm(SafeForm):
     username = StringField("Name", validators=[DataRequired("Please type your name.")])
     password = PasswordField("Password", validators=[DataRequired("Please type your password.")])
     otp = StringField("Code from your authenticator", validators=[
         DataRequired("Please type the six-digit code from your authenticator.")])
 
 
-class RepliesForm(FlaskForm):
+class RepliesForm(SafeForm):
     replies = MultipleFileField("Reply files written offline (.odbx)")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(SafeForm):
     """A button that does one thing to one conversation: star, close, reopen, delete, log out."""

@@ -26,6 +26,7 @@ from dropbox.storage import new_id, today
 desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
+CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
 PUBLIC = {"desk.login"}
 # What each confirmation page asks, what it says the action does, its button, and what the
 # audit then says. Closing is only a status: saying so is what makes it safe to press.
@@ -62,7 +63,10 @@ def require_login():
     if request.endpoint in PUBLIC:
         return None
     team = {r.name for r in _instance().store.team()}
-    if not name or name not in team or _instance().store.account(name) is None:
+    account = _instance().store.account(name) if name in team else None
+    # `desk reset-user` and `remove-user` run in another process: the login they end is
+    # told apart by its credentials, checked on every request.
+    if account is None or session.get(CREDENTIALS) != accounts.credentials_stamp(account):
         session.clear()
         return redirect(url_for("desk.login"))
     return None
@@ -74,6 +78,8 @@ def login():
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
     instance = _instance()
+    if not current_app.session_interface.has_room():
+        abort(429)
     try:
         accounts.authenticate(instance.config, instance.store, form.username.data.strip(),
                               form.password.data, form.otp.data)
@@ -82,6 +88,7 @@ def login():
     session.clear()
     session.regenerate()
     session[USER] = form.username.data.strip()
+    session[CREDENTIALS] = accounts.credentials_stamp(instance.store.account(_me()))
     instance.store.audit(_me(), "logged in")
     return redirect(url_for("desk.conversations"))
 

@@ -67,6 +67,18 @@ class DeskTables(Database):
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
+    def reserve_code_guess(self, name: str, now: int, limit: int, lock_seconds: int) -> bool:
+        """Count one code guess before it is checked, in one statement, so that guesses
+        arriving at once cannot all be checked before the count locks; False while locked.
+        The guess that reaches `limit` sets the lock for the ones after it."""
+        with self._db() as db:
+            return db.execute(
+                "UPDATE desk_accounts SET failures = (CASE WHEN failures >= :limit THEN 0"
+                " ELSE failures END) + 1, locked_until = CASE WHEN (CASE WHEN failures >= :limit"
+                " THEN 0 ELSE failures END) + 1 >= :limit THEN :until ELSE locked_until END"
+                " WHERE name = :name AND locked_until <= :now",
+                {"limit": limit, "until": now + lock_seconds, "name": name, "now": now}).rowcount == 1
+
     def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
         """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
         asked again with `tries` + 1 while the name is taken."""

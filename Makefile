@@ -38,6 +38,7 @@ instance/config.toml: | $(VENV)/.installed
 	$(VENV)/bin/python -c "from keys.codename import new_codename; print(new_codename())" > demo-airgap/passphrase.txt
 	for name in $(DEMO_TEAM); do \
 	  $(DROPBOX) keys new $$name --out demo-airgap --passphrase-file demo-airgap/passphrase.txt || exit 1; done
+	$(DROPBOX) keys trust $(foreach name,$(DEMO_TEAM),demo-airgap/$(name).pub) --trusted demo-airgap/trusted
 	$(DROPBOX) init --data instance
 	for name in $(DEMO_TEAM); do $(DROPBOX) team add $$name demo-airgap/$$name.pub --data instance || exit 1; done
 	@echo

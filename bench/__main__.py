@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import concurrency, machine, pages, upload
+from bench import concurrency, formats, machine, pages, upload
 from bench.report import goals, markdown
 from bench.rig import MiB, Rig
 
@@ -41,6 +41,8 @@ def run(quick: bool, scratch_parent: str | None) -> dict:
         big = concurrency.uploads_at_once(rig, plan["big_uploads"], 100 * MiB)
         step("login cost and page weight")
         login_and_pages = pages.login_cost(rig)
+        step("format version 2: same-name attachments opened, padding overhead")
+        format_costs = formats.measure()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results = {
@@ -52,6 +54,7 @@ def run(quick: bool, scratch_parent: str | None) -> dict:
         **login_and_pages,
         "offline_opening": throughput["offline"],
         "upload_profile": profile,
+        "formats": format_costs,
     }
     results["goals"] = goals(results)
     return results

@@ -69,11 +69,11 @@ def decryptable(rig: Rig, instance: Path, expected: dict[int, str]) -> int:
     dropbox("export", "--data", instance, "--out", bundle)
     rig.open_bundle(bundle, opened)
     intact = 0
-    for attachment in opened.glob("*/attachments/evidence-*.bin"):
+    for attachment in opened.glob("**/attachments/evidence-*.bin"):
         number = int(attachment.stem.split("-")[1])
         if hashlib.sha256(attachment.read_bytes()).hexdigest() == expected.get(number):
             intact += 1
-    bundle.unlink()
+    shutil.rmtree(bundle)  # a folder: one bundle per responder
     shutil.rmtree(opened)
     return intact
 

@@ -92,8 +92,21 @@ def markdown(r: dict) -> str:
         *_profile_table(prof["functions"]),
         "## Where `dropbox keys open`'s time goes (cProfile, the same bundle)", "",
         *_profile_table(off["profile"]),
+        *_formats(r.get("formats")),
     ]
     return "\n".join(lines)
+
+
+def _formats(formats: dict | None) -> list[str]:
+    if not formats:
+        return []
+    same, pad = formats["same_name_attachments"], formats["padding"]
+    return ["## Format version 2: opening is linear, padding is small", "",
+            f"`keys open` of one conversation of N same-name attachments: "
+            + ", ".join(f"N = {n}: {s} s" for n, s in same["seconds"].items())
+            + f" ({same['ratio']}× the time for {same['items_ratio']}× the items).", "",
+            f"Padmé padding (1 KiB floor) adds at most {pad['max_from_1KiB']:.2%} from 1 KiB "
+            f"(mean {pad['mean_from_1KiB']:.2%}), at most {pad['max_from_1MiB']:.2%} from 1 MiB.", ""]
 
 
 def _profile_table(rows: list[dict]) -> list[str]:

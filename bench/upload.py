@@ -82,7 +82,7 @@ def offline_opening(rig: Rig, instance, size: int, decrypt_floor: float) -> dict
     seconds = rig.open_bundle(bundle, opened)
     shutil.rmtree(opened)
     profile = profile_open(rig, bundle)
-    bundle.unlink()
+    shutil.rmtree(bundle)  # a folder: one bundle per responder
     fixed = fixed_open_cost(rig)
     streaming = mb_per_s(size, max(seconds - fixed, 1e-6))
     return {"command_seconds": round(seconds, 2), "fixed_seconds": round(fixed, 2),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import shutil
 import sqlite3
 import stat
@@ -32,7 +33,7 @@ from typing import Iterator, Sequence
 
 from nacl.public import PrivateKey, PublicKey
 
-from keys.envelope import PayloadSealer, header_size, open_envelope
+from keys.envelope import Binding, PayloadSealer, header_size, open_envelope
 from keys.errors import FormatError
 
 MAGIC = b"ODBXBAK"
@@ -64,7 +65,9 @@ def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]
         raise BackupError(f"{out_path} exists already; refusing to overwrite it")
     partial = out_path.with_name(out_path.name + ".partial")
     partial.unlink(missing_ok=True)
-    placeholder = header_size(len(recipients))
+    # An envelope is bound to its place (docs/FORMAT.md, "Envelope"): a backup's is its own.
+    binding = Binding(secrets.token_hex(16), "backup", 0)
+    placeholder = header_size(len(recipients), binding)
     try:
         fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w+b") as out:
@@ -73,7 +76,7 @@ def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]
             with tarfile.open(fileobj=sealer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 summary = _add_instance(tar, data_dir)
             sealer.finish()
-            header = sealer.header(recipients)
+            header = sealer.header(recipients, binding)
             if len(header) != placeholder:
                 raise BackupError("the envelope header is not the size it was planned at")
             out.seek(len(MAGIC) + 1)

@@ -1,107 +1,170 @@
-"""Moving envelopes across the air gap: export bundles out, reply bundles in.
+"""Moving envelopes across the air gap: exports out, signed reply files in.
 
-Both directions use the bundle format of `keys.bundle`. Nothing here can
-decrypt anything: an export copies ciphertext, an import checks a reply's
-structure and stores its ciphertext for the reporter.
+An export is made for one responder and holds only the conversations whose
+recipients name them (docs/FORMAT.md, "Bundle"): nothing about a conversation
+that leaves them out reaches any file they handle. The team's export is a
+folder of such bundles, one per responder; the desk's "my bundle" is one. A
+bundle streams record by record, so it has no size limit a team can reach.
+
+Nothing here can decrypt anything: an export copies ciphertext; an import
+checks a reply's signature against the team's signing keys, its binding and
+its stanzas, and stores its ciphertext for the reporter.
 """
 from __future__ import annotations
 
+import io
+import json
 import os
-import shutil
 from pathlib import Path
 
-from keys.bundle import BundleReader, BundleWriter, check_bundle, ConversationEntry, ItemEntry, Manifest
-from keys.envelope import read_header
+from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
+                         Proof, bundle_version, envelope_digest, read_reply_file)
+from keys.codename import desk_name
+from keys.envelope import Binding, read_header
 from keys.errors import FormatError
-from dropbox.storage import StagedItem, Store, new_id, today
+from keys.responder import Responder
+from dropbox.storage import Conversation, Item, StagedItem, Store, new_id, today
 
 LAST_EXPORT = "last_export_seq"
+BUNDLE_SUFFIX = ".odbx"
+V1_REPLY = ("this reply file was written by onion-dropbox 0.1 and is not signed, so nothing shows "
+            "who wrote it (a responder left out of the conversation could have): ask its author "
+            "to write it again with `keys reply`, after `keys upgrade-key`")
 
 
-def export_bundle(store: Store, out_path: Path, everything: bool = False,
-                  responder: str | None = None) -> int:
-    """Write every conversation with new items (all, with `everything`); returns how many.
+def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[str, int]:
+    """One bundle per responder in `out_dir` (NAME.odbx) with what is new since the last team
+    export (everything, with `everything`); returns how many conversations each got."""
+    since = 0 if everything else store.get_state(LAST_EXPORT)
+    grouped = store.items_after(since)
+    conversations = {cid: c for cid in grouped if (c := store.conversation(cid)) is not None}
+    if not conversations:
+        return {}
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    designations = store.designations(list(conversations), desk_name)
+    counts = {}
+    for member in store.team():
+        mine = [c for c in conversations.values() if any(r.name == member.name for r in c.recipients)]
+        _write(store, out_dir / f"{member.name}{BUNDLE_SUFFIX}", member, mine, grouped,
+               designations, excluded=len(conversations) - len(mine))
+        counts[member.name] = len(mine)
+    store.set_state(LAST_EXPORT, max(i.seq for items in grouped.values() for i in items))
+    return counts
 
-    With `responder`, only the conversations on whose recipient list they are, and
-    "new" means since that responder's own last download (the desk's "my bundle").
-    """
-    if responder is None:
-        since = store.get_state(LAST_EXPORT)
-    else:
-        since = store.account(responder)["last_download_seq"]
-    grouped = store.items_after(0 if everything else since)
-    conversations = {cid: store.conversation(cid) for cid in grouped}
-    # A conversation deleted meanwhile is left out; a responder gets only their own.
-    grouped = {cid: items for cid, items in grouped.items() if conversations[cid] is not None and (
-        responder is None or any(r.name == responder for r in conversations[cid].recipients))}
-    if not grouped:
+
+def export_bundle(store: Store, out_path: Path, responder: str, everything: bool = False) -> int:
+    """The desk's "my bundle": `responder`'s conversations with items new since their last
+    download (all, with `everything`); returns how many. Its cost depends on their
+    conversations only, and it tells nothing of those that leave them out."""
+    member = next((r for r in store.team() if r.name == responder), None)
+    if member is None:
         return 0
-    manifest = Manifest("export", today(), tuple(
-        ConversationEntry(cid, conversations[cid].recipients,
-                          tuple(ItemEntry(i.id, i.envelope_size) for i in items),
-                          conversations[cid].reporter_key)
-        for cid, items in grouped.items()))
+    since = 0 if everything else store.account(responder)["last_download_seq"]
+    mine, grouped = [], {}
+    for conversation in store.conversations_for(responder):
+        items = [i for i in store.items(conversation.id) if i.seq > since]
+        if items:
+            mine.append(conversation)
+            grouped[conversation.id] = items
+    if not mine:
+        return 0
+    designations = store.designations([c.id for c in mine], desk_name)
+    _write(store, out_path, member, mine, grouped, designations, excluded=None)
+    newest = max(i.seq for items in grouped.values() for i in items)
+    store.update_account(responder, last_download_seq=max(newest, since))
+    return len(mine)
+
+
+def _write(store: Store, out_path: Path, member: Responder, conversations: list[Conversation],
+           grouped: dict[str, list[Item]], designations: dict, excluded: int | None) -> None:
     temp = out_path.with_name(f".{out_path.name}.partial")
     try:
-        with open(temp, "wb") as out:
-            writer = BundleWriter(out, manifest)
-            for items in grouped.values():
-                for item in items:
-                    writer.write(item.header)
-                    with open(store.payload_path(item), "rb") as payload:
-                        while chunk := payload.read(1 << 20):
-                            writer.write(chunk)
-            writer.close()
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            writer = BundleWriter(out, Head("export", today(), member))
+            for conversation in conversations:
+                items = grouped[conversation.id]
+                for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
+                    _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD],
+                                  designations[conversation.id][0])
+            writer.close(excluded)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, out_path)
     finally:
         temp.unlink(missing_ok=True)
-    newest = max(i.seq for items in grouped.values() for i in items)
-    if responder is None:
-        store.set_state(LAST_EXPORT, newest)
-    else:
-        store.update_account(responder, last_download_seq=max(newest, since))
-    return len(grouped)
+
+
+def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,
+                  items: list[Item], designation: str) -> None:
+    writer.conversation(ConversationEntry(
+        conversation.id, tuple(_entry(i) for i in items),
+        store.current_recipients(conversation.recipients), conversation.reporter_key, designation))
+    for item in items:
+        writer.write(item.header)
+        with open(store.payload_path(item), "rb") as payload:
+            while chunk := payload.read(1 << 20):
+                writer.write(chunk)
+
+
+def _entry(item: Item) -> ItemEntry:
+    binding = read_header(io.BytesIO(item.header)).binding  # None: stored by v0.1.0
+    proof = Proof.from_json(json.loads(item.proof)) if item.proof else None
+    return ItemEntry(item.id, item.envelope_size, item.origin,
+                     None if binding is None else binding.position, proof)
+
+
+def signed_author(item: Item) -> str | None:
+    """The author whose signature was verified when the reply was imported; None if unsigned."""
+    return json.loads(item.proof)["author"] if item.proof else None
+
+
+def read_reply(path: Path):
+    """A version 2 reply file, read whole and checked; refuses a v0.1.0 one, saying why."""
+    with open(path, "rb") as stream:
+        if bundle_version(stream) == 1:
+            raise FormatError(V1_REPLY)
+        return read_reply_file(stream)
 
 
 def import_replies(store: Store, path: Path) -> int:
-    """Store the replies in one reply bundle; all or nothing. Raises FormatError."""
-    with open(path, "rb") as stream:
-        check_bundle(stream)  # a damaged file is named as such, before any envelope is read
-    staged: dict[str, list[StagedItem]] = {}
-    try:
-        with open(path, "rb") as stream:
-            reader = BundleReader(stream)
-            if reader.manifest.kind != "reply":
-                raise FormatError(f"{path} is an {reader.manifest.kind} bundle, not a reply file")
-            for entry, item, view in reader.envelopes():
-                conversation = store.conversation(entry.id)
-                if conversation is None:
-                    raise FormatError(f"conversation {entry.id} does not exist on this server")
-                if any(i.id == item.id for i in store.items(entry.id)):
-                    raise FormatError(f"reply {item.id} has been imported already")
-                staged.setdefault(entry.id, []).append(_stage_reply(store, conversation, view, item))
-    except BaseException:
-        for items in staged.values():
-            for item in items:
-                item.temp_path.unlink(missing_ok=True)
-        raise
-    for conversation_id, items in staged.items():
-        store.add_items(conversation_id, "team", items)
-    return sum(len(items) for items in staged.values())
-
-
-def _stage_reply(store: Store, conversation, view, item: ItemEntry) -> StagedItem:
-    header = read_header(view)
-    if len(header.stanzas) != len(conversation.recipients) + 1:
+    """Store the reply in one reply file, if its author may write it. Raises FormatError."""
+    reply = read_reply(path)
+    cid, item, proof = reply.conversation_id, reply.item, reply.item.proof
+    conversation = store.conversation(cid)
+    if conversation is None:
+        raise FormatError(f"conversation {cid} does not exist on this server")
+    recipients = store.current_recipients(conversation.recipients)
+    signer = next((r for r in recipients if r.name == proof.author), None)
+    if signer is None:
+        raise FormatError(f"the reply is signed as {proof.author}, who is not a current "
+                          f"recipient of conversation {cid}; nothing was stored")
+    if signer.signing_key is None:
+        raise FormatError(f"{signer.name}'s team entry has no signing key: the operator runs "
+                          f"`dropbox team replace {signer.name} NEW.pub` with their upgraded key")
+    if not proof.verify(signer.signing_key, cid, item.id, item.position,
+                        envelope_digest(reply.envelope)):
+        raise FormatError(f"the reply's signature is not {signer.name}'s (forged, damaged, or "
+                          "signed with a key the team has replaced); nothing was stored")
+    header = read_header(io.BytesIO(reply.envelope))
+    if header.binding != Binding(cid, "team", item.position):
+        raise FormatError("the reply is bound to another conversation or place")
+    if item.position > store.reporter_items(cid):
+        raise FormatError("the reply answers items this server does not hold")
+    if len(header.stanzas) != len(recipients) + 1:
         raise FormatError(f"reply {item.id} is not encrypted to the reporter and this "
-                          "conversation's responders; write it again from a fresh export")
+                          "conversation's current responders; write it again from a fresh export")
+    if any(i.id == item.id for i in store.items(cid)):
+        raise FormatError(f"reply {item.id} has been imported already")
+    store.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,
+                                         json.dumps(proof.to_json(), sort_keys=True))])
+    return 1
+
+
+def _stage(store: Store, envelope: bytes, header_size: int, item_id: str, proof: str) -> StagedItem:
     temp = store.tmp_dir / f"{new_id()}.part"
-    with open(temp, "wb") as out:
-        shutil.copyfileobj(view, out)
-    payload_size = item.size - header.size
-    if temp.stat().st_size != payload_size:
-        temp.unlink()
-        raise FormatError(f"reply {item.id} is truncated")
-    return StagedItem(item.id, header.signed_part + header.mac, temp, payload_size)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(envelope[header_size:])
+    return StagedItem(item_id, envelope[:header_size], temp, len(envelope) - header_size, proof)
+

@@ -45,12 +45,26 @@ def complete_data_directory(db: sqlite3.Connection, data_dir: Path) -> None:
             write_new_seed(data_dir / "secrets" / name)
 
 
+def _has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})"))
+
+
+def step_signing_keys_and_reply_proofs(db: sqlite3.Connection, data_dir: Path) -> None:
+    """Format version 2 (issue 11): each responder's Ed25519 signing key (NULL for a v0.1.0
+    key until `team replace`), and each team reply's signed proof (NULL for v0.1.0 replies)."""
+    if not _has_column(db, "team", "signing_key"):
+        db.execute("ALTER TABLE team ADD COLUMN signing_key BLOB")
+    if not _has_column(db, "items", "proof"):
+        db.execute("ALTER TABLE items ADD COLUMN proof TEXT")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
     desk.step_desk_deletions_wait,
     desk.step_desk_reply_uploaders,
     complete_data_directory,
+    step_signing_keys_and_reply_proofs,
 )
 
 CURRENT = len(STEPS)

@@ -7,28 +7,30 @@ stays there only until the reporter confirms they have written it down, for
 """
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
-from nacl.public import PrivateKey
+from nacl.public import PrivateKey, PublicKey
 from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
-from keys.envelope import open_envelope
+from keys.envelope import Binding, open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
 from dropbox.drafts import FOLLOW_UP, REPORT, Draft
+from dropbox.exports import signed_author
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import EXPIRED, TooLarge
 from dropbox.redirects import page_of_this_app
-from dropbox.storage import Conversation, StagedItem, today
+from dropbox.storage import Conversation, StagedItem, new_id, today
 
 reporter = Blueprint("reporter", __name__)
 
@@ -80,15 +82,21 @@ def _room_for_one_more() -> None:
         abort(429)
 
 
-def _stage_submission(first, recipients: tuple[Responder, ...]) -> list[StagedItem]:
-    """Seal `first` (the report or a typed message, if any) and every uploaded file to `recipients`."""
+def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
+                      position: int) -> list[StagedItem]:
+    """Seal `first` (the report or a typed message, if any) and every uploaded file to
+    `recipients`, each bound to the conversation and its place after the reporter's
+    `position` earlier items."""
     keys = [r.public_key for r in recipients]
     uploads = [f for f in request.files.getlist("files") if f.filename]
     limit = _instance().config.settings.max_files_per_submission
     if len(uploads) > limit:
         raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=limit))
+    if not keys:
+        abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys) for sink in sinks]
+    return [sink.claim(keys, Binding(conversation_id, "reporter", position + n))
+            for n, sink in enumerate(sinks)]
 
 
 def _dropped_files() -> list[str]:
@@ -132,8 +140,10 @@ def _report(form: ReportForm) -> Report:
                   form.message.data)
 
 
-def _seal_report(report: Report):
-    sink = request.new_sink(ItemMeta(kind="report", date=today()))
+def _seal_report(report: Report, reporter_key: PublicKey):
+    # The reporter's key travels inside the report, where the server cannot change it later.
+    sink = request.new_sink(ItemMeta(kind="report", date=today(),
+                                     reporter_key=base64.b64encode(bytes(reporter_key)).decode()))
     sink.write(report.encode())
     return sink
 
@@ -304,9 +314,11 @@ def report():
             400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
-    staged = _stage_submission(_seal_report(_report(form)), recipients)
-    conversation_id = _instance().store.create_conversation(
-        pending["lookup_id"], secret.public_key, recipients, staged)
+    conversation_id = new_id()
+    staged = _stage_submission(_seal_report(_report(form), secret.public_key), recipients,
+                               conversation_id, 0)
+    _instance().store.create_conversation(
+        pending["lookup_id"], secret.public_key, recipients, staged, conversation_id)
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
@@ -365,10 +377,12 @@ def conversation():
     form = FollowUpForm()
     if form.validate_on_submit():
         text = form.message.data
+        store = _instance().store
+        position = store.reporter_items(current.id)
         staged = _stage_submission(request.seal_message(text) if text and text.strip() else None,
-                                   current.recipients)
+                                   store.current_recipients(current.recipients), current.id, position)
         if staged:
-            _instance().store.add_items(current.id, "reporter", staged)
+            store.add_items(current.id, "reporter", staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
@@ -412,11 +426,15 @@ def logout():
 
 
 def _read_reply(item, secret: PrivateKey) -> Reply | None:
-    """Decrypt a reply in memory for this response only; None if it cannot be read."""
+    """Decrypt a reply in memory for this response only; None if it cannot be read.
+
+    The author named is the one whose signature `import_replies` verified, and only if the
+    sealed reply claims the same name; an unsigned (v0.1.0) reply is from "the team"."""
     try:
         with _instance().store.envelope(item) as stream:
             meta, body = split_item(open_envelope(stream, secret))
             text = b"".join(body).decode("utf-8", errors="replace")
     except (FormatError, OSError):
         return None
-    return Reply(meta.date, meta.name, text)
+    verified = signed_author(item)
+    return Reply(meta.date, meta.name if verified and verified == meta.name else "", text)

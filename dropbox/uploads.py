@@ -7,7 +7,9 @@ other multipart body, Werkzeug's form parser asks the request for a file-like ob
 part (`_get_file_stream`); ours is an `UploadSink` that encrypts each chunk as
 it arrives into tmp/, under a fresh file key held only in memory. Recipients
 are chosen in the same form, so the envelope header is sealed afterwards, when
-the route claims the sink. Sinks nobody claimed (a rejected or failed request)
+the route claims the sink: `claim(recipients, Binding(conversation, "reporter",
+position))` pads the payload to its Padmé size and binds the item to its place
+(docs/FORMAT.md, "Envelope"). Sinks nobody claimed (a rejected or failed request)
 are deleted when the request ends (stored ones have been moved away by then), so nothing is left behind.
 
 Messages typed in the form go through the same sink, so there is one path
@@ -25,7 +27,7 @@ from nacl.public import PublicKey
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from keys.envelope import PayloadSealer
+from keys.envelope import Binding, PayloadSealer
 from keys.items import ItemMeta
 from dropbox.problems import TooLarge
 from dropbox.storage import StagedItem, new_id, today
@@ -61,16 +63,20 @@ class UploadSink:
         # Werkzeug rewinds each file part once it is complete; there is nothing to rewind to.
         return 0
 
-    def claim(self, recipients: Sequence[PublicKey]) -> StagedItem:
-        """Finish the payload and seal its header to `recipients`."""
+    def claim(self, recipients: Sequence[PublicKey], binding: Binding) -> StagedItem:
+        """Finish the payload (padded) and seal its header to `recipients`, bound to its place:
+        the conversation and the reporter's position (docs/FORMAT.md, "Envelope")."""
         self._sealer.finish()
         self._file.close()
-        return StagedItem(self.id, self._sealer.header(recipients), self.path,
+        return StagedItem(self.id, self._sealer.header(recipients, binding), self.path,
                           self._sealer.ciphertext_size)
 
     def discard(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # a full disk refuses the buffered rest; the file goes anyway
         self.path.unlink(missing_ok=True)
 
 

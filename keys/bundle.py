@@ -1,14 +1,18 @@
-"""Bundles: the one file that carries envelopes between the server and the air gap.
+"""Bundles, version 2: a stream of small records, each followed by the envelopes it announces.
 
-A bundle is a manifest (which conversations, their reporter key and
-recipients, which items and how long each envelope is) followed by the
-envelopes themselves, still encrypted, and a checksum of the whole file
-(docs/FORMAT.md, "Bundle"). An export from the server and a reply file
-written offline are both bundles; `kind` tells them apart.
+A bundle carries encrypted items between the server and the air-gapped
+machine (docs/FORMAT.md, "Bundle"). An export is made for one responder and
+holds only the conversations they are a recipient of, so nothing about a
+conversation that leaves them out (its readers, item count or sizes) is in
+any file they handle. A reply file carries one signed reply.
 
-Envelopes authenticate themselves; the checksums catch a damaged or
-truncated file early and protect the manifest, which is not secret but
-matters (it says whom a reply is encrypted to).
+There is no manifest up front: a record describes one conversation (or a
+slice of a long one), so a bundle has no size limit a team can reach, and a
+reader keeps one record in memory at a time. A checksum of everything closes
+the file; the envelopes authenticate themselves, the reply signature
+authenticates a reply, and each envelope's binding ties it to its place.
+
+Version 1 bundles (v0.1.0) are read by `keys.bundle_v1`.
 """
 from __future__ import annotations
 
@@ -21,127 +25,255 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
+from nacl.exceptions import BadSignatureError
 from nacl.public import PublicKey
+from nacl.signing import SigningKey, VerifyKey
 
+from keys import strict
 from keys.errors import FormatError
 from keys.responder import Responder, check_name
 
 MAGIC = b"ODBXBDL"
-VERSION = 1
+VERSION = 2
 KINDS = ("export", "reply")
+ORIGINS = ("reporter", "team")
 CHECKSUM_SIZE = 32
-MAX_MANIFEST = 16 * 1024 * 1024
-ID_PATTERN = re.compile(r"^[a-z0-9]{16,64}$")
+MAX_RECORD = 1 << 20
+MAX_ITEMS_PER_RECORD = 1000
+MAX_RECIPIENTS = 255
+ID_PATTERN = re.compile(r"[a-z0-9]{16,64}", re.ASCII)
+DESIGNATION_PATTERN = re.compile(r"[a-z]{1,32}(-[a-z]{1,32}){1,3}(-[1-9][0-9]{0,8})?", re.ASCII)
 _LENGTH = struct.Struct(">I")
+_SIGNATURE_CONTEXT = b"odbx-reply-v2\n"
 
 
-def _checksum() -> "hashlib._Hash":
-    return hashlib.blake2b(digest_size=CHECKSUM_SIZE, person=b"odbx-bundle")
-
-
-def _check_id(value: object) -> str:
+def check_id(value: object) -> str:
     # Ids become directory and file names on the air-gapped machine.
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise FormatError("bundle manifest holds an invalid id")
+        raise FormatError("bundle record holds an invalid id")
     return value
 
 
-def _b64(key: PublicKey) -> str:
-    return base64.b64encode(bytes(key)).decode("ascii")
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
-def _key(value: object) -> PublicKey:
-    try:
-        raw = base64.b64decode(str(value), validate=True)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise FormatError("bundle manifest holds an invalid public key")
-    return PublicKey(raw)
+def _fields(record: object, required: set[str], optional: set[str] = frozenset()) -> dict:
+    if not isinstance(record, dict) or not required <= set(record) <= required | optional:
+        raise FormatError("bundle record is unreadable")
+    return record
+
+
+def _list(value: object, limit: int) -> list:
+    if not isinstance(value, list) or len(value) > limit:
+        raise FormatError("bundle record is unreadable")
+    return value
+
+
+def envelope_digest(envelope: bytes) -> bytes:
+    return hashlib.blake2b(envelope, digest_size=32, person=b"odbx-reply").digest()
+
+
+def signed_message(conversation_id: str, item_id: str, author: str, position: int,
+                   digest: bytes) -> bytes:
+    """What a reply's author signs: its place, its name, and the envelope's hash."""
+    return (_SIGNATURE_CONTEXT + f"{conversation_id}\n{item_id}\n{author}\n{position}\n".encode("ascii")
+            + digest)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A reply's author and their Ed25519 signature (see `signed_message`)."""
+    author: str
+    signature: bytes
+
+    def to_json(self) -> dict:
+        return {"author": self.author, "signature": _b64(self.signature)}
+
+    @classmethod
+    def from_json(cls, record: object) -> "Proof":
+        record = _fields(record, {"author", "signature"})
+        return cls(check_name(strict.text(record["author"], "bundle record", 64)),
+                   strict.b64(record["signature"], 64, "bundle record"))
+
+    @classmethod
+    def sign(cls, key: SigningKey, author: str, conversation_id: str, item_id: str,
+             position: int, envelope: bytes) -> "Proof":
+        message = signed_message(conversation_id, item_id, author, position, envelope_digest(envelope))
+        return cls(author, key.sign(message).signature)
+
+    def verify(self, key: VerifyKey, conversation_id: str, item_id: str, position: int,
+               digest: bytes) -> bool:
+        try:
+            key.verify(signed_message(conversation_id, item_id, self.author, position, digest),
+                       self.signature)
+        except BadSignatureError:
+            return False
+        return True
 
 
 @dataclass(frozen=True)
 class ItemEntry:
     id: str
     size: int
+    origin: str = "reporter"
+    position: int | None = None  # None: an item made before binding (v0.1.0)
+    proof: Proof | None = None  # a team reply's signature; None for reporter items and old replies
+
+    def to_json(self) -> dict:
+        record = {"id": self.id, "size": self.size, "origin": self.origin}
+        if self.position is not None:
+            record["position"] = self.position
+        if self.proof is not None:
+            record["proof"] = self.proof.to_json()
+        return record
+
+    @classmethod
+    def from_json(cls, record: object) -> "ItemEntry":
+        record = _fields(record, {"id", "size", "origin"}, {"position", "proof"})
+        origin = record["origin"]
+        if origin not in ORIGINS:
+            raise FormatError("bundle record holds an unknown item origin")
+        position = record.get("position")
+        return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
+                   None if position is None else strict.size(position, "bundle record"),
+                   None if record.get("proof") is None else Proof.from_json(record["proof"]))
+
+
+def responder_json(responder: Responder) -> dict:
+    record = {"name": responder.name, "public_key": _b64(bytes(responder.public_key))}
+    if responder.signing_key is not None:
+        record["signing_key"] = _b64(bytes(responder.signing_key))
+    return record
+
+
+def responder_from_json(record: object) -> Responder:
+    record = _fields(record, {"name", "public_key"}, {"signing_key"})
+    signing = record.get("signing_key")
+    return Responder(check_name(strict.text(record["name"], "bundle record", 64)),
+                     PublicKey(strict.b64(record["public_key"], 32, "bundle record")),
+                     None if signing is None else VerifyKey(strict.b64(signing, 32, "bundle record")))
 
 
 @dataclass(frozen=True)
 class ConversationEntry:
+    """One conversation, or the next slice of its items (a long one spans several records)."""
     id: str
-    recipients: tuple[Responder, ...]
     items: tuple[ItemEntry, ...]
+    recipients: tuple[Responder, ...] = ()
     reporter_key: PublicKey | None = None
+    designation: str = ""
 
     def to_json(self) -> dict:
-        record = {
-            "id": self.id,
-            "recipients": [{"name": r.name, "public_key": _b64(r.public_key)} for r in self.recipients],
-            "items": [{"id": i.id, "size": i.size} for i in self.items],
-        }
+        record = {"type": "conversation", "id": self.id,
+                  "recipients": [responder_json(r) for r in self.recipients],
+                  "items": [i.to_json() for i in self.items]}
         if self.reporter_key is not None:
-            record["reporter_key"] = _b64(self.reporter_key)
+            record["reporter_key"] = _b64(bytes(self.reporter_key))
+        if self.designation:
+            record["designation"] = self.designation
         return record
 
     @classmethod
     def from_json(cls, record: dict) -> "ConversationEntry":
-        recipients = tuple(Responder(check_name(r["name"]), _key(r["public_key"]))
-                           for r in record["recipients"])
-        items = tuple(ItemEntry(_check_id(i["id"]), int(i["size"])) for i in record["items"])
-        if any(i.size < 0 for i in items):
-            raise FormatError("bundle manifest holds a negative size")
+        record = _fields(record, {"type", "id", "recipients", "items"},
+                         {"reporter_key", "designation"})
+        designation = record.get("designation", "")
+        if designation and (not isinstance(designation, str)
+                            or not DESIGNATION_PATTERN.fullmatch(designation)):
+            raise FormatError("bundle record holds an invalid designation")
+        recipients = tuple(responder_from_json(r) for r in _list(record["recipients"], MAX_RECIPIENTS))
+        if len({r.name for r in recipients}) != len(recipients):
+            raise FormatError("bundle record names a recipient twice")
         reporter = record.get("reporter_key")
-        return cls(_check_id(record["id"]), recipients, items,
-                   None if reporter is None else _key(reporter))
+        return cls(check_id(record["id"]),
+                   tuple(ItemEntry.from_json(i) for i in _list(record["items"], MAX_ITEMS_PER_RECORD)),
+                   recipients,
+                   None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
+                   designation)
 
 
 @dataclass(frozen=True)
-class Manifest:
+class Head:
+    """The first record: what kind of bundle, when, and (an export) for whom."""
     kind: str
     created: str
-    conversations: tuple[ConversationEntry, ...] = field(default=())
+    recipient: Responder | None = None
 
-    def encode(self) -> bytes:
-        record = {"format": VERSION, "kind": self.kind, "created": self.created,
-                  "conversations": [c.to_json() for c in self.conversations]}
-        return json.dumps(record, sort_keys=True).encode("utf-8")
+    def to_json(self) -> dict:
+        record = {"type": "bundle", "kind": self.kind, "created": self.created}
+        if self.recipient is not None:
+            record["for"] = responder_json(self.recipient)
+        return record
 
     @classmethod
-    def decode(cls, data: bytes) -> "Manifest":
-        try:
-            record = json.loads(data.decode("utf-8"))
-            manifest = cls(record["kind"], str(record["created"]),
-                           tuple(ConversationEntry.from_json(c) for c in record["conversations"]))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise FormatError("bundle manifest is unreadable") from None
-        if manifest.kind not in KINDS:
-            raise FormatError(f"unknown bundle kind {manifest.kind!r}")
-        return manifest
+    def from_json(cls, record: dict) -> "Head":
+        record = _fields(record, {"type", "kind", "created"}, {"for"})
+        if record["type"] != "bundle":
+            raise FormatError("bundle does not start with its head record")
+        if record["kind"] not in KINDS:
+            raise FormatError(f"unknown bundle kind {str(record['kind'])[:20]!r}")
+        return cls(record["kind"], strict.date(record["created"], "bundle record"),
+                   None if record.get("for") is None else responder_from_json(record["for"]))
+
+
+@dataclass(frozen=True)
+class End:
+    """The last record: how many conversation records came, and (an export) how many
+    conversations of this export leave its responder out, or None where not told."""
+    records: int
+    excluded: int | None = None
+
+    def to_json(self) -> dict:
+        return {"type": "end", "records": self.records, "excluded": self.excluded}
+
+    @classmethod
+    def from_json(cls, record: dict) -> "End":
+        record = _fields(record, {"type", "records", "excluded"})
+        excluded = record["excluded"]
+        return cls(strict.size(record["records"], "bundle record"),
+                   None if excluded is None else strict.size(excluded, "bundle record"))
 
 
 class BundleWriter:
-    """Writes a bundle: the manifest first, then exactly the envelope bytes it announces."""
+    """Writes a bundle: the head, then each record followed by exactly its envelopes."""
 
-    def __init__(self, out: BinaryIO, manifest: Manifest):
+    def __init__(self, out: BinaryIO, head: Head):
         self._out = out
-        self._hash = _checksum()
-        self._expected = sum(i.size for c in manifest.conversations for i in c.items)
-        self._written = 0
-        encoded = manifest.encode()
-        head = MAGIC + bytes([VERSION]) + _LENGTH.pack(len(encoded)) + encoded
-        self._emit(head + hashlib.blake2b(head, digest_size=CHECKSUM_SIZE,
-                                          person=b"odbx-manifest").digest())
+        self._hash = hashlib.blake2b(digest_size=CHECKSUM_SIZE, person=b"odbx-bundle")
+        self._owed = 0
+        self._records = 0
+        self._emit(MAGIC + bytes([VERSION]))
+        self._record(head.to_json())
+
+    def conversation(self, entry: ConversationEntry) -> None:
+        """Announce a record; its envelopes must follow through `write`, in order."""
+        if self._owed:
+            raise ValueError("fewer envelope bytes than the record announces")
+        if len(entry.items) > MAX_ITEMS_PER_RECORD:
+            raise ValueError("split a long conversation into records of at most "
+                             f"{MAX_ITEMS_PER_RECORD} items")
+        self._record(entry.to_json())
+        self._owed = sum(i.size for i in entry.items)
+        self._records += 1
 
     def write(self, data: bytes) -> None:
-        self._written += len(data)
-        if self._written > self._expected:
-            raise ValueError("more envelope bytes than the manifest announces")
+        if len(data) > self._owed:
+            raise ValueError("more envelope bytes than the record announces")
+        self._owed -= len(data)
         self._emit(data)
 
-    def close(self) -> None:
-        if self._written != self._expected:
-            raise ValueError("fewer envelope bytes than the manifest announces")
+    def close(self, excluded: int | None = None) -> None:
+        if self._owed:
+            raise ValueError("fewer envelope bytes than the record announces")
+        self._record(End(self._records, excluded).to_json())
         self._out.write(self._hash.digest())
+
+    def _record(self, record: dict) -> None:
+        data = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        if len(data) > MAX_RECORD:
+            raise ValueError("bundle record is too large")
+        self._emit(_LENGTH.pack(len(data)) + data)
 
     def _emit(self, data: bytes) -> None:
         self._hash.update(data)
@@ -149,9 +281,9 @@ class BundleWriter:
 
 
 class _Limited:
-    """A read-only view of the next `size` bytes of the bundle, hashed as read."""
+    """A read-only view of the next `size` bytes of the bundle."""
 
-    def __init__(self, reader: "BundleReader", size: int):
+    def __init__(self, reader: "ChecksummedStream", size: int):
         self._reader, self._left = reader, size
 
     def read(self, size: int = -1) -> bytes:
@@ -162,54 +294,26 @@ class _Limited:
         return data
 
     def drain(self) -> None:
-        if not self._reader.whole_checksum and self._left:
+        if self._left:
             self._reader._skip(self._left)
             self._left = 0
-        while self._left and self.read(1 << 20):
-            pass
-        if self._left:
-            raise FormatError("bundle is truncated")
 
 
-class BundleReader:
-    """Reads a bundle in one pass; `verify_end()` must be called after the last envelope.
+class ChecksummedStream:
+    """One pass over a bundle (either version), hashing what is read for the final checksum.
 
     `whole_checksum=False` is for a reader that opens every envelope it uses: each
-    envelope authenticates itself, so hashing the whole file again (which costs more than
-    decrypting it) adds nothing, and envelopes it may not open are skipped unread. The
-    manifest checksum, the sizes and the end of the file are still checked.
+    authenticates itself, so hashing the whole file (which costs more than decrypting
+    it) adds nothing, and envelopes it need not open are skipped. Sizes and the end of
+    the file are still checked.
     """
 
-    def __init__(self, stream: BinaryIO, whole_checksum: bool = True):
+    def __init__(self, stream: BinaryIO, whole_checksum: bool):
         self._stream = stream
         self.whole_checksum = whole_checksum
-        self._hash = _checksum()
-        head = self._read_exact(len(MAGIC) + 1 + _LENGTH.size)
-        if head[:len(MAGIC)] != MAGIC:
-            raise FormatError("not an onion-dropbox bundle")
-        if head[len(MAGIC)] != VERSION:
-            raise FormatError(f"bundle version {head[len(MAGIC)]} is not supported")
-        (size,) = _LENGTH.unpack_from(head, len(MAGIC) + 1)
-        if size > MAX_MANIFEST:
-            raise FormatError("bundle manifest is too large")
-        encoded = self._read_exact(size)
-        digest = self._read_exact(CHECKSUM_SIZE)
-        expected = hashlib.blake2b(head + encoded, digest_size=CHECKSUM_SIZE,
-                                   person=b"odbx-manifest").digest()
-        if digest != expected:
-            raise FormatError("bundle is damaged (its manifest checksum does not match)")
-        self.manifest = Manifest.decode(encoded)
+        self._hash = hashlib.blake2b(digest_size=CHECKSUM_SIZE, person=b"odbx-bundle")
 
-    def envelopes(self) -> Iterator[tuple[ConversationEntry, ItemEntry, _Limited]]:
-        """Each envelope in manifest order; whatever the caller leaves unread is skipped."""
-        for conversation in self.manifest.conversations:
-            for item in conversation.items:
-                view = _Limited(self, item.size)
-                yield conversation, item, view
-                view.drain()
-        self.verify_end()
-
-    def verify_end(self) -> None:
+    def _verify_end(self) -> None:
         expected = self._hash.digest()
         digest = self._stream.read(CHECKSUM_SIZE)
         if len(digest) != CHECKSUM_SIZE:
@@ -226,13 +330,13 @@ class BundleReader:
         return data
 
     def _skip(self, size: int) -> None:
-        if self._stream.seekable():
+        if not self.whole_checksum and self._stream.seekable():
             here = self._stream.tell()
             if self._stream.seek(0, io.SEEK_END) - here < size:
                 raise FormatError("bundle is truncated")
             self._stream.seek(here + size)
             return
-        while size and (chunk := self._stream.read(min(size, 1 << 20))):
+        while size and (chunk := self._read(min(size, 1 << 20))):
             size -= len(chunk)
         if size:
             raise FormatError("bundle is truncated")
@@ -244,9 +348,87 @@ class BundleReader:
         return data
 
 
-def check_bundle(stream: BinaryIO) -> Manifest:
-    """Read a whole bundle to verify its checksums; returns the manifest it vouches for."""
+class BundleReader(ChecksummedStream):
+    """Reads a version 2 bundle in one pass, one record in memory at a time."""
+
+    def __init__(self, stream: BinaryIO, whole_checksum: bool = True):
+        super().__init__(stream, whole_checksum)
+        start = self._read_exact(len(MAGIC) + 1)
+        if start[:len(MAGIC)] != MAGIC:
+            raise FormatError("not an onion-dropbox bundle")
+        if start[len(MAGIC)] != VERSION:
+            raise FormatError(f"bundle version {start[len(MAGIC)]} is not supported")
+        self.head = Head.from_json(self._next_record())
+        self.end: End | None = None
+
+    def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, _Limited]]]]:
+        """Each conversation record with an iterator over its envelopes; unread bytes are skipped."""
+        count = 0
+        while True:
+            record = self._next_record()
+            if record.get("type") == "end":
+                self.end = End.from_json(record)
+                break
+            if record.get("type") != "conversation":
+                raise FormatError("bundle holds an unknown record")
+            entry = ConversationEntry.from_json(record)
+            count += 1
+            envelopes = self._envelopes(entry)
+            yield entry, envelopes
+            for _ in envelopes:  # whatever the caller left unread
+                pass
+        if self.end.records != count:
+            raise FormatError("bundle is damaged (its record count does not match)")
+        self._verify_end()
+
+    def _envelopes(self, entry: ConversationEntry) -> Iterator[tuple[ItemEntry, _Limited]]:
+        for item in entry.items:
+            view = _Limited(self, item.size)
+            yield item, view
+            view.drain()
+
+    def _next_record(self) -> dict:
+        (size,) = _LENGTH.unpack(self._read_exact(_LENGTH.size))
+        if size > MAX_RECORD:
+            raise FormatError("bundle record is too large")
+        return strict.load_json(self._read_exact(size), "bundle record", max_depth=6)
+
+
+def bundle_version(stream: BinaryIO) -> int:
+    """The version byte of a bundle (1 or 2), the stream rewound; FormatError if not a bundle."""
+    start = stream.read(len(MAGIC) + 1)
+    stream.seek(0)
+    if len(start) != len(MAGIC) + 1 or start[:len(MAGIC)] != MAGIC:
+        raise FormatError("not an onion-dropbox bundle")
+    return start[len(MAGIC)]
+
+
+@dataclass
+class ReplyFile:
+    """A reply file's one reply: where it goes, its signed proof and the envelope."""
+    head: Head
+    conversation_id: str
+    item: ItemEntry
+    envelope: bytes = field(repr=False)
+
+
+MAX_REPLY = 4 << 20
+
+
+def read_reply_file(stream: BinaryIO) -> ReplyFile:
+    """A version 2 reply file, whole and checked, in memory (replies are small)."""
     reader = BundleReader(stream)
-    for _ in reader.envelopes():
-        pass
-    return reader.manifest
+    if reader.head.kind != "reply":
+        raise FormatError(f"this is an {reader.head.kind} bundle, not a reply file")
+    found = []
+    for entry, envelopes in reader.records():
+        for item, view in envelopes:
+            if item.size > MAX_REPLY:
+                raise FormatError("reply is too large")
+            found.append((entry, item, view.read()))
+    if len(found) != 1:
+        raise FormatError("a reply file holds exactly one reply")
+    entry, item, envelope = found[0]
+    if item.origin != "team" or item.proof is None or item.position is None:
+        raise FormatError("reply is not signed")
+    return ReplyFile(reader.head, entry.id, item, envelope)

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from keys.errors import FormatError
-from keys.offline import open_bundle, write_reply
-from keys.responder import ResponderKey, check_name
+from keys.offline import open_bundle, trusted_keys, visible, write_reply
+from keys.responder import Responder, ResponderKey, check_name
 
 
 def _passphrase(args: argparse.Namespace, confirm: bool = False) -> str:
@@ -41,29 +41,50 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         out.write(data)
 
 
-def cmd_new(args: argparse.Namespace) -> int:
-    name = check_name(args.name)
-    out = Path(args.out)
+def _new_key_paths(folder: str, name: str) -> tuple[Path, Path]:
+    """NAME.key and NAME.pub in `folder`, neither there yet: a key is never overwritten."""
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     key_path, pub_path = out / f"{name}.key", out / f"{name}.pub"
     for path in (key_path, pub_path):
         if path.exists():
             raise FormatError(f"{path} exists already; refusing to overwrite a key")
+    return key_path, pub_path
+
+
+def _write_pair(paths: tuple[Path, Path], key: ResponderKey, passphrase: str) -> None:
+    _write_new(paths[0], key.seal(passphrase), 0o600)
+    _write_new(paths[1], key.responder.to_pub_text().encode("ascii"), 0o644)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    name = check_name(args.name)
+    key_path, pub_path = _new_key_paths(args.out, name)
     passphrase = _passphrase(args, confirm=True)
     key = ResponderKey.generate(name)
-    _write_new(key_path, key.seal(passphrase), 0o600)
-    _write_new(pub_path, key.responder.to_pub_text().encode("ascii"), 0o644)
+    _write_pair((key_path, pub_path), key, passphrase)
     print(f"wrote {key_path} (keep it on this machine) and {pub_path} (give it to the server)")
     print(f"fingerprint: {key.responder.fingerprint}")
     return 0
 
 
+def _bundle_for(path: Path, name: str) -> Path:
+    """A team export is a folder with one bundle per responder: this key's is NAME.odbx."""
+    return path / f"{name}.odbx" if path.is_dir() else path
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     key = ResponderKey.load(Path(args.key), _passphrase(args))
-    report = open_bundle(Path(args.bundle), key, Path(args.out))
+    report = open_bundle(_bundle_for(Path(args.bundle), key.name), key, Path(args.out),
+                         trusted_keys(_trusted_folder(args)))
+    for opened in report.conversations:
+        print(f"{opened.designation or '-':<24} {opened.id}  {opened.items:>4} item(s)  "
+              f"{Path(args.out) / opened.folder}")
     print(report.summary(key.name))
+    for warning in report.warnings:
+        print(f"note: {visible(warning, False)}")
     for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
+        print(f"error: {visible(failure, False)}", file=sys.stderr)
     if args.scrub:
         from keys import scrub
         try:
@@ -74,13 +95,51 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def _trusted_folder(args: argparse.Namespace) -> Path:
+    return Path(args.trusted) if args.trusted else Path(args.key).parent / "trusted"
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    folder = Path(args.trusted)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pinned = trusted_keys(folder)
+    for path in args.pubfiles:
+        responder = Responder.load(Path(path))
+        old = pinned.get(responder.name)
+        if old is not None and old != responder and not args.replace:
+            raise FormatError(f"{responder.name} is pinned with another key (fingerprint "
+                              f"{old.fingerprint}); add --replace if the team replaced it")
+        target = folder / f"{responder.name}.pub"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(responder.to_pub_text())
+        print(f"pinned {responder.name}: fingerprint {responder.fingerprint} "
+              "(compare it with theirs, read aloud)")
+    return 0
+
+
+def cmd_upgrade_key(args: argparse.Namespace) -> int:
+    passphrase = _passphrase(args)
+    key = ResponderKey.load(Path(args.key), passphrase)
+    if key.signing_key is not None:
+        raise FormatError(f"{args.key} has a signing key already")
+    key_path, pub_path = _new_key_paths(args.out, key.name)
+    upgraded = key.with_signing_key()
+    _write_pair((key_path, pub_path), upgraded, passphrase)
+    print(f"wrote {key_path}: the same key for reading, and a new signing key for replies")
+    print(f"give {pub_path} to the server (`dropbox team replace {key.name} {pub_path.name}`); "
+          f"new fingerprint: {upgraded.responder.fingerprint}")
+    return 0
+
+
 def cmd_reply(args: argparse.Namespace) -> int:
     key = ResponderKey.load(Path(args.key), _passphrase(args))
     try:
         message = Path(args.message_file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"cannot read the message file {args.message_file}: {exc}") from None
-    write_reply(Path(args.bundle), args.conversation, key, message, Path(args.out))
+    write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, message,
+                Path(args.out), _trusted_folder(args))
     print(f"wrote reply {args.out} for conversation {args.conversation}")
     return 0
 
@@ -98,6 +157,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     opener.add_argument("bundle")
     opener.add_argument("--key", required=True)
     opener.add_argument("--out", required=True)
+    opener.add_argument("--trusted", help="pinned team keys, to check reply signatures with "
+                                          "[default: trusted/ beside --key]")
     opener.add_argument("--scrub", action="store_true",
                         help="also write a copy of each attachment without its metadata (needs mat2)")
     opener.set_defaults(run=cmd_open)
@@ -108,9 +169,21 @@ def parser(prog: str) -> argparse.ArgumentParser:
     reply.add_argument("--key", required=True)
     reply.add_argument("--message-file", required=True)
     reply.add_argument("--out", required=True)
+    reply.add_argument("--trusted", help="folder of pinned team keys [default: trusted/ beside --key]")
     reply.set_defaults(run=cmd_reply)
 
-    for command in (new, opener, reply):
+    trust = commands.add_parser("trust", help="pin team members' public keys for replies")
+    trust.add_argument("pubfiles", nargs="+")
+    trust.add_argument("--trusted", required=True, help="the folder of pinned keys")
+    trust.add_argument("--replace", action="store_true", help="replace a pinned key of that name")
+    trust.set_defaults(run=cmd_trust)
+
+    upgrade = commands.add_parser("upgrade-key", help="give a v0.1.0 key file a signing key")
+    upgrade.add_argument("--key", required=True)
+    upgrade.add_argument("--out", required=True, help="folder for the new NAME.key and NAME.pub")
+    upgrade.set_defaults(run=cmd_upgrade_key)
+
+    for command in (new, opener, reply, upgrade):
         command.add_argument("--passphrase-file", help="read the passphrase from this file's first line")
     return top
 

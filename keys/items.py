@@ -11,17 +11,16 @@ the form asked them, and the message (see `Report`).
 from __future__ import annotations
 
 import json
-import re
 import struct
 from dataclasses import dataclass
 from typing import Iterator
 
+from keys import strict
 from keys.errors import FormatError
 
 KINDS = ("message", "file", "reply", "report")
 _LENGTH = struct.Struct(">I")
 MAX_META = 64 * 1024
-DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_REPORT = 1024 * 1024
 
 
@@ -30,12 +29,31 @@ class ItemMeta:
     kind: str
     date: str
     name: str = ""
+    reporter_key: str = ""  # a report's: the reporter's public key (Base64), pinned inside it
+
+    @classmethod
+    def decode(cls, data: bytes) -> "ItemMeta":
+        """The metadata record: exactly the fields FORMAT.md names, each a string."""
+        record = strict.load_json(data, "item metadata", max_depth=1)
+        if not set(record) <= {"kind", "date", "name", "reporter_key"} or "kind" not in record:
+            raise FormatError("item metadata is unreadable")
+        kind = strict.text(record["kind"], "item metadata", 16)
+        if kind not in KINDS:
+            raise FormatError(f"unknown item kind {kind!r}")
+        reporter_key = record.get("reporter_key", "")
+        if reporter_key:
+            strict.b64(reporter_key, 32, "item metadata")
+        # The date becomes part of a file name offline: only a plain day may pass.
+        return cls(kind, strict.date(record.get("date"), "item metadata"),
+                   strict.text(record.get("name", ""), "item metadata", 4096), reporter_key)
 
     def encode(self) -> bytes:
         """The prefix written before the body."""
         record = {"kind": self.kind, "date": self.date}
         if self.name:
             record["name"] = self.name
+        if self.reporter_key:
+            record["reporter_key"] = self.reporter_key
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         return _LENGTH.pack(len(data)) + data
 
@@ -55,17 +73,7 @@ def split_item(chunks: Iterator[bytes]) -> tuple[ItemMeta, Iterator[bytes]]:
         if len(buffer) < _LENGTH.size or len(buffer) < _LENGTH.size + _LENGTH.unpack_from(buffer)[0]:
             raise FormatError("item is too short to hold its metadata")
     (size,) = _LENGTH.unpack_from(buffer)
-    try:
-        record = json.loads(buffer[_LENGTH.size:_LENGTH.size + size].decode("utf-8"))
-        meta = ItemMeta(kind=record["kind"], date=record["date"], name=record.get("name", ""))
-        # The date becomes part of a file name offline: only a plain day may pass.
-        if not all(isinstance(v, str) for v in (meta.kind, meta.date, meta.name)) \
-                or not DATE_PATTERN.fullmatch(meta.date):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise FormatError("item metadata is unreadable") from None
-    if meta.kind not in KINDS:
-        raise FormatError(f"unknown item kind {meta.kind!r}")
+    meta = ItemMeta.decode(buffer[_LENGTH.size:_LENGTH.size + size])
     rest = buffer[_LENGTH.size + size:]
 
     def body() -> Iterator[bytes]:
@@ -108,21 +116,22 @@ class Report:
     def decode(cls, data: bytes) -> "Report":
         if len(data) > MAX_REPORT:
             raise FormatError("report is too large")
-        try:
-            record = json.loads(data.decode("utf-8"))
-            if record["version"] != 1:
-                raise FormatError(f"unknown report version {record['version']!r}")
-            answers = tuple(Answer(a["id"], a["question"], _answer(a["answer"]))
-                            for a in record["answers"])
-            report = cls(record["content_warning"], record["content_warning_note"], answers,
-                         record["message"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise FormatError("report is unreadable") from None
-        texts = [report.content_warning_note, report.message,
-                 *(t for a in answers for t in (a.id, a.question))]
-        if not isinstance(report.content_warning, bool) or not all(isinstance(t, str) for t in texts):
+        record = strict.load_json(data, "report", max_depth=4)
+        if record.get("version") != 1 or type(record.get("version")) is not int:
+            raise FormatError(f"unknown report version {record.get('version')!r}")
+        if set(record) != {"version", "content_warning", "content_warning_note", "answers",
+                           "message"} or not isinstance(record["content_warning"], bool) \
+                or not isinstance(record["answers"], list):
             raise FormatError("report is unreadable")
-        return report
+        answers = []
+        for entry in record["answers"]:
+            if not isinstance(entry, dict) or set(entry) != {"id", "question", "answer"}:
+                raise FormatError("report is unreadable")
+            answers.append(Answer(strict.text(entry["id"], "report"),
+                                  strict.text(entry["question"], "report"), _answer(entry["answer"])))
+        return cls(record["content_warning"],
+                   strict.text(record["content_warning_note"], "report"), tuple(answers),
+                   strict.text(record["message"], "report"))
 
 
 def _answer(value) -> str | tuple[str, ...]:
@@ -130,4 +139,4 @@ def _answer(value) -> str | tuple[str, ...]:
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise TypeError("an answer is a string or a list of strings")
+    raise FormatError("report is unreadable (an answer is a string or a list of strings)")

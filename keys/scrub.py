@@ -43,7 +43,8 @@ def _cleaned_path(path: Path) -> Path:
 
 def _to_scrub(out_dir: Path) -> list[Path]:
     """Opened attachments with no scrubbed copy yet (opening again adds only new files)."""
-    files = sorted(p for p in out_dir.glob(f"*/{ATTACHMENTS}/*") if p.is_file())
+    # OUT/<shard>/<conversation>/attachments[-N]/ (docs/FORMAT.md, "Opening")
+    files = sorted(p for p in out_dir.glob(f"*/*/{ATTACHMENTS}*/*") if p.is_file())
     return [p for p in files if CLEANED not in p.name and not _cleaned_path(p).exists()]
 
 

@@ -84,13 +84,22 @@ class Airgap:
                        "--passphrase-file", self.passphrase_file, check=check)
 
 
+def opened_conversations(out: Path) -> dict[str, Path]:
+    """The folder `keys open` wrote for each conversation id, from OUT/index.txt."""
+    index = out / "index.txt"
+    lines = index.read_text("utf-8").splitlines() if index.exists() else []
+    return {cid: out / folder for _, cid, folder in (line.split("\t") for line in lines)}
+
+
 @pytest.fixture(scope="session")
 def airgap(tmp_path_factory) -> Airgap:
+    """Every responder's key pair, and their colleagues' keys pinned in trusted/ beside them."""
     folder = tmp_path_factory.mktemp("airgap")
     passphrase_file = folder / "passphrase.txt"
     passphrase_file.write_text(PASSPHRASE + "\n")
     for name in TEAM:
         dropbox("keys", "new", name, "--out", folder, "--passphrase-file", passphrase_file)
+    dropbox("keys", "trust", *(folder / f"{name}.pub" for name in TEAM), "--trusted", folder / "trusted")
     return Airgap(folder, passphrase_file)
 
 

@@ -5,7 +5,10 @@ are generated, never sealed, because sealing runs argon2id.
 """
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,16 +16,32 @@ from pathlib import Path
 from nacl.public import PrivateKey
 
 from keys import envelope
-from keys.bundle import BundleWriter, ConversationEntry, ItemEntry, Manifest
-from keys.items import ItemMeta
-from keys.responder import ResponderKey
+from keys.bundle import MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry, Proof
+from keys.items import Answer, ItemMeta, Report
+from keys.responder import Responder, ResponderKey
 
 DATE = "2024-05-01"
+BINDING = envelope.Binding("0123456789abcdef0123456789abcdef", "reporter", 0)
+
+
+def seal(plaintext: bytes, recipients, binding: envelope.Binding = BINDING) -> bytes:
+    """A version 2 envelope; tests that are not about binding all use one place."""
+    return envelope.seal(plaintext, recipients, binding)
 
 
 def item(kind: str, body: bytes, name: str = "", date: str = DATE) -> bytes:
     """The plaintext of one item: its metadata, then its body."""
     return ItemMeta(kind=kind, date=date, name=name).encode() + body
+
+
+def report_item(reporter: PrivateKey | None, message: str = "It happened at the meetup.",
+                sealed_key: bytes | None = None) -> bytes:
+    """A report item as the server makes it: the form's answers, the reporter's key sealed inside."""
+    body = Report(False, "", (Answer("reporting_for", "Who is this report for?", "For myself"),),
+                  message).encode()
+    key = sealed_key if sealed_key is not None else bytes(reporter.public_key) if reporter else b""
+    return ItemMeta("report", DATE, reporter_key=base64.b64encode(key).decode() if key else "") \
+        .encode() + body
 
 
 def new_id() -> str:
@@ -37,36 +56,113 @@ class Conversation:
     reporter: PrivateKey | None = None
     id: str = ""
     sealed_to: list | None = None
+    designation: str = ""
 
     def __post_init__(self):
         self.id = self.id or new_id()
         self.item_ids = [new_id() for _ in self.items]
 
 
-def write_export(path: Path, conversations: list[Conversation], damage=None) -> Path:
-    """Write an export bundle; `damage(envelope_bytes, index)` may alter envelopes before
-    the bundle's checksums are computed, as a server holding a damaged item would."""
-    sealed, entries, count = [], [], 0
+def sealed_items(conv: Conversation, damage=None, start: int = 0):
+    """(ItemEntry, envelope) for each item, bound to its place; replies signed by their author."""
+    keys = conv.sealed_to or [r.secret_key.public_key for r in conv.recipients]
+    authors = {r.name: r for r in conv.recipients}
+    out, reporter_items = [], 0
+    # A test may give a conversation an id no writer would use; its envelopes still need one.
+    bound_to = conv.id if re.fullmatch(r"[a-z0-9]{16,64}", conv.id) else BINDING.conversation_id
+    for index, (item_id, plaintext) in enumerate(zip(conv.item_ids, conv.items)):
+        try:  # leniently: tests also seal metadata no reader accepts
+            meta = json.loads(plaintext[4:4 + int.from_bytes(plaintext[:4], "big")])
+            kind, name = meta.get("kind"), meta.get("name")
+        except ValueError:
+            kind = name = None
+        if kind == "reply":
+            binding = envelope.Binding(bound_to, "team", reporter_items)
+            readers = ([conv.reporter.public_key] if conv.reporter else []) + keys
+        else:
+            binding = envelope.Binding(bound_to, "reporter", reporter_items)
+            reporter_items += 1
+            readers = keys
+        blob = envelope.seal(plaintext, readers, binding)
+        if damage is not None:
+            blob = damage(blob, start + index)
+        proof = None
+        if kind == "reply" and name in authors:
+            proof = Proof.sign(authors[name].signing_key, name, conv.id, item_id,
+                               binding.position, blob)
+        out.append((ItemEntry(item_id, len(blob), binding.origin, binding.position, proof), blob))
+    return out
+
+
+def write_export(path: Path, conversations: list[Conversation], damage=None,
+                 recipient: ResponderKey | None = None, excluded: int | None = 0) -> Path:
+    """Write a version 2 export bundle; `damage(envelope_bytes, index)` may alter envelopes,
+    as a server holding a damaged item would."""
+    count = 0
+    with open(path, "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE, recipient.responder if recipient else None))
+        for conv in conversations:
+            items = sealed_items(conv, damage, count)
+            count += len(items)
+            for start in range(0, max(len(items), 1), MAX_ITEMS_PER_RECORD):  # long ones: slices
+                part = items[start:start + MAX_ITEMS_PER_RECORD]
+                writer.conversation(ConversationEntry(
+                    conv.id, tuple(entry for entry, _ in part),
+                    tuple(r.responder for r in conv.recipients),
+                    conv.reporter.public_key if conv.reporter else None, conv.designation))
+                for _, blob in part:
+                    writer.write(blob)
+        writer.close(excluded)
+    return path
+
+
+def write_export_v1(path: Path, conversations: list[Conversation]) -> Path:
+    """An export as v0.1.0 wrote it: one manifest for the team, unbound and unpadded envelopes."""
+    from keys import bundle_v1
+    sealed, entries = [], []
     for conv in conversations:
         keys = conv.sealed_to or [r.secret_key.public_key for r in conv.recipients]
-        blobs = []
-        for plaintext in conv.items:
-            blob = envelope.seal(plaintext, keys)
-            if damage is not None:
-                blob = damage(blob, count)
-            count += 1
-            blobs.append(blob)
+        blobs = [v1_envelope(plaintext, keys) for plaintext in conv.items]
         sealed += blobs
-        entries.append(ConversationEntry(
-            conv.id, tuple(r.responder for r in conv.recipients),
-            tuple(ItemEntry(i, len(b)) for i, b in zip(conv.item_ids, blobs)),
+        entries.append(bundle_v1.ConversationEntry(
+            conv.id, tuple(Responder(r.name, r.secret_key.public_key) for r in conv.recipients),
+            tuple(bundle_v1.ItemEntry(i, len(b)) for i, b in zip(conv.item_ids, blobs)),
             conv.reporter.public_key if conv.reporter else None))
     with open(path, "wb") as out:
-        writer = BundleWriter(out, Manifest("export", DATE, tuple(entries)))
+        writer = bundle_v1.BundleWriter(out, bundle_v1.Manifest("export", DATE, tuple(entries)))
         for blob in sealed:
             writer.write(blob)
         writer.close()
     return path
+
+
+def v1_envelope(plaintext: bytes, recipients) -> bytes:
+    """An envelope of version 1 (FORMAT.md version 1): no binding, no padding."""
+    import hashlib
+    import hmac
+    from nacl import bindings as sodium
+    from nacl.public import SealedBox
+    file_key = os.urandom(32)
+
+    def subkey(purpose: bytes) -> bytes:
+        return hashlib.blake2b(purpose, key=file_key, digest_size=32, person=b"odbx-envelope").digest()
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, subkey(b"payload"))
+    head = (b"ODBXENV" + bytes([1, len(recipients)])
+            + b"".join(SealedBox(k).encrypt(file_key) for k in recipients) + ss_header)
+    chunks = [plaintext[i:i + 65536] for i in range(0, len(plaintext), 65536)]
+    if not chunks or len(chunks[-1]) == 65536:
+        chunks.append(b"")
+    payload = b"".join(sodium.crypto_secretstream_xchacha20poly1305_push(
+        state, c, None, 3 if n == len(chunks) - 1 else 0) for n, c in enumerate(chunks))
+    return head + hmac.new(subkey(b"header"), head, "sha256").digest() + payload
+
+
+def folder_of(out: Path, conversation_id: str) -> Path:
+    """Where `keys open` put a conversation: OUT/<first two>/<designation>_<id> or .../<id>."""
+    found = list((Path(out) / conversation_id[:2]).glob(f"*{conversation_id}"))
+    assert len(found) == 1, found
+    return found[0]
 
 
 def all_files(folder: Path) -> dict[str, bytes]:
@@ -89,3 +185,24 @@ def flip(data: bytes, position: int, mask: int = 0x01) -> bytes:
 
 def random_bytes(size: int) -> bytes:
     return os.urandom(size)
+
+
+def forge_reply(bundle_path: Path, conversation_id: str, signer: ResponderKey, claimed: str,
+                out: Path) -> Path:
+    """A reply file as a left-out responder could make it from a colleague's bundle: sealed to
+    the reporter and every recipient, named `claimed`, signed with `signer`'s own key."""
+    from keys.bundle import BundleReader
+    with open(bundle_path, "rb") as stream:
+        [entry] = [e for e, _ in BundleReader(stream).records() if e.id == conversation_id]
+    binding = envelope.Binding(conversation_id, "team", 1)
+    sealed = envelope.seal(ItemMeta("reply", DATE, claimed).encode() + b"Reply from a colleague?",
+                           [entry.reporter_key, *(r.public_key for r in entry.recipients)], binding)
+    item_id = new_id()
+    proof = Proof.sign(signer.signing_key, claimed, conversation_id, item_id, 1, sealed)
+    with open(out, "wb") as stream:
+        writer = BundleWriter(stream, Head("reply", DATE))
+        writer.conversation(ConversationEntry(conversation_id, (ItemEntry(
+            item_id, len(sealed), "team", 1, proof),)))
+        writer.write(sealed)
+        writer.close()
+    return out

@@ -36,9 +36,12 @@ def open_offline(data: Path, key: Path, passphrase_file: Path, out: Path) -> tup
     said = dropbox("keys", "open", bundle, "--key", key, "--out", out,
                    "--passphrase-file", passphrase_file).out
     opened = {}
-    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+    index = out / "index.txt"  # one line per conversation: designation, id, folder
+    for line in index.read_text("utf-8").splitlines() if index.exists() else []:
+        _, conversation, relative = line.split("\t")
+        folder = out / relative
         texts = "\n".join(p.read_text("utf-8") for p in sorted(folder.glob("*.txt")))
         files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                  for p in (folder / "attachments").glob("*")} if (folder / "attachments").is_dir() else {}
-        opened[folder.name] = {"text": texts, "files": files}
+        opened[conversation] = {"text": texts, "files": files}
     return said, opened

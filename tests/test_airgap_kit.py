@@ -87,17 +87,24 @@ def test_kit_installs_and_opens_and_replies_with_no_network(tmp_path):
     opened = tmp_path / "opened"
     _offline(keys, "open", FIXTURE / "export-1.bundle", "--key", FIXTURE / "airgap" / "alexandra.key",
              "--out", opened, "--passphrase-file", FIXTURE / "airgap" / "passphrase.txt", env=env)
-    texts = "".join(p.read_text() for p in (opened / report["conversation"]).glob("*.txt"))
+    texts = "".join(p.read_text() for p in opened.glob(f"*/*{report['conversation']}/*.txt"))
     assert report["message"] in texts
+    # A v0.1.0 key reads; to sign replies it gains a signing key, and the colleagues' keys are pinned.
+    upgraded = tmp_path / "upgraded"
+    _offline(keys, "upgrade-key", "--key", FIXTURE / "airgap" / "alexandra.key", "--out", upgraded,
+             "--passphrase-file", FIXTURE / "airgap" / "passphrase.txt", env=env)
+    _offline(keys, "trust", *(FIXTURE / "airgap" / f"{name}.pub" for name in fixture["team"]),
+             "--trusted", upgraded / "trusted", env=env)
     answer = tmp_path / "answer.txt"
     answer.write_text("Written on a machine with no network, with the kit.\n")
     _offline(keys, "reply", FIXTURE / "export-1.bundle", report["conversation"],
-             "--key", FIXTURE / "airgap" / "alexandra.key", "--message-file", answer,
+             "--key", upgraded / "alexandra.key", "--message-file", answer,
              "--out", tmp_path / "reply.odbx", "--passphrase-file", FIXTURE / "airgap" / "passphrase.txt",
              env=env)
 
-    # The reply is one the server takes.
+    # The reply is one the server takes, once it has alexandra's new public key.
     instance = tmp_path / "instance"
     shutil.copytree(FIXTURE / "instance", instance)
     dropbox("upgrade", "--data", instance)
+    dropbox("team", "replace", "alexandra", upgraded / "alexandra.pub", "--data", instance)
     assert "stored 1 reply" in dropbox("import-replies", tmp_path / "reply.odbx", "--data", instance).out

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import dropbox, start_server
+from conftest import dropbox, opened_conversations, start_server
 from deskclient import add_user, desk_url
 from formclient import FormClient, open_report_form
 from survival import desk_conversations, open_offline, reporter_page
@@ -66,8 +66,7 @@ def test_backup_during_uploads_restores_the_same_instance(instance, airgap, back
         first = _report(server.url, "the first report, answered")
         bundle = tmp_path / "first.bundle"
         dropbox("export", "--data", instance, "--out", bundle)
-        conversation = next(p.name for p in airgap_open(airgap, bundle, tmp_path / "o").iterdir()
-                            if p.is_dir())
+        [conversation] = opened_conversations(airgap_open(airgap, bundle, tmp_path / "o"))
         reply = "We read your report; here is what happens next."
         airgap.reply(bundle, conversation, "alexandra", reply, tmp_path / "reply.odbx")
         dropbox("import-replies", tmp_path / "reply.odbx", "--data", instance)

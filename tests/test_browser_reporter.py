@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEAM, dropbox, require_tool, start_server
+from conftest import TEAM, dropbox, opened_conversations, require_tool, start_server
 
 HERE = Path(__file__).parent
 AXE = HERE / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -106,14 +106,15 @@ def _export_and_reply(site, airgap, tmp_path, marker: str, reply_text: str) -> N
     dropbox("export", "--data", site.data, "--out", bundle)
     opened = tmp_path / "opened"
     airgap.open(bundle, "alexandra", opened)
-    [conversation] = [p for p in opened.iterdir()
-                      if (p / "report.txt").is_file() and marker in (p / "report.txt").read_text("utf-8")]
+    [(conversation_id, conversation)] = [
+        (cid, p) for cid, p in opened_conversations(opened).items()
+        if (p / "report.txt").is_file() and marker in (p / "report.txt").read_text("utf-8")]
     report = (conversation / "report.txt").read_text("utf-8")
     assert report.startswith("CONTENT WARNING")
     assert "Threats of violence" in report  # the answers reach the responders in English
     assert (conversation / "attachments" / f"evidence-{marker}.txt").read_text() == marker
     reply = tmp_path / "reply.odbx"
-    airgap.reply(bundle, conversation.name, "alexandra", reply_text, reply)
+    airgap.reply(bundle, conversation_id, "alexandra", reply_text, reply)
     dropbox("import-replies", reply, "--data", site.data)
 
 

@@ -1,4 +1,4 @@
-"""Bundles: the manifest and envelopes arrive whole, in order, or not at all."""
+"""Bundles of version 2: records stream in order, each with its envelopes, and arrive whole or not at all."""
 from __future__ import annotations
 
 import hashlib
@@ -9,191 +9,121 @@ import struct
 import pytest
 from nacl.public import PrivateKey
 
-from keys import envelope
-from keys.bundle import (MAGIC, BundleReader, BundleWriter, ConversationEntry, ItemEntry, Manifest)
+from keys.bundle import (MAGIC, MAX_ITEMS_PER_RECORD, MAX_RECORD, BundleReader, BundleWriter,
+                         ConversationEntry, Head, ItemEntry)
 from keys.errors import FormatError
 from keys.responder import ResponderKey
 
-from keys_support import DATE, flip, item, new_id
+from keys_support import DATE, new_id
 
-ALICE, BOB = ResponderKey.generate("alice"), ResponderKey.generate("bob")
+ALICE = ResponderKey.generate("alice")
 REPORTER = PrivateKey.generate()
 
 
-def build(conversations: list[tuple[str, list[ResponderKey], list[bytes]]], kind: str = "export"):
-    """(bundle bytes, manifest, envelopes in order) for [(id, recipients, plaintexts)]."""
-    entries, blobs = [], []
-    for conv_id, recipients, plaintexts in conversations:
-        sealed = [envelope.seal(p, [r.secret_key.public_key for r in recipients]) for p in plaintexts]
-        blobs += sealed
-        entries.append(ConversationEntry(conv_id, tuple(r.responder for r in recipients),
-                                         tuple(ItemEntry(new_id(), len(b)) for b in sealed),
-                                         REPORTER.public_key))
-    manifest = Manifest(kind, DATE, tuple(entries))
+def build(conversations: list[list[bytes]], excluded: int | None = 3) -> bytes:
     out = io.BytesIO()
-    writer = BundleWriter(out, manifest)
-    for blob in blobs:
-        writer.write(blob)
-    writer.close()
-    return out.getvalue(), manifest, blobs
+    writer = BundleWriter(out, Head("export", DATE, ALICE.responder))
+    for blobs in conversations:
+        writer.conversation(ConversationEntry(
+            new_id(), tuple(ItemEntry(new_id(), len(b), "reporter", n) for n, b in enumerate(blobs)),
+            (ALICE.responder,), REPORTER.public_key, "maple-river"))
+        for blob in blobs:
+            writer.write(blob)
+    writer.close(excluded)
+    return out.getvalue()
 
 
-def read_all(data: bytes) -> tuple[Manifest, list[bytes]]:
+def read_all(data: bytes) -> tuple[BundleReader, list[tuple[str, list[bytes]]]]:
     reader = BundleReader(io.BytesIO(data))
-    blobs = [view.read() for _, _, view in reader.envelopes()]
-    return reader.manifest, blobs
+    return reader, [(entry.id, [view.read() for _, view in envelopes])
+                    for entry, envelopes in reader.records()]
 
 
-def manifest_end(data: bytes) -> int:
-    return len(MAGIC) + 1 + 4 + struct.unpack_from(">I", data, len(MAGIC) + 1)[0]
+def records(data: bytes) -> list[dict]:
+    """The JSON records of a bundle, in order (for building changed copies)."""
+    found, at = [], len(MAGIC) + 1
+    while at < len(data) - 32:
+        (size,) = struct.unpack_from(">I", data, at)
+        record = json.loads(data[at + 4:at + 4 + size])
+        found.append(record)
+        at += 4 + size + sum(i["size"] for i in record.get("items", []))
+    return found
 
 
-def rewrite_manifest(data: bytes, change) -> bytes:
-    """The same bundle with its manifest JSON changed and both checksums recomputed."""
-    end = manifest_end(data)
-    record = json.loads(data[len(MAGIC) + 5:end])
-    change(record)
-    encoded = json.dumps(record).encode()
-    head = data[:len(MAGIC) + 1] + struct.pack(">I", len(encoded)) + encoded
-    body = head + hashlib.blake2b(head, digest_size=32, person=b"odbx-manifest").digest() \
-        + data[end + 32:-32]
+def rebuild(recs: list[dict], blobs: list[bytes]) -> bytes:
+    body = MAGIC + bytes([2])
+    blobs = iter(blobs)
+    for record in recs:
+        data = json.dumps(record).encode()
+        body += struct.pack(">I", len(data)) + data
+        for _ in record.get("items", []):
+            body += next(blobs)
     return body + hashlib.blake2b(body, digest_size=32, person=b"odbx-bundle").digest()
 
 
-@pytest.fixture(scope="module")
-def bundle():
-    return build([(new_id(), [ALICE, BOB], [item("message", b"first"), item("file", b"x" * 70_000, "a.pdf")]),
-                  (new_id(), [BOB], [item("message", b"for bob only")])])
+BLOBS = [[b"a" * 100, b"b" * 70_000], [b"c" * 5]]
 
 
-def test_bundle_gives_back_its_manifest_and_envelopes_in_order(bundle):
-    data, manifest, blobs = bundle
-    read_manifest, read_blobs = read_all(data)
-    assert read_manifest == manifest
-    assert read_blobs == blobs
+def test_records_and_envelopes_come_back_in_order_with_the_head_and_end():
+    reader, got = read_all(build(BLOBS))
+    assert [blobs for _, blobs in got] == BLOBS
+    assert (reader.head.kind, reader.head.recipient, reader.end.excluded) == ("export", ALICE.responder, 3)
 
 
-def test_manifest_keeps_names_keys_and_reporter_key(bundle):
-    data, _, _ = bundle
-    manifest, _ = read_all(data)
-    first = manifest.conversations[0]
-    assert [r.name for r in first.recipients] == ["alice", "bob"]
-    assert first.recipients[0].public_key == ALICE.secret_key.public_key
-    assert first.reporter_key == REPORTER.public_key
+def test_a_bundle_has_no_manifest_limit_and_long_conversations_are_split():
+    with pytest.raises(ValueError, match="split"):
+        build([[b"x"] * (MAX_ITEMS_PER_RECORD + 1)])
+    many = build([[b"x"]] * 2000)
+    assert len(read_all(many)[1]) == 2000
 
 
-def test_envelopes_left_unread_are_skipped(bundle):
-    data, _, blobs = bundle
-    reader = BundleReader(io.BytesIO(data))
-    seen = []
-    for _, _, view in reader.envelopes():
-        seen.append(view.read(10))
-    assert seen == [b[:10] for b in blobs]
+@pytest.mark.parametrize("cut", [5, 20, 150, 70_000, -33, -1])
+def test_truncated_bundle_is_refused(cut):
+    data = build(BLOBS)
+    with pytest.raises(FormatError, match="truncated"):
+        read_all(data[:cut])
 
 
-def test_truncated_bundle_is_rejected_wherever_it_is_cut(bundle):
-    data, _, _ = bundle
-    end = manifest_end(data)
-    for cut in (0, 5, len(MAGIC) + 3, end - 1, end + 10, end + 32 + 100, len(data) - 33, len(data) - 1):
-        with pytest.raises(FormatError, match="truncated"):
-            read_all(data[:cut])
-
-
-def test_tampered_manifest_is_rejected(bundle):
-    data, _, _ = bundle
-    position = data.index(b'"alice"') + 1
-    with pytest.raises(FormatError, match="manifest checksum does not match"):
-        BundleReader(io.BytesIO(flip(data, position)))
-
-
-def test_tampered_envelope_fails_the_bundle_checksum(bundle):
-    data, _, _ = bundle
-    for position in (manifest_end(data) + 32 + 5, len(data) - 40, len(data) - 1):
-        with pytest.raises(FormatError, match="checksum does not match"):
-            read_all(flip(data, position))
-
-
-def test_bytes_after_the_bundle_are_rejected(bundle):
-    data, _, _ = bundle
+def test_changed_byte_trailing_bytes_and_a_wrong_record_count_are_refused():
+    data = build(BLOBS)
+    changed = bytearray(data)
+    changed[len(data) // 2] ^= 1
+    with pytest.raises(FormatError, match="damaged"):
+        read_all(bytes(changed))
     with pytest.raises(FormatError, match="bytes after its end"):
         read_all(data + b"\0")
-
-
-@pytest.mark.parametrize("data, error", [
-    (b"", "truncated"),
-    (b"PK\x03\x04" + bytes(100), "not an onion-dropbox bundle"),
-    (b"ODBXENV\x01\x01" + bytes(100), "not an onion-dropbox bundle"),
-    (MAGIC + b"\x02" + bytes(100), "bundle version 2 is not supported"),
-    (MAGIC + b"\x01\xff\xff\xff\xff", "manifest is too large"),
-])
-def test_foreign_or_future_files_are_not_read_as_bundles(data, error):
-    with pytest.raises(FormatError, match=error):
-        BundleReader(io.BytesIO(data))
-
-
-@pytest.mark.parametrize("bad_id", ["../x", "../" + "a" * 16, "a" * 15, "a" * 65, "A" * 16,
-                                    "a" * 15 + "/", "a" * 15 + ".", "", 1234567890123456789, None])
-def test_manifest_with_an_unusable_conversation_id_is_rejected(bundle, bad_id):
-    data, _, _ = bundle
-    changed = rewrite_manifest(data, lambda r: r["conversations"][0].update(id=bad_id))
-    with pytest.raises(FormatError, match="invalid id|unreadable"):
-        BundleReader(io.BytesIO(changed))
-
-
-def test_manifest_with_a_path_traversal_item_id_is_rejected(bundle):
-    data, _, _ = bundle
-    changed = rewrite_manifest(data, lambda r: r["conversations"][0]["items"][0].update(id="../../x" * 4))
-    with pytest.raises(FormatError, match="invalid id"):
-        BundleReader(io.BytesIO(changed))
-
-
-def test_manifest_id_with_a_trailing_newline_is_rejected(bundle):
-    data, _, _ = bundle
-    changed = rewrite_manifest(data, lambda r: r["conversations"][0].update(id="a" * 16 + "\n"))
-    with pytest.raises(FormatError, match="invalid id"):
-        BundleReader(io.BytesIO(changed))
+    recs = records(data)
+    recs[-1]["records"] = 1
+    with pytest.raises(FormatError, match="record count"):
+        read_all(rebuild(recs, [b for blobs in BLOBS for b in blobs]))
 
 
 @pytest.mark.parametrize("change, error", [
-    (lambda r: r["conversations"][0]["recipients"][0].update(public_key="AAAA"), "invalid public key"),
-    (lambda r: r["conversations"][0].update(reporter_key="not base64!"), "invalid public key"),
-    (lambda r: r["conversations"][0]["recipients"][0].update(name="../alice"), "not a usable name"),
-    (lambda r: r["conversations"][0]["items"][0].update(size=-1), "negative size"),
-    (lambda r: r["conversations"][0]["items"][0].update(size="many"), "unreadable"),
-    (lambda r: r.update(kind="backup"), "unknown bundle kind"),
-    (lambda r: r.pop("conversations"), "unreadable"),
-    (lambda r: r.update(conversations="none"), "unreadable"),
+    (lambda r: r[1]["items"][0].update(size="100"), "invalid size"),
+    (lambda r: r[1]["items"][0].update(size=True), "invalid size"),
+    (lambda r: r[1]["items"][0].update(origin="server"), "unknown item origin"),
+    (lambda r: r[1].update(id="../" + "a" * 16), "invalid id"),
+    (lambda r: r[1].update(designation="Maple River"), "invalid designation"),
+    (lambda r: r[1].update(type="manifest"), "unknown record"),
+    (lambda r: r[0].update(kind="backup"), "unknown bundle kind"),
+    (lambda r: r[0].update(created="2024-02-30"), "invalid date"),
+    (lambda r: r[1]["recipients"].append(r[1]["recipients"][0]), "recipient twice"),
 ])
-def test_manifest_with_unusable_fields_is_rejected(bundle, change, error):
-    data, _, _ = bundle
+def test_records_with_unusable_fields_are_refused(change, error):
+    recs = records(build(BLOBS))
+    change(recs)
     with pytest.raises(FormatError, match=error):
-        BundleReader(io.BytesIO(rewrite_manifest(data, change)))
+        read_all(rebuild(recs, [b for blobs in BLOBS for b in blobs]))
 
 
-def test_manifest_whose_sizes_lie_is_rejected(bundle):
-    data, _, _ = bundle
-    longer = rewrite_manifest(data, lambda r: r["conversations"][-1]["items"][-1].update(
-        size=r["conversations"][-1]["items"][-1]["size"] + 1))
-    with pytest.raises(FormatError, match="truncated"):
-        read_all(longer)
-    shorter = rewrite_manifest(data, lambda r: r["conversations"][0]["items"][0].update(
-        size=r["conversations"][0]["items"][0]["size"] - 1))
-    with pytest.raises(FormatError):
-        read_all(shorter)
+def test_a_record_over_the_limit_is_refused_before_it_is_read():
+    data = MAGIC + bytes([2]) + struct.pack(">I", MAX_RECORD + 1) + b"{"
+    with pytest.raises(FormatError, match="too large"):
+        BundleReader(io.BytesIO(data))
 
 
-def test_writer_refuses_more_or_fewer_envelope_bytes_than_announced():
-    manifest = Manifest("export", DATE, (ConversationEntry(new_id(), (ALICE.responder,),
-                                                           (ItemEntry(new_id(), 10),)),))
-    writer = BundleWriter(io.BytesIO(), manifest)
-    with pytest.raises(ValueError, match="more envelope bytes"):
-        writer.write(bytes(11))
-    writer = BundleWriter(io.BytesIO(), manifest)
-    writer.write(bytes(9))
-    with pytest.raises(ValueError, match="fewer envelope bytes"):
-        writer.close()
-
-
-def test_empty_bundle_is_readable():
-    data, manifest, _ = build([])
-    assert read_all(data) == (manifest, [])
+def test_other_versions_and_files_are_refused_by_name():
+    with pytest.raises(FormatError, match="version 9 is not supported"):
+        BundleReader(io.BytesIO(MAGIC + bytes([9]) + b"\0" * 40))
+    with pytest.raises(FormatError, match="not an onion-dropbox bundle"):
+        BundleReader(io.BytesIO(b"PK\3\4" + b"\0" * 40))

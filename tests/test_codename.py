@@ -108,7 +108,8 @@ def test_default_stretch_cost_is_argon2id_interactive():
 
 def test_reporter_opens_replies_sealed_to_the_derived_public_key():
     identity = derive(CODENAME, PEPPERS, FAST)
-    reply = envelope.seal(b"We have read your report.", [PublicKey(identity.public_key)])
+    reply = envelope.seal(b"We have read your report.", [PublicKey(identity.public_key)],
+                          envelope.Binding("0" * 32, "team", 1))
     again = derive(normalize(CODENAME.upper()), PEPPERS, FAST)
     assert envelope.open_bytes(reply, again.secret_key) == b"We have read your report."
     with pytest.raises(envelope.NotARecipient):

@@ -4,8 +4,12 @@ from __future__ import annotations
 import secrets
 import stat
 
-from conftest import TEAM, dropbox
+from pathlib import Path
+
+from conftest import TEAM, dropbox, opened_conversations
 from test_whole_loop import new_report
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.1.0"
 
 
 def one_clear_line(result) -> str:
@@ -78,7 +82,7 @@ def test_import_replies_refuses_damaged_foreign_and_export_files_and_stores_noth
     dropbox("export", "--data", server.data, "--out", bundle)
     opened = tmp_path / "opened"
     airgap.open(bundle, "alexandra", opened)
-    [conversation] = [p.name for p in opened.iterdir()]
+    [conversation] = list(opened_conversations(opened))
     reply = tmp_path / "reply.odbx"
     airgap.reply(bundle, conversation, "alexandra", "a reply", reply)
 
@@ -96,7 +100,8 @@ def test_import_replies_refuses_damaged_foreign_and_export_files_and_stores_noth
 
     before = stored_files()
     for bad, words in ((truncated, "truncated"), (flipped, "damaged"),
-                       (foreign, "not an onion-dropbox bundle"), (bundle, "not a reply")):
+                       (foreign, "not an onion-dropbox bundle"), (bundle / "alexandra.odbx", "not a reply"),
+                       (FIXTURES / "reply-3.odbx", "not signed")):
         line = one_clear_line(dropbox("import-replies", bad, "--data", server.data, check=False))
         assert words in line, line
     assert stored_files() == before

@@ -13,7 +13,7 @@ from keys import envelope
 from keys.envelope import CHUNK_SIZE, SEALED_CHUNK_SIZE, NotARecipient, PayloadSealer
 from keys.errors import FormatError
 
-from keys_support import flip
+from keys_support import BINDING, flip, seal
 
 MiB = 1024 * 1024
 STANZAS = len(envelope.MAGIC) + 2  # where the first stanza starts
@@ -37,27 +37,27 @@ def three_chunk_envelope():
     """(recipients, plaintext, envelope): two full chunks and a short final one, to two people."""
     recipients = keys(2)
     plaintext = os.urandom(2 * CHUNK_SIZE + 1000)
-    return recipients, plaintext, envelope.seal(plaintext, publics(recipients))
+    return recipients, plaintext, seal(plaintext, publics(recipients))
 
 
 @pytest.mark.parametrize("count", [1, 3, 5])
 def test_every_recipient_opens_the_envelope(count):
     recipients = keys(count)
     plaintext = os.urandom(150_000)
-    sealed = envelope.seal(plaintext, publics(recipients))
+    sealed = seal(plaintext, publics(recipients))
     for key in recipients:
         assert envelope.open_bytes(sealed, key) == plaintext
 
 
 def test_key_that_is_not_a_recipient_gets_not_a_recipient():
-    sealed = envelope.seal(b"for the team only", publics(keys(3)))
+    sealed = seal(b"for the team only", publics(keys(3)))
     with pytest.raises(NotARecipient, match="not among the envelope's recipients"):
         envelope.open_bytes(sealed, PrivateKey.generate())
 
 
 def test_removed_stanza_is_detected():
     alice, bob = keys(2)
-    sealed = envelope.seal(b"report", publics([bob, alice]))
+    sealed = seal(b"report", publics([bob, alice]))
     without_bob = sealed[:STANZAS - 1] + b"\x01" + sealed[STANZAS + envelope.STANZA_SIZE:]
     with pytest.raises(FormatError, match="header has been altered"):
         envelope.open_bytes(without_bob, alice)
@@ -65,7 +65,7 @@ def test_removed_stanza_is_detected():
 
 def test_added_stanza_is_detected():
     (alice,) = keys(1)
-    sealed = envelope.seal(b"report", [alice.public_key])
+    sealed = seal(b"report", [alice.public_key])
     extra = SealedBox(PrivateKey.generate().public_key).encrypt(os.urandom(32))
     with_mallory = (sealed[:STANZAS - 1] + b"\x02" + extra + sealed[STANZAS:])
     with pytest.raises(FormatError, match="header has been altered"):
@@ -74,7 +74,7 @@ def test_added_stanza_is_detected():
 
 def test_swapped_stanzas_are_detected():
     alice, bob = keys(2)
-    sealed = envelope.seal(b"report", publics([alice, bob]))
+    sealed = seal(b"report", publics([alice, bob]))
     swapped = swap(sealed, STANZAS, STANZAS + envelope.STANZA_SIZE, envelope.STANZA_SIZE)
     for key in (alice, bob):
         with pytest.raises(FormatError, match="header has been altered"):
@@ -83,7 +83,7 @@ def test_swapped_stanzas_are_detected():
 
 def test_reordered_chunks_are_detected(three_chunk_envelope):
     (alice, _), _, sealed = three_chunk_envelope
-    start = envelope.header_size(2)
+    start = envelope.header_size(2, BINDING)
     reordered = swap(sealed, start, start + SEALED_CHUNK_SIZE, SEALED_CHUNK_SIZE)
     with pytest.raises(FormatError, match="damaged or out of order"):
         envelope.open_bytes(reordered, alice)
@@ -91,7 +91,7 @@ def test_reordered_chunks_are_detected(three_chunk_envelope):
 
 def test_envelope_cut_at_a_chunk_boundary_is_refused_as_truncated(three_chunk_envelope):
     (alice, _), _, sealed = three_chunk_envelope
-    start = envelope.header_size(2)
+    start = envelope.header_size(2, BINDING)
     for chunks in (0, 1, 2):
         with pytest.raises(FormatError, match="truncated"):
             envelope.open_bytes(sealed[:start + chunks * SEALED_CHUNK_SIZE], alice)
@@ -99,7 +99,7 @@ def test_envelope_cut_at_a_chunk_boundary_is_refused_as_truncated(three_chunk_en
 
 def test_envelope_cut_inside_a_chunk_is_refused(three_chunk_envelope):
     (alice, _), _, sealed = three_chunk_envelope
-    start = envelope.header_size(2)
+    start = envelope.header_size(2, BINDING)
     for cut in (start + 1, start + 16, start + 17, start + 5000, start + SEALED_CHUNK_SIZE + 1,
                 len(sealed) - 1):
         with pytest.raises(FormatError):
@@ -109,7 +109,7 @@ def test_envelope_cut_inside_a_chunk_is_refused(three_chunk_envelope):
 def test_no_plaintext_is_handed_out_past_a_damaged_chunk(three_chunk_envelope):
     # Streaming readers get the chunks before the damage, never the damaged one or later.
     (alice, _), plaintext, sealed = three_chunk_envelope
-    start = envelope.header_size(2)
+    start = envelope.header_size(2, BINDING)
     damaged = flip(sealed, start + SEALED_CHUNK_SIZE + 100)
     received = []
     with pytest.raises(FormatError, match="damaged"):
@@ -127,7 +127,7 @@ def test_bytes_after_the_final_chunk_are_refused(three_chunk_envelope):
 
 def test_every_flipped_byte_in_header_and_payload_is_refused(three_chunk_envelope):
     (alice, _), _, sealed = three_chunk_envelope
-    header = envelope.header_size(2)
+    header = envelope.header_size(2, BINDING)
     positions = set(range(header))  # every header byte: magic, version, count, stanzas, MAC
     for chunk_start in range(header, len(sealed), SEALED_CHUNK_SIZE):
         chunk_end = min(chunk_start + SEALED_CHUNK_SIZE, len(sealed))
@@ -144,16 +144,16 @@ def test_every_flipped_byte_in_header_and_payload_is_refused(three_chunk_envelop
 def test_payload_sizes_around_the_chunk_size_round_trip(size):
     (alice,) = keys(1)
     plaintext = os.urandom(size)
-    sealed = envelope.seal(plaintext, [alice.public_key])
-    # Full chunks, then always one shorter final chunk, even an empty one.
-    full, rest = divmod(size, CHUNK_SIZE)
-    assert len(sealed) == envelope.header_size(1) + full * SEALED_CHUNK_SIZE + rest + 17
+    sealed = seal(plaintext, [alice.public_key])
+    # Padded to its Padmé size, in full chunks, then always one shorter final chunk.
+    full, rest = divmod(envelope.padded_size(size), CHUNK_SIZE)
+    assert len(sealed) == envelope.header_size(1, BINDING) + full * SEALED_CHUNK_SIZE + rest + 17
     assert envelope.open_bytes(sealed, alice) == plaintext
 
 
 def test_empty_payload_round_trips():
     alice, bob = keys(2)
-    sealed = envelope.seal(b"", publics([alice, bob]))
+    sealed = seal(b"", publics([alice, bob]))
     assert envelope.open_bytes(sealed, alice) == b""
     assert envelope.open_bytes(sealed, bob) == b""
 
@@ -166,12 +166,12 @@ def test_recipients_can_be_chosen_after_the_payload_is_written():
     for start in range(0, len(plaintext), 7_777):
         sealer.write(plaintext[start:start + 7_777])
     with pytest.raises(ValueError):
-        sealer.header([PrivateKey.generate().public_key])  # not finished yet
+        sealer.header([PrivateKey.generate().public_key], BINDING)  # not finished yet
     sealer.finish()
     with pytest.raises(ValueError):
         sealer.write(b"late")
     chosen = keys(2)
-    header = sealer.header(publics(chosen))
+    header = sealer.header(publics(chosen), BINDING)
     assert (sealer.plaintext_size, sealer.ciphertext_size) == (len(plaintext), len(payload.getvalue()))
     for key in chosen:
         assert envelope.open_bytes(header + payload.getvalue(), key) == plaintext
@@ -183,11 +183,11 @@ def test_envelope_needs_between_one_and_255_recipients():
     sealer = PayloadSealer(io.BytesIO())
     sealer.finish()
     with pytest.raises(ValueError):
-        sealer.header([])
+        sealer.header([], BINDING)
     with pytest.raises(ValueError):
-        sealer.header(publics(keys(256)))
+        sealer.header(publics(keys(256)), BINDING)
     many = keys(255)
-    sealed = sealer.header(publics(many))
+    sealed = sealer.header(publics(many), BINDING)
     assert len(envelope.read_header(io.BytesIO(sealed)).stanzas) == 255
 
 
@@ -206,7 +206,7 @@ def test_hundred_mib_payload_streams_through_temp_files(tmp_path):
             written.update(piece)
             sealer.write(piece)
         sealer.finish()
-    header = sealer.header([alice.public_key])
+    header = sealer.header([alice.public_key], BINDING)
     read = hashlib.sha256()
     size = 0
     with open(tmp_path / "payload", "rb") as stream:
@@ -218,3 +218,40 @@ def test_hundred_mib_payload_streams_through_temp_files(tmp_path):
     assert read.hexdigest() == written.hexdigest()
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
     assert grown_kib < 32 * 1024
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, 1025, 4097, 65_537, 10**6, 10**8 + 7])
+def test_padding_hides_the_exact_size_within_a_bucket_of_at_most_a_sixteenth(size):
+    padded = envelope.padded_size(size)
+    assert padded >= max(size, envelope.MIN_PADDED)
+    assert padded - size <= max(envelope.MIN_PADDED, size // 16)
+    assert envelope.padded_size(padded) == padded  # a bucket is its own bucket
+
+
+def test_sizes_in_one_bucket_give_envelopes_of_one_size():
+    (alice,) = keys(1)
+    lengths = {len(seal(os.urandom(n), [alice.public_key])) for n in (4000, 4050, 4095)}
+    assert len(lengths) == 1
+
+
+def test_padding_that_is_not_zeros_or_a_wrong_length_is_refused():
+    (alice,) = keys(1)
+    payload = io.BytesIO()
+    sealer = PayloadSealer(payload)
+    sealer.write(b"short")
+    sealer._feed(b"\x01")  # a writer that pads with something else
+    sealer.plaintext_size = 5
+    sealer.finish()
+    with pytest.raises(FormatError, match="padding|padded length"):
+        envelope.open_bytes(sealer.header([alice.public_key], BINDING) + payload.getvalue(), alice)
+
+
+def test_binding_is_read_from_the_header_and_covered_by_its_mac():
+    (alice,) = keys(1)
+    here = envelope.Binding("a" * 32, "reporter", 3)
+    sealed = seal(b"follow-up", [alice.public_key], here)
+    assert envelope.read_header(io.BytesIO(sealed)).binding == here
+    moved = sealed.replace(b"a" * 32 + b"/reporter/3", b"b" * 32 + b"/reporter/3")
+    assert envelope.read_header(io.BytesIO(moved)).binding.conversation_id == "b" * 32
+    with pytest.raises(FormatError, match="altered"):
+        envelope.open_bytes(moved, alice)

@@ -1,8 +1,10 @@
-"""Every file in tests/vectors/ behaves as tests/vectors/index.json says (docs/FORMAT.md)."""
+"""Every file in tests/vectors/ behaves as index.json (version 2) and v1-index.json say (docs/FORMAT.md)."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import io
 import re
 import json
 from pathlib import Path
@@ -10,17 +12,22 @@ from pathlib import Path
 import pytest
 from nacl import bindings as sodium
 from nacl.public import PrivateKey
+from nacl.signing import VerifyKey
 
 from keys import envelope
 from keys.codename import Peppers, StretchCost, derive
 from keys.errors import FormatError
+from keys.bundle import envelope_digest, read_reply_file
+from keys.items import split_item
 from keys.offline import open_bundle
 from keys.responder import Responder, ResponderKey
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
-INDEX = json.loads((VECTORS / "index.json").read_text())
-KEYS = {name: PrivateKey(bytes.fromhex(k["secret_key"]))
-        for name, k in json.loads((VECTORS / "keys.json").read_text()).items()}
+CURRENT = json.loads((VECTORS / "index.json").read_text())
+INDEX = {"vectors": CURRENT["vectors"] + json.loads((VECTORS / "v1-index.json").read_text())["vectors"],
+         "codenames": CURRENT["codenames"]}
+KEY_DATA = json.loads((VECTORS / "keys.json").read_text())
+KEYS = {name: PrivateKey(bytes.fromhex(k["secret_key"])) for name, k in KEY_DATA.items()}
 
 
 def _label(entry: dict) -> str:
@@ -48,6 +55,10 @@ def test_envelope_vector(entry):
     path = VECTORS / entry["file"]
     for name in entry["keys"]:
         if entry["expect"] == "good":
+            if "binding" in entry:
+                with open(path, "rb") as stream:
+                    binding = envelope.read_header(stream).binding
+                assert f"{binding.conversation_id}/{binding.origin}/{binding.position}" == entry["binding"]
             assert _open_streaming(path, KEYS[name]) == (entry["plaintext_size"],
                                                           entry["plaintext_sha256"])
             assert hashlib.sha256(envelope.open_bytes(path.read_bytes(), KEYS[name])).hexdigest() \
@@ -61,11 +72,15 @@ def test_envelope_vector(entry):
 def test_bundle_vector(entry, tmp_path):
     key = ResponderKey(entry["keys"][0], KEYS[entry["keys"][0]])
     out = tmp_path / "out"
+    # Pinned keys: the responders named, with the keys of keys.json (bad ones: none pinned).
+    trusted = {name: Responder(name, KEYS[name].public_key,
+                               VerifyKey(bytes.fromhex(KEY_DATA[name]["signing_key"])))
+               for name in entry.get("trusted", [])}
     if entry["expect"] == "good":
-        report = open_bundle(VECTORS / entry["file"], key, out)
+        report = open_bundle(VECTORS / entry["file"], key, out, trusted)
         assert (report.items, report.excluded, report.failures) == (entry["opened"], entry["excluded"], [])
         written = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-                   for p in out.rglob("*") if p.is_file()}
+                   for p in out.rglob("*") if p.is_file() and p.name != ".opened.json"}
         assert written == entry["files"]
     else:
         # A bundle that is not one at all raises; one damaged further on is reported as failed.
@@ -83,6 +98,8 @@ def test_secret_key_file_vector(entry):
     if entry["expect"] == "good":
         key = ResponderKey.unseal(data, entry["passphrase"])
         assert (key.name, bytes(key.secret_key).hex()) == (entry["name"], entry["secret_key"])
+        signing = key.signing_key and bytes(key.signing_key.verify_key).hex()
+        assert signing == entry.get("signing_key")
     else:
         with pytest.raises(FormatError, match=entry["error"]):
             ResponderKey.unseal(data, entry["passphrase"])
@@ -90,10 +107,29 @@ def test_secret_key_file_vector(entry):
 
 @pytest.mark.parametrize("entry", [e for e in INDEX["vectors"] if e["type"] == "public-key"], ids=_label)
 def test_public_key_file_vector(entry):
+    if entry["expect"] == "bad":
+        with pytest.raises(FormatError, match=entry["error"]):
+            Responder.load(VECTORS / entry["file"])
+        return
     responder = Responder.load(VECTORS / entry["file"])
     assert responder.name == entry["name"]
     assert bytes(responder.public_key).hex() == entry["public_key"]
+    assert (responder.signing_key and bytes(responder.signing_key).hex()) == entry.get("signing_key")
     assert responder.fingerprint == entry["fingerprint"]
+
+
+@pytest.mark.parametrize("entry", [e for e in INDEX["vectors"] if e["type"] == "reply"], ids=_label)
+def test_reply_file_vector(entry):
+    with open(VECTORS / entry["file"], "rb") as stream:
+        reply = read_reply_file(stream)
+    assert (reply.conversation_id, reply.item.position, reply.item.proof.author) == \
+        (entry["conversation"], entry["position"], entry["author"])
+    author = VerifyKey(bytes.fromhex(KEY_DATA[entry["author"]]["signing_key"]))
+    assert reply.item.proof.verify(author, reply.conversation_id, reply.item.id, reply.item.position,
+                                   envelope_digest(reply.envelope))
+    for name in entry["keys"]:
+        meta, _ = split_item(envelope.open_envelope(io.BytesIO(reply.envelope), KEYS[name]))
+        assert meta.name == entry["author"]
 
 
 @pytest.mark.parametrize("entry", INDEX["codenames"], ids=lambda e: e["codename"])
@@ -123,31 +159,75 @@ def test_codename_vector_follows_the_spec(entry):
 
 
 def test_secret_key_file_vector_follows_the_spec():
-    (entry,) = [e for e in INDEX["vectors"] if e["type"] == "secret-key" and e["expect"] == "good"]
+    (entry,) = [e for e in CURRENT["vectors"] if e["type"] == "secret-key" and e["expect"] == "good"]
     data = (VECTORS / entry["file"]).read_bytes()
-    assert data[:7] == b"ODBXKEY" and data[7] == 1
+    assert data[:7] == b"ODBXKEY" and data[7] == 2
     assert _b2b(data[:-32], 32, person=b"odbx-keyfile") == data[-32:]
     opslimit, memlimit = int.from_bytes(data[8:16], "big"), int.from_bytes(data[16:24], "big")
     salt, box = data[24:40], data[40:-32]
     box_key = sodium.crypto_pwhash_alg(32, entry["passphrase"].encode(), salt, opslimit, memlimit,
                                        sodium.crypto_pwhash_ALG_ARGON2ID13)
     opened = sodium.crypto_secretbox_open(box[24:], box[:24], box_key)
-    assert (opened[:32].hex(), opened[32:].decode()) == (entry["secret_key"], entry["name"])
+    assert (opened[:32].hex(), opened[64:].decode()) == (entry["secret_key"], entry["name"])
+    assert sodium.crypto_sign_seed_keypair(opened[32:64])[0].hex() == entry["signing_key"]
 
 
 def test_public_key_file_vector_follows_the_spec():
-    (entry,) = [e for e in INDEX["vectors"] if e["type"] == "public-key"]
-    digest = _b2b(bytes.fromhex(entry["public_key"]), 10, person=b"odbx-fingerprint")
+    (entry,) = [e for e in CURRENT["vectors"] if e["type"] == "public-key" and e["expect"] == "good"]
+    digest = _b2b(bytes.fromhex(entry["public_key"]) + bytes.fromhex(entry["signing_key"]), 10,
+                  person=b"odbx-fprint-v2")
     text = base64.b32encode(digest).decode()
     assert " ".join(text[i:i + 4] for i in range(0, 16, 4)) == entry["fingerprint"]
 
 
+def _spec_open(data: bytes, secret: bytes) -> tuple[str, bytes]:
+    """An envelope opened with libsodium as FORMAT.md says: (binding, item)."""
+    assert data[:8] == b"ODBXENV\x02"
+    count = data[8]
+    at = 9 + 80 * count
+    ss_header, masked, context_size = data[at:at + 24], data[at + 24:at + 32], data[at + 32]
+    context = data[at + 33:at + 33 + context_size]
+    end = at + 33 + context_size
+    public = sodium.crypto_scalarmult_base(secret)
+    file_key = next(key for i in range(count) if (key := _unseal(data[9 + 80 * i:9 + 80 * (i + 1)],
+                                                                   public, secret)))
+    mac = hmac.new(_b2b(b"header", 32, key=file_key, person=b"odbx-envelope"), data[:end], "sha256")
+    assert mac.digest() == data[end:end + 32]
+    length = int.from_bytes(bytes(a ^ b for a, b in zip(
+        masked, _b2b(b"length", 8, key=file_key, person=b"odbx-envelope"))), "big")
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    sodium.crypto_secretstream_xchacha20poly1305_init_pull(
+        state, ss_header, _b2b(b"payload", 32, key=file_key, person=b"odbx-envelope"))
+    plain, at = b"", end + 32
+    while at < len(data):
+        chunk, _ = sodium.crypto_secretstream_xchacha20poly1305_pull(state, data[at:at + 65553], None)
+        plain, at = plain + chunk, at + 65553
+    assert plain[length:] == bytes(len(plain) - length)
+    return context.decode(), plain[:length]
+
+
+def _unseal(stanza: bytes, public: bytes, secret: bytes) -> bytes | None:
+    try:
+        return sodium.crypto_box_seal_open(stanza, public, secret)
+    except Exception:
+        return None
+
+
+@pytest.mark.parametrize("entry", [e for e in CURRENT["vectors"] if e["type"] == "envelope"
+                                   and e["expect"] == "good"], ids=_label)
+def test_envelope_vector_opens_by_the_spec(entry):
+    context, item = _spec_open((VECTORS / entry["file"]).read_bytes(), bytes(KEYS["alice"]))
+    assert (context, hashlib.sha256(item).hexdigest()) == (entry["binding"], entry["plaintext_sha256"])
+
+
 def test_bundle_vector_follows_the_spec():
     data = (VECTORS / "bundle-good-export.bin").read_bytes()
-    assert data[:8] == b"ODBXBDL\x01"
-    end = 12 + int.from_bytes(data[8:12], "big")
-    assert _b2b(data[:end], 32, person=b"odbx-manifest") == data[end:end + 32]
+    assert data[:8] == b"ODBXBDL\x02"
     assert _b2b(data[:-32], 32, person=b"odbx-bundle") == data[-32:]
-    manifest = json.loads(data[12:end])
-    sizes = [i["size"] for c in manifest["conversations"] for i in c["items"]]
-    assert end + 32 + sum(sizes) + 32 == len(data)
+    at, kinds = 8, []
+    while at < len(data) - 32:
+        size = int.from_bytes(data[at:at + 4], "big")
+        record = json.loads(data[at + 4:at + 4 + size])
+        kinds.append(record["type"])
+        at += 4 + size + sum(i["size"] for i in record.get("items", []))
+    assert kinds == ["bundle", "conversation", "end"] and at == len(data) - 32

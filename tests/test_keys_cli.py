@@ -4,6 +4,7 @@ Every failure must end in one line on stderr and a non-zero exit, never a traceb
 """
 from __future__ import annotations
 
+import io
 import stat
 import subprocess
 import sys
@@ -12,12 +13,12 @@ from pathlib import Path
 import pytest
 from nacl.public import PrivateKey
 
-from keys.bundle import BundleReader
+from keys.bundle import read_reply_file
 from keys import envelope
 from keys.items import split_item
 from keys.responder import Responder, ResponderKey
 
-from keys_support import Conversation, item, write_export
+from keys_support import Conversation, folder_of, item, report_item, write_export
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "correct horse battery staple"
@@ -48,8 +49,11 @@ def desk(tmp_path_factory):
     keys = {name: ResponderKey.generate(name) for name in ("alice", "bob", "carol")}
     for name in ("alice", "carol"):
         (folder / f"{name}.key").write_bytes(keys[name].seal(PASSPHRASE, **SMALL))
-    first = Conversation([keys["alice"], keys["bob"]], [item("message", b"Hello team.")], REPORTER)
+    first = Conversation([keys["alice"], keys["bob"]], [report_item(REPORTER), item("message", b"Hello team.")],
+                         REPORTER, designation="maple-river")
     write_export(folder / "export.odbx", [first])
+    (folder / "trusted").mkdir()
+    (folder / "trusted" / "bob.pub").write_text(keys["bob"].responder.to_pub_text())
     return folder, keys, first
 
 
@@ -101,9 +105,10 @@ def test_open_writes_what_the_key_may_read(desk, tmp_path):
     result = run("open", folder / "export.odbx", "--key", folder / "alice.key",
                  "--out", tmp_path / "out", "--passphrase-file", folder / "passphrase")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "alice: opened 1 item(s) in 1 conversation(s); " \
-                                    "excluded from 0 conversation(s)"
-    texts = [p.read_bytes() for p in (tmp_path / "out" / first.id).glob("*-message-*.txt")]
+    listed, summary = result.stdout.strip().splitlines()
+    assert listed.split()[:4] == ["maple-river", first.id, "2", "item(s)"]
+    assert summary == "alice: opened 2 item(s) in 1 conversation(s); excluded from 0 conversation(s)"
+    texts = [p.read_bytes() for p in folder_of(tmp_path / "out", first.id).glob("*-message-*.txt")]
     assert texts == [b"Hello team."]
 
 
@@ -140,12 +145,11 @@ def test_reply_round_trip(desk, tmp_path):
     assert result.returncode == 0, result.stderr
     for reader in (REPORTER, keys["bob"].secret_key):
         with open(tmp_path / "reply.odbx", "rb") as stream:
-            bundle = BundleReader(stream)
-            for conversation, _, view in bundle.envelopes():
-                meta, body = split_item(envelope.open_envelope(view, reader))
-                assert (conversation.id, meta.kind, meta.name) == (first.id, "reply", "alice")
-                assert b"".join(body) == b"We will talk to them this week.\n"
-        assert bundle.manifest.kind == "reply"
+            reply = read_reply_file(stream)
+        meta, body = split_item(envelope.open_envelope(io.BytesIO(reply.envelope), reader))
+        assert (reply.conversation_id, meta.kind, meta.name) == (first.id, "reply", "alice")
+        assert b"".join(body) == b"We will talk to them this week.\n"
+        assert (reply.head.kind, reply.item.proof.author) == ("reply", "alice")
 
 
 def test_reply_by_a_recused_responder_fails_with_one_line(desk, tmp_path):

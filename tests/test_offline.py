@@ -8,13 +8,14 @@ import pytest
 from nacl.public import PrivateKey
 
 from keys import envelope
-from keys.bundle import MAGIC, BundleReader
+from keys.bundle import MAGIC, read_reply_file
 from keys.errors import FormatError
 from keys.items import split_item
 from keys.offline import open_bundle, sanitise_name, write_reply
 from keys.responder import ResponderKey
 
-from keys_support import DATE, Conversation, all_files, flip, item, leftovers, write_export
+from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers,
+                          report_item, write_export, write_export_v1)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
 REPORTER = PrivateKey.generate()
@@ -25,13 +26,15 @@ MARKER = b"MARKER-of-the-item-that-fails"
 def conversations():
     """Conversation 1 goes to all three; conversation 2 was made with carol recused."""
     first = Conversation([ALICE, BOB, CAROL], [
+        report_item(REPORTER),
         item("message", b"Someone kept interrupting me."),
         item("file", b"%PDF-1.7 evidence", "../../etc/passwd"),
         item("file", b"second notes", "notes.txt"),
         item("file", b"third notes", "notes.txt"),
         item("reply", b"Thank you, we are on it.", "bob"),
     ], REPORTER)
-    recused = Conversation([ALICE, BOB], [item("message", b"About carol.")], REPORTER)
+    recused = Conversation([ALICE, BOB], [report_item(REPORTER), item("message", b"About carol.")],
+                           REPORTER)
     return first, recused
 
 
@@ -40,24 +43,38 @@ def export(conversations, tmp_path_factory):
     return write_export(tmp_path_factory.mktemp("export") / "export.odbx", list(conversations))
 
 
+@pytest.fixture(scope="module")
+def trusted(tmp_path_factory):
+    """alice's pinned team keys, as `keys trust` leaves them."""
+    folder = tmp_path_factory.mktemp("trusted")
+    for key in (ALICE, BOB, CAROL):
+        (folder / f"{key.name}.pub").write_text(key.responder.to_pub_text())
+    return folder
+
+
+def ids(report) -> list[str]:
+    return sorted(c.id for c in report.conversations)
+
+
 def test_each_conversation_opens_into_its_own_folder(export, conversations, tmp_path):
     first, recused = conversations
     report = open_bundle(export, ALICE, tmp_path)
-    assert (report.items, report.excluded, report.failures) == (6, 0, [])
-    assert sorted(report.conversations) == sorted([first.id, recused.id])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.id, recused.id])
-    files = all_files(tmp_path / first.id)
-    assert files[f"{DATE}-message-{first.item_ids[0][:8]}.txt"] == b"Someone kept interrupting me."
-    assert files[f"{DATE}-reply-{first.item_ids[4][:8]}.txt"] == b"Thank you, we are on it."
+    assert (report.items, report.excluded, report.failures) == (8, 0, [])
+    assert ids(report) == sorted([first.id, recused.id])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["index.txt", first.id[:2], recused.id[:2]])
+    files = all_files(folder_of(tmp_path, first.id))
+    assert files[f"{DATE}-message-{first.item_ids[1][:8]}.txt"] == b"Someone kept interrupting me."
+    assert files[f"{DATE}-reply-{first.item_ids[5][:8]}.txt"] == b"Thank you, we are on it."
+    assert b"It happened at the meetup." in files["report.txt"]
     assert files["attachments/passwd"] == b"%PDF-1.7 evidence"
-    assert all_files(tmp_path / recused.id)[f"{DATE}-message-{recused.item_ids[0][:8]}.txt"] \
+    assert all_files(folder_of(tmp_path, recused.id))[f"{DATE}-message-{recused.item_ids[1][:8]}.txt"] \
         == b"About carol."
 
 
 def test_attachments_keep_their_sanitised_names_and_never_overwrite_each_other(export, conversations, tmp_path):
     first, _ = conversations
     open_bundle(export, ALICE, tmp_path)
-    attachments = tmp_path / first.id / "attachments"
+    attachments = folder_of(tmp_path, first.id) / "attachments"
     assert sorted(p.name for p in attachments.iterdir()) == ["notes (2).txt", "notes.txt", "passwd"]
     assert {(attachments / "notes.txt").read_bytes(), (attachments / "notes (2).txt").read_bytes()} \
         == {b"second notes", b"third notes"}
@@ -66,21 +83,22 @@ def test_attachments_keep_their_sanitised_names_and_never_overwrite_each_other(e
 
 def test_index_lists_recipients_and_every_item_with_the_reply_author(export, conversations, tmp_path):
     first, _ = conversations
-    open_bundle(export, ALICE, tmp_path)
-    index = (tmp_path / first.id / "index.txt").read_text().splitlines()
-    assert index[:2] == [f"conversation {first.id}", "recipients: alice, bob, carol"]
-    assert f"{DATE}  message  {DATE}-message-{first.item_ids[0][:8]}.txt" in index
+    open_bundle(export, ALICE, tmp_path, {"bob": BOB.responder})
+    index = (folder_of(tmp_path, first.id) / "index.txt").read_text().splitlines()
+    assert index[:3] == [f"conversation {first.id}", "designation: -", "recipients: alice, bob, carol"]
+    assert f"{DATE}  message  {DATE}-message-{first.item_ids[1][:8]}.txt" in index
     assert f"{DATE}  file     attachments/passwd" in index
-    assert f"{DATE}  reply    {DATE}-reply-{first.item_ids[4][:8]}.txt (from bob)" in index
-    assert len(index) == 3 + 5
+    assert f"{DATE}  reply    {DATE}-reply-{first.item_ids[5][:8]}.txt (from bob) " \
+        "[signature by bob verified]" in index
+    assert len(index) == 4 + 6
 
 
 def test_recused_responder_gets_no_folder_for_that_conversation(export, conversations, tmp_path):
     first, recused = conversations
     report = open_bundle(export, CAROL, tmp_path)
-    assert (report.items, report.excluded, report.conversations) == (5, 1, [first.id])
-    assert [p.name for p in tmp_path.iterdir()] == [first.id]
-    assert report.summary("carol") == "carol: opened 5 item(s) in 1 conversation(s); " \
+    assert (report.items, report.excluded, ids(report)) == (6, 1, [first.id])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["index.txt", first.id[:2]])
+    assert report.summary("carol") == "carol: opened 6 item(s) in 1 conversation(s); " \
                                       "excluded from 1 conversation(s)"
 
 
@@ -99,7 +117,7 @@ def test_recused_responder_cannot_open_report_even_if_the_manifest_lists_them(tm
 def test_key_on_no_recipient_list_opens_nothing(export, tmp_path):
     report = open_bundle(export, ResponderKey.generate("dave"), tmp_path)
     assert (report.items, report.excluded, report.conversations) == (0, 2, [])
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == []
 
 
 def assert_bundle_fails(words: str, *args) -> None:
@@ -121,13 +139,15 @@ def test_truncated_bundle_is_rejected_and_nothing_of_the_failing_item_is_written
     path, before, _ = marker_bundle(tmp_path)
     data = path.read_bytes()
     # Cut 100 kB into the last envelope, and 8 bytes into it (the final checksum is 32 bytes).
-    for cut in (len(data) - 100_000, len(data) - 40):
+    # Cut 100 kB into the last envelope, and 43 bytes into its end (the end record and checksum
+    # take 77 bytes).
+    for cut in (len(data) - 100_000, len(data) - 120):
         out = tmp_path / f"out-{cut}"
         path.write_bytes(data[:cut])
         assert_bundle_fails("truncated", path, ALICE, out)
         assert leftovers(out, MARKER) == []
         # Items before the damage verified on their own and stay readable.
-        assert b"an earlier report" in all_files(out / before.id).values()
+        assert b"an earlier report" in all_files(folder_of(out, before.id)).values()
 
 
 def test_bundle_missing_part_of_its_final_checksum_is_rejected(tmp_path):
@@ -142,7 +162,7 @@ def test_bundle_truncated_inside_its_only_item_writes_no_file(tmp_path):
     path = write_export(tmp_path / "bundle.odbx", [only])
     path.write_bytes(path.read_bytes()[:-70_000])
     assert_bundle_fails("truncated", path, ALICE, tmp_path / "out")
-    assert all_files(tmp_path / "out") == {}
+    assert [name for name in all_files(tmp_path / "out") if "message" in name] == []
 
 
 def test_tampered_bundle_is_rejected_and_nothing_of_the_tampered_item_is_written(tmp_path):
@@ -162,16 +182,16 @@ def test_damaged_item_in_an_intact_bundle_is_skipped_and_reported(tmp_path):
     assert report.failures == [f"{failing.id}/{failing.item_ids[1]}: "
                                "envelope payload is damaged or out of order"]
     assert leftovers(tmp_path / "out", MARKER) == []
-    index = (tmp_path / "out" / failing.id / "index.txt").read_text()
+    index = (folder_of(tmp_path / "out", failing.id) / "index.txt").read_text()
     assert "big.txt" not in index
 
 
-def test_manifest_with_a_path_traversal_id_is_rejected_before_anything_is_written(tmp_path):
+def test_record_with_a_path_traversal_id_is_rejected_and_nothing_is_written(tmp_path):
     evil = Conversation([ALICE], [item("message", MARKER)], REPORTER, id="../" + "x" * 16)
     path = write_export(tmp_path / "evil.odbx", [evil])
-    with pytest.raises(FormatError, match="invalid id"):
-        open_bundle(path, ALICE, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 0 and "invalid id" in report.failures[0]
+    assert list((tmp_path / "out").iterdir()) == []
     assert leftovers(tmp_path, MARKER) == []
 
 
@@ -235,75 +255,118 @@ def test_sanitise_name_shortens_very_long_names_and_keeps_the_extension():
 
 def open_reply(path, key: PrivateKey) -> tuple:
     with open(path, "rb") as stream:
-        reader = BundleReader(stream)
-        (conversation, _, view), = list((c, i, io.BytesIO(v.read())) for c, i, v in reader.envelopes())
-    meta, body = split_item(envelope.open_envelope(view, key))
-    return reader.manifest, conversation, meta, b"".join(body)
+        reply = read_reply_file(stream)
+    meta, body = split_item(envelope.open_envelope(io.BytesIO(reply.envelope), key))
+    return reply, meta, b"".join(body)
 
 
-def test_reply_can_be_read_by_the_reporter_and_every_listed_responder(export, conversations, tmp_path):
+def test_reply_can_be_read_by_the_reporter_and_every_listed_responder(export, conversations, trusted, tmp_path):
     first, _ = conversations
-    item_id = write_reply(export, first.id, ALICE, "We talked to them. Thank you.", tmp_path / "reply.odbx")
+    item_id = write_reply(export, first.id, ALICE, "We talked to them. Thank you.",
+                          tmp_path / "reply.odbx", trusted)
     for reader in (REPORTER, ALICE.secret_key, BOB.secret_key, CAROL.secret_key):
-        manifest, conversation, meta, body = open_reply(tmp_path / "reply.odbx", reader)
-        assert (manifest.kind, conversation.id, conversation.items[0].id) == ("reply", first.id, item_id)
-        assert (meta.kind, meta.name) == ("reply", "alice")
+        reply, meta, body = open_reply(tmp_path / "reply.odbx", reader)
+        assert (reply.head.kind, reply.conversation_id, reply.item.id) == ("reply", first.id, item_id)
+        assert (meta.kind, meta.name, reply.item.proof.author) == ("reply", "alice", "alice")
         assert body == "We talked to them. Thank you.".encode()
     with pytest.raises(envelope.NotARecipient):
         open_reply(tmp_path / "reply.odbx", PrivateKey.generate())
     assert [p.name for p in tmp_path.iterdir()] == ["reply.odbx"]   # no temporary file left
 
 
-def test_reply_opens_offline_with_its_author_in_the_index(export, conversations, tmp_path):
+def test_reply_is_signed_over_its_place_and_envelope(export, conversations, trusted, tmp_path):
     first, _ = conversations
-    write_reply(export, first.id, ALICE, "Noted.", tmp_path / "reply.odbx")
-    report = open_bundle(tmp_path / "reply.odbx", BOB, tmp_path / "out")
-    assert report.items == 1
-    assert "(from alice)" in (tmp_path / "out" / first.id / "index.txt").read_text()
+    item_id = write_reply(export, first.id, ALICE, "Signed.", tmp_path / "reply.odbx", trusted)
+    with open(tmp_path / "reply.odbx", "rb") as stream:
+        reply = read_reply_file(stream)
+    from keys.bundle import envelope_digest
+    digest = envelope_digest(reply.envelope)
+    key = ALICE.responder.signing_key
+    assert reply.item.proof.verify(key, first.id, item_id, reply.item.position, digest)
+    assert reply.item.position == 5  # the reporter's five items came before it
+    assert not reply.item.proof.verify(key, "f" * 32, item_id, reply.item.position, digest)
+    assert not reply.item.proof.verify(key, first.id, item_id, reply.item.position + 1, digest)
+    assert not reply.item.proof.verify(BOB.responder.signing_key, first.id, item_id,
+                                       reply.item.position, digest)
 
 
-def test_recused_responder_cannot_write_a_reply(export, conversations, tmp_path):
+def test_recused_responder_cannot_write_a_reply(export, conversations, trusted, tmp_path):
     _, recused = conversations
     with pytest.raises(FormatError, match="carol is not a recipient"):
-        write_reply(export, recused.id, CAROL, "Let me see.", tmp_path / "reply.odbx")
+        write_reply(export, recused.id, CAROL, "Let me see.", tmp_path / "reply.odbx", trusted)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_reply_to_an_unknown_conversation_is_refused(export, tmp_path):
+def test_reply_to_an_unknown_conversation_is_refused(export, trusted, tmp_path):
     with pytest.raises(FormatError, match="is not in this bundle"):
-        write_reply(export, "f" * 32, ALICE, "Hello?", tmp_path / "reply.odbx")
+        write_reply(export, "f" * 32, ALICE, "Hello?", tmp_path / "reply.odbx", trusted)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_empty_reply_is_refused(export, conversations, tmp_path):
+def test_empty_reply_is_refused(export, conversations, trusted, tmp_path):
     first, _ = conversations
     with pytest.raises(FormatError, match="the reply is empty"):
-        write_reply(export, first.id, ALICE, " \n\t", tmp_path / "reply.odbx")
+        write_reply(export, first.id, ALICE, " \n\t", tmp_path / "reply.odbx", trusted)
 
 
-def test_reply_needs_the_reporter_key_in_the_bundle(tmp_path):
+def test_reply_needs_the_reporter_key_in_the_bundle(trusted, tmp_path):
     keyless = Conversation([ALICE], [item("message", b"old export")])
     path = write_export(tmp_path / "old.odbx", [keyless])
     with pytest.raises(FormatError, match="export it again"):
-        write_reply(path, keyless.id, ALICE, "Hi", tmp_path / "reply.odbx")
+        write_reply(path, keyless.id, ALICE, "Hi", tmp_path / "reply.odbx", trusted)
 
 
-def test_reply_from_a_damaged_bundle_is_refused(export, conversations, tmp_path):
+def test_reply_seals_only_to_pinned_team_keys(export, conversations, tmp_path):
+    """A bundle naming a key alice never pinned (a server adding its own) gets no reply."""
     first, _ = conversations
-    damaged = tmp_path / "damaged.odbx"
-    data = export.read_bytes()
-    damaged.write_bytes(data[:len(MAGIC) + 20] + b"#" + data[len(MAGIC) + 21:])
-    with pytest.raises(FormatError, match="damaged"):
-        write_reply(damaged, first.id, ALICE, "Hi", tmp_path / "reply.odbx")
-    damaged.write_bytes(data[:-1])
-    with pytest.raises(FormatError, match="truncated"):
-        write_reply(damaged, first.id, ALICE, "Hi", tmp_path / "reply.odbx")
+    pinned = tmp_path / "pinned"
+    pinned.mkdir()
+    (pinned / "bob.pub").write_text(BOB.responder.to_pub_text())
+    with pytest.raises(FormatError, match="not pinned for carol"):
+        write_reply(export, first.id, ALICE, "Hi", tmp_path / "reply.odbx", pinned)
+    impostor = ResponderKey.generate("carol")
+    (pinned / "carol.pub").write_text(impostor.responder.to_pub_text())
+    with pytest.raises(FormatError, match="not pinned for carol"):
+        write_reply(export, first.id, ALICE, "Hi", tmp_path / "reply.odbx", pinned)
     assert not (tmp_path / "reply.odbx").exists()
 
 
-def test_opening_twice_into_the_same_folder_keeps_both_copies(export, conversations, tmp_path):
+def test_reply_is_refused_when_the_bundle_swaps_the_reporter_key(trusted, tmp_path):
+    real = PrivateKey.generate()
+    report = report_item(real)
+    swapped = Conversation([ALICE], [report], PrivateKey.generate())  # the server's own key
+    path = write_export(tmp_path / "swapped.odbx", [swapped])
+    with pytest.raises(FormatError, match="reporter key other than the one sealed"):
+        write_reply(path, swapped.id, ALICE, "Hi", tmp_path / "reply.odbx", trusted)
+    result = open_bundle(path, ALICE, tmp_path / "out")
+    assert "reporter key other than the one sealed" in result.failures[0]
+
+
+def test_key_without_a_signing_key_cannot_reply(export, conversations, trusted, tmp_path):
+    first, _ = conversations
+    old = ResponderKey(ALICE.name, ALICE.secret_key)  # as a v0.1.0 key file opens
+    with pytest.raises(FormatError, match="keys upgrade-key"):
+        write_reply(export, first.id, old, "Hi", tmp_path / "reply.odbx", trusted)
+
+
+def test_reply_from_a_damaged_bundle_is_refused(export, conversations, trusted, tmp_path):
+    first, _ = conversations
+    damaged = tmp_path / "damaged.odbx"
+    data = export.read_bytes()
+    damaged.write_bytes(flip(data, len(data) - 1))
+    with pytest.raises(FormatError, match="damaged"):
+        write_reply(damaged, first.id, ALICE, "Hi", tmp_path / "reply.odbx", trusted)
+    damaged.write_bytes(data[:-1])
+    with pytest.raises(FormatError, match="truncated"):
+        write_reply(damaged, first.id, ALICE, "Hi", tmp_path / "reply.odbx", trusted)
+    assert not (tmp_path / "reply.odbx").exists()
+
+
+def test_opening_twice_into_the_same_folder_writes_nothing_twice(export, conversations, tmp_path):
     first, _ = conversations
     open_bundle(export, ALICE, tmp_path)
-    open_bundle(export, ALICE, tmp_path)
-    names = os.listdir(tmp_path / first.id)
-    assert f"{DATE}-message-{first.item_ids[0][:8]} (2).txt" in names
+    again = open_bundle(export, ALICE, tmp_path)
+    assert (again.items, again.failures) == (0, [])
+    assert all("opened before" in w for w in again.warnings) and len(again.warnings) == 8
+    names = os.listdir(folder_of(tmp_path, first.id))
+    assert f"{DATE}-message-{first.item_ids[1][:8]} (2).txt" not in names

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BIN, TEAM, dropbox, require_tool
+from conftest import BIN, TEAM, dropbox, opened_conversations, require_tool
 from test_browser_reporter import CHROMIUM_ARGS
 from test_whole_loop import log_in, new_report
 from tornet import Client, TorNetwork, free_port, own_network_namespace, wait_for
@@ -130,8 +130,8 @@ def test_whole_reporter_loop_works_through_tor(through_tor, airgap, tmp_path):
     dropbox("export", "--data", site.data, "--out", bundle)
     opened = tmp_path / "opened"
     airgap.open(bundle, "alexandra", opened)
-    [conversation] = [p.name for p in opened.iterdir()]
-    assert (opened / conversation / "attachments" / "evidence.txt").read_bytes() == \
+    [(conversation, folder)] = opened_conversations(opened).items()
+    assert (folder / "attachments" / "evidence.txt").read_bytes() == \
         b"evidence " + marker.encode()
     reply_text = f"We read it over tor. {secrets.token_hex(4)}"
     reply = tmp_path / "reply.odbx"
@@ -175,7 +175,9 @@ def test_reporter_flow_in_chromium_without_javascript_through_tor(published, air
             found = [p for p in opened.rglob("evidence.txt")]
             assert [p.read_text() for p in found] == [f"seen in chromium {marker}"]
             reply_text = f"Read in chromium. {secrets.token_hex(4)}"
-            airgap.reply(bundle, found[0].parent.parent.name, "mario", reply_text, tmp_path / "r.odbx")
+            [conversation] = [cid for cid, folder in opened_conversations(opened).items()
+                              if folder == found[0].parent.parent]
+            airgap.reply(bundle, conversation, "mario", reply_text, tmp_path / "r.odbx")
             dropbox("import-replies", tmp_path / "r.odbx", "--data", published.data)
 
             later = browser.new_context(java_script_enabled=False).new_page()

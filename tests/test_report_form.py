@@ -14,7 +14,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from conftest import dropbox
+from conftest import dropbox, opened_conversations
 from formclient import FormClient
 from formclient import open_report_form
 from keys.errors import FormatError
@@ -79,7 +79,7 @@ def test_report_answers_reach_the_responder_in_english_with_the_content_warning_
     dropbox("export", "--data", server.data, "--out", bundle)
     opened = tmp_path / "opened"
     airgap.open(bundle, "mario", opened)
-    [conversation] = list(opened.iterdir())
+    [conversation] = list(opened_conversations(opened).values())
     report = (conversation / "report.txt").read_text("utf-8")
     lines = report.splitlines()
     assert lines[0].startswith("CONTENT WARNING") and lines[1] == "Their note: violence"
@@ -105,7 +105,7 @@ def test_a_report_with_only_a_message_is_accepted_and_shows_no_content_warning(s
     bundle = tmp_path / "export.bundle"
     dropbox("export", "--data", server.data, "--out", bundle)
     airgap.open(bundle, "alexandra", tmp_path / "opened")
-    [report] = (tmp_path / "opened").glob("*/report.txt")
+    [report] = (tmp_path / "opened").glob("*/*/report.txt")
     text = report.read_text()
     assert text.startswith("No content warning was given.")
     assert "May the team name you to anyone?: No" in text  # the safe default

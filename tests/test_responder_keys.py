@@ -51,7 +51,7 @@ def test_key_file_opens_with_its_passphrase(alice, real_key_file):
 
 def test_key_file_records_the_moderate_argon2id_cost(real_key_file):
     version, opslimit, memlimit = PARAMS.unpack_from(real_key_file, len(KEY_MAGIC))
-    assert (version, opslimit, memlimit) == (1, argon2id.OPSLIMIT_MODERATE, argon2id.MEMLIMIT_MODERATE)
+    assert (version, opslimit, memlimit) == (2, argon2id.OPSLIMIT_MODERATE, argon2id.MEMLIMIT_MODERATE)
 
 
 def test_two_seals_of_one_key_differ(alice, small_key_file):
@@ -101,12 +101,14 @@ def test_public_key_file_is_not_taken_for_a_secret_key_file(alice):
 
 def test_key_file_of_an_unknown_version_is_refused(small_key_file):
     body = bytearray(small_key_file[:-32])
-    body[len(KEY_MAGIC)] = 2
-    with pytest.raises(FormatError, match="version 2 is not supported"):
+    body[len(KEY_MAGIC)] = 3
+    with pytest.raises(FormatError, match="version 3 is not supported"):
         ResponderKey.unseal(with_checksum(bytes(body)), PASSPHRASE)
 
 
-@pytest.mark.parametrize("opslimit, memlimit", [(1000, 8 << 20), (3, 64 << 30), (2**63, 2**63)])
+@pytest.mark.parametrize("opslimit, memlimit", [(1000, 8 << 20), (3, 64 << 30), (2**63, 2**63),
+                                               (64, 4 << 30), (0, 8 << 20), (1, 0), (4, 2 << 30),
+                                               (5, 8 << 20)])
 def test_key_file_asking_for_absurd_work_is_refused_without_running_it(small_key_file, opslimit, memlimit):
     # A hostile file must not make the air-gapped machine run argon2id with 64 GiB.
     body = (small_key_file[:len(KEY_MAGIC)] + PARAMS.pack(1, opslimit, memlimit)
@@ -132,7 +134,7 @@ def test_public_key_file_round_trip(tmp_path, alice):
 
 def test_public_key_file_says_it_is_safe_to_share_and_shows_the_fingerprint(alice):
     text = alice.responder.to_pub_text()
-    assert text.splitlines()[0] == "# onion-dropbox responder public key v1 (safe to share)"
+    assert text.splitlines()[0] == "# onion-dropbox responder public key v2 (safe to share)"
     assert f"fingerprint: {alice.responder.fingerprint}" in text.splitlines()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 
 from formclient import FormClient, Page, open_report_form
-from conftest import TEAM, dropbox
+from conftest import TEAM, dropbox, opened_conversations
 
 
 def new_report(server, message: str, files=(), exclude: set[str] = frozenset()) -> tuple[str, Page]:
@@ -54,8 +54,8 @@ def test_report_is_read_offline_and_reporter_reads_the_reply(server, airgap, tmp
     opened = tmp_path / "alexandra"
     said = airgap.open(bundle, "alexandra", opened)
     assert "excluded from 0" in said.out
-    [conversation] = [p.name for p in opened.iterdir()]
-    files = opened_texts(opened / conversation)
+    [conversation] = list(opened_conversations(opened))
+    files = opened_texts(opened_conversations(opened)[conversation])
     assert files["attachments/screenshot.png"] == evidence
     assert files["attachments/notes.txt"] == b"notes " + marker.encode()
     report = files["report.txt"].decode()
@@ -102,11 +102,15 @@ def test_recused_responder_is_excluded_through_the_whole_loop(server, airgap, tm
 
     opened = tmp_path / "mario"
     airgap.open(bundle, "mario", opened)
-    [conversation] = [p.name for p in opened.iterdir()]
-    assert (opened / conversation / "attachments" / "proof.txt").read_text() == marker
+    [conversation] = list(opened_conversations(opened))
+    assert (opened_conversations(opened)[conversation] / "attachments" / "proof.txt").read_text() == marker
 
     refused = airgap.reply(bundle, conversation, "bahaa", "I was not asked", tmp_path / "b.odbx",
                            check=False)
+    assert refused.code != 0 and "not in this bundle" in refused.err  # bahaa's holds nothing of it
+    # With mario's bundle in hand, bahaa still may not reply: the key check is the envelope's.
+    refused = airgap.reply(bundle / "mario.odbx", conversation, "bahaa", "I was not asked",
+                           tmp_path / "b.odbx", check=False)
     assert refused.code != 0 and "not a recipient" in refused.err
 
     airgap.reply(bundle, conversation, "mario", "We read it.", tmp_path / "m.odbx")
@@ -206,8 +210,8 @@ def test_reporter_key_in_the_bundle_is_the_one_the_codename_derives(server, airg
     codename, _ = new_report(server, "hello")
     bundle = tmp_path / "b.bundle"
     dropbox("export", "--data", server.data, "--out", bundle)
-    with open(bundle, "rb") as stream:
-        [entry] = BundleReader(stream).manifest.conversations
+    with open(bundle / "alexandra.odbx", "rb") as stream:
+        [entry] = [entry for entry, _ in BundleReader(stream).records()]
     config = Config.load(server.data)
     identity = derive(codename, config.peppers, config.codename_cost)
     assert bytes(entry.reporter_key) == identity.public_key

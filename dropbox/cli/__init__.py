@@ -131,19 +131,22 @@ def _read_text(path: Path) -> str:
 
 @cli.command()
 @DATA
-@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="a folder: one bundle per responder, NAME.odbx")
 @click.option("--all", "everything", is_flag=True, help="every conversation, not only what is new")
-def export(data_dir: Path, out_path: Path, everything: bool) -> None:
-    """Write a bundle of encrypted conversations for the air-gapped machine."""
-    from dropbox.exports import export_bundle
+def export(data_dir: Path, out_dir: Path, everything: bool) -> None:
+    """Write each responder's bundle of encrypted conversations for the air-gapped machine."""
+    from dropbox.exports import export_team
     _, store = load(data_dir)
-    count = export_bundle(store, out_path, everything)
-    if count == 0:
+    counts = export_team(store, out_dir, everything)
+    if not counts:
         click.echo("nothing new since the last export (use --all for everything); no file written")
     else:
         # The desk shows it: the audit names it, and what it held is no longer "new" to anyone.
         store.audit("command line", "exported a bundle")
-        click.echo(f"wrote {counted(count, 'conversation', 'conversations')} to {out_path}")
+    for name, count in counts.items():
+        click.echo(f"wrote {out_dir / (name + '.odbx')}: "
+                   f"{counted(count, 'conversation', 'conversations')} for {name}")
 
 
 @cli.command()
@@ -188,14 +191,11 @@ def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
 
 
 def _audit_import(store, path: Path) -> None:
-    """The desk's audit names a command-line import, seen only by each conversation's readers."""
-    from keys.bundle import check_bundle
-    with open(path, "rb") as stream:
-        manifest = check_bundle(stream)
-    for entry in manifest.conversations:
-        conversation = store.conversation(entry.id)
-        if conversation is not None:
-            store.audit("command line", "imported a reply", conversation.recipients)
+    """The desk's audit names a command-line import, seen only by the conversation's readers."""
+    from dropbox.exports import read_reply
+    conversation = store.conversation(read_reply(path).conversation_id)
+    if conversation is not None:
+        store.audit("command line", "imported a reply", conversation.recipients)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

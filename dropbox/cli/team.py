@@ -29,6 +29,35 @@ def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
         raise click.ClickException("this public key is on the team already under another name")
     store.add_responder(responder)
     click.echo(f"added {name} (fingerprint {responder.fingerprint})")
+    _warn_if_unsigned(responder)
+
+
+def _warn_if_unsigned(responder: Responder) -> None:
+    if responder.signing_key is None:
+        click.secho(f"note: {responder.name}'s key is a v0.1.0 key without a signing key: they can "
+                    "read, but their replies are refused until they run `keys upgrade-key` and you "
+                    f"run `dropbox team replace {responder.name} NEW.pub`", err=True)
+
+
+@team.command("replace")
+@click.argument("name")
+@click.argument("pubfile", type=click.Path(path_type=Path))
+@DATA
+def team_replace(name: str, pubfile: Path, data_dir: Path) -> None:
+    """Give responder NAME the key in PUBFILE (lost key, or upgraded to sign).
+
+    New items of every conversation that names them are sealed to the new key; what was
+    sealed before stays readable only with the old one."""
+    _, store = load(data_dir)
+    responder = Responder.load(pubfile)
+    if responder.name != name:
+        raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
+    if any(bytes(r.public_key) == bytes(responder.public_key) and r.name != name for r in store.team()):
+        raise click.ClickException("this public key is on the team already under another name")
+    store.replace_responder(responder)
+    click.echo(f"replaced {name}'s key (fingerprint now {responder.fingerprint}); new items of "
+               "their conversations are sealed to it")
+    _warn_if_unsigned(responder)
 
 
 @team.command("list")
@@ -47,7 +76,7 @@ def team_list(data_dir: Path) -> None:
 @click.argument("name")
 @DATA
 def team_remove(name: str, data_dir: Path) -> None:
-    """Remove responder NAME: new reports are no longer encrypted to them."""
+    """Remove responder NAME: nothing new is encrypted to them, in any conversation."""
     _, store = load(data_dir)
     store.remove_responder(name)
     click.echo(f"removed {name}")

@@ -14,13 +14,12 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
                    session, url_for)
 from flask_babel import ngettext
 
-from keys.bundle import check_bundle
 from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import conversations_for, find
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
-from dropbox.exports import export_bundle, import_replies
+from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.storage import new_id, today
 
 desk = Blueprint("desk", __name__)
@@ -130,7 +129,7 @@ def bundle():
     store = _instance().store
     temp = store.tmp_dir / f"{new_id()}.bundle"
     try:
-        count = export_bundle(store, temp, request.args.get("all") == "1", responder=_me())
+        count = export_bundle(store, temp, _me(), everything=request.args.get("all") == "1")
         if count == 0:
             return _list_page(notice="Nothing new since your last download.")
         stream = open(temp, "rb")
@@ -161,20 +160,21 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     temp = store.tmp_dir / f"{new_id()}.reply"
     try:
         upload.save(temp)  # a reply file is ciphertext from end to end
-        with open(temp, "rb") as stream:
-            manifest = check_bundle(stream)
-        if manifest.kind != "reply":
-            return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
-        if not manifest.conversations or any(c.id not in mine for c in manifest.conversations):
+        try:
+            reply = read_reply(temp)
+        except FormatError as exc:
+            if "not a reply file" in str(exc):
+                return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
+            raise
+        if reply.conversation_id not in mine:
             return name, "is not a reply to one of your conversations; nothing was stored.", False
         count = import_replies(store, temp)
     except FormatError as exc:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    store.record_uploads(_me(), [item.id for entry in manifest.conversations for item in entry.items])
-    for entry in manifest.conversations:
-        store.audit(_me(), "uploaded a reply", mine[entry.id].recipients)
+    store.record_uploads(_me(), [reply.item.id])
+    store.audit(_me(), "uploaded a reply", mine[reply.conversation_id].recipients)
     return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
 
 

@@ -8,15 +8,17 @@ from nacl.public import PublicKey
 
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
-from dropbox.storage.records import (Conversation, Item, StagedItem, _conversation, _item,
-                                     _recipients, _recipients_json, new_id, today)
+from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
+                                     _item, _recipients, _recipients_json, new_id, today)
 from keys.responder import Responder
 
 
 class ConversationTables(Payloads):
     def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
-                            recipients: tuple[Responder, ...], items: list[StagedItem]) -> str:
-        conversation_id = new_id()
+                            recipients: tuple[Responder, ...], items: list[StagedItem],
+                            conversation_id: str | None = None) -> str:
+        """`conversation_id` is chosen by the caller when the items are bound to it already."""
+        conversation_id = conversation_id or new_id()
         with self._placed(conversation_id, items), self._db() as db:
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
@@ -25,8 +27,14 @@ class ConversationTables(Payloads):
             self._note_activity(db, recipients)
         return conversation_id
 
-    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem]) -> None:
+    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem],
+                  first_position: int | None = None) -> None:
+        """`first_position`: the reporter's place the items were bound to; if another submission
+        took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
         with self._placed(conversation_id, items), self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
+            if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
+                raise StorageError("another submission to this conversation came first")
             self._insert_items(db, conversation_id, origin, items)
             db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
                        (today(), conversation_id))
@@ -72,6 +80,16 @@ class ConversationTables(Payloads):
                               (conversation_id,)).fetchall()
         return [_item(r) for r in rows]
 
+    def reporter_items(self, conversation_id: str) -> int:
+        """How many items the reporter has added: the place of their next one."""
+        with self._db() as db:
+            return self._reporter_items(db, conversation_id)
+
+    @staticmethod
+    def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
+        return db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
+                          (conversation_id, "reporter")).fetchone()[0]
+
     def items_after(self, seq: int) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first."""
         with self._db() as db:
@@ -101,6 +119,7 @@ class ConversationTables(Payloads):
     def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,
                       items: list[StagedItem]) -> None:
         db.executemany(
-            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(i.id, conversation_id, origin, i.header, i.payload_size, today()) for i in items])
+            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof)
+             for i in items])

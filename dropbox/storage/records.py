@@ -45,6 +45,7 @@ class Item:
     header: bytes
     payload_size: int
     created: str
+    proof: str | None = None  # a signed team reply's proof, JSON (keys.bundle.Proof)
 
     @property
     def envelope_size(self) -> int:
@@ -58,6 +59,7 @@ class StagedItem:
     header: bytes
     temp_path: Path
     payload_size: int
+    proof: str | None = None
 
 
 class EnvelopeStream:
@@ -91,4 +93,4 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 def _item(row: sqlite3.Row) -> Item:
     return Item(row["seq"], row["id"], row["conversation_id"], row["origin"], row["header"],
-                row["payload_size"], row["created"])
+                row["payload_size"], row["created"], row["proof"])

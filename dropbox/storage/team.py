@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlite3
 
 from nacl.public import PublicKey
+from nacl.signing import VerifyKey
 
 from dropbox.storage.database import Database
 from dropbox.storage.records import StorageError
@@ -14,10 +15,18 @@ class TeamTable(Database):
     def add_responder(self, responder: Responder) -> None:
         with self._db() as db:
             try:
-                db.execute("INSERT INTO team (name, public_key) VALUES (?, ?)",
-                           (responder.name, bytes(responder.public_key)))
+                db.execute("INSERT INTO team (name, public_key, signing_key) VALUES (?, ?, ?)",
+                           (responder.name, bytes(responder.public_key), _signing(responder)))
             except sqlite3.IntegrityError:
                 raise StorageError(f"{responder.name} is on the team already") from None
+
+    def replace_responder(self, responder: Responder) -> None:
+        """A new key under the same name: new items of every conversation naming them use it."""
+        with self._db() as db:
+            if db.execute("UPDATE team SET public_key = ?, signing_key = ? WHERE name = ?",
+                          (bytes(responder.public_key), _signing(responder),
+                           responder.name)).rowcount == 0:
+                raise StorageError(f"there is no responder named {responder.name!r}")
 
     def remove_responder(self, name: str) -> None:
         with self._db() as db:
@@ -26,5 +35,16 @@ class TeamTable(Database):
 
     def team(self) -> list[Responder]:
         with self._db() as db:
-            rows = db.execute("SELECT name, public_key FROM team ORDER BY name").fetchall()
-        return [Responder(r["name"], PublicKey(r["public_key"])) for r in rows]
+            rows = db.execute("SELECT name, public_key, signing_key FROM team ORDER BY name").fetchall()
+        return [Responder(r["name"], PublicKey(r["public_key"]),
+                          VerifyKey(r["signing_key"]) if r["signing_key"] else None) for r in rows]
+
+    def current_recipients(self, chosen: tuple[Responder, ...]) -> tuple[Responder, ...]:
+        """The reporter's choice, kept by name, with today's keys: a removed responder drops out,
+        a replaced key is replaced."""
+        team = {r.name: r for r in self.team()}
+        return tuple(team[r.name] for r in chosen if r.name in team)
+
+
+def _signing(responder: Responder) -> bytes | None:
+    return None if responder.signing_key is None else bytes(responder.signing_key)

@@ -1,21 +1,27 @@
-"""Writes the test vectors in this folder and their index (docs/FORMAT.md, "Test vectors").
+"""Writes the version 2 test vectors in this folder and their index (docs/FORMAT.md, "Test vectors").
 
 Run once, from the repository root:
 
     .venv/bin/python -m tests.vectors.make_vectors
 
-Secret keys, peppers and plaintexts are fixed bytes, so keys.json and every
-expected digest come out the same on each run. Envelopes and bundles hold a
-fresh random file key, ephemeral keys and secretstream header, so they differ
-on each run: they are generated once and committed, and tests only read them.
+Secret keys, signing keys, peppers and plaintexts are fixed bytes, so keys.json and
+every expected digest come out the same on each run. Envelopes and bundles hold a
+fresh random file key, ephemeral keys and secretstream header, so they differ on
+each run: they are generated once and committed, and tests only read them.
 
-Good envelopes come from `keys.envelope.seal`. The damaged ones are made from
-good ones, except two whose chunk tags `seal` never writes; those, and one
-good envelope, come from `spec_envelope` below, which is written from
-docs/FORMAT.md and not from keys/, so the two are checked against each other.
+Everything a vector is made of is written here from docs/FORMAT.md with libsodium
+(PyNaCl's raw bindings), hashlib and hmac, not with keys/: envelopes, padding,
+bindings, bundles, records, reply signatures, key files and public key files. The
+one exception, `envelope-good-by-keys-*`, comes from `keys.envelope.seal`, so each
+side is checked against the other. The expected files of the good bundle (names,
+`index.txt`, `report.txt`) are written out literally from the spec as well.
+
+The version 1 vectors (`v1-*`, listed in v1-index.json) were written by version 1
+of this script and are kept as they are: a version 2 reader still reads them.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -23,62 +29,101 @@ import os
 from pathlib import Path
 
 from nacl import bindings as sodium
-from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from keys import envelope
-from keys.bundle import BundleWriter, ConversationEntry, ItemEntry, Manifest
+from keys import envelope as keys_envelope
 from keys.codename import Peppers, StretchCost, derive
-from keys.items import ItemMeta
-from keys.responder import ResponderKey
 
 HERE = Path(__file__).resolve().parent
-KiB = 1024
-CHUNK = 64 * KiB
+CHUNK = 64 * 1024
 SEALED_CHUNK = CHUNK + 17
 DATE = "2024-05-01"
 PASSPHRASE = "correct horse battery staple"
 SMALL_COST = {"opslimit": 1, "memlimit": 8 * 1024 * 1024}
 NAMES = ("alice", "bob", "carol", "mallory", "reporter")
 TAG_MESSAGE, TAG_FINAL = 0, 3
+CONV_A = "a" * 16 + "0123456789abcdef"
+CONV_B = "b" * 16 + "0123456789abcdef"
+
+
+def b2b(data: bytes, size: int, key: bytes = b"", person: bytes = b"") -> bytes:
+    return hashlib.blake2b(data, digest_size=size, key=key, person=person).digest()
 
 
 def secret_key(name: str) -> bytes:
-    return hashlib.blake2b(b"onion-dropbox test vector key: " + name.encode(), digest_size=32).digest()
+    return b2b(b"onion-dropbox test vector key: " + name.encode(), 32)
 
 
-KEYS = {name: PrivateKey(secret_key(name)) for name in NAMES}
+def signing_seed(name: str) -> bytes:
+    return b2b(b"onion-dropbox test vector signing key: " + name.encode(), 32)
 
 
-def pub(*names: str) -> list[PublicKey]:
-    return [KEYS[n].public_key for n in names]
+SECRET = {name: secret_key(name) for name in NAMES}
+PUBLIC = {name: sodium.crypto_scalarmult_base(k) for name, k in SECRET.items()}
+SIGNING = {name: sodium.crypto_sign_seed_keypair(signing_seed(name)) for name in NAMES}  # (pk, sk)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def plaintext(label: str, size: int) -> bytes:
     return hashlib.shake_256(label.encode()).digest(size)
 
 
-def header_size(count: int) -> int:
-    return 7 + 1 + 1 + 80 * count + 24 + 32
+# --- Envelopes, from the spec ---------------------------------------------------------
+
+def subkey(file_key: bytes, purpose: bytes) -> bytes:
+    return b2b(purpose, 32, key=file_key, person=b"odbx-envelope")
 
 
-# --- An envelope writer made from docs/FORMAT.md alone -----------------------------
+def padded_size(length: int) -> int:
+    """Padmé, at least 1024 (FORMAT.md, "Padding")."""
+    length = max(length, 1024)
+    e = length.bit_length() - 1
+    s = e.bit_length()
+    mask = (1 << (e - s)) - 1
+    return (length + mask) & ~mask
 
-def _spec_subkey(file_key: bytes, purpose: bytes) -> bytes:
-    return hashlib.blake2b(purpose, key=file_key, digest_size=32, person=b"odbx-envelope").digest()
+
+def sealed_box(public: bytes, message: bytes) -> bytes:
+    return sodium.crypto_box_seal(message, public)
 
 
-def spec_envelope(recipients: list[PublicKey], chunks: list[tuple[bytes, int]]) -> bytes:
+def spec_envelope(recipients: list[bytes], chunks: list[tuple[bytes, int]], context: bytes,
+                  length: int, version: int = 2, file_key: bytes | None = None) -> bytes:
     """An envelope whose payload is exactly `chunks`, each (plaintext, tag)."""
-    file_key = os.urandom(32)
+    file_key = file_key or os.urandom(32)
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
-        state, _spec_subkey(file_key, b"payload"))
-    signed = (b"ODBXENV" + bytes([1, len(recipients)])
-              + b"".join(SealedBox(key).encrypt(file_key) for key in recipients) + ss_header)
-    mac = hmac.new(_spec_subkey(file_key, b"header"), signed, "sha256").digest()
+    ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, subkey(file_key, b"payload"))
+    mask = b2b(b"length", 8, key=file_key, person=b"odbx-envelope")
+    masked = bytes(a ^ b for a, b in zip(length.to_bytes(8, "big"), mask))
+    signed = (b"ODBXENV" + bytes([version, len(recipients)])
+              + b"".join(sealed_box(k, file_key) for k in recipients) + ss_header
+              + masked + bytes([len(context)]) + context)
+    mac = hmac.new(subkey(file_key, b"header"), signed, "sha256").digest()
     payload = b"".join(sodium.crypto_secretstream_xchacha20poly1305_push(state, data, None, tag)
                        for data, tag in chunks)
     return signed + mac + payload
+
+
+def spec_chunks(data: bytes) -> list[tuple[bytes, int]]:
+    """Full 64 KiB chunks, then always one shorter final chunk."""
+    chunks = [(data[i:i + CHUNK], TAG_MESSAGE) for i in range(0, len(data) - len(data) % CHUNK, CHUNK)]
+    return chunks + [(data[len(data) - len(data) % CHUNK:], TAG_FINAL)]
+
+
+def spec_seal(item: bytes, recipients: list[bytes], context: str) -> bytes:
+    padded = item + bytes(padded_size(len(item)) - len(item))
+    return spec_envelope(recipients, spec_chunks(padded), context.encode("ascii"), len(item))
+
+
+def item_bytes(meta: dict, body: bytes) -> bytes:
+    encoded = json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return len(encoded).to_bytes(4, "big") + encoded + body
+
+
+def header_size(count: int, context: str) -> int:
+    return 7 + 1 + 1 + 80 * count + 24 + 8 + 1 + len(context) + 32
 
 
 # --- Index entries ------------------------------------------------------------------
@@ -91,15 +136,15 @@ def write(name: str, data: bytes) -> str:
     return name
 
 
-def good_envelope(name: str, data: bytes, keys: list[str], comment: str) -> None:
+def good_envelope(name: str, data: bytes, keys: list[str], context: str, comment: str) -> None:
     index.append({"file": name, "type": "envelope", "expect": "good", "keys": keys,
-                  "plaintext_size": len(data),
+                  "binding": context, "plaintext_size": len(data),
                   "plaintext_sha256": hashlib.sha256(data).hexdigest(), "comment": comment})
 
 
 def bad(kind: str, name: str, keys: list[str], error: str, comment: str, **extra) -> None:
-    entry = {"file": name, "type": kind, "expect": "bad", "keys": keys, **extra}
-    index.append({**entry, "error": error, "comment": comment})
+    index.append({"file": name, "type": kind, "expect": "bad", "keys": keys, **extra,
+                  "error": error, "comment": comment})
 
 
 def swap(data: bytes, a: int, b: int, size: int) -> bytes:
@@ -107,182 +152,338 @@ def swap(data: bytes, a: int, b: int, size: int) -> bytes:
     return data[:a] + second + data[a + size:b] + first + data[b + size:]
 
 
+def flip(data: bytes, at: int, mask: int = 1) -> bytes:
+    return data[:at] + bytes([data[at] ^ mask]) + data[at + 1:]
+
+
 def envelopes() -> None:
+    context = f"{CONV_A}/reporter/0"
     for label, size, comment in [
-        ("empty", 0, "empty payload: one final chunk of 0 bytes"),
-        ("1-byte", 1, "one final chunk of 1 byte"),
-        ("64KiB", CHUNK, "one full chunk, then an empty final chunk"),
-        ("64KiB+1", CHUNK + 1, "one full chunk, then a final chunk of 1 byte"),
-        ("200KB", 200_000, "three full chunks and a final chunk of 3392 bytes"),
+        ("empty", 0, "empty item: padded to 1024 zero bytes, one final chunk"),
+        ("1-byte", 1, "padded to 1024"),
+        ("64KiB", CHUNK, "65536 is a Padmé size: one full chunk, then an empty final chunk"),
+        ("64KiB+1", CHUNK + 1, "padded to 67584 (65536 + 2048): a full chunk and a final one"),
+        ("200KB", 200_000, "padded to 200704: three full chunks and a final chunk of 4096"),
     ]:
         data = plaintext(label, size)
-        name = write(f"envelope-good-{label}.bin", envelope.seal(data, pub("alice")))
-        good_envelope(name, data, ["alice"], comment)
-
+        name = write(f"envelope-good-{label}.bin", spec_seal(data, [PUBLIC["alice"]], context))
+        good_envelope(name, data, ["alice"], context, comment)
     data = plaintext("three", 1000)
-    name = write("envelope-good-3-recipients.bin", envelope.seal(data, pub("alice", "bob", "carol")))
-    good_envelope(name, data, ["alice", "bob", "carol"], "each of three recipients opens it")
-    bad("envelope", name, ["mallory"], "not among the envelope's recipients",
-        "a key that is not a recipient")
+    name = write("envelope-good-3-recipients.bin",
+                 spec_seal(data, [PUBLIC[n] for n in ("alice", "bob", "carol")], context))
+    good_envelope(name, data, ["alice", "bob", "carol"], context, "each of three recipients opens it")
+    bad("envelope", name, ["mallory"], "not among the envelope's recipients", "a key that is not a recipient")
+    data = plaintext("by keys", 70_000)
+    name = write("envelope-good-by-keys.bin", keys_envelope.seal(
+        data, [keys_envelope.PublicKey(PUBLIC["alice"])], keys_envelope.Binding(CONV_B, "team", 7)))
+    good_envelope(name, data, ["alice"], f"{CONV_B}/team/7",
+                  "written by keys/envelope.py, checked against the spec by the tests")
 
-    data = plaintext("spec", CHUNK + 5)
-    name = write("envelope-good-from-spec.bin", spec_envelope(
-        pub("bob", "alice"), [(data[:CHUNK], TAG_MESSAGE), (data[CHUNK:], TAG_FINAL)]))
-    good_envelope(name, data, ["alice", "bob"], "written from docs/FORMAT.md, not by keys/")
-
-    # Header damage, on a small envelope to bob then alice (alice's stanza is the second).
-    two = envelope.seal(plaintext("two", 100), pub("bob", "alice"))
-    one = envelope.seal(plaintext("one", 100), pub("alice"))
-    stanzas = 9
+    two = spec_seal(plaintext("two", 100), [PUBLIC["bob"], PUBLIC["alice"]], context)
+    one = spec_seal(plaintext("one", 100), [PUBLIC["alice"]], context)
+    s = 9  # the first stanza
+    h2 = header_size(2, context)
     header_cases = [
         ("bad-magic", b"ODBXENW" + two[7:], "not an onion-dropbox envelope", "magic is not ODBXENV"),
-        ("unknown-version", two[:7] + b"\x02" + two[8:], "envelope version 2 is not supported",
-         "version byte 2"),
-        ("zero-recipients", two[:8] + b"\x00" + two[stanzas + 160:], "envelope has no recipients",
+        ("unknown-version", two[:7] + b"\x03" + two[8:], "envelope version 3 is not supported", "version 3"),
+        ("zero-recipients", two[:8] + b"\x00" + two[s + 160:], "envelope has no recipients",
          "count 0, stanzas removed"),
-        ("flipped-stanza", two[:stanzas + 40] + bytes([two[stanzas + 40] ^ 1]) + two[stanzas + 41:],
-         "envelope header has been altered", "a byte of bob's stanza flipped; alice opens"),
-        ("flipped-own-stanza", one[:stanzas + 40] + bytes([one[stanzas + 40] ^ 1]) + one[stanzas + 41:],
-         "not among the envelope's recipients",
-         "alice's only stanza flipped: it no longer opens, so alice is told she is not a recipient"),
-        ("removed-stanza", two[:8] + b"\x01" + two[stanzas + 80:], "envelope header has been altered",
+        ("flipped-stanza", flip(two, s + 40), "envelope header has been altered",
+         "a byte of bob's stanza flipped; alice opens"),
+        ("flipped-own-stanza", flip(one, s + 40), "not among the envelope's recipients",
+         "alice's only stanza flipped: it no longer opens"),
+        ("removed-stanza", two[:8] + b"\x01" + two[s + 80:], "envelope header has been altered",
          "bob's stanza removed and the count lowered"),
-        ("added-stanza", one[:8] + b"\x02" + one[stanzas:stanzas + 80]
-         + SealedBox(KEYS["mallory"].public_key).encrypt(os.urandom(32)) + one[stanzas + 80:],
-         "envelope header has been altered", "a stanza for mallory (holding a random key) added"),
-        ("swapped-stanzas", swap(two, stanzas, stanzas + 80, 80), "envelope header has been altered",
-         "the two stanzas swapped"),
-        ("flipped-stream-header", two[:stanzas + 160] + bytes([two[stanzas + 160] ^ 1])
-         + two[stanzas + 161:], "envelope header has been altered",
+        ("added-stanza", one[:8] + b"\x02" + one[s:s + 80] + sealed_box(PUBLIC["mallory"], os.urandom(32))
+         + one[s + 80:], "envelope header has been altered", "a stanza for mallory added"),
+        ("swapped-stanzas", swap(two, s, s + 80, 80), "envelope header has been altered", "stanzas swapped"),
+        ("flipped-stream-header", flip(two, s + 160), "envelope header has been altered",
          "a byte of the secretstream header flipped"),
-        ("flipped-mac", two[:stanzas + 184 + 31] + bytes([two[stanzas + 184 + 31] ^ 0x80])
-         + two[stanzas + 184 + 32:], "envelope header has been altered", "last byte of the MAC flipped"),
-        ("truncated-header", two[:stanzas + 100], "envelope header is truncated",
-         "cut inside the second stanza"),
-        ("no-payload", two[:header_size(2)], "envelope payload is truncated",
-         "the header alone, no chunk at all"),
+        ("flipped-length", flip(two, s + 184 + 7), "envelope header has been altered",
+         "a bit of the masked length flipped"),
+        ("moved-binding", two.replace(context.encode(), f"{CONV_B}/reporter/0".encode()),
+         "envelope header has been altered", "the binding changed to another conversation"),
+        ("unreadable-binding", two[:s + 192] + bytes([5]) + b"a/b/c" + two[s + 193 + len(context):],
+         "unreadable binding", "a binding that is not id/origin/position"),
+        ("flipped-mac", flip(two, h2 - 1, 0x80), "envelope header has been altered", "last byte of the MAC"),
+        ("truncated-header", two[:s + 100], "envelope header is truncated", "cut inside the second stanza"),
+        ("no-payload", two[:h2], "envelope payload is truncated", "the header alone"),
     ]
     for label, data, error, comment in header_cases:
         bad("envelope", write(f"envelope-bad-{label}.bin", data), ["alice"], error, comment)
 
-    # Payload damage, on an envelope to alice of two full chunks and a final one.
-    base = envelope.seal(plaintext("payload", 2 * CHUNK + 10), pub("alice"))
-    h = header_size(1)
+    base = spec_seal(plaintext("payload", 2 * CHUNK + 10), [PUBLIC["alice"]], context)
+    h = header_size(1, context)
     payload_cases = [
-        ("flipped-payload", one[:-20] + bytes([one[-20] ^ 1]) + one[-19:],
-         "envelope payload is damaged or out of order", "a byte of the only chunk flipped"),
+        ("flipped-payload", flip(one, len(one) - 20), "envelope payload is damaged or out of order",
+         "a byte of the only chunk flipped"),
         ("reordered-chunks", swap(base, h, h + SEALED_CHUNK, SEALED_CHUNK),
-         "envelope payload is damaged or out of order", "first two (full) chunks swapped"),
+         "envelope payload is damaged or out of order", "first two chunks swapped"),
         ("truncated-at-chunk-boundary", base[:h + SEALED_CHUNK], "envelope payload is truncated",
          "ends after the first full chunk"),
-        ("truncated-mid-chunk", base[:h + SEALED_CHUNK + 1000],
-         "envelope payload is damaged or out of order",
-         "ends 1000 bytes into the second chunk, which then fails to authenticate"),
-        # Chunks carry no length: a reader takes up to one sealed chunk, so bytes after
-        # the final chunk become part of it and it fails to authenticate.
+        ("truncated-mid-chunk", base[:h + SEALED_CHUNK + 1000], "envelope payload is damaged or out of order",
+         "ends 1000 bytes into the second chunk"),
         ("trailing-byte", one + b"\x00", "envelope payload is damaged or out of order",
          "one zero byte after the final chunk"),
     ]
     for label, data, error, comment in payload_cases:
         bad("envelope", write(f"envelope-bad-{label}.bin", data), ["alice"], error, comment)
-
+    ctx = context.encode()
     data = plaintext("crafted", CHUNK)
-    bad("envelope", write("envelope-bad-final-tag-on-full-chunk.bin",
-                          spec_envelope(pub("alice"), [(data, TAG_FINAL)])),
-        ["alice"], "envelope payload has an unexpected final chunk",
-        "a full 64 KiB chunk tagged TAG_FINAL: the last chunk must be shorter")
-    bad("envelope", write("envelope-bad-short-chunk-without-final-tag.bin",
-                          spec_envelope(pub("alice"), [(b"last", TAG_MESSAGE)])),
-        ["alice"], "envelope payload is truncated",
-        "a short chunk tagged TAG_MESSAGE: the stream never ends")
+    crafted = [
+        ("final-tag-on-full-chunk", spec_envelope([PUBLIC["alice"]], [(data, TAG_FINAL)], ctx, CHUNK),
+         "envelope payload has an unexpected final chunk", "a full chunk tagged TAG_FINAL"),
+        ("short-chunk-without-final-tag", spec_envelope([PUBLIC["alice"]], [(b"x" * 1024, TAG_MESSAGE)],
+                                                        ctx, 1024),
+         "envelope payload is truncated", "a short chunk tagged TAG_MESSAGE"),
+        ("padding-not-zeros", spec_envelope([PUBLIC["alice"]], [(b"x" * 10 + b"\x01" * 1014, TAG_FINAL)],
+                                            ctx, 10),
+         "padding is not zeros", "an item of 10 bytes padded with 0x01"),
+        ("padding-too-short", spec_envelope([PUBLIC["alice"]], [(b"x" * 1024, TAG_FINAL)], ctx, 2000),
+         "shorter than its padded length", "length 2000 claims 2048 bytes; the payload has 1024"),
+        ("padding-too-long", spec_envelope([PUBLIC["alice"]], [(bytes(CHUNK), TAG_MESSAGE),
+                                                               (b"", TAG_FINAL)], ctx, 10),
+         "longer than its padded length", "length 10 (padded 1024), payload 65536"),
+    ]
+    for label, data, error, comment in crafted:
+        bad("envelope", write(f"envelope-bad-{label}.bin", data), ["alice"], error, comment)
 
 
-# --- Bundles ------------------------------------------------------------------------
+# --- Bundles, from the spec -------------------------------------------------------------
 
-CONV_A = "a" * 16 + "0123456789abcdef"
-CONV_B = "b" * 16 + "0123456789abcdef"
-ITEMS_A = [("1" * 32, "message", b"Someone kept interrupting me at the meetup.\n", ""),
-           ("2" * 32, "file", plaintext("attachment", 3000), "photo.jpg"),
-           ("3" * 32, "reply", b"Thank you for telling us. We are looking into it.\n", "bob")]
-ITEMS_B = [("4" * 32, "message", b"This one is not for alice.\n", "")]
+def record(value: dict) -> bytes:
+    data = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return len(data).to_bytes(4, "big") + data
 
 
-def export_bundle(manifest_id: str = CONV_A) -> bytes:
-    """An export of two conversations: A to alice and bob, B to bob only."""
-    import io
-    conversations, blobs = [], []
-    for conv_id, recipients, items in [(manifest_id, ("alice", "bob"), ITEMS_A),
-                                       (CONV_B, ("bob",), ITEMS_B)]:
-        entries = []
-        for item_id, kind, body, name in items:
-            # Replies are sealed to the reporter too, as write_reply does.
-            readers = pub(*recipients) + (pub("reporter") if kind == "reply" else [])
-            blob = envelope.seal(ItemMeta(kind, DATE, name).encode() + body, readers)
-            blobs.append(blob)
-            entries.append(ItemEntry(item_id, len(blob)))
-        conversations.append(ConversationEntry(
-            conv_id, tuple(ResponderKey(n, KEYS[n]).responder for n in recipients),
-            tuple(entries), KEYS["reporter"].public_key))
-    out = io.BytesIO()
-    writer = BundleWriter(out, Manifest("export", DATE, tuple(conversations)))
-    for blob in blobs:
-        writer.write(blob)
-    writer.close()
-    return out.getvalue()
+def spec_bundle(parts: list[bytes]) -> bytes:
+    body = b"ODBXBDL" + bytes([2]) + b"".join(parts)
+    return body + b2b(body, 32, person=b"odbx-bundle")
+
+
+def responder(name: str) -> dict:
+    return {"name": name, "public_key": b64(PUBLIC[name]), "signing_key": b64(SIGNING[name][0])}
+
+
+def sign_reply(signer: str, author: str, conversation: str, item_id: str, position: int,
+               sealed: bytes) -> dict:
+    message = (b"odbx-reply-v2\n" + f"{conversation}\n{item_id}\n{author}\n{position}\n".encode()
+               + b2b(sealed, 32, person=b"odbx-reply"))
+    return {"author": author, "signature": b64(sodium.crypto_sign(message, SIGNING[signer][1])[:64])}
+
+
+REPORT_BODY = json.dumps({
+    "version": 1, "content_warning": True, "content_warning_note": "mentions a threat",
+    "answers": [{"id": "reporting_for", "question": "Who is this report for?", "answer": "For myself"},
+                {"id": "behaviours", "question": "What happened?", "answer": ["Threats", "Stalking"]}],
+    "message": "It happened at the meetup.\nTwice."}, ensure_ascii=False, indent=1).encode()
+REPORT_TXT = (
+    "CONTENT WARNING: the reporter says this report may be distressing to read.\n"
+    "Their note: mentions a threat\n"
+    "Take a moment before you read on.\n\n"
+    f"Report sent on {DATE}\n\n"
+    "Who is this report for?: For myself\n"
+    "What happened?:\n  - Threats\n  - Stalking\n\n"
+    "Message\n-------\nIt happened at the meetup.\nTwice.\n").encode()
+MESSAGE = "Clear\x1b[2J screen and \u202etxt.exe\r\nend".encode()
+MESSAGE_TXT = b"Clear\\u001b[2J screen and \\u202etxt.exe\\u000d\nend"
+REPLY = b"Thank you for telling us. We are looking into it.\n"
+
+
+def conversation_a(**changes) -> tuple[dict, list[bytes]]:
+    """Conversation A for alice and bob: a report, a message, a file and bob's signed reply."""
+    readers = [PUBLIC["alice"], PUBLIC["bob"]]
+    report_meta = {"kind": "report", "date": DATE, "reporter_key": b64(PUBLIC["reporter"])}
+    items = [
+        ("1" * 32, "reporter", 0, item_bytes(report_meta, REPORT_BODY), readers),
+        ("2" * 32, "reporter", 1, item_bytes({"kind": "message", "date": DATE}, MESSAGE), readers),
+        ("3" * 32, "reporter", 2, item_bytes({"kind": "file", "date": DATE, "name": ". .hidden.txt"},
+                                             b"an attachment"), readers),
+        ("4" * 32, "team", 3, item_bytes({"kind": "reply", "date": DATE, "name": "bob"}, REPLY),
+         [PUBLIC["reporter"], *readers]),
+    ]
+    entries, blobs = [], []
+    for item_id, origin, position, data, keys in items:
+        sealed = spec_seal(data, keys, f"{CONV_A}/{origin}/{position}")
+        entry = {"id": item_id, "size": len(sealed), "origin": origin, "position": position}
+        if origin == "team":
+            entry["proof"] = sign_reply("bob", "bob", CONV_A, item_id, position, sealed)
+        entries.append(entry)
+        blobs.append(sealed)
+    conv = {"type": "conversation", "id": CONV_A, "designation": "maple-river",
+            "recipients": [responder("alice"), responder("bob")],
+            "reporter_key": b64(PUBLIC["reporter"]), "items": entries}
+    conv.update(changes)
+    return conv, blobs
+
+
+def head(name: str = "alice", **changes) -> dict:
+    return {"type": "bundle", "kind": "export", "created": DATE, "for": responder(name), **changes}
+
+
+def export(conv: dict, blobs: list[bytes], head_record: dict | None = None, excluded=1,
+           records: int = 1) -> bytes:
+    return spec_bundle([record(head_record or head()), record(conv), *blobs,
+                        record({"type": "end", "records": records, "excluded": excluded})])
 
 
 def bundles() -> None:
-    good = export_bundle()
+    conv, blobs = conversation_a()
+    good = export(conv, blobs)
     name = write("bundle-good-export.bin", good)
-    # The names open_bundle gives: messages and replies by date, kind and id prefix.
+    folder = f"aa/maple-river_{CONV_A}"
     files = {
-        f"{CONV_A}/{DATE}-message-11111111.txt": ITEMS_A[0][2],
-        f"{CONV_A}/attachments/photo.jpg": ITEMS_A[1][2],
-        f"{CONV_A}/{DATE}-reply-33333333.txt": ITEMS_A[2][2],
-        f"{CONV_A}/index.txt": (
-            f"conversation {CONV_A}\nrecipients: alice, bob\n\n"
-            f"{DATE}  message  {DATE}-message-11111111.txt\n"
-            f"{DATE}  file     attachments/photo.jpg\n"
-            f"{DATE}  reply    {DATE}-reply-33333333.txt (from bob)\n").encode(),
+        f"{folder}/report.txt": REPORT_TXT,
+        f"{folder}/{DATE}-message-22222222.txt": MESSAGE_TXT,
+        f"{folder}/attachments/hidden.txt": b"an attachment",
+        f"{folder}/{DATE}-reply-44444444.txt": REPLY,
+        f"{folder}/index.txt": (
+            f"conversation {CONV_A}\ndesignation: maple-river\nrecipients: alice, bob\n\n"
+            f"{DATE}  report   report.txt\n"
+            f"{DATE}  message  {DATE}-message-22222222.txt\n"
+            f"{DATE}  file     attachments/hidden.txt\n"
+            f"{DATE}  reply    {DATE}-reply-44444444.txt (from bob) [signature by bob verified]\n").encode(),
+        "index.txt": f"maple-river\t{CONV_A}\t{folder}\n".encode(),
     }
     index.append({"file": name, "type": "bundle", "expect": "good", "keys": ["alice"],
-                  "opened": 3, "excluded": 1,
+                  "trusted": ["bob"], "opened": 4, "excluded": 1,
                   "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
-                  "comment": "alice reads conversation A (3 items) and is excluded from B"})
+                  "comment": "alice's export: conversation A (report, escaped message, a file named "
+                             "'. .hidden.txt', bob's signed reply); the end record says 1 excluded; "
+                             "opened with bob's keys pinned"})
 
-    manifest_end = 7 + 1 + 4 + int.from_bytes(good[8:12], "big")
-    first_envelope = manifest_end + 32
-    bad("bundle", write("bundle-bad-truncated.bin", good[:first_envelope + 500]), ["alice"],
-        "bundle is truncated", "cut 500 bytes into the first envelope")
-    tampered = good.replace(b'"name": "bob"', b'"name": "eve"', 1)
-    assert tampered != good
-    bad("bundle", write("bundle-bad-manifest-tampered.bin", tampered), ["alice"],
-        "manifest checksum does not match", "a recipient renamed in the manifest")
-    bad("bundle", write("bundle-bad-envelope-tampered.bin",
-                        good[:first_envelope + 200] + bytes([good[first_envelope + 200] ^ 1])
-                        + good[first_envelope + 201:]), ["alice"],
-        "its checksum does not match|envelope header has been altered", "a byte of the first envelope flipped")
+    first = len(b"ODBXBDL") + 1 + len(record(head())) + len(record(conv))
+    bad("bundle", write("bundle-bad-truncated.bin", good[:first + 500]), ["alice"], "truncated",
+        "cut 500 bytes into the first envelope")
     bad("bundle", write("bundle-bad-trailing-garbage.bin", good + b"\n"), ["alice"],
-        "bundle has bytes after its end", "a newline after the final checksum")
-    bad("bundle", write("bundle-bad-path-traversal-id.bin", export_bundle("../" + "x" * 16)),
-        ["alice"], "bundle manifest holds an invalid id",
-        "a conversation id of ../xxxxxxxxxxxxxxxx, with both checksums recomputed")
+        "bytes after its end", "a newline after the checksum")
+    bad("bundle", write("bundle-bad-record-count.bin", export(conv, blobs, records=2)), ["alice"],
+        "record count", "the end record counts 2 conversation records; there is 1")
+    bad("bundle", write("bundle-bad-for-someone-else.bin", export(conv, blobs, head("bob"))), ["alice"],
+        "made for bob", "an export made for bob, opened with alice's key")
+
+    def changed(label: str, conv_changes: dict, error: str, comment: str, text=None) -> None:
+        c, b = conversation_a(**conv_changes)
+        data = export(c, b)
+        if text is not None:  # a change JSON cannot express: edit the record's text, fix the lengths
+            old = record(c)
+            new_json = old[4:].replace(*text)
+            data = spec_bundle([record(head()), len(new_json).to_bytes(4, "big") + new_json, *b,
+                                record({"type": "end", "records": 1, "excluded": 1})])
+        bad("bundle", write(f"bundle-bad-{label}.bin", data), ["alice"], error, comment)
+
+    size = len(blobs[0])
+    for label, replacement, error in [("size-string", f'"{size}"', "invalid size"),
+                                      ("size-fraction", f"{size}.9", "unreadable"),
+                                      ("size-true", "true", "invalid size"),
+                                      ("size-overflow", "1e999", "unreadable")]:
+        changed(label, {}, error, f"the first item's size written {replacement}",
+                text=(f'"size":{size}'.encode(), f'"size":{replacement}'.encode()))
+    changed("nested-deep", {"designation": json.loads("[" * 40 + "]" * 40)}, "nested too deeply",
+            "a field nested 40 deep (a reader must not recurse without limit)")
+    key = b64(PUBLIC["mallory"])
+    non_canonical = key[:-2] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(key[-2]) | 1] + "="
+    changed("non-canonical-base64", {"reporter_key": non_canonical}, "invalid public key",
+            "a key in Base64 whose unused bits are set")
+    changed("path-traversal-id", {"id": "../" + "x" * 16}, "invalid id", "a conversation id ../xxxx…")
+    changed("reporter-key-swapped", {"reporter_key": b64(PUBLIC["mallory"])},
+            "reporter key other than the one sealed", "the record names mallory's key as the reporter's")
+    c, b = conversation_a()
+    c["recipients"] = [responder("alice"), responder("bob") | {"signing_key": b64(SIGNING["carol"][0])}]
+    bad("bundle", write("bundle-bad-reply-signer-swapped.bin", export(c, b)), ["alice"],
+        "signature does not verify", "bob's signing key replaced by carol's in the record")
+    bad("bundle", write("bundle-bad-date-digits.bin",
+                        export(conv, blobs, head(created="\u0662\u0660\u0662\u0664-05-01"))), ["alice"],
+        "invalid date", "a creation date in Arabic-Indic digits")
+
+    # Items moved, repeated, and an item whose metadata date is not ASCII digits.
+    other = spec_seal(item_bytes({"kind": "message", "date": DATE}, b"from B"), [PUBLIC["alice"]],
+                      f"{CONV_B}/reporter/1")
+    c, b = conversation_a()
+    c["items"][1] = {"id": "5" * 32, "size": len(other), "origin": "reporter", "position": 1}
+    bad("bundle", write("bundle-bad-item-moved.bin", export(c, [b[0], other, *b[2:]])), ["alice"],
+        "sealed for another conversation", "item 2 is conversation B's, listed in A")
+    c, b = conversation_a()
+    c["items"][2] = dict(c["items"][1], id="6" * 32)
+    bad("bundle", write("bundle-bad-item-repeated.bin", export(c, [b[0], b[1], b[1], b[3]])), ["alice"],
+        "a second item in the reporter's place 1", "the message listed twice under two ids")
+    odd = spec_seal(item_bytes({"kind": "message", "date": "２０２４-05-01"}, b"x"), [PUBLIC["alice"]],
+                    f"{CONV_A}/reporter/1")
+    c, b = conversation_a()
+    c["items"][1] = dict(c["items"][1], size=len(odd))
+    bad("bundle", write("bundle-bad-item-date-digits.bin", export(c, [b[0], odd, *b[2:]])), ["alice"],
+        "invalid date", "an item whose metadata date has full-width digits")
+    forged = spec_seal(item_bytes({"kind": "reply", "date": DATE, "name": "bob"}, b"forged"),
+                       [PUBLIC["reporter"], PUBLIC["alice"], PUBLIC["bob"]], f"{CONV_A}/team/3")
+    c, b = conversation_a()
+    c["items"][3] = {"id": "7" * 32, "size": len(forged), "origin": "team", "position": 3,
+                     "proof": sign_reply("carol", "carol", CONV_A, "7" * 32, 3, forged)}
+    bad("bundle", write("bundle-bad-reply-by-non-recipient.bin", export(c, [*b[:3], forged])), ["alice"],
+        "not a recipient", "a reply named bob, signed by carol (left out)")
+    c["items"][3]["proof"] = sign_reply("alice", "bob", CONV_A, "7" * 32, 3, forged)
+    bad("bundle", write("bundle-bad-reply-forged-author.bin", export(c, [*b[:3], forged])), ["alice"],
+        "signature does not verify", "a reply claiming bob, signed with alice's key")
 
 
-# --- Key files and codenames ---------------------------------------------------------
+def reply_files() -> None:
+    reply = spec_seal(item_bytes({"kind": "reply", "date": DATE, "name": "alice"}, REPLY),
+                      [PUBLIC["reporter"], PUBLIC["alice"], PUBLIC["bob"]], f"{CONV_A}/team/3")
+    item = {"id": "8" * 32, "size": len(reply), "origin": "team", "position": 3,
+            "proof": sign_reply("alice", "alice", CONV_A, "8" * 32, 3, reply)}
+    data = spec_bundle([record({"type": "bundle", "kind": "reply", "created": DATE}),
+                        record({"type": "conversation", "id": CONV_A, "recipients": [], "items": [item]}),
+                        reply, record({"type": "end", "records": 1, "excluded": None})])
+    index.append({"file": write("reply-good.bin", data), "type": "reply", "expect": "good",
+                  "keys": ["reporter", "bob"], "author": "alice", "conversation": CONV_A,
+                  "position": 3, "comment": "alice's signed reply to conversation A"})
+
+
+# --- Key files and codenames -----------------------------------------------------------
+
+def key_file(plaintext_box: bytes, version: int = 2, opslimit: int = 1, memlimit: int = 8 << 20,
+             salt: bytes | None = None) -> bytes:
+    salt = salt or os.urandom(16)
+    box_key = sodium.crypto_pwhash_alg(32, PASSPHRASE.encode(), salt, opslimit, memlimit,
+                                       sodium.crypto_pwhash_ALG_ARGON2ID13)
+    nonce = os.urandom(24)
+    body = (b"ODBXKEY" + bytes([version]) + opslimit.to_bytes(8, "big") + memlimit.to_bytes(8, "big")
+            + salt + nonce + sodium.crypto_secretbox(plaintext_box, nonce, box_key))
+    return body + b2b(body, 32, person=b"odbx-keyfile")
+
 
 def key_files() -> None:
-    alice = ResponderKey("alice", KEYS["alice"])
-    name = write("responder-alice.key", alice.seal(PASSPHRASE, **SMALL_COST))
+    name = write("responder-alice.key", key_file(SECRET["alice"] + signing_seed("alice") + b"alice"))
     index.append({"file": name, "type": "secret-key", "expect": "good", "passphrase": PASSPHRASE,
-                  "name": "alice", "secret_key": bytes(KEYS["alice"]).hex(),
-                  "comment": "sealed with opslimit 1, memlimit 8 MiB to keep tests fast"})
+                  "name": "alice", "secret_key": SECRET["alice"].hex(),
+                  "signing_key": SIGNING["alice"][0].hex(),
+                  "comment": "version 2, sealed with opslimit 1, memlimit 8 MiB to keep tests fast"})
     bad("secret-key", name, [], "wrong passphrase", "opened with another passphrase",
         passphrase="correct horse battery stapler")
-    name = write("responder-alice.pub", alice.responder.to_pub_text().encode("ascii"))
-    index.append({"file": name, "type": "public-key", "expect": "good", "name": "alice",
-                  "public_key": bytes(KEYS["alice"].public_key).hex(),
-                  "fingerprint": alice.responder.fingerprint, "comment": "alice's public key file"})
+    # Costs no real key file asks for: refused before argon2id runs (the checksum is right).
+    body = b"ODBXKEY" + bytes([2]) + (64).to_bytes(8, "big") + (4 << 30).to_bytes(8, "big") + bytes(16 + 24 + 80)
+    bad("secret-key", write("responder-bad-cost.key", body + b2b(body, 32, person=b"odbx-keyfile")), [],
+        "more work than any real key file", "64 passes and 4 GiB", passphrase=PASSPHRASE)
+    bad("secret-key", write("responder-bad-inner-name.key",
+                            key_file(SECRET["alice"] + signing_seed("alice") + b"../evil")), [],
+        "inner name", "a sealed name that is not a responder name", passphrase=PASSPHRASE)
+    bad("secret-key", write("responder-bad-short-box.key", key_file(b"0123456789")), [],
+        "inner name", "a sealed key of 10 bytes", passphrase=PASSPHRASE)
+    fingerprint = base64.b32encode(b2b(PUBLIC["alice"] + SIGNING["alice"][0], 10,
+                                       person=b"odbx-fprint-v2")).decode()
+    fingerprint = " ".join(fingerprint[i:i + 4] for i in range(0, 16, 4))
+    text = ("# onion-dropbox responder public key v2 (safe to share)\nname: alice\n"
+            f"public-key: {b64(PUBLIC['alice'])}\nsigning-key: {b64(SIGNING['alice'][0])}\n"
+            f"fingerprint: {fingerprint}\n")
+    index.append({"file": write("responder-alice.pub", text.encode()), "type": "public-key",
+                  "expect": "good", "name": "alice", "public_key": PUBLIC["alice"].hex(),
+                  "signing_key": SIGNING["alice"][0].hex(), "fingerprint": fingerprint,
+                  "comment": "alice's version 2 public key file"})
+    bad("public-key", write("responder-bad-twice.pub", (text + "name: mallory\n").encode()), [],
+        "appears twice", "a field given twice")
+    bad("public-key", write("responder-bad-fingerprint.pub",
+                            text.replace(fingerprint, fingerprint[::-1]).encode()), [],
+        "fingerprint does not match", "fingerprint reversed")
 
 
 def codenames() -> list[dict]:
@@ -299,17 +500,21 @@ def codenames() -> list[dict]:
 
 
 def main() -> None:
-    for old in HERE.glob("*.bin"):
+    for old in [p for p in HERE.iterdir() if p.suffix in (".bin", ".key", ".pub")
+                and not p.name.startswith("v1-")]:
         old.unlink()
-    keys = {name: {"secret_key": bytes(k).hex(), "public_key": bytes(k.public_key).hex()}
-            for name, k in KEYS.items()}
+    keys = {name: {"secret_key": SECRET[name].hex(), "public_key": PUBLIC[name].hex(),
+                   "signing_seed": signing_seed(name).hex(), "signing_key": SIGNING[name][0].hex()}
+            for name in NAMES}
     (HERE / "keys.json").write_text(json.dumps(keys, indent=2) + "\n")
     envelopes()
     bundles()
+    reply_files()
     key_files()
-    document = {"comment": "docs/FORMAT.md, 'Test vectors'. Keys are in keys.json.",
+    document = {"comment": "docs/FORMAT.md, 'Test vectors'. Keys are in keys.json; version 1 "
+                           "vectors in v1-index.json.",
                 "vectors": index, "codenames": codenames()}
-    (HERE / "index.json").write_text(json.dumps(document, indent=2) + "\n")
+    (HERE / "index.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     total = sum(p.stat().st_size for p in HERE.iterdir() if p.is_file())
     print(f"wrote {len(index)} vectors, {total // 1024} KiB in {HERE}")
 

@@ -1,0 +1,116 @@
+"""Strict parsing of the small values every reader meets: JSON, Base64, sizes, dates.
+
+Every file `keys/` reads comes from somewhere it does not trust (a server, a
+USB stick, a colleague). These helpers accept exactly what docs/FORMAT.md
+allows and raise `FormatError` for anything else, so no reader ever reaches a
+traceback, a float where a size belongs, or a recursion limit. Each takes a
+`what` that names the file in the error.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import re
+
+from keys.errors import FormatError
+
+MAX_DEPTH = 16
+MAX_SIZE = 1 << 53  # the largest integer every JSON implementation keeps exact
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_INT = re.compile(r"-?(0|[1-9][0-9]{0,15})", re.ASCII)
+
+
+def _reject(_value: str):
+    raise ValueError("not allowed")
+
+
+def _int(text: str) -> int:
+    if not _INT.fullmatch(text):
+        raise ValueError("integer too long")
+    return int(text)
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise ValueError("duplicate key")
+    return record
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, counted without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def load_json(data: bytes, what: str, max_depth: int = MAX_DEPTH) -> dict:
+    """A JSON object from UTF-8 bytes: no floats, NaN, duplicate keys or deep nesting."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} is not UTF-8") from None
+    if _depth(text) > max_depth:
+        raise FormatError(f"{what} is nested too deeply")
+    try:
+        record = json.loads(text, parse_float=_reject, parse_constant=_reject,
+                            parse_int=_int, object_pairs_hook=_object)
+    except (ValueError, RecursionError):
+        raise FormatError(f"{what} is unreadable") from None
+    if not isinstance(record, dict):
+        raise FormatError(f"{what} is unreadable")
+    return record
+
+
+def text(value: object, what: str, max_length: int = 1 << 20) -> str:
+    if not isinstance(value, str) or len(value) > max_length:
+        raise FormatError(f"{what} is unreadable")
+    return value
+
+
+def size(value: object, what: str) -> int:
+    """A size or count: a JSON integer, never a bool, a string or a float."""
+    if type(value) is not int or not 0 <= value <= MAX_SIZE:
+        raise FormatError(f"{what} holds an invalid size")
+    return value
+
+
+def b64(value: object, length: int, what: str) -> bytes:
+    """Exactly `length` bytes in canonical padded standard Base64."""
+    if not isinstance(value, str) or not value.isascii():
+        raise FormatError(f"{what} holds an invalid public key")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise FormatError(f"{what} holds an invalid public key") from None
+    if len(raw) != length or base64.b64encode(raw).decode("ascii") != value:
+        raise FormatError(f"{what} holds an invalid public key")
+    return raw
+
+
+def date(value: object, what: str) -> str:
+    """A real calendar day written `YYYY-MM-DD` in ASCII digits."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise FormatError(f"{what} has an invalid date")
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise FormatError(f"{what} has an invalid date") from None
+    return value

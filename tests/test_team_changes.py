@@ -1,0 +1,89 @@
+"""Team changes reach the crypto: a removed key gets nothing new, a replaced key gets what is new.
+
+The reporter's choice of recipients is kept by name; every new item of a conversation is
+sealed to the keys those names have on the team today (docs/FORMAT.md, "Recipients").
+"""
+from __future__ import annotations
+
+import io
+import sqlite3
+
+import pytest
+
+from keys import envelope
+from keys.responder import ResponderKey
+
+from conftest import PASSPHRASE, dropbox
+from test_whole_loop import log_in, new_report
+
+
+def newest_header(data) -> envelope.Header:
+    with sqlite3.connect(data / "dropbox.sqlite3") as db:
+        [(header,)] = db.execute("SELECT header FROM items ORDER BY seq DESC LIMIT 1").fetchall()
+    return envelope.read_header(io.BytesIO(header))
+
+
+def follow_up(server, codename: str, text: str) -> None:
+    client, page = log_in(server, codename)
+    page = client.submit(page, "Send", fill={"message": text})
+    assert page.status == 200 and "Sent" in page.text
+
+
+def opens(header: envelope.Header, key: ResponderKey) -> bool:
+    try:
+        envelope.unwrap_file_key(header, key.secret_key)
+    except envelope.NotARecipient:
+        return False
+    return True
+
+
+def test_removed_responder_receives_nothing_new_in_old_conversations(server, airgap):
+    codename, _ = new_report(server, "to all three")
+    bahaa = ResponderKey.load(airgap.key("bahaa"), PASSPHRASE)
+    assert opens(newest_header(server.data), bahaa)
+    dropbox("team", "remove", "bahaa", "--data", server.data)
+    follow_up(server, codename, "after bahaa left")
+    header = newest_header(server.data)
+    assert len(header.stanzas) == 2 and not opens(header, bahaa)
+    assert header.binding.position == 1
+
+
+def test_replaced_key_receives_new_items_and_the_old_key_does_not(server, airgap, tmp_path):
+    codename, _ = new_report(server, "to all three")
+    dropbox("keys", "new", "mario", "--out", tmp_path, "--passphrase-file", airgap.passphrase_file)
+    said = dropbox("team", "replace", "mario", tmp_path / "mario.pub", "--data", server.data)
+    assert "replaced mario's key" in said.out
+    follow_up(server, codename, "after mario's key was replaced")
+    header = newest_header(server.data)
+    old, new = (ResponderKey.load(path, PASSPHRASE) for path in (airgap.key("mario"), tmp_path / "mario.key"))
+    assert opens(header, new) and not opens(header, old)
+    # The new key is a recipient of the conversation, by name: not "excluded".
+    dropbox("export", "--all", "--data", server.data, "--out", tmp_path / "export")
+    said = dropbox("keys", "open", tmp_path / "export", "--key", tmp_path / "mario.key", "--out",
+                   tmp_path / "out", "--passphrase-file", airgap.passphrase_file, check=False)
+    assert "in 1 conversation(s); excluded from 0" in said.out
+    assert "after mario's key was replaced" in "".join(
+        p.read_text() for p in (tmp_path / "out").rglob("*-message-*.txt"))
+    # What was sealed to the old key stays readable only by it, and says so.
+    assert "not among the envelope's recipients" in said.err
+
+
+@pytest.mark.parametrize("command", ["add", "replace"])
+def test_team_refuses_a_key_file_of_another_name(server, airgap, command):
+    said = dropbox("team", command, "mario", airgap.pub("bahaa"), "--data", server.data, check=False)
+    assert said.code == 1 and "is the key of 'bahaa'" in said.err
+
+
+def test_two_submissions_cannot_take_the_same_place(server, airgap):
+    """A follow-up bound to a place another submission took meanwhile is not stored."""
+    from dropbox.storage import StagedItem, Store, StorageError
+    codename, _ = new_report(server, "first")
+    with sqlite3.connect(server.data / "dropbox.sqlite3") as db:
+        [(cid,)] = db.execute("SELECT id FROM conversations").fetchall()
+    store = Store(server.data / "dropbox.sqlite3", server.data / "store", server.data / "tmp")
+    follow_up(server, codename, "takes place 1")
+    late = server.data / "tmp" / "late.part"
+    late.write_bytes(b"ciphertext")
+    with pytest.raises(StorageError, match="came first"):
+        store.add_items(cid, "reporter", [StagedItem("f" * 32, b"header", late, 10)], first_position=1)
+    assert store.reporter_items(cid) == 2 and not (server.data / "store" / cid / ("f" * 32)).exists()

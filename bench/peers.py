@@ -4,13 +4,19 @@
   64 KiB chunks our envelopes use: nothing can be faster in Python;
 - SecureDrop's path: `gzip -9 | gpg --encrypt` to curve25519 keys (GnuPG's
   defaults otherwise, as SecureDrop called it), in a throwaway GNUPGHOME;
-- `age -r`, Debian's age.
+- `age -r`, Debian's age;
+- plain Flask: the same file POSTed over HTTP to a minimal Flask app under waitress, both
+  with their defaults, saving it unencrypted (bench/plain_flask.py): what our encrypting
+  server costs over the web stack it is built on.
 A missing tool is reported as missing, not a crash.
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -114,3 +120,28 @@ def versions() -> dict[str, str]:
         found[name] = subprocess.run([path, *args], capture_output=True, text=True).stdout.splitlines()[0] \
             if path else "missing"
     return found
+
+
+def plain_flask_upload(source: Path, folder: Path) -> float:
+    """Seconds to POST `source` as a multipart form to the plain Flask app, streamed as our
+    own upload is (the tests' client), until it is saved."""
+    from uploads import multipart, send  # the tests' streaming client, as for our server
+    folder.mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "bench.plain_flask", str(folder)],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(folder)})
+    try:
+        url = re.search(r"http://\S+/", server.stdout.readline()).group(0)
+        size = source.stat().st_size
+        fd = os.open(source, os.O_RDONLY)
+        content_type, total, pieces = multipart([("message", "benchmark upload")], source.name, size,
+                                                lambda start, end: os.pread(fd, end - start, start))
+        started = time.perf_counter()
+        status = send(url, "/report", "", content_type, total, pieces)
+        seconds = time.perf_counter() - started
+        os.close(fd)
+        if status != 302 or (folder / "upload-0").stat().st_size != size:
+            raise RuntimeError(f"the plain Flask upload was answered {status}")
+        return seconds
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -1,7 +1,8 @@
 """Upload throughput and memory, and opening the same data offline.
 
 One random file goes through every path in the same run: the raw
-secretstream floor, SecureDrop's gzip+gpg path, age, and our real HTTP
+secretstream floor, SecureDrop's gzip+gpg path, age, an unencrypted default
+Flask+waitress upload of it, and our real HTTP
 endpoint (a fresh server, the file streamed as a browser would, sealed to
 four responders). That server's peak memory is read after the upload, and
 its export is opened with `dropbox keys open` against the raw decrypt floor.
@@ -19,15 +20,17 @@ from conftest import dropbox, run
 from uploads import ReportSession
 
 PROFILED_SIZE = 100 * MiB
-# The upload's stages in the server: waitress's loop reads the body into the sealed
-# spool, then the app parses it from there into the encrypting sink and stores it.
+# The upload's stages in the server: waitress's loop reads the body and parses it as it
+# arrives, each file part going into the encrypting sink; then the app stores it.
 UPLOAD_STAGES = {
-    "waitress reads the body into the spool": ("waitress/channel.py", "handle_read"),
-    "  of which sealing spool blocks": ("dropbox/spool.py", "write"),
-    "Flask, for the upload and the three pages before it": ("flask/app.py", "wsgi_app"),
-    "  Werkzeug parses the multipart body": ("werkzeug/formparser.py", "_parse_multipart"),
-    "    reading the spool back (decrypting)": ("dropbox/spool.py", "read"),
+    "waitress reads the body (socket to parser)": ("waitress/channel.py", "handle_read"),
+    "  parsing the multipart body as it arrives": ("dropbox/submission_stream.py", "append"),
+    "    the multipart decoder's own work": ("werkzeug/sansio/multipart.py", "next_event"),
     "    the encrypting sink": ("dropbox/uploads.py", "write"),
+    "      of which XChaCha20-Poly1305 (libsodium's secretstream push)":
+        ("~", "<built-in method _sodium.crypto_secretstream_xchacha20poly1305_push>"),
+    "file writes anywhere in the server (mostly the ciphertext)": ("~", "<method 'write' of '_io.BufferedWriter' objects>"),
+    "Flask, for the upload and the three pages before it": ("flask/app.py", "wsgi_app"),
     "  storing the conversation": ("dropbox/storage.py", "create_conversation"),
 }
 
@@ -46,6 +49,7 @@ def upload_throughput(rig: Rig, size: int) -> dict:
             rates[name] = mb_per_s(size, measure())
         except peers.Missing as missing:
             rates[name] = f"missing: {missing}"
+    rates["plain_flask_waitress"] = mb_per_s(size, peers.plain_flask_upload(source, work / "plain-flask"))
     shutil.rmtree(work)
 
     instance = rig.instance(f"upload-{size // MiB}MiB")

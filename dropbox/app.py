@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory
-from flask_babel import Babel, get_locale, lazy_gettext as _l
+from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -16,9 +16,9 @@ from dropbox.formlimits import BoundedFormRequest, bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
 from dropbox.languages import LANGUAGES, direction, select_language
-from dropbox.problems import PROBLEMS, message_for
+from dropbox.problems import EXPIRED, PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
-from dropbox.reporter import reporter
+from dropbox.reporter import reporter, would_accept
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
 from dropbox.uploads import EncryptingRequest
@@ -82,6 +82,14 @@ def one_connection_per_request(app: Flask, store: Store) -> None:
     """Every query of a request shares one SQLite connection, closed when the request ends."""
     app.before_request(store.hold_connection)
     app.teardown_request(lambda _exc: store.release_connection())
+def submission_judge(app: Flask):
+    """For the channel (submission_stream.py): would this app accept the submission whose
+    headers are `environ` and whose text fields are `fields`? Asked before its first file
+    part is stored; the request's own run decides again, with the whole form."""
+    def judge(environ: dict, fields: list[tuple[str, str]]) -> bool:
+        with app.request_context(environ):
+            return would_accept(fields)
+    return judge
 
 
 def add_favicon(app: Flask) -> None:
@@ -97,9 +105,7 @@ def add_problem_pages(app: Flask) -> None:
     """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
-        message = _l("This form has expired or did not come from this site. "
-                     "Please go back, reload the page and send it again.")
-        return render_template("problem.html", message=message), 400
+        return render_template("problem.html", message=EXPIRED), 400
 
     @app.errorhandler(HTTPException)
     def http_problem(error: HTTPException):

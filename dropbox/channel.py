@@ -1,52 +1,164 @@
-"""How requests reach the app: waitress's channel, adjusted in three small ways.
+"""How requests reach the app: waitress's channel, adjusted in a few small ways.
 
 The least invasive hooks waitress offers are the channel's class attributes
-`parser_class`, `task_class` and `error_task_class`; nothing of waitress is
-patched.
-- The parser lets waitress parse headers as always, then gives the body
-  receiver a buffer that overflows into an encrypted spool (spool.py), and
-  notes when the request began, before its body arrived.
+`parser_class`, `task_class` and `error_task_class`, and the body receiver's
+buffer (`receiver.buf`), which the parser sets up when the headers are in;
+nothing of waitress is patched. `DropboxChannel.serving(intake)` gives each
+server its own channel class, so what it needs (the disk budget, the app's
+judge) is passed in, not global.
+- The parser lets waitress parse headers as always. A body that may reach the
+  disk first reserves its length in the disk budget (disk_budget.py), or is
+  refused with 507 before it is read. A multipart POST to a submission page
+  is then parsed while it arrives, its files sealed straight into the upload
+  sink (submission_stream.py); when that parse stops early (a refused
+  submission, a broken limit), the request ends there, unread, and the
+  connection closes after the answer. Any other body goes to a buffer that
+  overflows into an encrypted spool (spool.py). The parser also notes when
+  the request began, before its body arrived.
 - The task passes that moment to the app, so a session that was alive when a
-  long upload over tor began still counts when the upload ends.
+  long upload over tor began still counts when the upload ends, and passes
+  the parsed submission.
+- A connection that drops half way through a request gives back its disk
+  reservation and its unfinished uploads at once (waitress leaves an
+  unfinished request to the garbage collector).
 - Errors waitress answers itself (a malformed request line, headers too
-  large, a body over the limit, refused before it is read) get the same strict
-  headers as every page and a plain sentence instead of a server's signature.
+  large, a body over the limit or over the disk budget, refused before it is
+  read) get the same strict headers as every page and a plain sentence
+  instead of a server's signature.
 """
 from __future__ import annotations
 
+import io
+import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import Error
 
+from keys.items import ItemMeta
+from dropbox.disk_budget import DiskBudget
 from dropbox.headers import HEADERS
 from dropbox.spool import SealedOverflowableBuffer
+from dropbox.storage import today
+from dropbox.submission_stream import ARRIVAL, SUBMISSION_PATHS, Arrival, Limits, boundary_of
+from dropbox.uploads import UploadSink
 
 REQUEST_STARTED = "dropbox.request_started"
 
 _PLAIN_ERRORS = {
     413: "What you sent is larger than this drop accepts. Please send fewer or smaller files.",
     431: "Your browser sent more than this drop accepts. Please try again.",
+    507: "What you sent could not be saved just now: the server is short of disk space. "
+         "Nothing was kept. Please try again later.",
 }
 
 
+class InsufficientStorage(Error):
+    code = 507
+    reason = "Insufficient Storage"
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a server's channels need from outside: the disk budget, and for an app that takes
+    submissions, where their files go and a judge: `judge(environ, fields)` runs in the app and
+    says whether it would accept the submission whose text fields these are."""
+    disk: DiskBudget
+    tmp_dir: Path | None = None
+    limits: Limits | None = None
+    judge: Callable[[dict, list[tuple[str, str]]], bool] | None = None
+
+
 class SealedBodyParser(HTTPRequestParser):
+    intake: Intake  # set per server by DropboxChannel.serving
     started = None
+    arrival = None
+    reserved = 0
 
     def parse_header(self, header_plus):
         self.started = time.monotonic()
         super().parse_header(header_plus)
         receiver = self.body_rcv
-        if receiver is not None:
-            # Called before any body byte has arrived: the buffer is still empty.
-            receiver.buf = SealedOverflowableBuffer(self.adj.inbuf_overflow)
+        if receiver is None:
+            return
+        arrival = self._arrival()
+        size = self.adj.max_request_body_size if self.chunked else self.content_length
+        # Bodies up to inbuf_overflow stay in memory (or, for a submission, are bounded by the
+        # connection limit); the larger ones are what could fill a disk.
+        if self.adj.inbuf_overflow < size < self.adj.max_request_body_size:
+            if not self.intake.disk.reserve(size):
+                self.error = InsufficientStorage("disk budget")
+                self.body_rcv = None  # waitress completes the request without reading on
+                return
+            self.reserved = size
+        # Called before any body byte has arrived: the buffer is still empty.
+        self.arrival = arrival
+        receiver.buf = arrival if arrival is not None else SealedOverflowableBuffer(self.adj.inbuf_overflow)
+
+    def received(self, data):
+        consumed = super().received(data)
+        arrival = self.arrival
+        if arrival is not None and self.body_rcv is not None and not self.error:
+            if self.completed:
+                arrival.finish()
+            elif arrival.stopped:
+                # Nothing more of this body is worth reading: the request ends here.
+                self.completed = True
+                self.connection_close = True
+                consumed = len(data)
+        return consumed
+
+    def close(self):
+        super().close()
+        if self.reserved:
+            self.intake.disk.release(self.reserved)
+            self.reserved = 0
+
+    def _arrival(self) -> Arrival | None:
+        intake = self.intake
+        if intake.judge is None or self.command != "POST" or self.path not in SUBMISSION_PATHS:
+            return None
+        boundary = boundary_of(self.headers.get("CONTENT_TYPE", ""))
+        if boundary is None:
+            return None
+        limits = intake.limits
+
+        def new_sink(filename: str) -> UploadSink:
+            return UploadSink(intake.tmp_dir, ItemMeta(kind="file", date=today(), name=filename),
+                              limits.file_bytes)
+
+        def judge(fields):
+            return intake.judge(self._environ(), fields)
+        return Arrival(boundary, limits, None if self.chunked else self.content_length, new_sink, judge)
+
+    def _environ(self) -> dict:
+        """The request as the app sees it, for its judge: headers only, no body."""
+        environ = {"REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "PATH_INFO": self.path,
+                   "QUERY_STRING": self.query, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+                   "SERVER_PROTOCOL": f"HTTP/{self.version}", "wsgi.version": (1, 0),
+                   "wsgi.url_scheme": self.url_scheme, "wsgi.input": io.BytesIO(),
+                   "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+                   "wsgi.multiprocess": False, "wsgi.run_once": False,
+                   REQUEST_STARTED: self.started}
+        for key, value in self.headers.items():
+            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
+        return environ
 
 
 class TimedTask(WSGITask):
     def get_environment(self):
         environ = super().get_environment()
         environ[REQUEST_STARTED] = getattr(self.request, "started", None) or time.monotonic()
+        arrival = getattr(self.request, "arrival", None)
+        if arrival is not None:
+            environ[ARRIVAL] = arrival
+            if arrival.stopped:
+                self.set_close_on_finish()  # the rest of the body was never read
         return environ
 
 
@@ -68,3 +180,14 @@ class DropboxChannel(HTTPChannel):
     parser_class = SealedBodyParser
     task_class = TimedTask
     error_task_class = StrictErrorTask
+
+    @classmethod
+    def serving(cls, intake: Intake) -> type["DropboxChannel"]:
+        parser = type("SealedBodyParser", (SealedBodyParser,), {"intake": intake})
+        return type("DropboxChannel", (cls,), {"parser_class": parser})
+
+    def handle_close(self):
+        unfinished, self.request = self.request, None
+        if unfinished is not None:
+            unfinished.close()
+        super().handle_close()

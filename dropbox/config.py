@@ -47,6 +47,11 @@ class Settings:
     max_message_chars: int = 50_000
     max_files_per_submission: int = 20
     max_file_mib: int = 2048
+    # Request bodies that reach the disk (uploads, large forms) are admitted only while this
+    # much space stays free in the data directory, and while all bodies being received at
+    # once add up to at most max_bytes_in_flight_mib; past either, 507 before reading.
+    disk_reserve_mib: int = 512
+    max_bytes_in_flight_mib: int = 8192
     login_failures_per_minute: int = 30
     # Conversations without activity for this many days are deleted; 0 keeps them for ever.
     retention_days: int = 90

@@ -13,6 +13,9 @@ PROBLEMS = {
     507: _l("Your report could not be saved just now. Nothing was kept. Please try again later."),
 }
 
+EXPIRED = _l("This form has expired or did not come from this site. "
+             "Please go back, reload the page and send it again.")
+
 
 class TooLarge(RequestEntityTooLarge):
     """A 413 whose description was written for the reporter (which limit, how large)."""

@@ -11,21 +11,24 @@ import base64
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import force_locale, get_locale, gettext as _
+from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey, PublicKey
+from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
 from keys.envelope import Binding, open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
+from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.exports import signed_author
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
-from dropbox.problems import TooLarge
+from dropbox.problems import EXPIRED, TooLarge
 from dropbox.redirects import page_of_this_app
 from dropbox.storage import Conversation, StagedItem, new_id, today
 
@@ -67,6 +70,7 @@ def _fresh_session() -> None:
     language = session.get(LANGUAGE)
     session.clear()
     session.regenerate()
+    g.pop("csrf_token", None)  # Flask-WTF caches the old session's token for the request
     if language:
         session[LANGUAGE] = language
 
@@ -96,10 +100,11 @@ def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id:
 
 
 def _dropped_files() -> list[str]:
-    """Names of the files that came with a form being shown again: a browser cannot keep them."""
+    """Names of the files that came with a form being shown again: a browser cannot keep them
+    (those refused before they were read included: see submission_stream.py)."""
     if request.method != "POST":
         return []
-    return [f.filename for f in request.files.getlist("files") if f.filename]
+    return [f.filename for f in request.files.getlist("files") if f.filename] + request.unkept_files
 
 
 def _report(form: ReportForm) -> Report:
@@ -169,32 +174,128 @@ def start():
     if not StartForm().validate_on_submit():
         abort(400)
     _room_for_one_more()
+    _new_codename()
+    draft = Draft.carried(request, REPORT)
+    if draft:  # a different codename for a report whose words are being carried back
+        return _codename_page(draft)
+    return redirect(url_for("reporter.codename"))
+
+
+def _new_codename() -> None:
+    """A fresh session holding a new codename, until the reporter has written it down."""
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
                         "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
-    return redirect(url_for("reporter.codename"))
+
+
+def _codename_page(draft: Draft | None, form: ConfirmCodenameForm | None = None) -> str:
+    return render_template("codename.html", codename=session[PENDING]["codename"],
+                           form=form or ConfirmCodenameForm(formdata=None), fresh=StartForm(),
+                           draft=draft)
 
 
 @reporter.route("/codename", methods=["GET", "POST"])
 def codename():
     pending = session.get(PENDING)
-    if pending is None:
+    draft = Draft.carried(request, REPORT)
+    if pending is None or "codename" in pending and time.monotonic() > pending["shown_until"]:
+        if draft:  # the codename went unconfirmed too long, but words ride on: a new one for them
+            _new_codename()
+            return _codename_page(draft), 400
+        session.pop(PENDING, None)  # nothing was written yet: starting again loses nothing
         return redirect(url_for("reporter.index"))
     if "codename" not in pending:
         return redirect(url_for("reporter.report"))
-    if time.monotonic() > pending["shown_until"]:
-        session.pop(PENDING)  # nothing was written yet: starting again loses nothing
-        return redirect(url_for("reporter.index"))
     form = ConfirmCodenameForm()
     if form.validate_on_submit():
         session[PENDING] = {k: v for k, v in pending.items() if k not in ("codename", "shown_until")}
+        if draft:  # the report that arrived after its session ended comes back filled in
+            return render_template("report.html", form=_report_form(draft.formdata()),
+                                   dropped=list(draft.files))
         return redirect(url_for("reporter.report"))
     status = 400 if request.method == "POST" else 200
-    return render_template("codename.html", codename=pending["codename"], form=form,
-                           fresh=StartForm()), status
+    return _codename_page(draft, form), status
+
+
+def _report_form(formdata=None) -> ReportForm:
+    """The report form with this instance's choices; from the request's form unless `formdata`."""
+    team = _team()
+    form = ReportForm() if formdata is None else ReportForm(formdata=formdata)
+    language = str(get_locale())
+    form.behaviours.choices = [(b.id, b(language)) for b in _instance().config.practice.behaviours]
+    form.recipients.choices = [(m.name, f"{m.name} ({m.organisation})" if m.organisation else m.name)
+                               for m in team]
+    if request.method == "GET" and formdata is None:
+        form.recipients.data = [m.name for m in team]
+        form.reply_language.data = language
+    return form
+
+
+def would_accept(fields: list[tuple[str, str]]) -> bool:
+    """Asked by the channel before a submission's first file is stored (submission_stream.py):
+    would its page accept it? The same checks as the routes below, on its text fields."""
+    formdata = MultiDict(fields)
+    if request.path == "/report":
+        pending = session.get(PENDING)
+        return pending is not None and "codename" not in pending and _report_form(formdata).validate()
+    if request.path == "/conversation":
+        return _logged_in() is not None and FollowUpForm(formdata=formdata).validate()
+    return True
+
+
+def rescue() -> tuple[str, int] | None:
+    """A report or follow-up whose session ended or whose token went stale is not thrown
+    away. With the session alive, the form comes back filled in; with it gone, there is no
+    codename to file it under, so its words are carried to the next page (drafts.py). None where that does
+    not apply: a request that did not come from our form (no token at all), or that was sent
+    from another site (which must not end this session)."""
+    if request.method != "POST" or not request.form.get("csrf_token") or \
+            request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return None
+    draft = _draft_in_hand()
+    if draft is None:
+        return None
+    kind = draft.form
+    pending, current = session.get(PENDING), _logged_in()
+    if kind == REPORT and pending and "codename" not in pending or kind == FOLLOW_UP and current:
+        # The session lives, only the token was stale: the same form again, filled in, in it.
+        form = _report_form(draft.formdata()) if kind == REPORT else FollowUpForm(formdata=draft.formdata())
+        form.form_errors.append(_("This form had expired, so nothing was sent yet. Everything you "
+                                  "wrote is below: please send it again."))
+        if kind == REPORT:
+            return render_template("report.html", form=form, dropped=list(draft.files)), 400
+        return _conversation_page(current, form, 400, dropped=list(draft.files))
+    if kind == REPORT:
+        _new_codename()  # the old one went with the session: nothing can be filed under it
+        form = ConfirmCodenameForm(formdata=None)
+        form.form_errors.append(_("Your session had ended, so your report was not sent yet. Nothing "
+                                  "you wrote is lost: please write down this new codename and "
+                                  "continue, and your report comes back filled in."))
+        return _codename_page(draft, form), 400
+    form = LoginForm(formdata=None)
+    form.form_errors.append(_("You had been logged out, so your message was not sent yet. Nothing "
+                              "you wrote is lost: please log in with your codename and it comes "
+                              "back filled in."))
+    return render_template("login.html", form=form, draft=draft), 400
+
+
+def _draft_in_hand() -> Draft | None:
+    """The words of a report or follow-up in this request: sent by their own form, or carried
+    back by the page that came after an ended session (whose own session may have ended too)."""
+    if request.endpoint == "reporter.report":
+        return Draft.from_submission(REPORT, request)
+    if request.endpoint == "reporter.conversation":
+        return Draft.from_submission(FOLLOW_UP, request)
+    return Draft.carried(request, REPORT) or Draft.carried(request, FOLLOW_UP)
+
+
+@reporter.errorhandler(CSRFError)
+def expired_form(error):
+    """A stale token on a report or follow-up: its words come back; anything else, a plain page."""
+    return rescue() or (render_template("problem.html", message=EXPIRED), 400)
 
 
 @reporter.route("/report", methods=["GET", "POST"])
@@ -202,20 +303,12 @@ def report():
     pending = session.get(PENDING)
     if pending is None:
         if request.method == "POST":
-            abort(400)  # no report was started in this session, or it ended long ago
+            return rescue() or abort(400)  # no report was started in this session, or it ended
         return redirect(url_for("reporter.index"))
     if "codename" in pending:
         return redirect(url_for("reporter.codename"))
     store_team = _instance().store.team()
-    team = _team()
-    form = ReportForm()
-    language = str(get_locale())
-    form.behaviours.choices = [(b.id, b(language)) for b in _instance().config.practice.behaviours]
-    form.recipients.choices = [(m.name, f"{m.name} ({m.organisation})" if m.organisation else m.name)
-                               for m in team]
-    if request.method == "GET":
-        form.recipients.data = [m.name for m in team]
-        form.reply_language.data = language
+    form = _report_form()
     if not form.validate_on_submit():
         return render_template("report.html", form=form, dropped=_dropped_files()), \
             400 if request.method == "POST" else 200
@@ -245,8 +338,9 @@ def submitted():
 @reporter.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    draft = Draft.carried(request, FOLLOW_UP)
     if not form.validate_on_submit():
-        return render_template("login.html", form=form), 400 if request.method == "POST" else 200
+        return render_template("login.html", form=form, draft=draft), 400 if request.method == "POST" else 200
     _room_for_one_more()
     config, budget = _instance().config, _instance().login_failures
     phrase = codenames.normalize(form.codename.data)
@@ -261,10 +355,13 @@ def login():
             budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
-        return render_template("login.html", form=form), 403
+        return render_template("login.html", form=form, draft=draft), 403
     _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()
+    if draft:  # the follow-up that arrived after its session ended comes back filled in
+        return _conversation_page(conversation, FollowUpForm(formdata=draft.formdata()), 200,
+                                  dropped=list(draft.files))
     return redirect(url_for("reporter.conversation"))
 
 
@@ -272,6 +369,9 @@ def login():
 def conversation():
     current = _logged_in()
     if current is None:
+        page = rescue()
+        if page:
+            return page
         _fresh_session()
         return redirect(url_for("reporter.login"))
     form = FollowUpForm()
@@ -286,7 +386,11 @@ def conversation():
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
-    status = 400 if request.method == "POST" else 200
+    return _conversation_page(current, form, 400 if request.method == "POST" else 200)
+
+
+def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
+                       dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     items = _instance().store.items(current.id)
     replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
@@ -295,7 +399,8 @@ def conversation():
                            deletion_day=deletion_day(current.last_activity,
                                                      _instance().config.settings.retention_days),
                            sent_files=session.get(FILES_SENT, 0),
-                           dropped=_dropped_files(), logout=LogoutForm()), status
+                           dropped=_dropped_files() if dropped is None else dropped,
+                           logout=LogoutForm()), status
 
 
 @reporter.route("/delete", methods=["GET", "POST"])

@@ -1,8 +1,9 @@
 """Running the apps under waitress, the production WSGI server, published as onion services.
 
 The reporter site and the responder desk each get their own waitress server
-(the desk always on loopback) with our channel: request bodies spool
-encrypted, and waitress's own error pages carry the strict headers.
+(the desk always on loopback) with our channel: submissions are parsed and sealed as they
+arrive, other request bodies spool encrypted, both within one disk budget, and waitress's own
+error pages carry the strict headers.
 
 The life cycle is the point here: the site is published only once it listens; on SIGTERM or
 SIGINT the services are removed and a tor we launched is stopped; a tor that dies is said
@@ -22,10 +23,12 @@ from pathlib import Path
 
 import waitress
 
-from dropbox.app import create_app
-from dropbox.channel import DropboxChannel
+from dropbox.app import create_app, submission_judge
+from dropbox.channel import DropboxChannel, Intake
 from dropbox.config import Config
 from dropbox.deadlines import Deadlines, with_deadlines
+from dropbox.disk_budget import DiskBudget
+from dropbox.submission_stream import Limits
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
 from onion.client_auth import AccessError
@@ -74,11 +77,17 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("stem").setLevel(logging.WARNING)  # stem logs every control command
-    server = _waitress(app, config, host, port)
+    disk = _disk_budget(config)
+    settings = config.settings
+    limits = Limits(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,
+                    files=settings.max_files_per_submission, file_bytes=settings.max_file_mib * 1024 * 1024,
+                    parts=settings.max_form_parts)
+    server = _waitress(app, config, host, port,
+                       Intake(disk, config.tmp_dir, limits, submission_judge(app)))
     site_port = server.effective_port
     print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
     if desk_port is not None:
-        desk_port = start_desk(config, desk_port)
+        desk_port = start_desk(config, desk_port, disk)
     request = _stop_on_signals()
     controller = _connect(tor, config) if tor else None
     try:
@@ -97,17 +106,24 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
                   flush=True)
 
 
-def start_desk(config: Config, port: int) -> int:
+def start_desk(config: Config, port: int, disk: DiskBudget | None = None) -> int:
     """The responder desk on its own loopback port, plus the server's chores, in threads."""
     app = create_desk_app(config)
-    desk = _waitress(app, config, DESK_HOST, port)
+    desk = _waitress(app, config, DESK_HOST, port, Intake(disk or _disk_budget(config)))
     print(f"serving the responder desk on http://{DESK_HOST}:{desk.effective_port}/", flush=True)
     threading.Thread(target=desk.run, name="desk", daemon=True).start()
     Housekeeping(config, app.extensions["dropbox"].store).start()
     return desk.effective_port
 
 
-def _waitress(app, config: Config, host: str, port: int):
+def _disk_budget(config: Config) -> DiskBudget:
+    """One for the site and the desk: their bodies land on the same disk."""
+    mib = 1024 * 1024
+    return DiskBudget(config.data_dir, config.settings.disk_reserve_mib * mib,
+                      config.settings.max_bytes_in_flight_mib * mib)
+
+
+def _waitress(app, config: Config, host: str, port: int, intake: Intake):
     deadlines = Deadlines.from_settings(config.settings)  # also raises the open-file limit
     server = waitress.create_server(
         app, host=host, port=port,
@@ -122,8 +138,9 @@ def _waitress(app, config: Config, host: str, port: int):
         connection_limit=deadlines.max_connections + SPARE_CONNECTIONS,
         asyncore_use_poll=True,  # select() cannot watch more than 1024 sockets
     )
-    # Encrypted body spool and strict error pages (channel.py), behind the deadlines.
-    server.channel_class = with_deadlines(DropboxChannel, deadlines)
+    # Submissions sealed as they arrive, other bodies in the encrypted spool, strict error
+    # pages (channel.py), behind the deadlines.
+    server.channel_class = with_deadlines(DropboxChannel.serving(intake), deadlines)
     return server
 
 

@@ -1,6 +1,9 @@
 """The upload sink: every byte a reporter sends is encrypted before it is stored.
 
-Werkzeug's form parser asks the request for a file-like object for each file
+A submission (report, follow-up) is parsed while it arrives, in waitress's
+channel (submission_stream.py), which writes each file part into an
+`UploadSink` there; the request then takes the parsed form as it is. For any
+other multipart body, Werkzeug's form parser asks the request for a file-like object for each file
 part (`_get_file_stream`); ours is an `UploadSink` that encrypts each chunk as
 it arrives into tmp/, under a fresh file key held only in memory. Recipients
 are chosen in the same form, so the envelope header is sealed afterwards, when
@@ -21,12 +24,14 @@ from typing import Sequence
 from flask import Request, current_app
 from flask_babel import gettext as _
 from nacl.public import PublicKey
-from werkzeug.exceptions import BadRequest
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from keys.envelope import Binding, PayloadSealer
 from keys.items import ItemMeta
 from dropbox.problems import TooLarge
 from dropbox.storage import StagedItem, new_id, today
+from dropbox import submission_stream as arriving
 
 
 class UploadSink:
@@ -92,12 +97,47 @@ class EncryptingRequest(Request):
                          content_length=None):
         return self.new_sink(ItemMeta(kind="file", date=today(), name=filename or ""))
 
+    @property
+    def arrival(self) -> arriving.Arrival | None:
+        """The submission as the channel parsed it while it arrived, if it was one."""
+        return self.environ.get(arriving.ARRIVAL)
+
+    @property
+    def unkept_files(self) -> list[str]:
+        """Names of files the reporter chose that were not kept: the submission was refused."""
+        arrival = self.arrival
+        return list(arrival.unkept) if arrival else []
+
     def _load_form_data(self) -> None:
-        super()._load_form_data()
+        arrival = self.arrival
+        if arrival is None:
+            super()._load_form_data()
+        elif "form" not in self.__dict__:
+            if arrival.problem:
+                raise self._arrival_problem(arrival)
+            self.__dict__.update(form=ImmutableMultiDict(arrival.fields),
+                                 files=ImmutableMultiDict(arrival.files))
+            self.sinks.extend(arrival.sinks)
         if None in self.form or None in self.files:
             # A part without a name: no browser sends one, and Flask-WTF's token lookup
             # would fail on it with an AttributeError (a 500) instead of a clear 400.
             raise BadRequest()
+
+    def _arrival_problem(self, arrival: arriving.Arrival) -> Exception:
+        settings = current_app.extensions["dropbox"].config.settings
+        if arrival.problem == arriving.DISK_FAILED:
+            return arrival.failure
+        if arrival.problem == arriving.TOO_MANY_FILES:
+            return TooLarge(_("Please send at most %(limit)s files at a time.",
+                              limit=settings.max_files_per_submission))
+        if arrival.problem == arriving.FILE_TOO_LARGE:
+            return TooLarge(_("Please send files of at most %(mib)s MiB each.", mib=settings.max_file_mib))
+        if arrival.problem == arriving.FIELD_TOO_LARGE:
+            return TooLarge(_("Please keep a message under %(limit)s characters, or attach it as a file.",
+                              limit=settings.max_message_chars))
+        if arrival.problem in (arriving.FIELDS_TOO_LARGE, arriving.TOO_MANY_PARTS):
+            return RequestEntityTooLarge()
+        return BadRequest()
 
     def seal_message(self, text: str) -> UploadSink:
         sink = self.new_sink(ItemMeta(kind="message", date=today()))

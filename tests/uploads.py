@@ -2,7 +2,8 @@
 
 The body is sent with a Content-Length in 64 KiB pieces, so a test can look
 at the disk and at the server's open files while an upload is in flight, or
-hang up half way.
+hang up half way. Like a browser, it reads an answer the server gives before
+the body is sent in full (a submission refused before it is read).
 """
 from __future__ import annotations
 
@@ -86,14 +87,19 @@ def send(url: str, path: str, cookie: str, content_type: str, total: int, pieces
     conn.endheaders()
     sent = 0
     try:
-        for piece in pieces():
-            conn.send(piece)
-            sent += len(piece)
-            if every:
-                every(sent)
-            if hang_up_at is not None and sent >= hang_up_at:
-                conn.close()
-                return None
+        try:
+            for piece in pieces():
+                conn.send(piece)
+                sent += len(piece)
+                if every:
+                    every(sent)
+                if hang_up_at is not None and sent >= hang_up_at:
+                    conn.close()
+                    return None
+        except (BrokenPipeError, ConnectionResetError):
+            # The server answered before reading the rest (a refused submission) and closed:
+            # read that answer, as a browser does.
+            pass
         response = conn.getresponse()
         response.read()
         return response.status

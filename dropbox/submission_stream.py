@@ -1,0 +1,224 @@
+"""Submissions parsed as they arrive: one cipher pass and one disk write per byte.
+
+waitress hands each body byte of a request to its receiver's buffer
+(`append`) in its I/O thread, and calls the app only once the body is
+complete. For a multipart POST to a submission page (a report, a
+follow-up), channel.py gives the receiver an `Arrival` instead of the sealed
+spool: it feeds the bytes to Werkzeug's sans-IO `MultipartDecoder` as they
+come, keeps text fields in memory -- bounded per field and in total while
+parsing, never after -- and streams each file part straight into the
+encrypting upload sink (uploads.py). The app then reads the parsed form from
+the environ (`ARRIVAL`) and no body at all. Without this, waitress spooled the
+body (sealed) and Werkzeug parsed it back out of the spool into the sink:
+three cipher passes and two disk writes per byte instead of one of each.
+
+Refused before read: the forms send their text fields (the CSRF token first)
+before any file part, so before the first file byte is stored `judge` asks the
+app whether it would accept this submission at all (a live session, a good
+token, a valid form). If not, file parts are skipped unstored -- only their
+names are kept, so the page can say which to attach again -- and unless the
+rest of the body is small (then it is read and dropped, so that the browser
+gets its answer on a healthy connection) nothing more is read: the request
+ends there and the connection is closed after the answer. A broken limit (too
+many files, a file or field too large, too many parts, a malformed body) ends
+reading at once the same way.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Callable
+
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+ARRIVAL = "dropbox.arrival"
+SUBMISSION_PATHS = frozenset({"/report", "/conversation"})
+
+# The decoder is fed this much at a time, so its buffer (bounded below) stays small.
+SLICE = 64 * 1024
+# A refused body with at most this much left is read to its end and dropped.
+DRAIN_BYTES = 1024 * 1024
+# A part's headers (name, file name, type) fit in this.
+PART_HEADERS_BYTES = 16 * 1024
+
+# Why an arrival stopped on its own; the app turns each into the page a person reads.
+TOO_MANY_FILES = "too many files"
+FILE_TOO_LARGE = "file too large"
+FIELD_TOO_LARGE = "field too large"
+FIELDS_TOO_LARGE = "fields too large"
+TOO_MANY_PARTS = "too many parts"
+MALFORMED = "malformed"
+DISK_FAILED = "disk failed"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The same bounds as the app's own form parser (formlimits.py, from Settings)."""
+    field_bytes: int
+    fields_bytes: int
+    files: int
+    file_bytes: int
+    parts: int
+
+
+def boundary_of(content_type: str) -> bytes | None:
+    """The multipart boundary of a Content-Type, or None if it is not multipart/form-data."""
+    kind, options = parse_options_header(content_type)
+    boundary = options.get("boundary", "")
+    if kind != "multipart/form-data" or not boundary or len(boundary) > 200:
+        return None
+    try:
+        return boundary.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+class Arrival:
+    """One multipart body, parsed while it arrives; stands in for waitress's body buffer."""
+
+    def __init__(self, boundary: bytes, limits: Limits, expected: int | None,
+                 new_sink: Callable[[str], io.RawIOBase],
+                 judge: Callable[[list[tuple[str, str]]], bool]):
+        self._decoder = MultipartDecoder(boundary, max_form_memory_size=PART_HEADERS_BYTES + SLICE,
+                                         max_parts=limits.parts)
+        self._limits = limits
+        self._expected = expected
+        self._new_sink = new_sink
+        self._judge = judge
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[tuple[str, FileStorage]] = []
+        self.sinks: list = []
+        self.unkept: list[str] = []  # names of files refused unstored
+        self.admitted: bool | None = None  # None until the first file part asks
+        self.problem: str | None = None
+        self.failure: OSError | None = None
+        self.received = 0
+        self.complete = False
+        self._part: Field | File | None = None
+        self._value: list[bytes] = []
+        self._size = 0
+        self._fields_size = 0
+        self._file_count = 0
+        self._sink = None
+
+    # waitress's buffer interface: the receiver appends, the task asks for a body stream.
+    def append(self, data: bytes) -> None:
+        if self.stopped:
+            return
+        self.received += len(data)
+        view = memoryview(data)
+        try:
+            for start in range(0, len(view), SLICE):
+                self._decoder.receive_data(bytes(view[start:start + SLICE]))
+                self._read_events()
+                if self.stopped:
+                    return
+        except RequestEntityTooLarge:
+            self._stop(TOO_MANY_PARTS)
+        except ValueError:
+            self._stop(MALFORMED)
+        except OSError as exc:
+            self.failure = exc
+            self._stop(DISK_FAILED)
+
+    def __len__(self) -> int:
+        return self.received
+
+    def getfile(self) -> io.BytesIO:
+        return io.BytesIO()  # the app reads the parsed form, never the body
+
+    def close(self) -> None:
+        """The request is over: whatever the app did not claim goes (claimed sinks have moved)."""
+        for sink in self.sinks:
+            sink.discard()
+
+    def finish(self) -> None:
+        """The body ended: it must have ended where a form ends."""
+        if self.stopped:
+            return
+        try:
+            self._decoder.receive_data(None)
+            self._read_events()
+        except (ValueError, RequestEntityTooLarge):
+            self._stop(MALFORMED)
+        if not self.complete and not self.stopped:
+            self._stop(MALFORMED)
+
+    @property
+    def stopped(self) -> bool:
+        """True once nothing more of the body is worth reading."""
+        if self.problem:
+            return True
+        if self.admitted is False:
+            left = None if self._expected is None else self._expected - self.received
+            return left is None or left > DRAIN_BYTES
+        return False
+
+    @property
+    def refused(self) -> bool:
+        return self.admitted is False
+
+    def _stop(self, problem: str) -> None:
+        self.problem = self.problem or problem
+
+    def _read_events(self) -> None:
+        event = self._decoder.next_event()
+        while not isinstance(event, (NeedData, Epilogue)):
+            if isinstance(event, File):
+                self._start_file(event)
+            elif isinstance(event, Field):
+                self._part, self._value, self._size = event, [], 0
+            elif isinstance(event, Data):
+                self._take(event)
+            if self.problem:
+                return
+            event = self._decoder.next_event()
+        if isinstance(event, Epilogue):
+            self.complete = True
+
+    def _start_file(self, event: File) -> None:
+        self._part, self._size, self._sink = event, 0, None
+        if not event.filename:
+            return  # an empty file input: browsers send it with no name and no content
+        self._file_count += 1
+        if self._file_count > self._limits.files:
+            return self._stop(TOO_MANY_FILES)
+        if self.admitted is None:
+            try:
+                self.admitted = bool(self._judge(self.fields))
+            except Exception:  # the app will judge again, and answer properly
+                self.admitted = True
+        if not self.admitted:
+            self.unkept.append(event.filename)
+            return
+        self._sink = self._new_sink(event.filename)
+        self.sinks.append(self._sink)
+
+    def _take(self, event: Data) -> None:
+        part = self._part
+        self._size += len(event.data)
+        if isinstance(part, File):
+            if not part.filename and event.data:
+                return self._stop(MALFORMED)  # no browser sends content without a file name
+            if self._sink is not None:
+                if self._size > self._limits.file_bytes:
+                    return self._stop(FILE_TOO_LARGE)
+                self._sink.write(event.data)
+            if not event.more_data:
+                stream = self._sink if self._sink is not None else io.BytesIO()
+                self.files.append((part.name, FileStorage(stream, part.filename if self._sink else "",
+                                                          part.name, headers=part.headers)))
+            return
+        self._fields_size += len(event.data)
+        if self._size > self._limits.field_bytes:
+            return self._stop(FIELD_TOO_LARGE)
+        if self._fields_size > self._limits.fields_bytes:
+            return self._stop(FIELDS_TOO_LARGE)
+        self._value.append(event.data)
+        if not event.more_data:
+            # A bound in bytes only: a field just over its limit in characters is for the form
+            # to point out, with the reporter's words kept.
+            self.fields.append((part.name, b"".join(self._value).decode("utf-8", "replace")))

@@ -13,13 +13,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench import concurrency, formats, machine, pages, upload
+from bench import concurrency, formats, machine, pages, scale, upload
 from bench.report import goals, markdown
 from bench.rig import MiB, Rig
 
 HERE = Path(__file__).parent
-FULL = {"file": 1024 * MiB, "memory_sizes": [10 * MiB, 100 * MiB], "reporters": 100, "big_uploads": 20}
-QUICK = {"file": 100 * MiB, "memory_sizes": [10 * MiB], "reporters": 20, "big_uploads": 5}
+FULL = {"file": 1024 * MiB, "memory_sizes": [10 * MiB, 100 * MiB], "reporters": 100, "big_uploads": 20,
+        "conversations": [1000, 10000]}
+QUICK = {"file": 100 * MiB, "memory_sizes": [10 * MiB], "reporters": 20, "big_uploads": 5,
+         "conversations": [100, 1000]}
 
 
 def run(quick: bool, scratch_parent: str | None) -> dict:
@@ -43,6 +45,8 @@ def run(quick: bool, scratch_parent: str | None) -> dict:
         login_and_pages = pages.login_cost(rig)
         step("format version 2: same-name attachments opened, padding overhead")
         format_costs = formats.measure()
+        step(f"costs by stored conversations: {plan['conversations']}")
+        by_size = scale.scale(rig, plan["conversations"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results = {
@@ -55,7 +59,22 @@ def run(quick: bool, scratch_parent: str | None) -> dict:
         "offline_opening": throughput["offline"],
         "upload_profile": profile,
         "formats": format_costs,
+        "scale": by_size,
     }
+    results["goals"] = goals(results)
+    return results
+
+
+def run_scale(sizes: list[int], scratch_parent: str | None) -> dict:
+    """Only the costs by stored conversations, put into the last run's results."""
+    scratch = Path(tempfile.mkdtemp(prefix="odbx-bench-", dir=scratch_parent))
+    try:
+        by_size = scale.scale(Rig.create(scratch), sizes)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    results = json.loads((HERE / "results.json").read_text())
+    results["scale"] = {**by_size, "date": datetime.date.today().isoformat(),
+                        "machine": machine.describe()}
     results["goals"] = goals(results)
     return results
 
@@ -64,8 +83,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 MiB instead of 1 GiB, fewer reporters")
     parser.add_argument("--scratch", help="where the large temporary files go [default: the temp dir]")
+    parser.add_argument("--scale-only", metavar="SIZES",
+                        help="only the costs by stored conversations, at these sizes (e.g. 1000,10000), "
+                             "merged into the last run's results")
     args = parser.parse_args()
-    results = run(args.quick, args.scratch)
+    if args.scale_only:
+        results = run_scale([int(n) for n in args.scale_only.split(",")], args.scratch)
+    else:
+        results = run(args.quick, args.scratch)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (HERE / "RESULTS.md").write_text(markdown(results))
     print((HERE / "RESULTS.md").read_text())

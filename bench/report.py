@@ -5,6 +5,13 @@ from bench.machine import one_line
 
 FLAT_MIB = 32
 BOUNDED_MIB = 128
+# 10x the conversations may cost 10x (linear), plus the noise of a shared machine.
+LINEAR_RATIO = 12
+DESK_SECONDS = 0.3
+# What the scale goals watch: each cost's ratio between sizes; the desk's pages also in seconds.
+SCALED = ("export --all", "keys open", "desk list", "desk reply upload", "reporter login", "start-up",
+          "purge a tenth")
+DESK_PAGES = ("desk list", "desk star", "desk close", "desk bundle (nothing new)", "desk reply upload")
 
 
 def goals(r: dict) -> list[dict]:
@@ -30,8 +37,46 @@ def goals(r: dict) -> list[dict]:
         ("keys open vs raw decrypt floor (streaming)", offline["ratio_streaming_vs_floor"], "≥ 0.7×",
          lambda v: v >= 0.7),
     ]
+    checks += _scale_checks(r.get("scale"))
     return [{"measure": name.replace("|", "\\|"), "figure": value, "goal": goal,
              "met": None if value is None else bool(test(value))} for name, value, goal, test in checks]
+
+
+def _scale_checks(scale: dict | None) -> list:
+    if not scale:
+        return []
+    # Ratios for ten times the data (the second size); seconds at the largest size.
+    first, second, last = (str(scale["sizes"][i]) for i in (0, 1, -1))
+    ratios, seconds = scale["ratios"][second], scale["seconds"][last]
+    checks = [(f"{name}: {second} vs {first} conversations", ratios[name], f"≤ {LINEAR_RATIO}×",
+               lambda v: v <= LINEAR_RATIO) for name in SCALED]
+    return checks + [(f"{name} at {last} conversations (s)", seconds[name], f"< {DESK_SECONDS}",
+                      lambda v: v < DESK_SECONDS) for name in DESK_PAGES]
+
+
+def _scale_section(scale: dict | None) -> list[str]:
+    if not scale:
+        return []
+    sizes = [str(n) for n in scale["sizes"]]
+    names = list(scale["seconds"][sizes[0]])
+    when = f" (measured {scale['date']})" if "date" in scale else ""
+    return [
+        f"## Costs by stored conversations{when}", "",
+        "Each instance filled through `Store` with real envelopes: a report and up to two more items "
+        "per conversation, every fifth leaving two of four responders out. Seconds for each "
+        "operation (HTTP exchanges as a client sees them; commands as a person runs them), and "
+        "the ratio of each size to the first.", "",
+        "| operation | " + " | ".join(f"{int(n):,} (s)" for n in sizes) + " | "
+        + " | ".join(f"{int(n):,}:{int(sizes[0]):,}" for n in sizes[1:]) + " |",
+        "|---|" + "---|" * (2 * len(sizes) - 1),
+        *(f"| {name} | " + " | ".join(_or_failed(scale["seconds"][n][name]) for n in sizes) + " | "
+          + " | ".join(_or_failed(scale["ratios"][n][name], "×") for n in sizes[1:]) + " |" for name in names),
+        "", "A figure marked failed is an operation that refused at that size (the run's output says why).", "",
+    ]
+
+
+def _or_failed(value: float | None, unit: str = "") -> str:
+    return "failed" if value is None else f"{value}{unit}"
 
 
 def _met(met: bool | None) -> str:
@@ -93,6 +138,7 @@ def markdown(r: dict) -> str:
         "## Where `dropbox keys open`'s time goes (cProfile, the same bundle)", "",
         *_profile_table(off["profile"]),
         *_formats(r.get("formats")),
+        *_scale_section(r.get("scale")),
     ]
     return "\n".join(lines)
 

@@ -56,6 +56,7 @@ def create_app(config: Config) -> Flask:
     store.recover()
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))
+    one_connection_per_request(app, store)
     guard_hosts(app, config)  # before CSRF and the routes: a tor2web visitor sees only a warning
     CSRFProtect(app)
     Babel(app, locale_selector=select_language)
@@ -77,6 +78,10 @@ def create_app(config: Config) -> Flask:
     return app
 
 
+def one_connection_per_request(app: Flask, store: Store) -> None:
+    """Every query of a request shares one SQLite connection, closed when the request ends."""
+    app.before_request(store.hold_connection)
+    app.teardown_request(lambda _exc: store.release_connection())
 def submission_judge(app: Flask):
     """For the channel (submission_stream.py): would this app accept the submission whose
     headers are `environ` and whose text fields are `fields`? Asked before its first file

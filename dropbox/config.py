@@ -7,8 +7,9 @@ Layout of a data directory (nothing else of ours is written anywhere):
     desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
     tor/               the launched tor's state (`serve --tor launch`)
     dropbox.sqlite3    conversations, items (headers only), team
-    store/<conv>/<item>  envelope payloads, ciphertext only
-    tmp/               uploads being encrypted; emptied at start-up
+    store/<ab>/<conv>/<item>  envelope payloads, ciphertext only (<ab>: the conversation id's
+                       first two hex digits, so no folder holds more than a few thousand entries)
+    tmp/               uploads being encrypted, journals of payloads being placed; emptied at start-up
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ class Settings:
     unread_warning_days: int = 7
     # A deletion asked on the desk waits this many days, during which any reader can cancel it.
     deletion_grace_days: int = 2
+    # Conversations on one page of the desk's list (a page costs the same however many are stored).
+    desk_page_size: int = 50
     session_idle_seconds: int = 3600
     # Sessions in memory, of each kind (see sessions.py): anonymous ones, and someone's.
     max_sessions: int = 50_000

@@ -45,8 +45,7 @@ def unread_for(store: Store, days: int, today: datetime.date | None = None) -> s
     today = today or datetime.date.today()
     taken = max([store.get_state(LAST_EXPORT)] + [a["last_download_seq"] for a in store.accounts()])
     oldest = (today - datetime.timedelta(days=days)).isoformat()
-    return {conversation_id for conversation_id, items in store.items_after(taken).items()
-            if any(item.origin == "reporter" and item.created < oldest for item in items)}
+    return store.waiting_reports(taken, oldest)
 
 
 def free_disk(config: Config) -> int:

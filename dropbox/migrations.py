@@ -19,6 +19,8 @@ what is missing, or write a new file and rename it into place).
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
 from contextlib import closing
@@ -58,6 +60,52 @@ def step_signing_keys_and_reply_proofs(db: sqlite3.Connection, data_dir: Path) -
         db.execute("ALTER TABLE items ADD COLUMN proof TEXT")
 
 
+def index_what_queries_filter_on(db: sqlite3.Connection, data_dir: Path) -> None:
+    """v0.1.0 indexed only keys: a conversation's items, the stars on a conversation being
+    deleted and the conversations past retention were each found by scanning a whole table."""
+    db.execute("CREATE INDEX IF NOT EXISTS items_by_conversation ON items(conversation_id, seq)")
+    db.execute("CREATE INDEX IF NOT EXISTS stars_by_conversation ON desk_stars(conversation_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS conversations_by_activity"
+               " ON conversations(last_activity, created, id)")
+
+
+def recipients_by_name(db: sqlite3.Connection, data_dir: Path) -> None:
+    """One row per (responder name, conversation), so a responder's conversations are found by
+    an index instead of by decoding every conversation's JSON list. That list stays the record:
+    it holds the public keys the reporter encrypted to; this table only names the same names."""
+    db.execute("CREATE TABLE IF NOT EXISTS conversation_recipients ("
+               " name TEXT NOT NULL,"
+               " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+               " PRIMARY KEY (name, conversation_id)) WITHOUT ROWID")
+    db.execute("CREATE INDEX IF NOT EXISTS recipients_by_conversation"
+               " ON conversation_recipients(conversation_id)")
+    rows = db.execute("SELECT id, recipients FROM conversations").fetchall()
+    db.executemany("INSERT OR IGNORE INTO conversation_recipients (name, conversation_id) VALUES (?, ?)",
+                   [(entry["name"], cid) for cid, recipients in rows for entry in json.loads(recipients)])
+
+
+def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
+    """store/<conversation>/ moves to store/<its first two hex digits>/<conversation>/: 256
+    buckets, so no folder holds more than a few thousand entries below a million
+    conversations. Each move is one rename of a whole folder; a step cut short by a crash is
+    run again and moves the rest (a bucket's name is two characters, a conversation's 32)."""
+    store = data_dir / "store"
+    if not store.is_dir():
+        return
+    buckets = set()
+    for folder in list(store.iterdir()):
+        if len(folder.name) > 2 and folder.is_dir():
+            buckets.add(bucket := store / folder.name[:2])
+            bucket.mkdir(mode=0o700, exist_ok=True)
+            os.replace(folder, bucket / folder.name)
+    for changed in (store, *buckets):  # the renames are durable before the version saying so
+        descriptor = os.open(changed, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -65,6 +113,9 @@ STEPS: tuple[Step, ...] = (
     desk.step_desk_reply_uploaders,
     complete_data_directory,
     step_signing_keys_and_reply_proofs,
+    index_what_queries_filter_on,
+    recipients_by_name,
+    payloads_in_buckets,
 )
 
 CURRENT = len(STEPS)

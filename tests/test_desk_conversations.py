@@ -211,7 +211,7 @@ def test_delete_waits_a_grace_period_then_removes_rows_and_ciphertext_for_everyo
     assert designation not in designations(alexandra.get(""))
     assert designation not in designations(bahaa.get(""))
     assert _rows(desk["data"], "SELECT count(*) FROM items WHERE conversation_id = ?", cid) == [(0,)]
-    assert not (desk["data"] / "store" / cid).exists()
+    assert not (desk["data"] / "store" / cid[:2] / cid).exists()
     assert "deleted a conversation" in bahaa.get("audit").text
 
 

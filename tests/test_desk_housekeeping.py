@@ -116,7 +116,7 @@ def test_scheduled_job_deletes_conversations_past_retention(instance_with_mail):
     codename, _ = new_report(server, "this one will expire")
     cid = _newest(data)
     _age(data, cid, 31)
-    assert _wait_for(lambda: not (data / "store" / cid).exists())
+    assert _wait_for(lambda: not (data / "store" / cid[:2] / cid).exists())
     _, page = log_in(server, codename)
     assert page.status == 403
 
@@ -131,7 +131,7 @@ def test_purge_by_hand_deletes_only_conversations_past_retention(server):
     _age(server.data, recent, 89)
     said = dropbox("purge", "--data", server.data).out
     assert "deleted 1 conversation without" in said and "90 days" in said
-    assert not (server.data / "store" / old).exists() and (server.data / "store" / recent).exists()
+    assert not (server.data / "store" / old[:2] / old).exists() and (server.data / "store" / recent[:2] / recent).exists()
     with sqlite3.connect(server.data / "dropbox.sqlite3") as db:
         ids = {r[0] for r in db.execute("SELECT id FROM conversations")}
         assert ids == {recent}

@@ -24,6 +24,7 @@ def load(data_dir: Path) -> tuple[Config, Store]:
     config = Config.load(data_dir)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
+    store.hold_connection()  # a command, like a request, opens one connection for all its queries
     return config, store
 
 

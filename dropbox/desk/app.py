@@ -12,7 +12,7 @@ from flask import Flask, Request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from dropbox.app import Instance, add_favicon, add_problem_pages
+from dropbox.app import Instance, add_favicon, add_problem_pages, one_connection_per_request
 from dropbox.config import Config
 from dropbox.formlimits import BoundedFormRequest, bound_forms
 from dropbox.desk.views import desk
@@ -44,6 +44,7 @@ def create_desk_app(config: Config) -> Flask:
     store = Store(config.database, config.store_dir, config.tmp_dir)
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))
+    one_connection_per_request(app, store)
     CSRFProtect(app)
     Babel(app)  # the shared problem pages are written for translation; the desk is in English
     app.register_blueprint(desk)

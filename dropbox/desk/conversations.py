@@ -1,11 +1,15 @@
 """What a responder sees of a conversation on the desk, and nothing of the others.
 
-Every lookup starts from the responder's name and goes through
-`Store.conversations_for`, so a conversation they were left out of cannot
-be reached by any page: not listed, not counted, not found by designation.
-A designation is two words from the curated list derived from the conversation's
-id (`keys.codename.desk_name`), so `keys open` can print the same name offline;
+Every lookup starts from the responder's name and goes through the
+recipients the conversation was sent to (`conversation_recipients`), so a
+conversation they were left out of cannot be reached by any page: not
+listed, not counted, not found by designation. A designation is two words
+from the curated list derived from the conversation's id
+(`keys.codename.desk_name`), so `keys open` can print the same name offline;
 it has nothing to do with the reporter's codename.
+
+The list comes a page at a time, each page one query, so what a responder
+waits for does not grow with the number of conversations stored.
 """
 from __future__ import annotations
 
@@ -32,40 +36,54 @@ class DeskConversation:
     deletion: tuple[str, str] | None = None  # (who asked, day due) while a deletion waits
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a responder's conversations, and where it is among the others."""
+    conversations: list[DeskConversation]
+    number: int
+    pages: int
+    total: int
+
+
 new_designation = desk_name
 
 
-def conversations_for(store: Store, name: str) -> list[DeskConversation]:
-    """The responder's conversations, most recently active first."""
+def page_for(store: Store, name: str, number: int, size: int) -> Page:
+    """Page `number` (from 1) of the responder's conversations, most recently active first; a
+    number past the end gives the last page."""
     account = store.account(name)
-    if account is None:
-        return []
-    mine = store.conversations_for(name)
-    designations = store.designations([c.id for c in mine], new_designation)
-    stars = store.stars(name)
-    waiting = store.pending_deletions()
-    # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
-    # counts as a download for every reader. My own uploaded replies are never new to me.
-    seen = max(account["last_download_seq"], store.get_state(LAST_EXPORT))
-    mine_uploaded = store.uploaded_by(name)
-    shown = []
-    for conversation in mine:
-        items = store.items(conversation.id)
-        designation, closed = designations[conversation.id]
-        new = sum(1 for i in items if i.seq > seen and i.id not in mine_uploaded)
-        if closed:
-            status = "closed"
-        elif items and items[-1].origin == "team":
-            status = "replied"
-        else:
-            status = "new" if new else "downloaded"
-        shown.append(DeskConversation(
-            conversation.id, designation, conversation.recipients, conversation.created,
-            conversation.last_activity, len(items), sum(i.envelope_size for i in items), new,
-            status, conversation.id in stars, waiting.get(conversation.id)))
-    return sorted(shown, key=lambda c: (c.last_activity, c.first_activity), reverse=True)
+    total = store.count_for(name) if account is not None else 0
+    pages = max(1, -(-total // size))
+    number = min(max(1, number), pages)
+    if not total:
+        return Page([], number, pages, total)
+    rows = store.desk_page(name, _seen(store, account), size, (number - 1) * size)
+    named = store.designations([r["id"] for r in rows if r["designation"] is None], new_designation)
+    return Page([_shown(row, named) for row in rows], number, pages, total)
 
 
 def find(store: Store, name: str, designation: str) -> DeskConversation | None:
     """The responder's conversation with that designation; None for any other."""
-    return next((c for c in conversations_for(store, name) if c.designation == designation), None)
+    account = store.account(name)
+    row = account and store.desk_conversation(name, _seen(store, account), designation)
+    return _shown(row, {}) if row else None
+
+
+def _seen(store: Store, account) -> int:
+    # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
+    # counts as a download for every reader. (My own uploaded replies are never new to me.)
+    return max(account["last_download_seq"], store.get_state(LAST_EXPORT))
+
+
+def _shown(row: dict, named: dict[str, tuple[str, bool]]) -> DeskConversation:
+    designation, closed = named.get(row["id"], (row["designation"], bool(row["closed"])))
+    if closed:
+        status = "closed"
+    elif row["last_origin"] == "team":
+        status = "replied"
+    else:
+        status = "new" if row["new_items"] else "downloaded"
+    deletion = (row["deletion_asked_by"], row["deletion_due"]) if row["deletion_due"] else None
+    return DeskConversation(row["id"], designation, row["recipients"], row["created"], row["last_activity"],
+                            row["items"], row["size"], row["new_items"], status, bool(row["starred"]),
+                            deletion)

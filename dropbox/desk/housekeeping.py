@@ -26,8 +26,7 @@ def purge_expired(store: Store, retention_days: int, today: datetime.date | None
     today = today or datetime.date.today()
     cutoff = (today - datetime.timedelta(days=retention_days)).isoformat()
     expired = store.inactive_since(cutoff)
-    for conversation_id in expired:
-        store.delete_conversation(conversation_id, "retention")
+    store.delete_conversations(expired, "retention")
     return len(expired)
 
 

@@ -1,12 +1,12 @@
 """The desk's pages: log in, my conversations, my bundle, upload replies, close, delete, audit.
 
 Every page that concerns conversations starts from the logged-in responder
-(`conversations.conversations_for`); a designation that is not theirs is
-answered exactly like one that does not exist.
+(`conversations.page_for`, `conversations.find`); a designation that is not
+theirs is answered exactly like one that does not exist. The list is paged
+(`?page=N`), and every action answers with one page of it, never the whole.
 """
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from flask_babel import ngettext
 from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
-from dropbox.desk.conversations import conversations_for, find
+from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.storage import new_id, today
@@ -99,21 +99,30 @@ def logout():
     return redirect(url_for("desk.login"))
 
 
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int)
+
+
 def _list_page(status: int = 200, **extra):
-    mine = conversations_for(_instance().store, _me())
-    return render_template("conversations.html", conversations=mine, warnings=_warnings(mine),
+    instance = _instance()
+    page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size)
+    return render_template("conversations.html", page=page, conversations=page.conversations,
+                           warnings=_warnings(),
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
 
 
-def _warnings(mine) -> dict:
-    """What `dropbox status` would warn of, about this responder's conversations only."""
+def _warnings() -> dict:
+    """What `dropbox status` would warn of, about this responder's conversations only (those on
+    any page, not only this one)."""
     instance = _instance()
     settings, store = instance.config.settings, instance.store
     due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
     unread = health.unread_for(store, settings.unread_warning_days)
+    mine = sorted(store.recipient_of(_me(), [*due, *unread]))
+    named = {cid: designation for cid, (designation, _) in store.designations(mine, new_designation).items()}
     free = health.free_disk(instance.config)
-    return {"deletions": sorted((due[c.id], c.designation) for c in mine if c.id in due),
-            "unread": sorted(c.designation for c in mine if c.id in unread),
+    return {"deletions": sorted((due[cid], named[cid]) for cid in mine if cid in due),
+            "unread": sorted(named[cid] for cid in mine if cid in unread),
             "unread_days": settings.unread_warning_days,
             "disk_low": free < instance.config.max_request_bytes, "free": health.mib(free)}
 
@@ -156,7 +165,6 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     """(file name, what happened, accepted) for one uploaded reply file."""
     store = _instance().store
     name = Path(upload.filename).name
-    mine = {c.id: c for c in conversations_for(store, _me())}
     temp = store.tmp_dir / f"{new_id()}.reply"
     try:
         upload.save(temp)  # a reply file is ciphertext from end to end
@@ -166,7 +174,7 @@ def _store_reply(upload) -> tuple[str, str, bool]:
             if "not a reply file" in str(exc):
                 return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
             raise
-        if reply.conversation_id not in mine:
+        if not store.recipient_of(_me(), [reply.conversation_id]):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
         count = import_replies(store, temp)
     except FormatError as exc:
@@ -174,7 +182,8 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     finally:
         temp.unlink(missing_ok=True)
     store.record_uploads(_me(), [reply.item.id])
-    store.audit(_me(), "uploaded a reply", mine[reply.conversation_id].recipients)
+    if conversation := store.conversation(reply.conversation_id):  # the audience as stored
+        store.audit(_me(), "uploaded a reply", conversation.recipients)
     return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
 
 
@@ -184,7 +193,7 @@ def star(designation: str):
     if found is None or not ConfirmForm().validate_on_submit():
         abort(404)
     _instance().store.toggle_star(_me(), found.id)
-    return redirect(url_for("desk.conversations"))
+    return redirect(url_for("desk.conversations", page=request.form.get("page", 1, type=int)))
 
 
 @desk.route("/conversations/<designation>/<action>", methods=["GET", "POST"])
@@ -217,7 +226,4 @@ def confirm(designation: str, action: str):
 @desk.get("/audit")
 def audit():
     """Who did what on which day; an entry about a conversation only for its recipients."""
-    counts = Counter((day, actor, action) for day, actor, action, audience
-                     in _instance().store.audit_entries() if audience is None or _me() in audience)
-    rows = sorted(counts.items(), key=lambda e: (e[0][0], e[0][1], e[0][2]), reverse=True)
-    return render_template("audit.html", rows=rows)
+    return render_template("audit.html", rows=_instance().store.audit_counts(_me()))

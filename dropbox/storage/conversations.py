@@ -1,7 +1,6 @@
 """Conversations and their items: what reporters and the team have sent, as ciphertext."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
 
 from nacl.public import PublicKey
@@ -9,7 +8,7 @@ from nacl.public import PublicKey
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
 from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
-                                     _item, _recipients, _recipients_json, new_id, today)
+                                     _item, _recipients, _recipients_json, batches, new_id, today)
 from keys.responder import Responder
 
 
@@ -23,6 +22,8 @@ class ConversationTables(Payloads):
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
+            db.executemany("INSERT INTO conversation_recipients (name, conversation_id) VALUES (?, ?)",
+                           [(r.name, conversation_id) for r in recipients])
             self._insert_items(db, conversation_id, "reporter", items)
             self._note_activity(db, recipients)
         return conversation_id
@@ -44,13 +45,20 @@ class ConversationTables(Payloads):
 
     def delete_conversation(self, conversation_id: str, actor: str) -> None:
         """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
-        conversation = self.conversation(conversation_id)
-        if conversation is None:
-            return
-        with self._db() as db:
-            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
-            record_audit(db, actor, "deleted a conversation", conversation.recipients)
-        shutil.rmtree(self.store_dir / conversation_id, ignore_errors=True)
+        self.delete_conversations([conversation_id], actor)
+
+    def delete_conversations(self, conversation_ids: list[str], actor: str) -> None:
+        """`delete_conversation` for many, a batch per transaction: each deletion costs the same
+        however many conversations are stored (every table it touches is indexed by conversation)."""
+        for batch, marks in batches(conversation_ids):
+            with self._db() as db:
+                found = [(row["id"], _recipients(row["recipients"])) for row in db.execute(
+                    f"SELECT id, recipients FROM conversations WHERE id IN ({marks})", batch)]
+                db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
+                for _, recipients in found:
+                    record_audit(db, actor, "deleted a conversation", recipients)
+            for conversation_id, _ in found:
+                self._remove_folder(conversation_id)
 
     def inactive_since(self, day: str) -> list[str]:
         """Ids of conversations whose last activity was before `day`."""
@@ -58,11 +66,31 @@ class ConversationTables(Payloads):
             rows = db.execute("SELECT id FROM conversations WHERE last_activity < ?", (day,)).fetchall()
         return [r["id"] for r in rows]
 
+    def waiting_reports(self, after_seq: int, created_before: str) -> set[str]:
+        """Conversations with an item from the reporter newer than `after_seq` and made before
+        `created_before`: counted by SQLite over what is not taken yet, not loaded item by item."""
+        with self._db() as db:
+            return {r["conversation_id"] for r in db.execute(
+                "SELECT DISTINCT conversation_id FROM items WHERE seq > ? AND origin = 'reporter'"
+                " AND created < ?", (after_seq, created_before))}
+
     def conversations_for(self, name: str) -> list[Conversation]:
         """The conversations whose recipient list names `name`, and no other."""
         with self._db() as db:
-            rows = db.execute("SELECT * FROM conversations ORDER BY created, id").fetchall()
-        return [c for c in map(_conversation, rows) if any(r.name == name for r in c.recipients)]
+            rows = db.execute("SELECT c.* FROM conversation_recipients r JOIN conversations c"
+                              " ON c.id = r.conversation_id WHERE r.name = ?"
+                              " ORDER BY c.created, c.id", (name,)).fetchall()
+        return [_conversation(r) for r in rows]
+
+    def recipient_of(self, name: str, conversation_ids: list[str]) -> set[str]:
+        """Those of `conversation_ids` whose recipient list names `name`."""
+        mine: set[str] = set()
+        with self._db() as db:
+            for batch, marks in batches(conversation_ids):
+                mine.update(r["conversation_id"] for r in db.execute(
+                    "SELECT conversation_id FROM conversation_recipients WHERE name = ? AND"
+                    f" conversation_id IN ({marks})", (name, *batch)))
+        return mine
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
         with self._db() as db:
@@ -90,10 +118,16 @@ class ConversationTables(Payloads):
         return db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
                           (conversation_id, "reporter")).fetchone()[0]
 
-    def items_after(self, seq: int) -> dict[str, list[Item]]:
-        """Items newer than `seq`, grouped by conversation, oldest first."""
+    def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
+        """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
+        in the conversations on whose recipient list they are."""
         with self._db() as db:
-            rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+            if recipient is None:
+                rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
+            else:
+                rows = db.execute("SELECT i.* FROM items i JOIN conversation_recipients r"
+                                  " ON r.conversation_id = i.conversation_id AND r.name = ?"
+                                  " WHERE i.seq > ? ORDER BY i.seq", (recipient, seq)).fetchall()
         grouped: dict[str, list[Item]] = {}
         for row in rows:
             grouped.setdefault(row["conversation_id"], []).append(_item(row))

@@ -9,8 +9,30 @@ import json
 import sqlite3
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import StorageError, today
+from dropbox.storage.records import StorageError, _recipients, batches, today
 from keys.responder import Responder
+
+
+# What the desk's list shows of a conversation `c` for responder :name, items counted by index:
+# "new" is after :seen and not a reply :name uploaded; a deletion waiting shows who asked and when.
+_SUMMARY = """
+SELECT c.id, c.recipients, c.created, c.last_activity, d.designation, coalesce(d.closed, 0) AS closed,
+    EXISTS (SELECT 1 FROM desk_stars s WHERE s.name = :name AND s.conversation_id = c.id) AS starred,
+    (SELECT count(*) FROM items i WHERE i.conversation_id = c.id) AS items,
+    (SELECT coalesce(sum(length(i.header) + i.payload_size), 0) FROM items i
+     WHERE i.conversation_id = c.id) AS size,
+    (SELECT count(*) FROM items i WHERE i.conversation_id = c.id AND i.seq > :seen AND NOT EXISTS
+     (SELECT 1 FROM desk_uploads u WHERE u.item_id = i.id AND u.uploaded_by = :name)) AS new_items,
+    (SELECT i.origin FROM items i WHERE i.conversation_id = c.id ORDER BY i.seq DESC LIMIT 1) AS last_origin,
+    (SELECT w.requested_by FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_asked_by,
+    (SELECT w.due FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_due
+"""
+_MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AND r.conversation_id = c.id)"
+_NEWEST_FIRST = "c.last_activity DESC, c.created DESC, c.id DESC"
+
+
+def _summary(row: sqlite3.Row) -> dict:
+    return {**dict(row), "recipients": _recipients(row["recipients"])}
 
 
 def record_audit(db: sqlite3.Connection, actor: str, action: str,
@@ -67,6 +89,33 @@ class DeskTables(Database):
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
+    def desk_page(self, name: str, seen_seq: int, limit: int, offset: int) -> list[dict]:
+        """One page of `name`'s conversations, most recently active first, in one query: the
+        newest-first index is walked until the page is full, so a page costs the same however
+        many conversations there are (a deep page walks the ones before it, nothing else)."""
+        with self._db() as db:
+            rows = db.execute(
+                f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_MINE}"
+                f" ORDER BY {_NEWEST_FIRST} LIMIT :limit OFFSET :offset) AS c"
+                f" LEFT JOIN desk_conversations d ON d.conversation_id = c.id ORDER BY {_NEWEST_FIRST}",
+                {"name": name, "seen": seen_seq, "limit": limit, "offset": offset}).fetchall()
+        return [_summary(row) for row in rows]
+
+    def desk_conversation(self, name: str, seen_seq: int, designation: str) -> dict | None:
+        """`name`'s conversation with that designation, as `desk_page` shows it; None for any other."""
+        with self._db() as db:
+            row = db.execute(
+                f"{_SUMMARY} FROM desk_conversations d JOIN conversations c ON c.id = d.conversation_id"
+                f" WHERE d.designation = :designation AND {_MINE}",
+                {"name": name, "seen": seen_seq, "designation": designation}).fetchone()
+        return None if row is None else _summary(row)
+
+    def count_for(self, name: str) -> int:
+        """How many conversations name `name` as a recipient."""
+        with self._db() as db:
+            return db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
+                              (name,)).fetchone()[0]
+
     def reserve_code_guess(self, name: str, now: int, limit: int, lock_seconds: int) -> bool:
         """Count one code guess before it is checked, in one statement, so that guesses
         arriving at once cannot all be checked before the count locks; False while locked.
@@ -83,8 +132,10 @@ class DeskTables(Database):
         """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
         asked again with `tries` + 1 while the name is taken."""
         with self._db() as db:
-            known = {r["conversation_id"]: (r["designation"], bool(r["closed"])) for r in db.execute(
-                "SELECT * FROM desk_conversations").fetchall()}
+            known = {}
+            for batch, marks in batches(conversation_ids):
+                known.update((r["conversation_id"], (r["designation"], bool(r["closed"]))) for r in db.execute(
+                    f"SELECT * FROM desk_conversations WHERE conversation_id IN ({marks})", batch))
             for cid in conversation_ids:
                 tries = 0
                 while cid not in known:
@@ -92,6 +143,9 @@ class DeskTables(Database):
                     if db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
                                   " VALUES (?, ?)", (cid, designation)).rowcount:
                         known[cid] = (designation, False)
+                    elif row := db.execute("SELECT * FROM desk_conversations WHERE conversation_id = ?",
+                                           (cid,)).fetchone():  # another request named it meanwhile
+                        known[cid] = (row["designation"], bool(row["closed"]))
                     tries += 1
         return {cid: known[cid] for cid in conversation_ids}
 
@@ -114,6 +168,17 @@ class DeskTables(Database):
     def audit(self, actor: str, action: str, about: tuple[Responder, ...] | None = None) -> None:
         with self._db() as db:
             record_audit(db, actor, action, about)
+
+    def audit_counts(self, name: str) -> list[tuple[tuple[str, str, str], int]]:
+        """((day, actor, action), how many) newest first, of the entries `name` may see: those
+        about the whole team and those whose audience names them. Counted by SQLite, so the
+        page does not decode every entry ever written."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT day, actor, action, count(*) AS n FROM desk_audit WHERE audience IS NULL OR"
+                " EXISTS (SELECT 1 FROM json_each(desk_audit.audience) WHERE value = ?)"
+                " GROUP BY day, actor, action ORDER BY day DESC, actor DESC, action DESC", (name,)).fetchall()
+        return [((r["day"], r["actor"], r["action"]), r["n"]) for r in rows]
 
     def audit_entries(self) -> list[tuple[str, str, str, list[str] | None]]:
         """(day, actor, action, audience) newest first; audience None means the whole team."""

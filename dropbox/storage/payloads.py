@@ -1,22 +1,34 @@
 """Payload files: ciphertext placed durably before the rows that point at them.
 
+A payload lives in `store/<bucket>/<conversation>/<item>`, the bucket being
+the conversation id's first two hex digits: 256 folders, none holding more
+than a few thousand conversations below a million (v0.1.0's flat
+`store/<conversation>/` is moved by the `payloads_in_buckets` migration).
+
 A payload is fsynced and renamed into place before its row is committed, so
-every row points at a complete file; a crash in between leaves at most an
-orphan file in tmp/, which start-up removes.
+every row points at a complete file. A crash in between would leave an
+orphan in store/ that no row names; so before placing anything, the paths
+about to be placed are written to a small journal in tmp/ and removed once
+the rows are committed. Start-up reads only the journals, never the whole
+store: its cost does not grow with what is stored.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import EnvelopeStream, Item, StagedItem
+from dropbox.storage.records import EnvelopeStream, Item, StagedItem, new_id
+
+JOURNAL = ".placing"
+SAFE_ID = re.compile(r"[0-9a-z]{16,64}")  # what ids look like (new_id, bundle ids): safe as file names
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -25,25 +37,20 @@ def _fsync_dir(path: Path) -> None:
 
 
 class Payloads(Database):
-    """Where each item's ciphertext lives: `store/<conversation>/<item>`."""
+    """Where each item's ciphertext lives."""
 
     def recover(self) -> None:
         """Drop what a crash left half-written. Only at server start: never under a running server."""
+        for journal in self.tmp_dir.glob(f"*{JOURNAL}"):
+            self._drop_unrecorded(journal)
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
-        with self._db() as db:
-            known = {(r["conversation_id"], r["id"])
-                     for r in db.execute("SELECT conversation_id, id FROM items")}
-        # A crash between placing a payload and committing its row leaves an orphan.
-        for folder in self.store_dir.iterdir():
-            for payload in folder.iterdir():
-                if (folder.name, payload.name) not in known:
-                    payload.unlink()
-            if not any(folder.iterdir()):
-                folder.rmdir()
+
+    def conversation_folder(self, conversation_id: str) -> Path:
+        return self.store_dir / conversation_id[:2] / conversation_id
 
     def payload_path(self, item: Item) -> Path:
-        return self.store_dir / item.conversation_id / item.id
+        return self.conversation_folder(item.conversation_id) / item.id
 
     @contextmanager
     def envelope(self, item: Item) -> Iterator["EnvelopeStream"]:
@@ -51,23 +58,54 @@ class Payloads(Database):
         with open(self.payload_path(item), "rb") as payload:
             yield EnvelopeStream(item.header, payload)
 
+    def _remove_folder(self, conversation_id: str) -> None:
+        shutil.rmtree(self.conversation_folder(conversation_id), ignore_errors=True)
+
     @contextmanager
     def _placed(self, conversation_id: str, items: list[StagedItem]) -> Iterator[None]:
         """Payloads durably in place before the rows that point at them; gone again if the rows fail."""
-        folder = self.store_dir / conversation_id
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder = self.conversation_folder(conversation_id)
+        journal = self._journal(conversation_id, items)
         placed = []
         try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             for item in items:
                 with open(item.temp_path, "rb+") as payload:
                     os.fsync(payload.fileno())
                 os.replace(item.temp_path, folder / item.id)
                 placed.append(folder / item.id)
-            _fsync_dir(folder)
+            _fsync(folder)
             yield
         except BaseException:
             for path in placed:
                 path.unlink(missing_ok=True)
-            if not any(folder.iterdir()):
+            if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
             raise
+        finally:
+            journal.unlink(missing_ok=True)
+
+    def _journal(self, conversation_id: str, items: list[StagedItem]) -> Path:
+        """The payloads about to be placed, durably noted (ids only: nothing about their content)."""
+        journal = self.tmp_dir / f"{new_id()}{JOURNAL}"
+        with open(journal, "w", encoding="ascii") as out:
+            out.write("".join(f"{conversation_id} {item.id}\n" for item in items))
+            out.flush()
+            os.fsync(out.fileno())
+        _fsync(self.tmp_dir)
+        return journal
+
+    def _drop_unrecorded(self, journal: Path) -> None:
+        """Remove each payload a journal names that no committed row points at."""
+        # Only well-formed ids become paths: a torn last line is simply skipped.
+        entries = [e for e in (line.split() for line in journal.read_text("ascii", "replace").splitlines())
+                   if len(e) == 2 and all(SAFE_ID.fullmatch(part) for part in e)]
+        with self._db() as db:
+            for conversation_id, item_id in entries:
+                if db.execute("SELECT 1 FROM items WHERE id = ? AND conversation_id = ?",
+                              (item_id, conversation_id)).fetchone() is None:
+                    (self.conversation_folder(conversation_id) / item_id).unlink(missing_ok=True)
+        for conversation_id in {e[0] for e in entries}:
+            folder = self.conversation_folder(conversation_id)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()

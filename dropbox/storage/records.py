@@ -8,7 +8,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from nacl.public import PublicKey
 
@@ -25,6 +25,17 @@ def today() -> str:
 
 def new_id() -> str:
     return secrets.token_hex(16)
+
+
+# SQLite caps the parameters of one query (32,766 by default): lists of ids go in batches.
+BATCH = 500
+
+
+def batches(ids: list[str]) -> Iterator[tuple[list[str], str]]:
+    """Each batch of `ids`, with the `?, ?, ...` that an `IN (...)` of it needs."""
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start:start + BATCH]
+        yield batch, ", ".join("?" * len(batch))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""Many conversations at once, through the project's own `Store` API, with real envelopes.
+
+What the reporter site does once a form is parsed (`create_conversation`, `add_items`),
+without the pages and the codename stretch before it: for tests and benchmarks that need
+thousands of conversations. Conversation n holds a report, a follow-up from the reporter if
+n % 3 >= 1 and a second one if n % 3 == 2; every fifth leaves two responders out.
+"""
+from __future__ import annotations
+
+import base64
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from nacl.public import PrivateKey
+
+from dropbox.storage import StagedItem, Store, new_id
+from keys.envelope import Binding, PayloadSealer
+from keys.items import Answer, ItemMeta, Report
+
+# Several at once, as reporters would send them: each mostly waits on fsync.
+THREADS = 8
+
+
+def populate(store: Store, count: int, rng: random.Random, lookups: dict[int, str] | None = None) -> list[str]:
+    """`count` new conversations, in order; `lookups` gives some a real codename's lookup id."""
+    team = tuple(store.team())
+    recipients = [team if n % 5 != 4 else _leaving_two_out(team, rng) for n in range(count)]
+    with ThreadPoolExecutor(THREADS) as pool:
+        made = [pool.submit(_conversation, store, n, recipients[n], (lookups or {}).get(n))
+                for n in range(count)]
+        return [done.result() for done in made]
+
+
+def _leaving_two_out(team, rng: random.Random):
+    out = {r.name for r in rng.sample(team, 2)}
+    return tuple(r for r in team if r.name not in out)
+
+
+def _conversation(store: Store, n: int, recipients, lookup: str | None) -> str:
+    """Bound to its place as the reporter site binds it (docs/FORMAT.md, "Envelope")."""
+    day = time.strftime("%Y-%m-%d")
+    keys = [r.public_key for r in recipients]
+    reporter = PrivateKey.generate().public_key
+    conversation = new_id()
+    report = Report(False, "", (Answer("when", "When did it happen?", f"day {n}"),),
+                    f"stored report {n}").encode()
+    meta = ItemMeta("report", day, reporter_key=base64.b64encode(bytes(reporter)).decode())
+    store.create_conversation(lookup or new_id(), reporter, recipients,
+                              [_stage(store, meta, report, keys, Binding(conversation, "reporter", 0))],
+                              conversation)
+    for position in range(1, 1 + n % 3):
+        store.add_items(conversation, "reporter", [_stage(
+            store, ItemMeta("message", day), f"follow-up {position} to {n}".encode(), keys,
+            Binding(conversation, "reporter", position))], first_position=position)
+    return conversation
+
+
+def _stage(store: Store, meta: ItemMeta, body: bytes, keys, binding: Binding) -> StagedItem:
+    """A real envelope, sealed as the upload sink seals one, waiting in tmp/."""
+    item_id = new_id()
+    path = store.tmp_dir / f"{item_id}.part"
+    with open(path, "wb") as out:
+        sealer = PayloadSealer(out)
+        sealer.write(meta.encode() + body)
+        sealer.finish()
+    return StagedItem(item_id, sealer.header(keys, binding), path, sealer.ciphertext_size)

@@ -60,14 +60,12 @@ def export_bundle(store: Store, out_path: Path, responder: str, everything: bool
     if member is None:
         return 0
     since = 0 if everything else store.account(responder)["last_download_seq"]
-    mine, grouped = [], {}
-    for conversation in store.conversations_for(responder):
-        items = [i for i in store.items(conversation.id) if i.seq > since]
-        if items:
-            mine.append(conversation)
-            grouped[conversation.id] = items
+    grouped = store.items_after(since, recipient=responder)
+    mine = sorted((c for cid in grouped if (c := store.conversation(cid)) is not None),
+                  key=lambda c: (c.created, c.id))
     if not mine:
         return 0
+    grouped = {c.id: grouped[c.id] for c in mine}
     designations = store.designations([c.id for c in mine], desk_name)
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)

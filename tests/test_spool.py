@@ -43,7 +43,9 @@ def test_spool_detects_a_changed_block():
     spool = SealedSpool()
     spool.write(os.urandom(2 * BLOCK))
     spool._file.seek(100)
-    spool._file.write(b"\x00")
+    flipped = spool._file.read(1)[0] ^ 0xFF  # writing a fixed byte left it unchanged 1 time in 256
+    spool._file.seek(100)
+    spool._file.write(bytes([flipped]))
     spool.seek(0)
     with pytest.raises(Exception):
         spool.read(10)

@@ -74,14 +74,6 @@ class ConversationTables(Payloads):
                 "SELECT DISTINCT conversation_id FROM items WHERE seq > ? AND origin = 'reporter'"
                 " AND created < ?", (after_seq, created_before))}
 
-    def conversations_for(self, name: str) -> list[Conversation]:
-        """The conversations whose recipient list names `name`, and no other."""
-        with self._db() as db:
-            rows = db.execute("SELECT c.* FROM conversation_recipients r JOIN conversations c"
-                              " ON c.id = r.conversation_id WHERE r.name = ?"
-                              " ORDER BY c.created, c.id", (name,)).fetchall()
-        return [_conversation(r) for r in rows]
-
     def recipient_of(self, name: str, conversation_ids: list[str]) -> set[str]:
         """Those of `conversation_ids` whose recipient list names `name`."""
         mine: set[str] = set()
@@ -125,9 +117,13 @@ class ConversationTables(Payloads):
             if recipient is None:
                 rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
             else:
-                rows = db.execute("SELECT i.* FROM items i JOIN conversation_recipients r"
-                                  " ON r.conversation_id = i.conversation_id AND r.name = ?"
-                                  " WHERE i.seq > ? ORDER BY i.seq", (recipient, seq)).fetchall()
+                # CROSS JOIN keeps SQLite walking this responder's own conversations first, so
+                # the cost (and the time "my bundle" takes) depends on theirs alone, never on
+                # how much is new in conversations that leave them out.
+                rows = db.execute("SELECT i.* FROM conversation_recipients r CROSS JOIN items i"
+                                  " ON i.conversation_id = r.conversation_id"
+                                  " WHERE r.name = ? AND i.seq > ? ORDER BY i.seq",
+                                  (recipient, seq)).fetchall()
         grouped: dict[str, list[Item]] = {}
         for row in rows:
             grouped.setdefault(row["conversation_id"], []).append(_item(row))

@@ -180,15 +180,6 @@ class DeskTables(Database):
                 " GROUP BY day, actor, action ORDER BY day DESC, actor DESC, action DESC", (name,)).fetchall()
         return [((r["day"], r["actor"], r["action"]), r["n"]) for r in rows]
 
-    def audit_entries(self) -> list[tuple[str, str, str, list[str] | None]]:
-        """(day, actor, action, audience) newest first; audience None means the whole team."""
-        with self._db() as db:
-            rows = db.execute("SELECT * FROM desk_audit ORDER BY seq DESC").fetchall()
-        return [(r["day"], r["actor"], r["action"],
-                 None if r["audience"] is None else json.loads(r["audience"])) for r in rows]
-
-    # A deletion asked on the desk waits for its day (dropbox/desk/deletions.py says why).
-
     def ask_deletion(self, conversation_id: str, name: str, due: str) -> str:
         """Record the request; returns the day it is due (asking again keeps the first)."""
         with self._db() as db:
@@ -212,8 +203,3 @@ class DeskTables(Database):
         with self._db() as db:
             db.executemany("INSERT OR IGNORE INTO desk_uploads VALUES (?, ?)",
                            [(item_id, name) for item_id in item_ids])
-
-    def uploaded_by(self, name: str) -> set[str]:
-        with self._db() as db:
-            rows = db.execute("SELECT item_id FROM desk_uploads WHERE uploaded_by = ?", (name,)).fetchall()
-        return {r["item_id"] for r in rows}

@@ -147,7 +147,7 @@ def test_reporter_flow_in_chromium_without_javascript_through_tor(published, air
     """Tor Browser at its Safest level, as near as a test gets: Chromium, JavaScript off,
     every request through the client tor's SOCKS port, names resolved by tor."""
     chromium = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
     proxy = ["--proxy-server=socks5://127.0.0.1:%d" % published.client.socks_port,
              "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
     marker = secrets.token_hex(8)
@@ -166,7 +166,9 @@ def test_reporter_flow_in_chromium_without_javascript_through_tor(published, air
             page.fill("textarea[name='message']", f"Sent from chromium over tor. {marker}")
             page.set_input_files("input[name='files']", str(evidence))
             page.click("button:has-text('Send the report')")
-            assert "has been sent" in page.content()
+            # click() returns once the navigation commits; over tor the page may still be
+            # empty then (seen in CI), so wait for the words as a person would.
+            expect(page.locator("main")).to_contain_text("has been sent", timeout=180_000)
 
             bundle = tmp_path / "export.bundle"
             dropbox("export", "--data", published.data, "--out", bundle)

@@ -11,7 +11,6 @@ Runs in-process with the test helpers (PYTHONPATH=tests), or alone:
 """
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import tempfile

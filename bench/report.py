@@ -148,7 +148,7 @@ def _formats(formats: dict | None) -> list[str]:
         return []
     same, pad = formats["same_name_attachments"], formats["padding"]
     return ["## Format version 2: opening is linear, padding is small", "",
-            f"`keys open` of one conversation of N same-name attachments: "
+            "`keys open` of one conversation of N same-name attachments: "
             + ", ".join(f"N = {n}: {s} s" for n, s in same["seconds"].items())
             + f" ({same['ratio']}× the time for {same['items_ratio']}× the items).", "",
             f"Padmé padding (1 KiB floor) adds at most {pad['max_from_1KiB']:.2%} from 1 KiB "

@@ -25,11 +25,11 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator, TextIO
+from typing import BinaryIO, TextIO
 
 from keys import bundle_v1, envelope, strict
 from keys.bundle import (BundleReader, BundleWriter, ConversationEntry, Head, ItemEntry, Proof,
-                         bundle_version, envelope_digest)
+                         bundle_version)
 from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.items import MAX_REPORT, ItemMeta, Report, split_item

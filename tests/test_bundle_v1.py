@@ -9,7 +9,6 @@ import struct
 import pytest
 from nacl.public import PrivateKey
 
-from keys import envelope
 from keys.bundle_v1 import (MAGIC, BundleReader, BundleWriter, ConversationEntry, ItemEntry, Manifest)
 from keys.errors import FormatError
 from keys.responder import Responder, ResponderKey

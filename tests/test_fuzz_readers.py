@@ -24,7 +24,7 @@ from nacl.public import PrivateKey
 
 from keys import bundle, bundle_v1, envelope, strict
 from keys.errors import FormatError
-from keys.items import ItemMeta, Report, split_item
+from keys.items import Report, split_item
 from keys.offline import open_bundle, render_report, sanitise_name, visible
 from keys.responder import Responder, ResponderKey
 

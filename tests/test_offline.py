@@ -8,14 +8,14 @@ import pytest
 from nacl.public import PrivateKey
 
 from keys import envelope
-from keys.bundle import MAGIC, read_reply_file
+from keys.bundle import read_reply_file
 from keys.errors import FormatError
 from keys.items import split_item
 from keys.offline import open_bundle, sanitise_name, write_reply
 from keys.responder import ResponderKey
 
 from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers,
-                          report_item, write_export, write_export_v1)
+                          report_item, write_export)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
 REPORTER = PrivateKey.generate()

@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from conftest import BIN, PASSPHRASE, dropbox, opened_conversations, require_tool
+from conftest import BIN, dropbox, opened_conversations, require_tool
 from test_whole_loop import new_report
 
 pytestmark = pytest.mark.slow

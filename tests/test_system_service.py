@@ -9,7 +9,6 @@ and /opt are the test's and nothing reaches a network.
 """
 from __future__ import annotations
 
-import configparser
 import grp
 import os
 import pwd

@@ -8,9 +8,7 @@ sent with a NUL byte, given a choice that does not exist, and sent as a file par
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urljoin
 
-import requests
 
 from conftest import start_server
 from deskclient import add_user, desk_login, desk_url

@@ -68,23 +68,25 @@ def measure(rig: Rig, count: int) -> dict:
 
     figures["start-up"], server = _timed(lambda: rig.server(data))
     try:
-        figures.update(_site_and_desk(rig, server, phrases, login, store))
+        figures["reporter login"] = _reporter_login(server, phrases)
+        figures.update(_desk(rig, server, login, store))
     finally:
         server.stop()
     figures.update(_commands(rig, data))
     return {name: None if seconds is None else round(seconds, 4) for name, seconds in figures.items()}
 
 
-def _site_and_desk(rig: Rig, server: Server, phrases: list[str], login, store: Store) -> dict:
-    figures = {}
-
+def _reporter_login(server: Server, phrases: list[str]) -> float:
     def reporter_login():
         client = FormClient(server.url)
         page = client.submit(client.get("/login"), "Log in", fill={"codename": random.choice(phrases)})
         if not page.url.endswith("/conversation"):
             raise RuntimeError("logging in with a codename failed")
-    figures["reporter login"] = _median(reporter_login)
+    return _median(reporter_login)
 
+
+def _desk(rig: Rig, server: Server, login, store: Store) -> dict:
+    figures = {}
     url = desk_url(server)
     seconds, (desk, first) = _timed(lambda: desk_login(url, login))
     figures["desk login"] = seconds

@@ -24,6 +24,7 @@ from test_whole_loop import log_in, new_report
 from tornet import Client, TorNetwork, free_port, own_network_namespace, wait_for
 
 pytestmark = pytest.mark.slow
+REFUSED_FILE_MIB = 64
 
 
 @dataclass
@@ -190,6 +191,49 @@ def test_reporter_flow_in_chromium_without_javascript_through_tor(published, air
             assert reply_text in later.locator(".reply").inner_text()
         finally:
             browser.close()
+
+
+def test_a_large_report_refused_before_it_is_read_still_shows_its_answer_through_tor(
+        published, tmp_path):
+    """The server answers a submission it will refuse before reading its files, then closes
+    the connection while the browser is still sending (submission_stream.py): on loopback the
+    browser reads the answer first. Through tor too: the onion service's tor reads the answer
+    before the close, and the page comes back with the reporter's words and the file named."""
+    chromium = require_tool("chromium")
+    from playwright.sync_api import expect, sync_playwright
+    landing_page(published)  # the onion is reachable
+    proxy = ["--proxy-server=socks5://127.0.0.1:%d" % published.client.socks_port,
+             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+    marker = secrets.token_hex(8)
+    evidence = tmp_path / f"recording-{marker}.bin"
+    with open(evidence, "wb") as out:  # far more than the server reads of a refused body
+        for _ in range(REFUSED_FILE_MIB):
+            out.write(secrets.token_bytes(1 << 20))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS + proxy)
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.set_default_timeout(180_000)
+            page.goto(f"http://{published.address}/")
+            page.click("button:has-text('Start a new report')")
+            page.check("input[name='written_down']")
+            page.click("button:has-text('Continue')")
+            words = f"Refused for want of a reader, kept all the same. {marker}"
+            page.fill("textarea[name='message']", words)
+            boxes = page.locator("input[name='recipients']")
+            expect(boxes).to_have_count(len(TEAM))  # over tor the page arrives in pieces
+            for box in boxes.all():
+                box.uncheck()  # nobody left to read it: the form is refused
+            page.set_input_files("input[name='files']", str(evidence))
+            page.click("button:has-text('Send the report')")
+            summary = page.locator("#error-summary")
+            expect(summary).to_contain_text("Leave at least one responder checked", timeout=180_000)
+            expect(summary).to_contain_text(evidence.name)
+            assert page.locator("textarea[name='message']").input_value() == words
+        finally:
+            browser.close()
+    assert "Traceback" not in published.log_text() and published.process.poll() is None
+    assert landing_page(published).status_code == 200
 
 
 def test_desk_onion_refuses_a_client_without_its_key_and_serves_one_with_it(published):

@@ -26,13 +26,16 @@ PROFILED_SIZE = 100 * MiB
 UPLOAD_STAGES = {
     "waitress reads the body (socket to parser)": ("waitress/channel.py", "handle_read"),
     "  parsing the multipart body as it arrives": ("dropbox/submission_stream.py", "append"),
+    "    file content handed to the sink past the decoder": ("dropbox/submission_stream.py",
+                                                          "_straight_to_sink"),
     "    the multipart decoder's own work": ("werkzeug/sansio/multipart.py", "next_event"),
     "    the encrypting sink": ("dropbox/uploads.py", "write"),
     "      of which XChaCha20-Poly1305 (libsodium's secretstream push)":
         ("~", "<built-in method _sodium.crypto_secretstream_xchacha20poly1305_push>"),
     "file writes anywhere in the server (mostly the ciphertext)": ("~", "<method 'write' of '_io.BufferedWriter' objects>"),
     "Flask, for the upload and the three pages before it": ("flask/app.py", "wsgi_app"),
-    "  storing the conversation": ("dropbox/storage.py", "create_conversation"),
+    "  storing the conversation (its fsyncs included)": ("dropbox/storage/conversations.py",
+                                                        "create_conversation"),
 }
 
 

@@ -7,7 +7,9 @@ follow-up), channel.py gives the receiver an `Arrival` instead of the sealed
 spool: it feeds the bytes to Werkzeug's sans-IO `MultipartDecoder` as they
 come, keeps text fields in memory -- bounded per field and in total while
 parsing, never after -- and streams each file part straight into the
-encrypting upload sink (uploads.py). The app then reads the parsed form from
+encrypting upload sink (uploads.py); inside a file part, a read that cannot
+hold a delimiter but in its last bytes goes to the sink directly, and only
+that tail to the decoder. The app then reads the parsed form from
 the environ (`ARRIVAL`) and no body at all. Without this, waitress spooled the
 body (sealed) and Werkzeug parsed it back out of the spool into the sink:
 three cipher passes and two disk writes per byte instead of one of each.
@@ -173,20 +175,29 @@ class Arrival:
         self.problem = self.problem or problem
 
     def _straight_to_sink(self, data: bytes) -> int:
-        """Bytes of `data` written straight into the file being received, past the decoder.
+        """Write what `data` holds of the file being received straight into its sink.
 
         In the middle of a file part the decoder only looks for the delimiter, copying each
         byte before it several times on the way, which cost as much as the cipher. When it
-        holds nothing back (its public `buffer` is empty) and the marker is nowhere in `data`,
-        no delimiter starts before the read's last `_tail` bytes: all before those is the
-        file's, and only the tail goes to the decoder, which then sees the same stream as it
-        would have without this shortcut."""
+        holds nothing back (its public `buffer` is empty, if need be once it has seen the
+        read's first bytes) and the marker is nowhere in `data`, no delimiter starts before
+        the read's last `_tail` bytes: all before those is the file's, and only the tail goes
+        to the decoder, which then sees the same stream as it would have without this
+        shortcut. Returns how much of `data` is taken care of."""
         decoder = self._decoder
-        if self._sink is None or decoder.state is not State.DATA or decoder.buffer \
-                or len(data) <= self._tail or self._marker in data:
+        if self._sink is None or decoder.state is not State.DATA or len(data) <= 2 * self._tail \
+                or self._marker in data:
             return 0
+        start = 0
+        if decoder.buffer:
+            # What it holds back may begin a delimiter: it sees the read's first bytes first.
+            start = self._tail
+            decoder.receive_data(data[:start])
+            self._read_events()
+            if self.stopped or decoder.state is not State.DATA or decoder.buffer:
+                return start
         end = len(data) - self._tail
-        self._file_data(memoryview(data)[:end])
+        self._file_data(memoryview(data)[start:end])
         return end
 
     def _read_events(self) -> None:

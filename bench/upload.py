@@ -54,7 +54,7 @@ def upload_throughput(rig: Rig, size: int) -> dict:
         except peers.Missing as missing:
             rates[name] = f"missing: {missing}"
     rates["plain_flask_waitress"] = mb_per_s(size, peers.plain_flask_upload(source, work / "plain-flask"))
-    shutil.rmtree(work)
+    shutil.rmtree(work, ignore_errors=True)  # gpg-agent may remove its sockets meanwhile
 
     instance = rig.instance(f"upload-{size // MiB}MiB")
     server = rig.server(instance)

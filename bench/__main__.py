@@ -19,7 +19,7 @@ from bench.rig import MiB, Rig
 
 HERE = Path(__file__).parent
 FULL = {"file": 1024 * MiB, "memory_sizes": [10 * MiB, 100 * MiB], "reporters": 100, "big_uploads": 20,
-        "conversations": [1000, 10000]}
+        "conversations": [1000, 10000, 100000]}
 QUICK = {"file": 100 * MiB, "memory_sizes": [10 * MiB], "reporters": 20, "big_uploads": 5,
          "conversations": [100, 1000]}
 

@@ -31,12 +31,8 @@ def deletions_within(store: Store, retention_days: int, days: int,
         return {}
     today = today or datetime.date.today()
     cutoff = (today + datetime.timedelta(days=days - retention_days)).isoformat()
-    found = {}
-    for conversation_id in store.inactive_since(cutoff):
-        conversation = store.conversation(conversation_id)
-        if conversation is not None:
-            found[conversation_id] = deletion_day(conversation.last_activity, retention_days)
-    return found
+    return {conversation_id: deletion_day(last_activity, retention_days)
+            for conversation_id, last_activity in store.inactive_since(cutoff).items()}
 
 
 def unread_for(store: Store, days: int, today: datetime.date | None = None) -> set[str]:

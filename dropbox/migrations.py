@@ -29,7 +29,7 @@ from typing import Callable
 
 from dropbox.desk import upgrades as desk
 from dropbox.config import ONION_KEY_FILES
-from dropbox.practice import EXAMPLE, PRACTICE_FILE
+from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
 from onion.service_key import write_new_seed
 
 Step = Callable[[sqlite3.Connection, Path], None]
@@ -106,6 +106,55 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
             os.close(descriptor)
 
 
+def index_items_by_day(db: sqlite3.Connection, data_dir: Path) -> None:
+    """The reports waiting unread are found between two item numbers, the second looked up by
+    day (`waiting_reports`): without this index the desk walked every untaken item."""
+    db.execute("CREATE INDEX IF NOT EXISTS items_by_day ON items(created)")
+
+
+# v0.1.0's example told reporters the team "usually" contacts the person reported and that they
+# could stop it. The code of practice says the team will, after asking what the reporter needs.
+V0_1_0_CONTACT_ACCUSED = {
+    "en": ("The response team usually contacts the person reported to explain the process "
+           "and let them respond. You can tell us not to, or to ask you first."),
+    "es": ("El equipo de respuesta suele contactar a la persona reportada para explicarle el"
+           " proceso y darle la oportunidad de responder. Puedes pedirnos que no lo hagamos,"
+           " o que te consultemos antes."),
+    "fr": ("L'équipe de réponse contacte en général la personne signalée pour lui expliquer "
+           "la procédure et lui permettre de répondre. Vous pouvez nous demander de ne pas "
+           "le faire, ou de vous consulter d'abord."),
+    "ar": ("عادةً ما يتواصل فريق الاستجابة مع الشخص المُبلَّغ عنه لشرح الإجراءات ومنحه فرصة "
+           "للرد. يمكنك أن تطلب منا ألا نفعل ذلك، أو أن نسألك أولاً."),
+}
+
+
+def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path) -> None:
+    """An instance's code of practice still holding v0.1.0's example words about contacting the
+    person reported gets today's, language by language; words a team wrote itself stay theirs.
+    The new file is written beside the old and renamed over it, so a crash leaves one whole."""
+    path = data_dir / PRACTICE_FILE
+    if not path.exists():
+        return
+    today = next(t for t in Practice.load(EXAMPLE).process if t.id == "contact-accused")
+    before = after = path.read_text("utf-8")
+    for language, old in V0_1_0_CONTACT_ACCUSED.items():
+        after = after.replace(f"{language} = {_toml_string(old)}\n",
+                              f"{language} = {_toml_string(today(language))}\n")
+    if after == before:
+        return
+    temp = path.with_name(f".{PRACTICE_FILE}.upgrading")
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path.stat().st_mode & 0o777)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(after)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temp, path)
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a TOML basic string, for text without controls
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -116,6 +165,8 @@ STEPS: tuple[Step, ...] = (
     index_what_queries_filter_on,
     recipients_by_name,
     payloads_in_buckets,
+    index_items_by_day,
+    practice_says_what_the_code_says,
 )
 
 CURRENT = len(STEPS)

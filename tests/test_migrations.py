@@ -50,3 +50,25 @@ def test_a_database_newer_than_the_program_is_refused(tmp_path):
     db.execute("PRAGMA user_version = 7")
     with pytest.raises(migrations.MigrationError, match="newer than this program"):
         migrations.upgrade(db, tmp_path, (add_column,))
+
+
+def test_v0_1_0_words_on_contacting_the_person_reported_are_replaced_and_a_teams_own_kept(tmp_path):
+    """v0.1.0's example told reporters they could stop the team contacting the person reported;
+    the code of practice says the team will. A team that rewrote a language keeps its words."""
+    from pathlib import Path
+    from dropbox.practice import PRACTICE_FILE, Practice
+    old = Path(__file__).parent / "fixtures" / "v0.1.0" / "instance" / PRACTICE_FILE
+    ours = "The team contacts the person reported only with your consent."
+    (tmp_path / PRACTICE_FILE).write_text(old.read_text("utf-8").replace(
+        f'en = "{migrations.V0_1_0_CONTACT_ACCUSED["en"]}"', f'en = "{ours}"'), "utf-8")
+    (tmp_path / PRACTICE_FILE).chmod(0o640)
+    for _ in range(2):  # a second run (after a crash) changes nothing more
+        migrations.practice_says_what_the_code_says(None, tmp_path)
+        contact = next(t for t in Practice.load(tmp_path / PRACTICE_FILE).process
+                       if t.id == "contact-accused")
+        assert contact("en") == ours
+        assert contact("es").startswith("El equipo de respuesta contactará")
+        assert "will" not in contact("fr") and "contactera la personne" in contact("fr")
+        assert contact("ar").startswith("سيتواصل")
+    assert (tmp_path / PRACTICE_FILE).stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == [PRACTICE_FILE]

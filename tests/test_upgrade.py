@@ -62,6 +62,10 @@ def test_upgraded_instance_keeps_every_report_reply_login_and_address(release, t
 
     server = start_server(data)
     try:
+        # v0.1.0's example let reporters believe they could stop the team contacting the
+        # person reported; the upgraded page says what the code of practice says.
+        landing = FormClient(server.url).get("/").text
+        assert "will contact the person reported" in landing and "usually" not in landing
         # A reply written offline by v0.1.0 but never imported is not signed: it is refused,
         # saying why (docs/FORMAT.md, "Compatibility"); the ones already imported stay.
         for reply in fixture["replies"]:

@@ -25,7 +25,7 @@ def purge_expired(store: Store, retention_days: int, today: datetime.date | None
         return 0
     today = today or datetime.date.today()
     cutoff = (today - datetime.timedelta(days=retention_days)).isoformat()
-    expired = store.inactive_since(cutoff)
+    expired = list(store.inactive_since(cutoff))
     store.delete_conversations(expired, "retention")
     return len(expired)
 

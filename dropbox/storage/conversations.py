@@ -11,6 +11,8 @@ from dropbox.storage.records import (Conversation, Item, StagedItem, StorageErro
                                      _item, _recipients, _recipients_json, batches, new_id, today)
 from keys.responder import Responder
 
+NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
+
 
 class ConversationTables(Payloads):
     def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
@@ -60,19 +62,30 @@ class ConversationTables(Payloads):
             for conversation_id, _ in found:
                 self._remove_folder(conversation_id)
 
-    def inactive_since(self, day: str) -> list[str]:
-        """Ids of conversations whose last activity was before `day`."""
+    def inactive_since(self, day: str) -> dict[str, str]:
+        """Conversation id → last activity, for those whose last activity was before `day`."""
         with self._db() as db:
-            rows = db.execute("SELECT id FROM conversations WHERE last_activity < ?", (day,)).fetchall()
-        return [r["id"] for r in rows]
+            rows = db.execute("SELECT id, last_activity FROM conversations WHERE last_activity < ?",
+                              (day,)).fetchall()
+        return {r["id"]: r["last_activity"] for r in rows}
 
     def waiting_reports(self, after_seq: int, created_before: str) -> set[str]:
         """Conversations with an item from the reporter newer than `after_seq` and made before
-        `created_before`: counted by SQLite over what is not taken yet, not loaded item by item."""
+        `created_before`.
+
+        Items are numbered in the order they arrive, so those made before a day come before
+        the first one made on or after it (found in the `items_by_day` index): only the
+        items both untaken and old are walked, never all that are untaken or all that are
+        old. (Were the clock set back a day, an item stamped with the earlier day would
+        wait for the boundary to pass it: a late warning, never a false one.)"""
         with self._db() as db:
+            first_recent = db.execute(
+                "SELECT seq FROM items INDEXED BY items_by_day WHERE created >= ?"
+                " ORDER BY created, seq LIMIT 1", (created_before,)).fetchone()
+            before = first_recent["seq"] if first_recent else NO_SEQ_AFTER
             return {r["conversation_id"] for r in db.execute(
-                "SELECT DISTINCT conversation_id FROM items WHERE seq > ? AND origin = 'reporter'"
-                " AND created < ?", (after_seq, created_before))}
+                "SELECT DISTINCT conversation_id FROM items NOT INDEXED WHERE seq > ? AND seq < ?"
+                " AND origin = 'reporter' AND created < ?", (after_seq, before, created_before))}
 
     def recipient_of(self, name: str, conversation_ids: list[str]) -> set[str]:
         """Those of `conversation_ids` whose recipient list names `name`."""
@@ -117,17 +130,29 @@ class ConversationTables(Payloads):
             if recipient is None:
                 rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
             else:
-                # CROSS JOIN keeps SQLite walking this responder's own conversations first, so
-                # the cost (and the time "my bundle" takes) depends on theirs alone, never on
-                # how much is new in conversations that leave them out.
-                rows = db.execute("SELECT i.* FROM conversation_recipients r CROSS JOIN items i"
-                                  " ON i.conversation_id = r.conversation_id"
-                                  " WHERE r.name = ? AND i.seq > ? ORDER BY i.seq",
-                                  (recipient, seq)).fetchall()
+                rows = db.execute(self._shorter_walk(db, recipient, seq), (recipient, seq)).fetchall()
         grouped: dict[str, list[Item]] = {}
         for row in rows:
             grouped.setdefault(row["conversation_id"], []).append(_item(row))
         return grouped
+
+    @staticmethod
+    def _shorter_walk(db: sqlite3.Connection, recipient: str, seq: int) -> str:
+        """The query for `items_after` that walks the shorter list: the items newer than `seq`
+        (few, when a responder downloads often: "my bundle" with nothing new costs nothing), or
+        the responder's own conversations (fewer, when much is new elsewhere: the cost never
+        grows with conversations that leave them out). CROSS JOIN makes SQLite walk the first
+        table named first."""
+        newest = db.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0]
+        mine = db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
+                          (recipient,)).fetchone()[0]
+        if newest - seq <= mine:
+            return ("SELECT i.* FROM items i CROSS JOIN conversation_recipients r"
+                    " ON r.name = ?1 AND r.conversation_id = i.conversation_id"
+                    " WHERE i.seq > ?2 ORDER BY i.seq")
+        return ("SELECT i.* FROM conversation_recipients r CROSS JOIN items i"
+                " ON i.conversation_id = r.conversation_id"
+                " WHERE r.name = ?1 AND i.seq > ?2 ORDER BY i.seq")
 
     def get_state(self, key: str, default: int = 0) -> int:
         with self._db() as db:

@@ -2,7 +2,8 @@
 
 Runs every measurement in one process, in a scratch folder removed at the
 end, and writes bench/results.json (every figure, the goals and whether each
-was met) and bench/RESULTS.md (the table the README quotes).
+was met) and bench/RESULTS.md (the table the README quotes). `--only upload`
+and `--scale-only SIZES` rerun one part and merge it into the last run's results.
 """
 from __future__ import annotations
 

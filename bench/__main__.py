@@ -2,7 +2,8 @@
 
 Runs every measurement in one process, in a scratch folder removed at the
 end, and writes bench/results.json (every figure, the goals and whether each
-was met) and bench/RESULTS.md (the table the README quotes).
+was met) and bench/RESULTS.md (the table the README quotes). `--only upload`
+and `--scale-only SIZES` rerun one part and merge it into the last run's results.
 """
 from __future__ import annotations
 
@@ -79,6 +80,25 @@ def run_scale(sizes: list[int], scratch_parent: str | None) -> dict:
     return results
 
 
+def run_upload(quick: bool, scratch_parent: str | None) -> dict:
+    """Only the upload against its peers, offline opening and the profile, put into the last
+    run's results."""
+    plan = QUICK if quick else FULL
+    scratch = Path(tempfile.mkdtemp(prefix="odbx-bench-", dir=scratch_parent))
+    try:
+        rig = Rig.create(scratch)
+        throughput = upload.upload_throughput(rig, plan["file"])
+        profile = upload.profile_upload(rig)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    results = json.loads((HERE / "results.json").read_text())
+    results.update({"upload": {k: v for k, v in throughput.items() if k != "offline"},
+                    "offline_opening": throughput["offline"], "upload_profile": profile})
+    results["memory_peak_mib_by_upload"][f"{plan['file'] // MiB} MiB"] = throughput["memory"]["peak_mib"]
+    results["goals"] = goals(results)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 MiB instead of 1 GiB, fewer reporters")
@@ -86,8 +106,13 @@ def main() -> None:
     parser.add_argument("--scale-only", metavar="SIZES",
                         help="only the costs by stored conversations, at these sizes (e.g. 1000,10000), "
                              "merged into the last run's results")
+    parser.add_argument("--only", choices=["upload"],
+                        help="only this part (upload: the upload against its peers, offline opening, "
+                             "the profile), merged into the last run's results")
     args = parser.parse_args()
-    if args.scale_only:
+    if args.only == "upload":
+        results = run_upload(args.quick, args.scratch)
+    elif args.scale_only:
         results = run_scale([int(n) for n in args.scale_only.split(",")], args.scratch)
     else:
         results = run(args.quick, args.scratch)

@@ -127,6 +127,7 @@ def markdown(r: dict) -> str:
         "## Offline opening (`dropbox keys open`)", "",
         f"{up['file_mib']} MiB of attachments: {off['command_seconds']} s for the command, of which "
         f"{off['fixed_seconds']} s is its fixed cost (start-up, unlocking the key file); streaming "
+        f"(timed in the process once the key is unlocked, median of 3) "
         f"{off['streaming_mb_per_s']} MB/s against a raw secretstream decrypt floor of "
         f"{off['raw_decrypt_floor_mb_per_s']} MB/s ({off['ratio_streaming_vs_floor']}×; whole command "
         f"{off['ratio_command_vs_floor']}×).", "",

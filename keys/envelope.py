@@ -137,10 +137,24 @@ class PayloadSealer:
         return len(data)
 
     def _feed(self, data: bytes) -> None:
-        self._pending += data
-        while len(self._pending) >= CHUNK_SIZE:
-            self._push(bytes(self._pending[:CHUNK_SIZE]), _TAG_MESSAGE)
-            del self._pending[:CHUNK_SIZE]
+        # Whole chunks are cut straight from `data`; only a short rest waits in `_pending`.
+        # One copy per byte before the cipher, since an upload's every byte passes here.
+        view = memoryview(data)
+        if self._pending:
+            view = view[self._fill(view):]
+        whole = len(view) - len(view) % CHUNK_SIZE
+        for start in range(0, whole, CHUNK_SIZE):
+            self._push(view[start:start + CHUNK_SIZE].tobytes(), _TAG_MESSAGE)
+        self._pending += view[whole:]
+
+    def _fill(self, view: memoryview) -> int:
+        """Complete the pending chunk from `view` (pushed once full); returns the bytes taken."""
+        taken = min(CHUNK_SIZE - len(self._pending), len(view))
+        self._pending += view[:taken]
+        if len(self._pending) == CHUNK_SIZE:
+            self._push(bytes(self._pending), _TAG_MESSAGE)
+            self._pending.clear()
+        return taken
 
     def finish(self) -> None:
         """Pad with zeros to the Padmé size, then seal the last (always short) chunk with TAG_FINAL."""

@@ -307,14 +307,17 @@ class _Opener:
     def _open_item(self, conversation: _Conversation, item: ItemEntry | None, item_id: str,
                    view) -> tuple[str, list[str]]:
         entry, notes = conversation.entry, []
-        hashing = _Hashing(view)
-        header = envelope.read_header(hashing)
+        # Only a team item can be a reply whose signature covers its envelope: hashing every
+        # attachment too would cost about as much as decrypting it.
+        hashing = _Hashing(view) if item is not None and item.origin == "team" else None
+        view = hashing or view
+        header = envelope.read_header(view)
         file_key = envelope.unwrap_file_key(header, self.key.secret_key)
         self._check_place(conversation, item, item_id, header.binding, notes)
         temp = conversation.folder / f".partial-{item_id}"
         try:
             with _create(temp) as out:
-                meta, body = split_item(envelope.open_payload(hashing, header, file_key))
+                meta, body = split_item(envelope.open_payload(view, header, file_key))
                 if meta.kind == "report":
                     out.write(render_report(meta.date, Report.decode(_read_at_most(body, MAX_REPORT))))
                     self._pin_reporter(conversation, meta, header.binding, notes)
@@ -326,7 +329,7 @@ class _Opener:
             if meta.kind == "reply" and item is not None and item.origin != "team":
                 raise FormatError("a reply that the bundle lists as the reporter's")
             if meta.kind == "reply":
-                notes += self._check_reply(entry, item, item_id, meta, hashing.hash.digest())
+                notes += self._check_reply(entry, item, item_id, meta, hashing and hashing.hash.digest())
             elif item is not None and item.origin == "team":
                 raise FormatError("an item from the team that is not a reply")
             final, line = self._place(conversation, meta, item_id)
@@ -400,7 +403,7 @@ class _Opener:
         conversation.state.reporter_key = sealed
 
     def _check_reply(self, entry: ConversationEntry, item: ItemEntry | None, item_id: str,
-                     meta: ItemMeta, digest: bytes) -> list[str]:
+                     meta: ItemMeta, digest: bytes | None) -> list[str]:
         if item is None or item.proof is None:
             return ["unsigned: written before replies were signed, its author cannot be checked"]
         author = next((r for r in entry.recipients if r.name == item.proof.author), None)

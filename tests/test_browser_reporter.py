@@ -67,9 +67,16 @@ class Visit:
         self.language = language
         self.violations: dict[str, list] = {}
 
+    def width(self) -> int:
+        """How wide the page is drawn, once it has loaded: a click returns when the navigation
+        commits, when the new document may not exist yet (seen under load in CI)."""
+        self.page.wait_for_load_state()
+        return self.page.evaluate("document.documentElement.scrollWidth")
+
     def check(self, name: str) -> None:
         """What every reporter page has (no script, language, links, quick exit), then axe and a screenshot."""
         page = self.page
+        page.wait_for_load_state()  # not the empty document of a navigation just committed
         assert page.locator("script").count() == 0, f"{name}: a reporter page holds a script"
         assert page.locator("html").get_attribute("lang") == self.language, name
         assert page.locator("html").get_attribute("dir") == LANGUAGES[self.language], name
@@ -81,6 +88,7 @@ class Visit:
     def axe_and_screenshot(self, name: str) -> None:
         """axe-core's violations on the page as it is now (kept by name), and its screenshot."""
         page = self.page
+        page.wait_for_load_state()
         html, url = page.content(), page.url
         self.auditor.route(url, lambda route: route.fulfill(
             status=200, content_type="text/html; charset=utf-8", body=html))
@@ -219,15 +227,15 @@ def test_every_page_fits_a_320_pixel_wide_screen(browser, site, language):
     page = visit.page
     try:
         page.goto(f"/language/{language}?next=/")
-        widths = {"landing": page.evaluate("document.documentElement.scrollWidth")}
+        widths = {"landing": visit.width()}
         page.click("form[action$='/start'] button")
-        widths["codename"] = page.evaluate("document.documentElement.scrollWidth")
+        widths["codename"] = visit.width()
         page.check("#written_down")
         page.click("form[action$='/codename'] button")
-        widths["report"] = page.evaluate("document.documentElement.scrollWidth")
+        widths["report"] = visit.width()
         page.screenshot(path=SCREENSHOTS / f"{language}-report-320px.png", full_page=True)
         page.goto("/login")
-        widths["login"] = page.evaluate("document.documentElement.scrollWidth")
+        widths["login"] = visit.width()
     finally:
         visit.close()
     assert all(width <= 320 for width in widths.values()), widths

@@ -12,8 +12,10 @@ import re
 import secrets
 import signal
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 import requests
@@ -144,53 +146,70 @@ def test_whole_reporter_loop_works_through_tor(through_tor, airgap, tmp_path):
     assert reply_text in page.text
 
 
-def test_reporter_flow_in_chromium_without_javascript_through_tor(published, airgap, tmp_path):
+@contextmanager
+def tor_browser(published: Published) -> Iterator[Callable]:
     """Tor Browser at its Safest level, as near as a test gets: Chromium, JavaScript off,
-    every request through the client tor's SOCKS port, names resolved by tor."""
+    every request through the client tor's SOCKS port, names resolved by tor. Yields a
+    function that opens a page in a new private context (a new visit)."""
     chromium = require_tool("chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
     proxy = ["--proxy-server=socks5://127.0.0.1:%d" % published.client.socks_port,
              "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS + proxy)
+
+        def new_page():
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.set_default_timeout(180_000)
+            return page
+        try:
+            yield new_page
+        finally:
+            browser.close()
+
+
+def start_report_in(page, published: Published) -> str:
+    """From the landing page to the report form; returns the codename shown."""
+    page.goto(f"http://{published.address}/")
+    page.click("button:has-text('Start a new report')")
+    codename = page.locator("#codename").inner_text().strip()
+    page.check("input[name='written_down']")
+    page.click("button:has-text('Continue')")
+    return codename
+
+
+def test_reporter_flow_in_chromium_without_javascript_through_tor(published, airgap, tmp_path):
+    from playwright.sync_api import expect
     marker = secrets.token_hex(8)
     evidence = tmp_path / "evidence.txt"
     evidence.write_text(f"seen in chromium {marker}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS + proxy)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.set_default_timeout(180_000)
-            page.goto(f"http://{published.address}/")
-            page.click("button:has-text('Start a new report')")
-            codename = page.locator("#codename").inner_text().strip()
-            page.check("input[name='written_down']")
-            page.click("button:has-text('Continue')")
-            page.fill("textarea[name='message']", f"Sent from chromium over tor. {marker}")
-            page.set_input_files("input[name='files']", str(evidence))
-            page.click("button:has-text('Send the report')")
-            # click() returns once the navigation commits; over tor the page may still be
-            # empty then (seen in CI), so wait for the words as a person would.
-            expect(page.locator("main")).to_contain_text("has been sent", timeout=180_000)
+    with tor_browser(published) as new_page:
+        page = new_page()
+        codename = start_report_in(page, published)
+        page.fill("textarea[name='message']", f"Sent from chromium over tor. {marker}")
+        page.set_input_files("input[name='files']", str(evidence))
+        page.click("button:has-text('Send the report')")
+        # click() returns once the navigation commits; over tor the page may still be
+        # empty then (seen in CI), so wait for the words as a person would.
+        expect(page.locator("main")).to_contain_text("has been sent", timeout=180_000)
 
-            bundle = tmp_path / "export.bundle"
-            dropbox("export", "--data", published.data, "--out", bundle)
-            opened = tmp_path / "opened"
-            airgap.open(bundle, "mario", opened)
-            found = [p for p in opened.rglob("evidence.txt")]
-            assert [p.read_text() for p in found] == [f"seen in chromium {marker}"]
-            reply_text = f"Read in chromium. {secrets.token_hex(4)}"
-            [conversation] = [cid for cid, folder in opened_conversations(opened).items()
-                              if folder == found[0].parent.parent]
-            airgap.reply(bundle, conversation, "mario", reply_text, tmp_path / "r.odbx")
-            dropbox("import-replies", tmp_path / "r.odbx", "--data", published.data)
+        bundle = tmp_path / "export.bundle"
+        dropbox("export", "--data", published.data, "--out", bundle)
+        opened = tmp_path / "opened"
+        airgap.open(bundle, "mario", opened)
+        found = [p for p in opened.rglob("evidence.txt")]
+        assert [p.read_text() for p in found] == [f"seen in chromium {marker}"]
+        reply_text = f"Read in chromium. {secrets.token_hex(4)}"
+        [conversation] = [cid for cid, folder in opened_conversations(opened).items()
+                          if folder == found[0].parent.parent]
+        airgap.reply(bundle, conversation, "mario", reply_text, tmp_path / "r.odbx")
+        dropbox("import-replies", tmp_path / "r.odbx", "--data", published.data)
 
-            later = browser.new_context(java_script_enabled=False).new_page()
-            later.set_default_timeout(180_000)
-            later.goto(f"http://{published.address}/login")
-            later.fill("input[name='codename']", codename)
-            later.click("button:has-text('Log in')")
-            assert reply_text in later.locator(".reply").inner_text()
-        finally:
-            browser.close()
+        later = new_page()
+        later.goto(f"http://{published.address}/login")
+        later.fill("input[name='codename']", codename)
+        later.click("button:has-text('Log in')")
+        assert reply_text in later.locator(".reply").inner_text()
 
 
 def test_a_large_report_refused_before_it_is_read_still_shows_its_answer_through_tor(
@@ -199,39 +218,28 @@ def test_a_large_report_refused_before_it_is_read_still_shows_its_answer_through
     the connection while the browser is still sending (submission_stream.py): on loopback the
     browser reads the answer first. Through tor too: the onion service's tor reads the answer
     before the close, and the page comes back with the reporter's words and the file named."""
-    chromium = require_tool("chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     landing_page(published)  # the onion is reachable
-    proxy = ["--proxy-server=socks5://127.0.0.1:%d" % published.client.socks_port,
-             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
     marker = secrets.token_hex(8)
     evidence = tmp_path / f"recording-{marker}.bin"
     with open(evidence, "wb") as out:  # far more than the server reads of a refused body
         for _ in range(REFUSED_FILE_MIB):
             out.write(secrets.token_bytes(1 << 20))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS + proxy)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.set_default_timeout(180_000)
-            page.goto(f"http://{published.address}/")
-            page.click("button:has-text('Start a new report')")
-            page.check("input[name='written_down']")
-            page.click("button:has-text('Continue')")
-            words = f"Refused for want of a reader, kept all the same. {marker}"
-            page.fill("textarea[name='message']", words)
-            boxes = page.locator("input[name='recipients']")
-            expect(boxes).to_have_count(len(TEAM))  # over tor the page arrives in pieces
-            for box in boxes.all():
-                box.uncheck()  # nobody left to read it: the form is refused
-            page.set_input_files("input[name='files']", str(evidence))
-            page.click("button:has-text('Send the report')")
-            summary = page.locator("#error-summary")
-            expect(summary).to_contain_text("Leave at least one responder checked", timeout=180_000)
-            expect(summary).to_contain_text(evidence.name)
-            assert page.locator("textarea[name='message']").input_value() == words
-        finally:
-            browser.close()
+    with tor_browser(published) as new_page:
+        page = new_page()
+        start_report_in(page, published)
+        words = f"Refused for want of a reader, kept all the same. {marker}"
+        page.fill("textarea[name='message']", words)
+        boxes = page.locator("input[name='recipients']")
+        expect(boxes).to_have_count(len(TEAM))  # over tor the page arrives in pieces
+        for box in boxes.all():
+            box.uncheck()  # nobody left to read it: the form is refused
+        page.set_input_files("input[name='files']", str(evidence))
+        page.click("button:has-text('Send the report')")
+        summary = page.locator("#error-summary")
+        expect(summary).to_contain_text("Leave at least one responder checked", timeout=180_000)
+        expect(summary).to_contain_text(evidence.name)
+        assert page.locator("textarea[name='message']").input_value() == words
     assert "Traceback" not in published.log_text() and published.process.poll() is None
     assert landing_page(published).status_code == 200
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField as FlaskFileField
-from flask_wtf.form import _Auto, _is_submitted
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import FileField, StringField
 
@@ -20,10 +19,10 @@ from wtforms import FileField, StringField
 class SafeForm(FlaskForm):
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
-            if formdata is not _Auto:
-                return formdata
-            if not _is_submitted():
-                return None
+            wrapped = super().wrap_formdata(form, formdata)
+            if wrapped is None or wrapped is formdata:
+                return wrapped  # not submitted, or data the caller chose: as Flask-WTF has it
+            # Flask-WTF built it from the request (files, text parts, JSON): ours instead.
             file_fields = {name for name, field in form._fields.items()
                            if isinstance(field, (FileField, FlaskFileField))}
             files = MultiDict([(name, value) for name, value in request.files.items(multi=True)

@@ -7,30 +7,25 @@ stays there only until the reporter confirms they have written it down, for
 """
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import force_locale, get_locale, gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import CSRFError
-from nacl.public import PrivateKey, PublicKey
+from nacl.public import PrivateKey
 from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
-from keys.envelope import Binding, open_envelope
-from keys.errors import FormatError
-from keys.items import Answer, ItemMeta, Report, split_item
-from keys.responder import Responder
 from dropbox.drafts import FOLLOW_UP, REPORT, Draft
-from dropbox.exports import signed_author
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
-from dropbox.problems import BUSY, EXPIRED, TooLarge
+from dropbox.problems import BUSY, EXPIRED
 from dropbox.redirects import page_of_this_app
-from dropbox.storage import Conversation, StagedItem, new_id, today
+from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission
+from dropbox.storage import Conversation, new_id
 
 reporter = Blueprint("reporter", __name__)
 
@@ -45,13 +40,6 @@ FILES_SENT = "files_sent"  # how many files the last submission stored, for the 
 
 def _instance():
     return current_app.extensions["dropbox"]
-
-
-@dataclass(frozen=True)
-class Reply:
-    date: str
-    author: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -87,21 +75,8 @@ def _busy(draft: Draft | None):
     return render_template("busy.html", draft=draft, fresh=StartForm()), 429
 
 
-def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
-                      position: int) -> list[StagedItem]:
-    """Seal `first` (the report or a typed message, if any) and every uploaded file to
-    `recipients`, each bound to the conversation and its place after the reporter's
-    `position` earlier items."""
-    keys = [r.public_key for r in recipients]
-    uploads = [f for f in request.files.getlist("files") if f.filename]
-    limit = _instance().config.settings.max_files_per_submission
-    if len(uploads) > limit:
-        raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=limit))
-    if not keys:
-        abort(507)  # every responder the reporter chose has left the team: nobody could read it
-    sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys, Binding(conversation_id, "reporter", position + n))
-            for n, sink in enumerate(sinks)]
+def _max_files() -> int:
+    return _instance().config.settings.max_files_per_submission
 
 
 def _dropped_files() -> list[str]:
@@ -110,47 +85,6 @@ def _dropped_files() -> list[str]:
     if request.method != "POST":
         return []
     return [f.filename for f in request.files.getlist("files") if f.filename] + request.unkept_files
-
-
-def _report(form: ReportForm) -> Report:
-    """The form's answers, in English for the responders, in the order the form asks them."""
-    practice = _instance().config.practice
-
-    def chosen(field) -> str:
-        return str(dict(field.choices).get(field.data, ""))
-
-    def all_chosen(field) -> tuple[str, ...]:
-        labels = dict(field.choices)
-        return tuple(str(labels[value]) for value in field.data or ())
-
-    with force_locale("en"):
-        behaviours = tuple(practice.behaviour(b).english for b in form.behaviours.data or ())
-        if form.behaviour_other.data.strip():
-            behaviours += (f"Other: {form.behaviour_other.data.strip()}",)
-        answers = (
-            Answer("reporting_for", str(form.reporting_for.label.text), chosen(form.reporting_for)),
-            Answer("behaviours", str(form.behaviours.label.text), behaviours),
-            Answer("places", str(form.places.label.text), all_chosen(form.places)),
-            Answer("when", str(form.when.label.text), form.when.data.strip()),
-            Answer("involved", str(form.involved.label.text), form.involved.data.strip()),
-            Answer("team_involved", str(form.team_involved.label.text), chosen(form.team_involved)),
-            Answer("recipients", str(form.recipients.label.text), tuple(form.recipients.data)),
-            Answer("contact_reported", str(form.contact_reported.label.text), chosen(form.contact_reported)),
-            Answer("name_me", str(form.name_me.label.text), chosen(form.name_me)),
-            Answer("outcome", str(form.outcome.label.text), form.outcome.data.strip()),
-            Answer("reply_language", str(form.reply_language.label.text),
-                   f"{LANGUAGES[form.reply_language.data]} ({form.reply_language.data})"),
-        )
-    return Report(form.content_warning.data, form.content_warning_note.data.strip(), answers,
-                  form.message.data)
-
-
-def _seal_report(report: Report, reporter_key: PublicKey):
-    # The reporter's key travels inside the report, where the server cannot change it later.
-    sink = request.new_sink(ItemMeta(kind="report", date=today(),
-                                     reporter_key=base64.b64encode(bytes(reporter_key)).decode()))
-    sink.write(report.encode())
-    return sink
 
 
 def _logged_in() -> Conversation | None:
@@ -325,8 +259,9 @@ def report():
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
     conversation_id = new_id()
-    staged = _stage_submission(_seal_report(_report(form), secret.public_key), recipients,
-                               conversation_id, 0)
+    staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
+                                          secret.public_key),
+                              recipients, conversation_id, 0, _max_files())
     _instance().store.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged, conversation_id)
     session.pop(PENDING)
@@ -391,8 +326,9 @@ def conversation():
         text = form.message.data
         store = _instance().store
         position = store.reporter_items(current.id)
-        staged = _stage_submission(request.seal_message(text) if text and text.strip() else None,
-                                   store.current_recipients(current.recipients), current.id, position)
+        staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
+                                  store.current_recipients(current.recipients), current.id, position,
+                                  _max_files())
         if staged:
             store.add_items(current.id, "reporter", staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
@@ -404,8 +340,9 @@ def conversation():
 def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
                        dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
-    items = _instance().store.items(current.id)
-    replies = {item.id: _read_reply(item, secret) for item in items if item.origin == "team"}
+    store = _instance().store
+    items = store.items(current.id)
+    replies = {item.id: read_reply(store, item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
                            deletion_day=deletion_day(current.last_activity,
@@ -435,18 +372,3 @@ def logout():
     LogoutForm().validate_on_submit()
     _fresh_session()
     return redirect(url_for("reporter.index"))
-
-
-def _read_reply(item, secret: PrivateKey) -> Reply | None:
-    """Decrypt a reply in memory for this response only; None if it cannot be read.
-
-    The author named is the one whose signature `import_replies` verified, and only if the
-    sealed reply claims the same name; an unsigned (v0.1.0) reply is from "the team"."""
-    try:
-        with _instance().store.envelope(item) as stream:
-            meta, body = split_item(open_envelope(stream, secret))
-            text = b"".join(body).decode("utf-8", errors="replace")
-    except (FormatError, OSError):
-        return None
-    verified = signed_author(item)
-    return Reply(meta.date, meta.name if verified and verified == meta.name else "", text)

@@ -1,0 +1,103 @@
+"""What the reporter's pages seal and open: the report made from its form, each submission's
+items sealed to the responders the reporter chose, and a reply opened in memory.
+
+The routes (reporter.py) decide what happens when; everything here is about what goes into an
+envelope and what comes out of one, so a change to either is made in one place.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from flask import abort, request
+from flask_babel import force_locale, gettext as _
+from nacl.public import PrivateKey, PublicKey
+
+from keys.envelope import Binding, open_envelope
+from keys.errors import FormatError
+from keys.items import Answer, ItemMeta, Report, split_item
+from keys.responder import Responder
+from dropbox.exports import signed_author
+from dropbox.forms import ReportForm
+from dropbox.languages import LANGUAGES
+from dropbox.practice import Practice
+from dropbox.problems import TooLarge
+from dropbox.storage import StagedItem, Store, today
+
+
+@dataclass(frozen=True)
+class Reply:
+    date: str
+    author: str
+    text: str
+
+
+def report_from(form: ReportForm, practice: Practice) -> Report:
+    """The form's answers, in English for the responders, in the order the form asks them."""
+    def chosen(field) -> str:
+        return str(dict(field.choices).get(field.data, ""))
+
+    def all_chosen(field) -> tuple[str, ...]:
+        labels = dict(field.choices)
+        return tuple(str(labels[value]) for value in field.data or ())
+
+    with force_locale("en"):
+        behaviours = tuple(practice.behaviour(b).english for b in form.behaviours.data or ())
+        if form.behaviour_other.data.strip():
+            behaviours += (f"Other: {form.behaviour_other.data.strip()}",)
+        answers = (
+            Answer("reporting_for", str(form.reporting_for.label.text), chosen(form.reporting_for)),
+            Answer("behaviours", str(form.behaviours.label.text), behaviours),
+            Answer("places", str(form.places.label.text), all_chosen(form.places)),
+            Answer("when", str(form.when.label.text), form.when.data.strip()),
+            Answer("involved", str(form.involved.label.text), form.involved.data.strip()),
+            Answer("team_involved", str(form.team_involved.label.text), chosen(form.team_involved)),
+            Answer("recipients", str(form.recipients.label.text), tuple(form.recipients.data)),
+            Answer("contact_reported", str(form.contact_reported.label.text), chosen(form.contact_reported)),
+            Answer("name_me", str(form.name_me.label.text), chosen(form.name_me)),
+            Answer("outcome", str(form.outcome.label.text), form.outcome.data.strip()),
+            Answer("reply_language", str(form.reply_language.label.text),
+                   f"{LANGUAGES[form.reply_language.data]} ({form.reply_language.data})"),
+        )
+    return Report(form.content_warning.data, form.content_warning_note.data.strip(), answers,
+                  form.message.data)
+
+
+def seal_report(report: Report, reporter_key: PublicKey):
+    """The report in an upload sink of this request (uploads.py), not yet bound to anyone."""
+    # The reporter's key travels inside the report, where the server cannot change it later.
+    sink = request.new_sink(ItemMeta(kind="report", date=today(),
+                                     reporter_key=base64.b64encode(bytes(reporter_key)).decode()))
+    sink.write(report.encode())
+    return sink
+
+
+def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
+                     position: int, max_files: int) -> list[StagedItem]:
+    """Seal `first` (the report or a typed message, if any) and every uploaded file to
+    `recipients`, each bound to the conversation and its place after the reporter's
+    `position` earlier items."""
+    keys = [r.public_key for r in recipients]
+    uploads = [f for f in request.files.getlist("files") if f.filename]
+    if len(uploads) > max_files:
+        raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=max_files))
+    if not keys:
+        abort(507)  # every responder the reporter chose has left the team: nobody could read it
+    sinks = ([first] if first else []) + [f.stream for f in uploads]
+    return [sink.claim(keys, Binding(conversation_id, "reporter", position + n))
+            for n, sink in enumerate(sinks)]
+
+
+def read_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
+    """Decrypt a reply in memory for this response only; None if it cannot be read.
+
+    The author named is the one whose signature `import_replies` verified, and only if the
+    sealed reply claims the same name; an unsigned (v0.1.0) reply is from "the team"."""
+    try:
+        with store.envelope(item) as stream:
+            meta, body = split_item(open_envelope(stream, secret))
+            text = b"".join(body).decode("utf-8", errors="replace")
+    except (FormatError, OSError):
+        return None
+    verified = signed_author(item)
+    return Reply(meta.date, meta.name if verified and verified == meta.name else "", text)

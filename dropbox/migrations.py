@@ -106,6 +106,24 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
             os.close(descriptor)
 
 
+def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path) -> None:
+    """v0.1.0 wrote a payload before its row and kept no journal of it, so a crash in between
+    left ciphertext in store/ that nothing points at: no export carries it, no retention or
+    deletion reaches it, and it stayed for ever. Remove every file no item names (and folders
+    left empty); since then a journal of what is being placed lets start-up do this."""
+    store = data_dir / "store"
+    if not store.is_dir():
+        return
+    named = set(db.execute("SELECT conversation_id, id FROM items").fetchall())
+    for bucket in store.iterdir():
+        for folder in bucket.iterdir() if bucket.is_dir() else ():
+            for payload in folder.iterdir() if folder.is_dir() else ():
+                if (folder.name, payload.name) not in named and payload.is_file():
+                    payload.unlink()
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+
 def index_items_by_day(db: sqlite3.Connection, data_dir: Path) -> None:
     """The reports waiting unread are found between two item numbers, the second looked up by
     day (`waiting_reports`): without this index the desk walked every untaken item."""
@@ -167,6 +185,7 @@ STEPS: tuple[Step, ...] = (
     payloads_in_buckets,
     index_items_by_day,
     practice_says_what_the_code_says,
+    drop_payloads_no_row_names,
 )
 
 CURRENT = len(STEPS)

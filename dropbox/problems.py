@@ -15,6 +15,8 @@ PROBLEMS = {
 
 EXPIRED = _l("This form has expired or did not come from this site. "
              "Please go back, reload the page and send it again.")
+# When no one more's session fits (sessions.py): not a login problem, so not the 429 text.
+BUSY = _l("This site is busy just now. Please wait a minute and try again.")
 
 
 class TooLarge(RequestEntityTooLarge):

@@ -28,7 +28,7 @@ from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginF
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
-from dropbox.problems import EXPIRED, TooLarge
+from dropbox.problems import BUSY, EXPIRED, TooLarge
 from dropbox.redirects import page_of_this_app
 from dropbox.storage import Conversation, StagedItem, new_id, today
 
@@ -75,11 +75,16 @@ def _fresh_session() -> None:
         session[LANGUAGE] = language
 
 
-def _room_for_one_more() -> None:
-    """Refuse to begin a session for someone while the table of those is full: sessions of
-    reporters who are writing are never evicted to make room (sessions.py)."""
-    if not current_app.session_interface.has_room():
-        abort(429)
+def _room_for_one_more() -> bool:
+    """Whether a session for someone may begin: while the table of those is full, none does,
+    since sessions of reporters who are writing are never evicted to make room (sessions.py)."""
+    return current_app.session_interface.has_room()
+
+
+def _busy(draft: Draft | None):
+    """No room for one more reporter just now: a page to try again from, carrying the words of
+    a report in hand (nothing is kept here meanwhile)."""
+    return render_template("busy.html", draft=draft, fresh=StartForm()), 429
 
 
 def _stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
@@ -173,9 +178,10 @@ def start():
     """Make a codename; it stays in server memory only until the reporter has written it down."""
     if not StartForm().validate_on_submit():
         abort(400)
-    _room_for_one_more()
-    _new_codename()
     draft = Draft.carried(request, REPORT)
+    if not _room_for_one_more():
+        return _busy(draft)
+    _new_codename()
     if draft:  # a different codename for a report whose words are being carried back
         return _codename_page(draft)
     return redirect(url_for("reporter.codename"))
@@ -203,6 +209,8 @@ def codename():
     draft = Draft.carried(request, REPORT)
     if pending is None or "codename" in pending and time.monotonic() > pending["shown_until"]:
         if draft:  # the codename went unconfirmed too long, but words ride on: a new one for them
+            if not _room_for_one_more():
+                return _busy(draft)
             _new_codename()
             return _codename_page(draft), 400
         session.pop(PENDING, None)  # nothing was written yet: starting again loses nothing
@@ -269,6 +277,8 @@ def rescue() -> tuple[str, int] | None:
             return render_template("report.html", form=form, dropped=list(draft.files)), 400
         return _conversation_page(current, form, 400, dropped=list(draft.files))
     if kind == REPORT:
+        if not _room_for_one_more():
+            return _busy(draft)
         _new_codename()  # the old one went with the session: nothing can be filed under it
         form = ConfirmCodenameForm(formdata=None)
         form.form_errors.append(_("Your session had ended, so your report was not sent yet. Nothing "
@@ -341,7 +351,9 @@ def login():
     draft = Draft.carried(request, FOLLOW_UP)
     if not form.validate_on_submit():
         return render_template("login.html", form=form, draft=draft), 400 if request.method == "POST" else 200
-    _room_for_one_more()
+    if not _room_for_one_more():  # the codename is typed again; a carried follow-up rides on
+        form.form_errors.append(str(BUSY))
+        return render_template("login.html", form=form, draft=draft), 429
     config, budget = _instance().config, _instance().login_failures
     phrase = codenames.normalize(form.codename.data)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not

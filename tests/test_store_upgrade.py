@@ -115,3 +115,19 @@ def test_the_upgraded_instance_serves_its_old_reporter_and_responder(old, tmp_pa
     finally:
         server.stop()
     assert payloads(data / "store") == before  # start-up and use kept every payload
+
+
+def test_ciphertext_a_v0_1_0_crash_left_without_a_row_is_removed_and_nothing_else(old, tmp_path):
+    """v0.1.0 placed a payload before its row, without a journal: a crash in between left a file
+    nothing names, which no export, retention or deletion would ever reach."""
+    store = old / "instance" / "store"
+    before = payloads(store)
+    some = next(iter(before))[0]
+    (store / some / "0123456789abcdef0123456789abcdef").write_bytes(b"ciphertext of a crash")
+    (store / "fedcba9876543210fedcba9876543210").mkdir()  # a conversation whose row never came
+    (store / "fedcba9876543210fedcba9876543210" / "00112233445566778899aabbccddeeff").write_bytes(b"x")
+    upgrade(old)
+    assert payloads(store) == before
+    assert not (store / "fe").exists() or not any((store / "fe").iterdir())
+    assert FACTS["reports"][0]["message"] in "\n".join(
+        p.read_text("utf-8", "replace") for p in open_all(old, tmp_path).rglob("*.txt"))

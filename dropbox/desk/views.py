@@ -20,6 +20,7 @@ from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
+from dropbox.problems import BUSY
 from dropbox.storage import new_id, today
 
 desk = Blueprint("desk", __name__)
@@ -77,8 +78,8 @@ def login():
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if request.method == "POST" else 200
     instance = _instance()
-    if not current_app.session_interface.has_room():
-        abort(429)
+    if not current_app.session_interface.has_room():  # every session table slot is someone's
+        return render_template("login.html", form=form, refused=str(BUSY)), 429
     try:
         accounts.authenticate(instance.config, instance.store, form.username.data.strip(),
                               form.password.data, form.otp.data)

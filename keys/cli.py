@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 
 from keys.errors import FormatError
-from keys.offline import open_bundle, trusted_keys, visible, write_reply
+from keys.opening import open_bundle
+from keys.pinning import trusted_keys
+from keys.replying import write_reply
 from keys.responder import Responder, ResponderKey, check_name
+from keys.safe_text import visible
 
 
 def _passphrase(args: argparse.Namespace, confirm: bool = False) -> str:

@@ -15,7 +15,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ATTACHMENTS = "attachments"  # where `keys open` puts a conversation's files
+from keys.opened_folder import ATTACHMENTS  # where `keys open` puts a conversation's files
+
 CLEANED = ".cleaned"  # what mat2 puts before a scrubbed copy's suffix
 
 

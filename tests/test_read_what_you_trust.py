@@ -155,7 +155,7 @@ def test_attachment_names_never_become_dot_files(given):
 
 
 def test_same_name_attachments_get_numbered_names_and_no_folder_holds_more_than_1000(tmp_path, monkeypatch):
-    monkeypatch.setattr("keys.offline.FILES_PER_FOLDER", 100)  # the real limit is 1000
+    monkeypatch.setattr("keys.opened_folder.FILES_PER_FOLDER", 100)  # the real limit is 1000
     conv = Conversation([ALICE], [report_item(REPORTER)]
                         + [item("file", str(n).encode(), "photo.jpg") for n in range(250)], REPORTER)
     path = write_export(tmp_path / "b.odbx", [conv])

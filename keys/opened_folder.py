@@ -1,0 +1,205 @@
+"""The folders `keys open` writes: OUT/<2>/<designation>_<id>/, with index.txt and attachments.
+
+Where each opened item goes, under which name, and the index lines that list it
+(docs/FORMAT.md, "Opening"). Conversations are sharded by the first two
+characters of their id, and attachments move to attachments-2/, -3/, … after
+1,000 files, so no directory grows past a few thousand entries; free names come
+from one listing per folder and a counter per name, so opening stays linear in
+the number of items. A conversation's `.opened.json` remembers what its folder
+was given, so that opening a later bundle into it adds only what is new and the
+opener can check the reporter's places against what came before. One
+conversation is written at a time; everything is its user's alone (0700, 0600).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from keys import strict
+from keys.bundle import ConversationEntry
+from keys.envelope import Binding
+from keys.errors import FormatError
+from keys.items import ItemMeta
+from keys.private_files import append, create, make_folder
+from keys.safe_text import sanitise_name
+
+ATTACHMENTS = "attachments"
+FILES_PER_FOLDER = 1000  # then attachments-2/, attachments-3/, …: no directory grows past a few thousand
+INDEX = "index.txt"
+STATE = ".opened.json"
+REPORT = "report.txt"
+
+
+@dataclass
+class Opened:
+    """One conversation this key opened."""
+    id: str
+    designation: str
+    folder: str
+    items: int = 0
+
+
+class _Names:
+    """Free names in one folder, found in time linear in the number of files it gets."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._taken = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        self._next: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+    def take(self, name: str) -> Path:
+        if name in self._taken:
+            stem, suffix = Path(name).stem, Path(name).suffix
+            count = self._next.get(name, 2)
+            while f"{stem} ({count}){suffix}" in self._taken:
+                count += 1
+            self._next[name] = count + 1
+            name = f"{stem} ({count}){suffix}"
+        self._taken.add(name)
+        return self.folder / name
+
+
+@dataclass
+class FolderState:
+    """What a conversation's folder was given before (`.opened.json`): item ids, the reporter's
+    places and the reporter key sealed in its report. Kept as a set and a dict, so each item's
+    checks take the same time however many came before."""
+    opened: set[str] = field(default_factory=set)
+    positions: dict[int, str] = field(default_factory=dict)
+    reporter_key: str = ""
+    highest: int | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> "FolderState":
+        if not path.exists():
+            return cls()
+        try:
+            record = strict.load_json(path.read_bytes(), str(path), max_depth=2)
+            positions = {int(k): strict.text(v, str(path)) for k, v in record["positions"].items()}
+            state = cls(set(map(str, record["opened"])), positions, strict.text(record["reporter_key"], str(path)))
+        except (FormatError, KeyError, ValueError, TypeError, AttributeError, OSError):
+            raise FormatError(f"{path} is damaged: open the bundle into a new folder") from None
+        state.highest = max(positions, default=None)
+        return state
+
+    def save(self, path: Path) -> None:
+        record = {"opened": sorted(self.opened), "reporter_key": self.reporter_key,
+                  "positions": {str(k): v for k, v in sorted(self.positions.items())}}
+        with create(path) as out:
+            out.write(json.dumps(record, sort_keys=True).encode("utf-8"))
+
+    def record(self, item_id: str, binding: Binding | None) -> None:
+        """`item_id` was written, in the reporter's place its binding gives if it has one."""
+        self.opened.add(item_id)
+        if binding is not None and binding.origin == "reporter":
+            self.positions[binding.position] = item_id
+            self.highest = max(binding.position, -1 if self.highest is None else self.highest)
+
+
+def _attachments_folder(number: int) -> str:
+    return ATTACHMENTS if number == 1 else f"{ATTACHMENTS}-{number}"
+
+
+def _attachments_number(name: str) -> int:
+    return 1 if name == ATTACHMENTS else int(name.rpartition("-")[2])
+
+
+def _attachments(folder: Path) -> _Names:
+    """The attachments folder files go to next: the last one opened into, or the first."""
+    numbers = [_attachments_number(p.name) for p in folder.glob(f"{ATTACHMENTS}*")
+               if re.fullmatch(rf"{ATTACHMENTS}(-[1-9][0-9]*)?", p.name)]
+    return _Names(folder / _attachments_folder(max(numbers, default=1)))
+
+
+def _folder_name(conversation_id: str, designation: str) -> str:
+    return f"{designation}_{conversation_id}" if designation else conversation_id
+
+
+@dataclass
+class ConversationFolder:
+    """The folder of the conversation being opened, and what it holds."""
+    entry: ConversationEntry
+    folder: Path
+    files: _Names
+    attachments: _Names
+    state: FolderState
+    opened: Opened
+    index: TextIO | None = None
+
+    def partial(self, item_id: str) -> Path:
+        """Where an item is written while it verifies: a dot-name, renamed only once it has."""
+        return self.folder / f".partial-{item_id}"
+
+    def place(self, meta: ItemMeta, item_id: str) -> tuple[Path, str]:
+        """The free name a verified item takes, and its line in the folder's index."""
+        if meta.kind == "report":
+            final = self.files.take(REPORT)
+            return final, f"{meta.date}  report   {final.name}"
+        if meta.kind == "file":
+            if len(self.attachments) >= FILES_PER_FOLDER:
+                self.attachments = _Names(self.folder / _attachments_folder(
+                    _attachments_number(self.attachments.folder.name) + 1))
+            make_folder(self.attachments.folder)
+            final = self.attachments.take(sanitise_name(meta.name))
+            return final, f"{meta.date}  file     {final.parent.name}/{final.name}"
+        final = self.files.take(f"{meta.date}-{meta.kind}-{item_id[:8]}.txt")
+        author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
+        return final, f"{meta.date}  {meta.kind:<8} {final.name}{author}"
+
+    def add_to_index(self, line: str, notes: list[str]) -> None:
+        """An item written: its line, with its notes, in the folder's index."""
+        if self.index is None:  # opened once per conversation, with its first item
+            self.index = append(self.folder / INDEX)
+            if self.index.tell() == 0:
+                names = ", ".join(r.name for r in self.entry.recipients)
+                self.index.write(f"conversation {self.entry.id}\n"
+                                 f"designation: {self.entry.designation or '-'}\n"
+                                 f"recipients: {names}\n\n")
+        self.index.write(line + "".join(f" [{n}]" for n in notes) + "\n")
+        self.opened.items += 1
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+        self.state.save(self.folder / STATE)
+
+
+class OpenedFolders:
+    """OUT, written one conversation at a time; each one started is added to `opened`."""
+
+    def __init__(self, out_dir: Path, opened: list[Opened]):
+        self.out, self.opened = Path(out_dir), opened
+        self.current: ConversationFolder | None = None
+        make_folder(self.out)
+
+    def conversation(self, entry: ConversationEntry) -> ConversationFolder:
+        """The folder of `entry`'s conversation: the current one, or a new one begun."""
+        if self.current is not None and self.current.entry.id == entry.id:
+            self.current.entry = entry  # the next slice of a long conversation
+            return self.current
+        self.close()
+        # Shards of at most 36² folders keep every directory to a few thousand entries.
+        relative = Path(entry.id[:2]) / _folder_name(entry.id, entry.designation)
+        folder = self.out / relative
+        make_folder(folder.parent)  # each level itself: parents=True would give the shard 0755
+        make_folder(folder)
+        state = FolderState.load(folder / STATE)
+        opened = Opened(entry.id, entry.designation, str(relative))
+        self.opened.append(opened)
+        with append(self.out / INDEX) as index:
+            index.write(f"{entry.designation or '-'}\t{entry.id}\t{relative}\n")
+        self.current = ConversationFolder(entry, folder, _Names(folder), _attachments(folder),
+                                          state, opened)
+        return self.current
+
+    def close(self) -> None:
+        """The current conversation's index closed and its state saved."""
+        if self.current is not None:
+            self.current.close()
+            self.current = None

@@ -1,0 +1,262 @@
+"""`keys open`: read a bundle and write out, verified, each item this key may read.
+
+Each item is written through a temporary name renamed only once its envelope
+has verified to its last chunk (and, for a reply, its signature), so nothing
+half-verified is ever left behind. Before that it is checked against its
+binding (its conversation and place) and what its folder was given before; a
+report against the reporter key the bundle lists; a reply against its author's
+signing key, pinned on this machine where it is (`keys.pinning`). What could
+not be checked is said in a note. Bundles of version 1 (v0.1.0) open too, with
+the checks their format allows. Where things go is `keys.opened_folder`.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from keys import bundle_v1, envelope
+from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
+from keys.codename import desk_name
+from keys.errors import FormatError
+from keys.items import MAX_REPORT, ItemMeta, Report, split_item
+from keys.opened_folder import ConversationFolder, Opened, OpenedFolders
+from keys.private_files import create
+from keys.responder import Responder, ResponderKey
+from keys.safe_text import render_report, sanitise_name, visible
+
+MAX_TEXT = 4 << 20
+
+
+class _Skip(Exception):
+    """An item that is not written, and is no fault: it was opened here before."""
+
+
+@dataclass
+class OpenReport:
+    conversations: list[Opened] = field(default_factory=list)
+    items: int = 0
+    excluded: int | None = 0
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self, name: str) -> str:
+        text = f"{name}: opened {self.items} item(s) in {len(self.conversations)} conversation(s)"
+        if self.excluded is not None:
+            text += f"; excluded from {self.excluded} conversation(s)"
+        if self.failures:
+            text += f"; {len(self.failures)} item(s) failed to verify and were not written"
+        return text
+
+
+class _Hashing:
+    """Reads through to `stream`, hashing what passes (a reply's signature covers its envelope)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.hash = hashlib.blake2b(digest_size=32, person=b"odbx-reply")
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.hash.update(data)
+        return data
+
+
+def _read_at_most(chunks, limit: int) -> bytes:
+    """All of `chunks`, verified to the last one, or FormatError past `limit` bytes."""
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if len(data) > limit:
+            raise FormatError("item is too large for its kind")
+    return bytes(data)
+
+
+class _Opener:
+    def __init__(self, key: ResponderKey, out_dir: Path, report: OpenReport,
+                 trusted: dict[str, Responder]):
+        self.key, self.report, self.trusted = key, report, trusted
+        self.mine = bytes(key.secret_key.public_key)
+        self.folders = OpenedFolders(out_dir, report.conversations)
+
+    def conversation(self, entry: ConversationEntry) -> ConversationFolder:
+        return self.folders.conversation(entry)
+
+    def close(self) -> None:
+        self.folders.close()
+
+    def item(self, conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
+             view) -> None:
+        try:
+            line, notes = self._open_item(conversation, item, item_id, view)
+        except _Skip as skipped:
+            self.report.warnings.append(f"{conversation.entry.id}/{item_id}: {skipped}")
+            return
+        except FormatError as exc:
+            self.report.failures.append(f"{conversation.entry.id}/{item_id}: {exc}")
+            return
+        for note in notes:
+            self.report.warnings.append(f"{conversation.entry.id}/{item_id}: {note}")
+        conversation.add_to_index(line, notes)
+        self.report.items += 1
+
+    def _open_item(self, conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
+                   view) -> tuple[str, list[str]]:
+        entry, notes = conversation.entry, []
+        # Only a team item can be a reply whose signature covers its envelope: hashing every
+        # attachment too would cost about as much as decrypting it.
+        hashing = _Hashing(view) if item is not None and item.origin == "team" else None
+        view = hashing or view
+        header = envelope.read_header(view)
+        file_key = envelope.unwrap_file_key(header, self.key.secret_key)
+        self._check_place(conversation, item, item_id, header.binding, notes)
+        temp = conversation.partial(item_id)
+        try:
+            with create(temp) as out:
+                meta, body = split_item(envelope.open_payload(view, header, file_key))
+                if meta.kind == "report":
+                    out.write(render_report(meta.date, Report.decode(_read_at_most(body, MAX_REPORT))))
+                    self._pin_reporter(conversation, meta, header.binding, notes)
+                elif meta.kind in ("message", "reply"):
+                    text = _read_at_most(body, MAX_TEXT).decode("utf-8", errors="replace")
+                    out.write(visible(text).encode("utf-8"))
+                for chunk in body:  # a file's body; the others are read to their end already
+                    out.write(chunk)
+            if meta.kind == "reply" and item is not None and item.origin != "team":
+                raise FormatError("a reply that the bundle lists as the reporter's")
+            if meta.kind == "reply":
+                notes += self._check_reply(entry, item, item_id, meta, hashing and hashing.hash.digest())
+            elif item is not None and item.origin == "team":
+                raise FormatError("an item from the team that is not a reply")
+            final, line = conversation.place(meta, item_id)
+            os.replace(temp, final)
+            conversation.state.record(item_id, header.binding)
+            return line, notes
+        finally:
+            temp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _check_place(conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
+                     binding: envelope.Binding | None, notes: list[str]) -> None:
+        """An item must be in the conversation and place it was sealed for, and new."""
+        state = conversation.state
+        if item_id in state.opened:
+            raise _Skip("opened before into this folder; not written again")
+        if binding is None:
+            notes.append("made before binding: its place cannot be checked")
+            return
+        if binding.conversation_id != conversation.entry.id:
+            raise FormatError("this item was sealed for another conversation; not written")
+        if item is None or item.origin != binding.origin or item.position != binding.position:
+            raise FormatError("this item is not in the place it was sealed for; not written")
+        if binding.origin != "reporter":
+            return
+        if binding.position in state.positions:
+            raise FormatError(f"a second item in the reporter's place {binding.position} "
+                              "(repeated or replaced); not written")
+        highest = state.highest
+        if highest is not None and binding.position < highest:
+            notes.append("arrived out of order: the reporter sent it before items already shown")
+        elif highest is not None and binding.position > highest + 1:
+            # A bundle of new items opened into a fresh folder starts wherever it starts.
+            notes.append(f"{binding.position - highest - 1} earlier item(s) of the reporter are "
+                         "missing: withheld or dropped by the server")
+
+    @staticmethod
+    def _pin_reporter(conversation: ConversationFolder, meta: ItemMeta,
+                      binding: envelope.Binding | None, notes: list[str]) -> None:
+        sealed = meta.reporter_key
+        listed = conversation.entry.reporter_key
+        if not sealed:
+            notes.append("report made before the reporter key was sealed in it")
+            return
+        if listed is not None and base64.b64encode(bytes(listed)).decode("ascii") != sealed:
+            raise FormatError("the bundle names a reporter key other than the one sealed in the "
+                              "report: do not reply to this conversation; the report was not written")
+        conversation.state.reporter_key = sealed
+
+    def _check_reply(self, entry: ConversationEntry, item: ItemEntry | None, item_id: str,
+                     meta: ItemMeta, digest: bytes | None) -> list[str]:
+        if item is None or item.proof is None:
+            return ["unsigned: written before replies were signed, its author cannot be checked"]
+        author = next((r for r in entry.recipients if r.name == item.proof.author), None)
+        if author is None or author.signing_key is None:
+            raise FormatError(f"reply signed by {item.proof.author}, who is not a recipient with a "
+                              "signing key; not written")
+        # A key pinned here is the one to trust: the bundle's list comes from the server.
+        pinned = self.trusted.get(author.name)
+        if pinned is not None and pinned.signing_key is None:
+            raise FormatError(f"the key pinned for {author.name} is a v0.1.0 key without a signing "
+                              f"key: pin their new .pub (`keys trust NEW.pub --replace`); not written")
+        signing_key = pinned.signing_key if pinned is not None else author.signing_key
+        if not item.proof.verify(signing_key, entry.id, item_id, item.position, digest):
+            raise FormatError("reply signature does not verify" + (
+                f" with the key pinned for {author.name}" if pinned is not None else "") + "; not written")
+        if meta.name != item.proof.author:
+            raise FormatError(f"reply claims to be from {sanitise_name(meta.name)!r} but is signed "
+                              f"by {item.proof.author}; not written")
+        if pinned is None:
+            return [f"signature by {author.name} verified with the key the bundle names "
+                    f"({author.name} is not pinned here)"]
+        return [f"signature by {author.name} verified"]
+def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,
+                trusted: dict[str, Responder] | None = None) -> OpenReport:
+    """Open what `key` may read of a bundle (version 1 or 2) into `out_dir`; reply signatures
+    are checked with the `trusted` (pinned) keys where there is one, else the bundle's."""
+    trusted = {key.name: key.responder, **(trusted or {})}
+    report = OpenReport()
+    with open(bundle_path, "rb") as stream:
+        version = bundle_version(stream)
+        if version == 1:
+            _open_v1(stream, key, out_dir, report, trusted)
+            return report
+        # Every envelope we write out verifies itself; the rest are none of this key's business.
+        reader = BundleReader(stream, whole_checksum=False)
+        if reader.head.kind != "export":
+            raise FormatError("this is a reply file, not an export: the server imports it")
+        if reader.head.recipient is not None \
+                and bytes(reader.head.recipient.public_key) != bytes(key.secret_key.public_key):
+            raise FormatError(f"this bundle was made for {reader.head.recipient.name}, not for "
+                              f"this key ({key.name})")
+        opener = _Opener(key, out_dir, report, trusted)
+        others = set()
+        try:
+            for entry, envelopes in reader.records():
+                if not any(bytes(r.public_key) == opener.mine for r in entry.recipients):
+                    others.add(entry.id)  # a bundle made for someone else, or for several
+                    continue
+                conversation = opener.conversation(entry)
+                for item, view in envelopes:
+                    opener.item(conversation, item, item.id, view)
+            told = reader.end.excluded
+            report.excluded = None if told is None and not others else (told or 0) + len(others)
+        except FormatError as exc:
+            # Items written before the fault verified on their own; say what was opened.
+            report.failures.append(f"bundle: {exc}")
+        finally:
+            opener.close()
+    return report
+
+
+def _open_v1(stream: BinaryIO, key: ResponderKey, out_dir: Path, report: OpenReport,
+             trusted: dict[str, Responder]) -> None:
+    """A v0.1.0 bundle: unbound items, unsigned replies, a team-wide manifest."""
+    reader = bundle_v1.BundleReader(stream, whole_checksum=False)
+    mine = bytes(key.secret_key.public_key)
+    readable = {c.id for c in reader.manifest.conversations
+                if any(bytes(r.public_key) == mine for r in c.recipients)}
+    report.excluded = len(reader.manifest.conversations) - len(readable)
+    opener = _Opener(key, out_dir, report, trusted)
+    try:
+        for old, item, view in reader.envelopes():
+            if old.id in readable:
+                # v0.1.0 bundles carry no designation; the desk's is derived from the id (Codename).
+                entry = ConversationEntry(old.id, (), old.recipients, old.reporter_key, desk_name(old.id))
+                opener.item(opener.conversation(entry), None, item.id, view)
+    except FormatError as exc:
+        report.failures.append(f"bundle: {exc}")
+    finally:
+        opener.close()

@@ -4,7 +4,7 @@ Nothing here is plaintext of a submission. A conversation row holds an
 opaque random id, the codename-derived lookup id, the reporter's public key,
 its recipients (names and public keys, as they were when the report was
 made) and day-precision dates. An item row holds its envelope header; the
-payload lives in `store/<conversation>/<item>`.
+payload lives in `store/<bucket>/<conversation>/<item>` (payloads.py).
 
 One module per concept: the v0.1.0 schema (`schema`), the values rows turn into
 (`records`), opening and upgrading the database (`database`), payload files

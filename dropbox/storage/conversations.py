@@ -97,6 +97,16 @@ class ConversationTables(Payloads):
                     f" conversation_id IN ({marks})", (name, *batch)))
         return mine
 
+    def count_for(self, name: str) -> int:
+        """How many conversations name `name` as a recipient."""
+        with self._db() as db:
+            return self._count_for(db, name)
+
+    @staticmethod
+    def _count_for(db: sqlite3.Connection, name: str) -> int:
+        return db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
+                          (name,)).fetchone()[0]
+
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
         with self._db() as db:
             row = db.execute("SELECT * FROM conversations WHERE lookup_id = ?", (lookup_id,)).fetchone()
@@ -136,17 +146,15 @@ class ConversationTables(Payloads):
             grouped.setdefault(row["conversation_id"], []).append(_item(row))
         return grouped
 
-    @staticmethod
-    def _shorter_walk(db: sqlite3.Connection, recipient: str, seq: int) -> str:
+    @classmethod
+    def _shorter_walk(cls, db: sqlite3.Connection, recipient: str, seq: int) -> str:
         """The query for `items_after` that walks the shorter list: the items newer than `seq`
         (few, when a responder downloads often: "my bundle" with nothing new costs nothing), or
         the responder's own conversations (fewer, when much is new elsewhere: the cost never
         grows with conversations that leave them out). CROSS JOIN makes SQLite walk the first
         table named first."""
         newest = db.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0]
-        mine = db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
-                          (recipient,)).fetchone()[0]
-        if newest - seq <= mine:
+        if newest - seq <= cls._count_for(db, recipient):
             return ("SELECT i.* FROM items i CROSS JOIN conversation_recipients r"
                     " ON r.name = ?1 AND r.conversation_id = i.conversation_id"
                     " WHERE i.seq > ?2 ORDER BY i.seq")

@@ -110,12 +110,6 @@ class DeskTables(Database):
                 {"name": name, "seen": seen_seq, "designation": designation}).fetchone()
         return None if row is None else _summary(row)
 
-    def count_for(self, name: str) -> int:
-        """How many conversations name `name` as a recipient."""
-        with self._db() as db:
-            return db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
-                              (name,)).fetchone()[0]
-
     def reserve_code_guess(self, name: str, now: int, limit: int, lock_seconds: int) -> bool:
         """Count one code guess before it is checked, in one statement, so that guesses
         arriving at once cannot all be checked before the count locks; False while locked.

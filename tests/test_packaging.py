@@ -76,3 +76,13 @@ def test_wheel_from_the_lock_alone_is_a_complete_server_in_arabic(tmp_path):
         assert 'dir="rtl"' in page.text and ARABIC_START in page.text
     finally:
         server.stop()
+
+
+def test_lock_files_name_no_machine_of_ours():
+    """An operator installs from base.lock on their own server: a lock that names our build
+    machine's folders or indexes makes pip warn about each of them, or fetch from a place the
+    operator never chose. Where packages come from is pip's own setting (index, --find-links
+    on the command line), never the lock's."""
+    for lock in (*(ROOT / "requirements").glob("*.lock"), ROOT / "dropbox" / "airgap" / "kit.lock"):
+        options = [line for line in lock.read_text().splitlines() if line.startswith("-")]
+        assert options == [], f"{lock.name} carries pip options: {options}"

@@ -103,12 +103,22 @@ def airgap(tmp_path_factory) -> Airgap:
     return Airgap(folder, passphrase_file)
 
 
-@pytest.fixture
-def instance(tmp_path, airgap) -> Path:
-    data = tmp_path / "instance"
+@pytest.fixture(scope="session")
+def instance_template(tmp_path_factory, airgap) -> Path:
+    """One instance made as an operator makes it (`init`, then `team add` per responder), once."""
+    data = tmp_path_factory.mktemp("template") / "instance"
     dropbox("init", "--data", data)
     for name in TEAM:
         dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    return data
+
+
+@pytest.fixture
+def instance(tmp_path, instance_template) -> Path:
+    """A fresh copy of the template, modes kept: four CLI runs per test cost a third of the
+    suite's time, and no test depends on its instance's secrets differing from another's."""
+    data = tmp_path / "instance"
+    shutil.copytree(instance_template, data, symlinks=True)
     return data
 
 

@@ -5,7 +5,7 @@ DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test bench bench-attacks clean translations dist
+.PHONY: install run test test-fast bench bench-attacks clean translations dist
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -50,6 +50,11 @@ run: install instance/config.toml
 
 test: install
 	$(VENV)/bin/python -m pytest
+
+# The loop while changing code: everything but the tests marked slow (real tor, browsers, big
+# payloads, the packaging build). CI runs `make test`, which is all of it.
+test-fast: install
+	$(VENV)/bin/python -m pytest -m "not slow" -q
 
 # Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
 # Reuses the tests' server starter and streaming client, hence tests/ on the path.

@@ -1,8 +1,9 @@
-"""The reporter site answers only to its own onion address and to loopback.
+"""Each app answers only to its own onion address and to loopback.
 
 A request naming any other host reached us through something in between, most often a
-tor2web gateway: it sees everything a reporter sends and knows where they are. Such a
-request gets a warning page that names the real address, never the site itself.
+tor2web gateway: it sees everything a reporter (or a responder) sends and knows where they
+are. Such a request gets a warning page (each app's tor2web.html) that names the real
+address, never the app itself.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def host_name(host: str) -> str:
     return host.rpartition(":")[0] if re.search(r":\d*$", host) else host
 
 
-def guard_hosts(app: Flask, config: Config) -> None:
-    address = ServiceKey.load(config.onion_key_file("site")).address
+def guard_hosts(app: Flask, config: Config, service: str) -> None:
+    """`service`: whose onion address this app answers at, "site" or "desk"."""
+    address = ServiceKey.load(config.onion_key_file(service)).address
 
     @app.before_request
     def refuse_other_hosts():

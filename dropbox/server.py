@@ -31,6 +31,7 @@ from dropbox.disk_budget import DiskBudget
 from dropbox.submission_stream import Limits
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
+from dropbox.storage import Store
 from onion.client_auth import AccessError
 from onion.service_key import ServiceKey
 from onion.tor import Service, Tor, TorError
@@ -73,6 +74,9 @@ class StopRequest:
 def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
           desk_port: int | None = None) -> int:
     """Serve until stopped; returns the exit status. `desk_port` 0 is any free port."""
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    store.prepare()
+    store.recover()  # what a crash left half-written; never under a running server
     app = create_app(config)
     # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -88,6 +92,8 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
     if desk_port is not None:
         desk_port = start_desk(config, desk_port, disk)
+    # The chores (retention purge among them) run wherever the instance is served, desk or not.
+    Housekeeping(config, store).start()
     request = _stop_on_signals()
     controller = _connect(tor, config) if tor else None
     try:
@@ -107,12 +113,11 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
 
 
 def start_desk(config: Config, port: int, disk: DiskBudget | None = None) -> int:
-    """The responder desk on its own loopback port, plus the server's chores, in threads."""
+    """The responder desk on its own loopback port, in a thread."""
     app = create_desk_app(config)
     desk = _waitress(app, config, DESK_HOST, port, Intake(disk or _disk_budget(config)))
     print(f"serving the responder desk on http://{DESK_HOST}:{desk.effective_port}/", flush=True)
     threading.Thread(target=desk.run, name="desk", daemon=True).start()
-    Housekeeping(config, app.extensions["dropbox"].store).start()
     return desk.effective_port
 
 

@@ -1,25 +1,16 @@
 """The desk's Flask application, built from the same Config as the reporter site.
 
 Its own app and port, so it can be published on its own onion with client
-authorization; the same strict headers, CSRF protection, memory-only sessions
-and problem pages as the reporter site.
+authorization; built on the same base as the reporter site (webapp.py).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, Request
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 
-from dropbox.app import Instance, add_favicon, add_problem_pages, one_connection_per_request
 from dropbox.config import Config
-from dropbox.formlimits import BoundedFormRequest, bound_forms
 from dropbox.desk.views import desk
-from dropbox.headers import add_strict_headers
-from dropbox.ratelimit import FailureBudget
-from dropbox.sessions import MemorySessions
-from dropbox.storage import Store
+from dropbox.formlimits import BoundedFormRequest
+from dropbox.webapp import build_app
 
 DESK_COOKIE = "desk_session"
 
@@ -29,26 +20,8 @@ class DeskRequest(BoundedFormRequest, Request):
 
 
 def create_desk_app(config: Config) -> Flask:
-    app = Flask(__name__, static_folder=str(Path(__file__).parent.parent / "static"))
-    app.request_class = DeskRequest
-    bound_forms(app, config.settings, frozenset({"desk.replies"}))
-    app.config.update(
-        SECRET_KEY=config.session_key,
-        MAX_CONTENT_LENGTH=config.max_request_bytes,
-        SESSION_COOKIE_NAME=DESK_COOKIE,
-        WTF_CSRF_TIME_LIMIT=None,
-    )
-    # Its own cookie: on one host, browsers would otherwise let the two apps overwrite each other's.
-    app.session_interface = MemorySessions(config.settings.session_idle_seconds, DESK_COOKIE,
-                                           config.settings.max_sessions)
-    store = Store(config.database, config.store_dir, config.tmp_dir)
-    app.extensions["dropbox"] = Instance(
-        config, store, FailureBudget(config.settings.login_failures_per_minute))
-    one_connection_per_request(app, store)
-    CSRFProtect(app)
-    Babel(app)  # the shared problem pages are written for translation; the desk is in English
+    # Babel: the shared problem pages are written for translation; the desk is in English.
+    app = build_app(__name__, config, service="desk", cookie=DESK_COOKIE, request_class=DeskRequest,
+                    upload_endpoints=frozenset({"desk.replies"}))
     app.register_blueprint(desk)
-    app.after_request(add_strict_headers)
-    add_problem_pages(app)
-    add_favicon(app)
     return app

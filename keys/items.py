@@ -22,6 +22,7 @@ KINDS = ("message", "file", "reply", "report")
 _LENGTH = struct.Struct(">I")
 MAX_META = 64 * 1024
 MAX_REPORT = 1024 * 1024
+MAX_TEXT = 4 << 20  # the body of a message or a reply
 
 
 @dataclass(frozen=True)

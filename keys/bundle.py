@@ -30,7 +30,9 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from keys import strict
+from keys.envelope import MAX_CONTEXT, sealed_size
 from keys.errors import FormatError
+from keys.items import MAX_META, MAX_TEXT
 from keys.responder import Responder, check_name
 
 MAGIC = b"ODBXBDL"
@@ -94,7 +96,7 @@ class Proof:
     def from_json(cls, record: object) -> "Proof":
         record = _fields(record, {"author", "signature"})
         return cls(check_name(strict.text(record["author"], "bundle record", 64)),
-                   strict.b64(record["signature"], 64, "bundle record"))
+                   strict.b64(record["signature"], 64, "bundle record", "signature"))
 
     @classmethod
     def sign(cls, key: SigningKey, author: str, conversation_id: str, item_id: str,
@@ -179,8 +181,8 @@ class ConversationEntry:
         record = _fields(record, {"type", "id", "recipients", "items"},
                          {"reporter_key", "designation"})
         designation = record.get("designation", "")
-        if designation and (not isinstance(designation, str)
-                            or not DESIGNATION_PATTERN.fullmatch(designation)):
+        if "designation" in record and (not isinstance(designation, str)
+                                        or not DESIGNATION_PATTERN.fullmatch(designation)):
             raise FormatError("bundle record holds an invalid designation")
         recipients = tuple(responder_from_json(r) for r in _list(record["recipients"], MAX_RECIPIENTS))
         if len({r.name for r in recipients}) != len(recipients):
@@ -412,23 +414,40 @@ class ReplyFile:
     envelope: bytes = field(repr=False)
 
 
-MAX_REPLY = 4 << 20
+# A reply's envelope: a text of at most 4 MiB and its metadata, sealed to at most 255 keys.
+MAX_REPLY = sealed_size(4 + MAX_META + MAX_TEXT, MAX_RECIPIENTS, MAX_CONTEXT)
 
 
 def read_reply_file(stream: BinaryIO) -> ReplyFile:
-    """A version 2 reply file, whole and checked, in memory (replies are small)."""
+    """A version 2 reply file, whole and checked against every rule of FORMAT.md's "Reply
+    file", in memory; a second record or item is refused before any envelope is read."""
     reader = BundleReader(stream)
     if reader.head.kind != "reply":
         raise FormatError(f"this is an {reader.head.kind} bundle, not a reply file")
-    found = []
+    if reader.head.recipient is not None:
+        raise FormatError("a reply file's head names no responder (it has a `for`)")
+    found = None
     for entry, envelopes in reader.records():
-        for item, view in envelopes:
-            if item.size > MAX_REPLY:
-                raise FormatError("reply is too large")
-            found.append((entry, item, view.read()))
-    if len(found) != 1:
+        if found is not None:
+            raise FormatError("a reply file holds one conversation record, and this has more")
+        if entry.recipients or entry.reporter_key is not None or entry.designation:
+            raise FormatError("a reply file's record names no recipients, reporter key or "
+                              "designation: the server has them")
+        if len(entry.items) != 1:
+            raise FormatError("a reply file holds exactly one reply")
+        [item] = entry.items
+        if item.origin != "team":
+            raise FormatError("a reply file's item is not from the team")
+        if item.position is None:
+            raise FormatError("a reply file's item has no position")
+        if item.proof is None:
+            raise FormatError("reply is not signed")
+        if item.size > MAX_REPLY:
+            raise FormatError("reply is too large (its text is at most 4 MiB)")
+        for _, view in envelopes:
+            found = ReplyFile(reader.head, entry.id, item, view.read())
+    if found is None:
         raise FormatError("a reply file holds exactly one reply")
-    entry, item, envelope = found[0]
-    if item.origin != "team" or item.proof is None or item.position is None:
-        raise FormatError("reply is not signed")
-    return ReplyFile(reader.head, entry.id, item, envelope)
+    if reader.end.excluded is not None:
+        raise FormatError("a reply file's end record says nothing of excluded conversations")
+    return found

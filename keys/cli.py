@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from keys.errors import FormatError
+from keys.first_opening import FirstOpenings
 from keys.opening import open_bundle
 from keys.pinning import trusted_keys
 from keys.replying import write_reply
@@ -78,8 +79,9 @@ def _bundle_for(path: Path, name: str) -> Path:
 
 def cmd_open(args: argparse.Namespace) -> int:
     key = ResponderKey.load(Path(args.key), _passphrase(args))
+    trusted = _trusted_folder(args)
     report = open_bundle(_bundle_for(Path(args.bundle), key.name), key, Path(args.out),
-                         trusted_keys(_trusted_folder(args)))
+                         trusted_keys(trusted), FirstOpenings.beside(trusted))
     for opened in report.conversations:
         print(f"{opened.designation or '-':<24} {opened.id}  {opened.items:>4} item(s)  "
               f"{Path(args.out) / opened.folder}")
@@ -160,7 +162,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     opener.add_argument("bundle")
     opener.add_argument("--key", required=True)
     opener.add_argument("--out", required=True)
-    opener.add_argument("--trusted", help="pinned team keys, to check reply signatures with "
+    opener.add_argument("--trusted", help="pinned team keys, to check reply signatures with, and "
+                                          "what the first opening of each conversation learned "
                                           "[default: trusted/ beside --key]")
     opener.add_argument("--scrub", action="store_true",
                         help="also write a copy of each attachment without its metadata (needs mat2)")
@@ -172,7 +175,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     reply.add_argument("--key", required=True)
     reply.add_argument("--message-file", required=True)
     reply.add_argument("--out", required=True)
-    reply.add_argument("--trusted", help="folder of pinned team keys [default: trusted/ beside --key]")
+    reply.add_argument("--trusted", help="folder of pinned team keys and first openings "
+                                         "[default: trusted/ beside --key]")
     reply.set_defaults(run=cmd_reply)
 
     trust = commands.add_parser("trust", help="pin team members' public keys for replies")

@@ -107,8 +107,18 @@ def _subkey(file_key: bytes, purpose: bytes) -> bytes:
 
 
 def header_size(recipient_count: int, binding: "Binding") -> int:
-    return (len(MAGIC) + 2 + recipient_count * STANZA_SIZE + _SS + _LENGTH.size + 1
-            + len(binding.encode()) + MAC_SIZE)
+    return _header_size(recipient_count, len(binding.encode()))
+
+
+def _header_size(recipient_count: int, binding_size: int) -> int:
+    return len(MAGIC) + 2 + recipient_count * STANZA_SIZE + _SS + _LENGTH.size + 1 + binding_size + MAC_SIZE
+
+
+def sealed_size(length: int, recipient_count: int, binding_size: int) -> int:
+    """The size of a version 2 envelope of an item of `length` bytes (FORMAT.md, "Payload")."""
+    padded = padded_size(length)
+    return (_header_size(recipient_count, binding_size)
+            + padded // CHUNK_SIZE * SEALED_CHUNK_SIZE + padded % CHUNK_SIZE + _ABYTES)
 
 
 class PayloadSealer:

@@ -22,6 +22,7 @@ KINDS = ("message", "file", "reply", "report")
 _LENGTH = struct.Struct(">I")
 MAX_META = 64 * 1024
 MAX_REPORT = 1024 * 1024
+MAX_TEXT = 4 << 20  # the body of a message or a reply
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class ItemMeta:
         if kind not in KINDS:
             raise FormatError(f"unknown item kind {kind!r}")
         reporter_key = record.get("reporter_key", "")
+        if "reporter_key" in record and kind != "report":
+            raise FormatError(f"item metadata of a {kind} holds a reporter key (only a report may)")
         if reporter_key:
             strict.b64(reporter_key, 32, "item metadata")
         # The date becomes part of a file name offline: only a plain day may pass.

@@ -3,11 +3,15 @@
 Each item is written through a temporary name renamed only once its envelope
 has verified to its last chunk (and, for a reply, its signature), so nothing
 half-verified is ever left behind. Before that it is checked against its
-binding (its conversation and place) and what its folder was given before; a
-report against the reporter key the bundle lists; a reply against its author's
-signing key, pinned on this machine where it is (`keys.pinning`). What could
-not be checked is said in a note. Bundles of version 1 (v0.1.0) open too, with
-the checks their format allows. Where things go is `keys.opened_folder`.
+binding (its conversation and place), what its folder was given before, and
+what this machine learned when it first opened the conversation
+(`keys.first_opening`: the report, the reporter key, the reporter's places),
+whatever folder it goes to now; a report against the reporter key the bundle
+lists; a reply against its author's signing key, pinned on this machine where
+it is (`keys.pinning`). What could not be checked is said in a note. Bundles
+and envelopes of version 1 (v0.1.0) open too, with the checks their format
+allows; an item of format 2 missing what format 2 requires is refused, never
+taken for an old one. Where things go is `keys.opened_folder`.
 """
 from __future__ import annotations
 
@@ -22,13 +26,13 @@ from keys import bundle_v1, envelope
 from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
 from keys.codename import desk_name
 from keys.errors import FormatError
-from keys.items import MAX_REPORT, ItemMeta, Report, split_item
+from keys.first_opening import FirstOpening, FirstOpenings, ReportDigest
+from keys.items import MAX_REPORT, MAX_TEXT, ItemMeta, Report, split_item
 from keys.opened_folder import ConversationFolder, Opened, OpenedFolders
 from keys.private_files import create
 from keys.responder import Responder, ResponderKey
 from keys.safe_text import render_report, sanitise_name, visible
 
-MAX_TEXT = 4 << 20
 
 
 class _Skip(Exception):
@@ -65,6 +69,10 @@ class _Hashing:
         return data
 
 
+def _b64(key) -> str:
+    return "" if key is None else base64.b64encode(bytes(key)).decode("ascii")
+
+
 def _read_at_most(chunks, limit: int) -> bytes:
     """All of `chunks`, verified to the last one, or FormatError past `limit` bytes."""
     data = bytearray()
@@ -77,19 +85,43 @@ def _read_at_most(chunks, limit: int) -> bytes:
 
 class _Opener:
     def __init__(self, key: ResponderKey, out_dir: Path, report: OpenReport,
-                 trusted: dict[str, Responder]):
+                 trusted: dict[str, Responder], first_openings: FirstOpenings, bundle_version: int):
         self.key, self.report, self.trusted = key, report, trusted
         self.mine = bytes(key.secret_key.public_key)
         self.folders = OpenedFolders(out_dir, report.conversations)
+        self.first_openings, self.bundle_version = first_openings, bundle_version
+        self.first: FirstOpening | None = None
+        self.refused: str | None = None  # the conversation being skipped, contradicting the first opening
 
-    def conversation(self, entry: ConversationEntry) -> ConversationFolder:
+    def conversation(self, entry: ConversationEntry) -> ConversationFolder | None:
+        """The folder of `entry`'s conversation, or None (and a failure said once) if the bundle
+        contradicts what this machine learned when it first opened it: nothing of it is written."""
+        if self.first is not None and self.first.id == entry.id:
+            return None if self.refused == entry.id else self.folders.conversation(entry)
+        self._save_first()
+        self.first, self.refused = self.first_openings.get(entry.id), None
+        try:
+            notes = self.first.check_bundle(self.bundle_version, entry.designation)
+            self.first.trusted_reporter_key(_b64(entry.reporter_key))
+        except FormatError as exc:
+            self.refused = entry.id
+            self.report.failures.append(f"{entry.id}: {exc}; nothing of it was written")
+            return None
+        self.report.warnings += [f"{entry.id}: {note}" for note in notes]
         return self.folders.conversation(entry)
+
+    def _save_first(self) -> None:
+        if self.first is not None:
+            self.first_openings.save(self.first)
 
     def close(self) -> None:
         self.folders.close()
+        self._save_first()
 
-    def item(self, conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
+    def item(self, conversation: ConversationFolder | None, item: ItemEntry | None, item_id: str,
              view) -> None:
+        if conversation is None:
+            return
         try:
             line, notes = self._open_item(conversation, item, item_id, view)
         except _Skip as skipped:
@@ -116,10 +148,15 @@ class _Opener:
         temp = conversation.partial(item_id)
         try:
             with create(temp) as out:
-                meta, body = split_item(envelope.open_payload(view, header, file_key))
+                plaintext = ReportDigest(envelope.open_payload(view, header, file_key))
+                meta, body = split_item(iter(plaintext))
+                plaintext.hashing = meta.kind == "report"
                 if meta.kind == "report":
                     out.write(render_report(meta.date, Report.decode(_read_at_most(body, MAX_REPORT))))
-                    self._pin_reporter(conversation, meta, header.binding, notes)
+                    self._check_report(conversation, meta, item_id, header,
+                                       plaintext.hash.hexdigest(), notes)
+                    if item_id in conversation.state.opened:
+                        raise _Skip("opened before into this folder (and unchanged); not written again")
                 elif meta.kind in ("message", "reply"):
                     text = _read_at_most(body, MAX_TEXT).decode("utf-8", errors="replace")
                     out.write(visible(text).encode("utf-8"))
@@ -128,24 +165,32 @@ class _Opener:
             if meta.kind == "reply" and item is not None and item.origin != "team":
                 raise FormatError("a reply that the bundle lists as the reporter's")
             if meta.kind == "reply":
-                notes += self._check_reply(entry, item, item_id, meta, hashing and hashing.hash.digest())
+                notes += self._check_reply(entry, item, item_id, meta, header,
+                                           hashing and hashing.hash.digest())
             elif item is not None and item.origin == "team":
                 raise FormatError("an item from the team that is not a reply")
             final, line = conversation.place(meta, item_id)
             os.replace(temp, final)
             conversation.state.record(item_id, header.binding)
+            if header.binding is not None and header.binding.origin == "reporter":
+                self.first.record_place(header.binding.position, item_id)
             return line, notes
         finally:
             temp.unlink(missing_ok=True)
 
-    @staticmethod
-    def _check_place(conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
+    def _check_place(self, conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
                      binding: envelope.Binding | None, notes: list[str]) -> None:
-        """An item must be in the conversation and place it was sealed for, and new."""
+        """An item must be in the conversation and place it was sealed for, and new; the place
+        is also checked against the first opening, whatever folder that went to."""
         state = conversation.state
-        if item_id in state.opened:
+        # A report opened before is read again all the same: a replaced one must not pass unseen.
+        may_be_report = binding is None or (binding.origin, binding.position) == ("reporter", 0)
+        if item_id in state.opened and not (
+                may_be_report and self.first.report_id in ("", item_id)):
             raise _Skip("opened before into this folder; not written again")
         if binding is None:
+            if item is not None and item.position is not None:
+                raise FormatError("the bundle gives a place to an item sealed without one; not written")
             notes.append("made before binding: its place cannot be checked")
             return
         if binding.conversation_id != conversation.entry.id:
@@ -154,6 +199,9 @@ class _Opener:
             raise FormatError("this item is not in the place it was sealed for; not written")
         if binding.origin != "reporter":
             return
+        self.first.check_place(binding.position, item_id)
+        if item_id in state.opened:
+            return  # the report, read again only to be checked
         if binding.position in state.positions:
             raise FormatError(f"a second item in the reporter's place {binding.position} "
                               "(repeated or replaced); not written")
@@ -165,21 +213,25 @@ class _Opener:
             notes.append(f"{binding.position - highest - 1} earlier item(s) of the reporter are "
                          "missing: withheld or dropped by the server")
 
-    @staticmethod
-    def _pin_reporter(conversation: ConversationFolder, meta: ItemMeta,
-                      binding: envelope.Binding | None, notes: list[str]) -> None:
-        sealed = meta.reporter_key
-        listed = conversation.entry.reporter_key
-        if not sealed:
-            notes.append("report made before the reporter key was sealed in it")
-            return
-        if listed is not None and base64.b64encode(bytes(listed)).decode("ascii") != sealed:
+    def _check_report(self, conversation: ConversationFolder, meta: ItemMeta, item_id: str,
+                      header: envelope.Header, digest: str, notes: list[str]) -> None:
+        """The report: the one first opened here (or now the first), sealing the reporter key
+        the bundle lists; only a version 1 envelope (v0.1.0) may seal none."""
+        self.first.check_report(item_id, digest, meta.reporter_key, header.version)
+        sealed, listed = meta.reporter_key, _b64(conversation.entry.reporter_key)
+        if sealed and listed and listed != sealed:
             raise FormatError("the bundle names a reporter key other than the one sealed in the "
                               "report: do not reply to this conversation; the report was not written")
-        conversation.state.reporter_key = sealed
+        self.first.trusted_reporter_key(listed)
+        if sealed:
+            conversation.state.reporter_key = sealed
+        else:
+            notes.append("report made before the reporter key was sealed in it")
 
     def _check_reply(self, entry: ConversationEntry, item: ItemEntry | None, item_id: str,
-                     meta: ItemMeta, digest: bytes | None) -> list[str]:
+                     meta: ItemMeta, header: envelope.Header, digest: bytes | None) -> list[str]:
+        if header.version >= 2 and (item is None or item.proof is None):
+            raise FormatError("a reply of format 2 without its author's signature; not written")
         if item is None or item.proof is None:
             return ["unsigned: written before replies were signed, its author cannot be checked"]
         author = next((r for r in entry.recipients if r.name == item.proof.author), None)
@@ -203,15 +255,18 @@ class _Opener:
                     f"({author.name} is not pinned here)"]
         return [f"signature by {author.name} verified"]
 def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,
-                trusted: dict[str, Responder] | None = None) -> OpenReport:
+                trusted: dict[str, Responder] | None = None,
+                first_openings: FirstOpenings | None = None) -> OpenReport:
     """Open what `key` may read of a bundle (version 1 or 2) into `out_dir`; reply signatures
-    are checked with the `trusted` (pinned) keys where there is one, else the bundle's."""
+    are checked with the `trusted` (pinned) keys where there is one, else the bundle's, and
+    each conversation against its `first_openings` (kept in memory only if not given)."""
     trusted = {key.name: key.responder, **(trusted or {})}
+    first_openings = first_openings or FirstOpenings(None)
     report = OpenReport()
     with open(bundle_path, "rb") as stream:
         version = bundle_version(stream)
         if version == 1:
-            _open_v1(stream, key, out_dir, report, trusted)
+            _open_v1(stream, key, out_dir, report, trusted, first_openings)
             return report
         # Every envelope we write out verifies itself; the rest are none of this key's business.
         reader = BundleReader(stream, whole_checksum=False)
@@ -221,7 +276,7 @@ def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,
                 and bytes(reader.head.recipient.public_key) != bytes(key.secret_key.public_key):
             raise FormatError(f"this bundle was made for {reader.head.recipient.name}, not for "
                               f"this key ({key.name})")
-        opener = _Opener(key, out_dir, report, trusted)
+        opener = _Opener(key, out_dir, report, trusted, first_openings, 2)
         others = set()
         try:
             for entry, envelopes in reader.records():
@@ -242,14 +297,14 @@ def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,
 
 
 def _open_v1(stream: BinaryIO, key: ResponderKey, out_dir: Path, report: OpenReport,
-             trusted: dict[str, Responder]) -> None:
+             trusted: dict[str, Responder], first_openings: FirstOpenings) -> None:
     """A v0.1.0 bundle: unbound items, unsigned replies, a team-wide manifest."""
     reader = bundle_v1.BundleReader(stream, whole_checksum=False)
     mine = bytes(key.secret_key.public_key)
     readable = {c.id for c in reader.manifest.conversations
                 if any(bytes(r.public_key) == mine for r in c.recipients)}
     report.excluded = len(reader.manifest.conversations) - len(readable)
-    opener = _Opener(key, out_dir, report, trusted)
+    opener = _Opener(key, out_dir, report, trusted, first_openings, 1)
     try:
         for old, item, view in reader.envelopes():
             if old.id in readable:

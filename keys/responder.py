@@ -168,7 +168,7 @@ class ResponderKey:
         if not data.startswith(KEY_MAGIC):
             raise FormatError("not an onion-dropbox secret key file")
         if len(data) < head + argon2id.SALTBYTES + _CHECKSUM_SIZE:
-            raise FormatError("secret key file is damaged (truncated)")
+            raise FormatError("not an onion-dropbox secret key file (too short)")
         if len(data) > 4096:
             raise FormatError("not an onion-dropbox secret key file (too large)")
         body, checksum = data[:-_CHECKSUM_SIZE], data[-_CHECKSUM_SIZE:]
@@ -179,8 +179,9 @@ class ResponderKey:
             raise FormatError(f"secret key file version {version} is not supported")
         if not (argon2id.OPSLIMIT_MIN <= opslimit <= _MAX_OPSLIMIT
                 and argon2id.MEMLIMIT_MIN <= memlimit <= _MAX_MEMLIMIT):
-            raise FormatError("secret key file asks for more work than any real key file does "
-                              f"(at most {_MAX_OPSLIMIT} passes and {_MAX_MEMLIMIT >> 20} MiB)")
+            raise FormatError("secret key file asks for a cost no real key file has (from "
+                              f"{argon2id.OPSLIMIT_MIN} to {_MAX_OPSLIMIT} passes and from "
+                              f"{argon2id.MEMLIMIT_MIN >> 10} KiB to {_MAX_MEMLIMIT >> 20} MiB)")
         salt = body[head:head + argon2id.SALTBYTES]
         try:
             box_key = argon2id.kdf(secret.SecretBox.KEY_SIZE, passphrase.encode("utf-8"), salt,

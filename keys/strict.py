@@ -92,16 +92,16 @@ def size(value: object, what: str) -> int:
     return value
 
 
-def b64(value: object, length: int, what: str) -> bytes:
-    """Exactly `length` bytes in canonical padded standard Base64."""
+def b64(value: object, length: int, what: str, holding: str = "public key") -> bytes:
+    """Exactly `length` bytes in canonical padded standard Base64 (`holding` says of what)."""
     if not isinstance(value, str) or not value.isascii():
-        raise FormatError(f"{what} holds an invalid public key")
+        raise FormatError(f"{what} holds an invalid {holding}")
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise FormatError(f"{what} holds an invalid public key") from None
+        raise FormatError(f"{what} holds an invalid {holding}") from None
     if len(raw) != length or base64.b64encode(raw).decode("ascii") != value:
-        raise FormatError(f"{what} holds an invalid public key")
+        raise FormatError(f"{what} holds an invalid {holding}")
     return raw
 
 

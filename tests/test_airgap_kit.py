@@ -85,8 +85,10 @@ def test_kit_installs_and_opens_and_replies_with_no_network(tmp_path):
     fixture = json.loads((FIXTURE / "fixture.json").read_text())
     report = fixture["reports"][0]
     opened = tmp_path / "opened"
+    # --trusted: what the first opening learns is written there, not into the fixture.
     _offline(keys, "open", FIXTURE / "export-1.bundle", "--key", FIXTURE / "airgap" / "alexandra.key",
-             "--out", opened, "--passphrase-file", FIXTURE / "airgap" / "passphrase.txt", env=env)
+             "--out", opened, "--passphrase-file", FIXTURE / "airgap" / "passphrase.txt",
+             "--trusted", tmp_path / "trusted", env=env)
     texts = "".join(p.read_text() for p in opened.glob(f"*/*{report['conversation']}/*.txt"))
     assert report["message"] in texts
     # A v0.1.0 key reads; to sign replies it gains a signing key, and the colleagues' keys are pinned.

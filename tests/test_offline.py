@@ -370,3 +370,43 @@ def test_opening_twice_into_the_same_folder_writes_nothing_twice(export, convers
     assert all("opened before" in w for w in again.warnings) and len(again.warnings) == 8
     names = os.listdir(folder_of(tmp_path, first.id))
     assert f"{DATE}-message-{first.item_ids[1][:8]} (2).txt" not in names
+
+
+def test_reply_position_is_the_number_of_reporter_items_in_the_bundle(trusted, tmp_path):
+    """FORMAT.md, "Reply file": POSITION counts the reporter's items, so one the server
+    withheld (place 1 here) is not answered as if it had been read."""
+    from keys.bundle import BundleWriter, ConversationEntry, Head
+    from keys_support import sealed_items
+    conv = Conversation([ALICE, BOB], [report_item(REPORTER), item("message", b"withheld"),
+                                       item("message", b"shown")], REPORTER)
+    report, _, shown = sealed_items(conv)
+    with open(tmp_path / "gap.odbx", "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE))
+        writer.conversation(ConversationEntry(conv.id, (report[0], shown[0]),
+                                              (ALICE.responder, BOB.responder), REPORTER.public_key))
+        writer.write(report[1])
+        writer.write(shown[1])
+        writer.close(0)
+    write_reply(tmp_path / "gap.odbx", conv.id, ALICE, "Two items read.", tmp_path / "r.odbx", trusted)
+    reply, _, _ = open_reply(tmp_path / "r.odbx", REPORTER)
+    assert reply.item.position == 2
+
+
+def test_a_reply_of_4_mib_of_text_is_written_and_read_back_and_more_is_refused(
+        export, conversations, trusted, tmp_path):
+    """The Item section allows 4 MiB of text in a reply; its padded envelope is larger."""
+    first, _ = conversations
+    text = "x" * (4 << 20)
+    write_reply(export, first.id, ALICE, text, tmp_path / "reply.odbx", trusted)
+    _, meta, body = open_reply(tmp_path / "reply.odbx", REPORTER)
+    assert len(body) == 4 << 20
+    with pytest.raises(FormatError, match="longer than 4 MiB"):
+        write_reply(export, first.id, ALICE, text + "x", tmp_path / "big.odbx", trusted)
+    assert not (tmp_path / "big.odbx").exists()
+
+
+def test_reply_is_written_only_from_an_export(export, conversations, trusted, tmp_path):
+    first, _ = conversations
+    write_reply(export, first.id, ALICE, "First.", tmp_path / "reply.odbx", trusted)
+    with pytest.raises(FormatError, match="reply file, not an export"):
+        write_reply(tmp_path / "reply.odbx", first.id, ALICE, "Again.", tmp_path / "r2.odbx", trusted)

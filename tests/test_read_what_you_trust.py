@@ -6,6 +6,7 @@ shows free text with its control characters escaped.
 """
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -21,7 +22,7 @@ from keys.offline import open_bundle, sanitise_name, visible
 from keys.responder import Responder, ResponderKey
 
 from keys_support import (DATE, Conversation, all_files, folder_of, item, report_item,
-                          sealed_items, write_export, write_export_v1)
+                          sealed_items, v1_envelope, write_export, write_export_v1)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
 REPORTER = PrivateKey.generate()
@@ -98,15 +99,22 @@ def test_reply_from_a_left_out_responder_under_a_colleagues_name_is_refused(tmp_
         assert "not written" in report.failures[0]
 
 
-def test_unsigned_reply_is_shown_as_unsigned(tmp_path):
+def test_unsigned_reply_is_shown_as_unsigned_only_in_an_envelope_of_version_1(tmp_path):
+    """v0.1.0 wrote unsigned replies in envelopes of version 1; a format-2 envelope was made
+    after replies were signed, so one without a proof is refused, never called old."""
     conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
     items = sealed_items(conv)
-    reply = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"old reply",
-                          [REPORTER.public_key, ALICE.secret_key.public_key],
-                          envelope.Binding(conv.id, "team", 1))
-    write_items(tmp_path / "u.odbx", conv, [items[0], (ItemEntry("e" * 32, len(reply), "team", 1), reply)])
+    plaintext = ItemMeta("reply", DATE, "bob").encode() + b"old reply"
+    old = v1_envelope(plaintext, [REPORTER.public_key, ALICE.secret_key.public_key])
+    write_items(tmp_path / "u.odbx", conv, [items[0], (ItemEntry("e" * 32, len(old), "team"), old)])
     report = open_bundle(tmp_path / "u.odbx", ALICE, tmp_path / "out")
     assert report.items == 2 and any("unsigned" in w for w in report.warnings)
+    new = envelope.seal(plaintext, [REPORTER.public_key, ALICE.secret_key.public_key],
+                        envelope.Binding(conv.id, "team", 1))
+    write_items(tmp_path / "n.odbx", conv, [items[0], (ItemEntry("f" * 32, len(new), "team", 1), new)])
+    report = open_bundle(tmp_path / "n.odbx", ALICE, tmp_path / "out2")
+    assert report.items == 1 and not any("unsigned" in w for w in report.warnings)
+    assert "a reply of format 2 without its author's signature" in report.failures[0]
 
 
 def test_version_1_bundle_opens_with_its_items_marked_as_made_before_binding(tmp_path):
@@ -232,3 +240,132 @@ def test_reply_is_checked_with_the_pinned_key_not_the_one_the_bundle_names(tmp_p
     assert pinned.items == 1 and "with the key pinned for bob" in pinned.failures[0]
     unpinned = open_bundle(tmp_path / "b.odbx", ALICE, tmp_path / "unpinned")
     assert unpinned.items == 2 and any("bob is not pinned here" in w for w in unpinned.warnings)
+
+
+# A server compromised after a conversation was first opened cannot steer a reply: what the first
+# opening learned (docs/FORMAT.md, "First openings") is kept beside the key, not in OUT.
+
+PASSPHRASE = "a passphrase of length"
+
+
+def responder_machine(folder, pinned=(BOB,)):
+    """alice's air-gapped machine: her key file, its passphrase, her colleagues pinned."""
+    folder.mkdir(exist_ok=True)
+    (folder / "alice.key").write_bytes(ALICE.seal(PASSPHRASE, opslimit=1, memlimit=8 << 20))
+    (folder / "pass").write_text(PASSPHRASE + "\n")
+    (folder / "trusted").mkdir(exist_ok=True)
+    for colleague in pinned:
+        (folder / "trusted" / f"{colleague.name}.pub").write_text(colleague.responder.to_pub_text())
+    return folder
+
+
+def keys(machine, *args):
+    return subprocess.run([sys.executable, "-m", "keys", *map(str, args), "--key", machine / "alice.key",
+                           "--passphrase-file", machine / "pass"], capture_output=True, text=True)
+
+
+def reply(machine, bundle, conv, out):
+    (machine / "message.txt").write_text("We have read your report.")
+    return keys(machine, "reply", bundle, conv.id, "--message-file", machine / "message.txt",
+                "--out", out)
+
+
+def replaced(conv: Conversation, report: bytes, designation: str = "") -> Conversation:
+    """The same conversation as a compromised server sends it: same ids, another report."""
+    again = Conversation(conv.recipients, [report, *conv.items[1:]], REPORTER, id=conv.id,
+                         designation=designation or conv.designation)
+    again.item_ids = conv.item_ids
+    return again
+
+
+def genuine() -> Conversation:
+    return Conversation([ALICE, BOB], [report_item(REPORTER, "The real report."),
+                                       item("message", b"a follow-up")], REPORTER,
+                        designation="maple-river")
+
+
+SERVER = PrivateKey.generate()  # a key of the server's own, to read replies with
+
+
+@pytest.mark.parametrize("how", ["same reporter key", "the server's key sealed inside"])
+def test_a_report_replaced_after_the_first_opening_is_refused_in_any_folder(tmp_path, how):
+    machine = responder_machine(tmp_path / "machine")
+    conv = genuine()
+    write_export(tmp_path / "first.odbx", [conv])
+    assert keys(machine, "open", tmp_path / "first.odbx", "--out", tmp_path / "out").returncode == 0
+    fake = report_item(REPORTER, "Another report.") if how == "same reporter key" \
+        else report_item(SERVER, "Another report.")
+    bad = replaced(conv, fake, designation="quiet-harbour")
+    if how != "same reporter key":
+        bad.reporter = SERVER
+    write_export(tmp_path / "later.odbx", [bad])
+    for out in (tmp_path / "out", tmp_path / "elsewhere"):
+        result = keys(machine, "open", tmp_path / "later.odbx", "--out", out)
+        assert result.returncode == 1 and "first opened on this machine" in result.stderr, result
+        assert "Another report" not in "".join(p.read_text() for p in out.rglob("*.txt"))
+    assert not list((tmp_path / "elsewhere").rglob("report*.txt"))
+    written = reply(machine, tmp_path / "later.odbx", conv, tmp_path / "reply.odbx")
+    assert written.returncode == 1 and "first opened" in written.stderr
+    assert not (tmp_path / "reply.odbx").exists()
+
+
+def test_a_format_2_report_without_the_reporter_key_is_refused_and_never_replied_to(tmp_path):
+    """The server seals a report without the key and lists its own: not taken for v0.1.0's."""
+    machine = responder_machine(tmp_path / "machine")
+    conv = Conversation([ALICE, BOB], [report_item(None, "Who reads the reply?")], SERVER)
+    write_export(tmp_path / "b.odbx", [conv])
+    opened = keys(machine, "open", tmp_path / "b.odbx", "--out", tmp_path / "out")
+    assert opened.returncode == 1 and "without the reporter key sealed in it" in opened.stderr
+    assert not list((tmp_path / "out").rglob("report*.txt"))
+    written = reply(machine, tmp_path / "b.odbx", conv, tmp_path / "reply.odbx")
+    assert written.returncode == 1 and "without the reporter key" in written.stderr
+    assert not (tmp_path / "reply.odbx").exists()
+
+
+def test_a_version_1_bundle_of_a_conversation_first_opened_from_version_2_is_refused(tmp_path):
+    machine = responder_machine(tmp_path / "machine")
+    conv = genuine()
+    write_export(tmp_path / "v2.odbx", [conv])
+    assert keys(machine, "open", tmp_path / "v2.odbx", "--out", tmp_path / "out").returncode == 0
+    old = Conversation(conv.recipients, [item("report", b"an unsealed report")], SERVER, id=conv.id)
+    write_export_v1(tmp_path / "v1.bundle", [old])
+    for out in (tmp_path / "out", tmp_path / "elsewhere"):
+        result = keys(machine, "open", tmp_path / "v1.bundle", "--out", out)
+        assert result.returncode == 1 and "version 1 bundle of it is refused" in result.stderr
+    assert not list((tmp_path / "elsewhere").rglob("*.txt"))
+    written = reply(machine, tmp_path / "v1.bundle", old, tmp_path / "reply.odbx")
+    assert written.returncode == 1 and not (tmp_path / "reply.odbx").exists()
+
+
+def test_keys_reply_seals_only_to_the_reporter_key_of_the_first_opening(tmp_path):
+    """Replying first is a first opening too; a later bundle must agree with it."""
+    machine = responder_machine(tmp_path / "machine")
+    conv = genuine()
+    write_export(tmp_path / "first.odbx", [conv])
+    written = reply(machine, tmp_path / "first.odbx", conv, tmp_path / "reply.odbx")
+    assert written.returncode == 0, written.stderr
+    bad = replaced(conv, report_item(SERVER, "Another report."))
+    bad.reporter = SERVER
+    write_export(tmp_path / "later.odbx", [bad])
+    again = reply(machine, tmp_path / "later.odbx", conv, tmp_path / "reply2.odbx")
+    assert again.returncode == 1 and "first opened on this machine" in again.stderr
+    opened = keys(machine, "open", tmp_path / "later.odbx", "--out", tmp_path / "out")
+    assert opened.returncode == 1 and not list((tmp_path / "out").rglob("report*.txt"))
+
+
+def test_first_openings_are_kept_private_beside_the_key_by_conversation_id(tmp_path):
+    machine = responder_machine(tmp_path / "machine")
+    conv = genuine()
+    write_export(tmp_path / "b.odbx", [conv])
+    os.umask(0o022)
+    assert keys(machine, "open", tmp_path / "b.odbx", "--out", tmp_path / "out").returncode == 0
+    kept = machine / "trusted" / "first-opened" / conv.id[:2] / f"{conv.id}.json"
+    record = json.loads(kept.read_text())
+    assert record["conversation"] == conv.id and record["report"]["id"] == conv.item_ids[0]
+    assert record["places"] == {"0": conv.item_ids[0], "1": conv.item_ids[1]}
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    # A new designation is said, and what is genuine still opens into the new folder.
+    write_export(tmp_path / "renamed.odbx", [replaced(conv, conv.items[0], "quiet-harbour")])
+    renamed = keys(machine, "open", tmp_path / "renamed.odbx", "--out", tmp_path / "out")
+    assert renamed.returncode == 0 and "it was maple-river when first opened here" in renamed.stdout

@@ -425,18 +425,72 @@ def bundles() -> None:
     bad("bundle", write("bundle-bad-reply-forged-author.bin", export(c, [*b[:3], forged])), ["alice"],
         "signature does not verify", "a reply claiming bob, signed with alice's key")
 
+    # What format 2 requires of an item, and what only a report may carry.
+    readers = [PUBLIC["alice"], PUBLIC["bob"]]
+    keyless = spec_seal(item_bytes({"kind": "report", "date": DATE}, REPORT_BODY), readers,
+                        f"{CONV_A}/reporter/0")
+    c, b = conversation_a()
+    c["items"][0] = dict(c["items"][0], size=len(keyless))
+    bad("bundle", write("bundle-bad-report-without-reporter-key.bin", export(c, [keyless, *b[1:]])),
+        ["alice"], "without the reporter key sealed in it",
+        "a report in a version 2 envelope with no reporter_key (only v0.1.0's have none)")
+    c, b = conversation_a()
+    del c["items"][3]["proof"]
+    bad("bundle", write("bundle-bad-reply-without-proof.bin", export(c, b)), ["alice"],
+        "without its author's signature", "bob's reply in a version 2 envelope with its proof left out")
+    keyed = spec_seal(item_bytes({"kind": "message", "date": DATE, "reporter_key": b64(PUBLIC["mallory"])},
+                                 b"x"), readers, f"{CONV_A}/reporter/1")
+    c, b = conversation_a()
+    c["items"][1] = dict(c["items"][1], size=len(keyed))
+    bad("bundle", write("bundle-bad-reporter-key-in-message.bin", export(c, [b[0], keyed, *b[2:]])),
+        ["alice"], "holds a reporter key", "a message whose metadata carries a reporter_key")
 
-def reply_files() -> None:
+
+def reply_file(head_changes: dict | None = None, conv_changes: dict | None = None,
+               item_changes: dict | None = None, end: dict | None = None,
+               second: bool = False, items: int = 1) -> bytes:
+    """alice's signed reply to conversation A, in a reply file changed as given."""
     reply = spec_seal(item_bytes({"kind": "reply", "date": DATE, "name": "alice"}, REPLY),
                       [PUBLIC["reporter"], PUBLIC["alice"], PUBLIC["bob"]], f"{CONV_A}/team/3")
     item = {"id": "8" * 32, "size": len(reply), "origin": "team", "position": 3,
             "proof": sign_reply("alice", "alice", CONV_A, "8" * 32, 3, reply)}
-    data = spec_bundle([record({"type": "bundle", "kind": "reply", "created": DATE}),
-                        record({"type": "conversation", "id": CONV_A, "recipients": [], "items": [item]}),
-                        reply, record({"type": "end", "records": 1, "excluded": None})])
-    index.append({"file": write("reply-good.bin", data), "type": "reply", "expect": "good",
+    item.update(item_changes or {})
+    item = {k: v for k, v in item.items() if v is not None}
+    conv = {"type": "conversation", "id": CONV_A, "recipients": [], "items": [item] * items,
+            **(conv_changes or {})}
+    records = [conv, conv] if second else [conv]
+    parts = [record({"type": "bundle", "kind": "reply", "created": DATE, **(head_changes or {})})]
+    for each in records:
+        parts += [record(each), *[reply] * len(each["items"])]
+    parts.append(record(end or {"type": "end", "records": len(records), "excluded": None}))
+    return spec_bundle(parts)
+
+
+def reply_files() -> None:
+    index.append({"file": write("reply-good.bin", reply_file()), "type": "reply", "expect": "good",
                   "keys": ["reporter", "bob"], "author": "alice", "conversation": CONV_A,
                   "position": 3, "comment": "alice's signed reply to conversation A"})
+    for label, changes, error, comment in [
+        ("for", {"head_changes": {"for": responder("alice")}}, "names no responder",
+         "a head with `for`"),
+        ("recipients", {"conv_changes": {"recipients": [responder("mallory")]}},
+         "names no recipients", "a record listing mallory as a recipient"),
+        ("reporter-key", {"conv_changes": {"reporter_key": b64(PUBLIC["mallory"])}},
+         "names no recipients, reporter key", "a record naming a reporter key"),
+        ("designation", {"conv_changes": {"designation": "maple-river"}},
+         "or designation", "a record naming a designation"),
+        ("excluded", {"end": {"type": "end", "records": 1, "excluded": 0}},
+         "nothing of excluded", "an end record with excluded 0, not null"),
+        ("two-records", {"second": True}, "one conversation record",
+         "the conversation record and its reply twice"),
+        ("reporter-origin", {"item_changes": {"origin": "reporter"}}, "not from the team",
+         "the reply listed as the reporter's"),
+        ("no-position", {"item_changes": {"position": None}}, "has no position",
+         "the reply's position left out"),
+        ("unsigned", {"item_changes": {"proof": None}}, "not signed", "the proof left out"),
+        ("two-items", {"items": 2}, "exactly one reply", "one record listing the reply twice"),
+    ]:
+        bad("reply", write(f"reply-bad-{label}.bin", reply_file(**changes)), [], error, comment)
 
 
 # --- Key files and codenames -----------------------------------------------------------
@@ -463,7 +517,13 @@ def key_files() -> None:
     # Costs no real key file asks for: refused before argon2id runs (the checksum is right).
     body = b"ODBXKEY" + bytes([2]) + (64).to_bytes(8, "big") + (4 << 30).to_bytes(8, "big") + bytes(16 + 24 + 80)
     bad("secret-key", write("responder-bad-cost.key", body + b2b(body, 32, person=b"odbx-keyfile")), [],
-        "more work than any real key file", "64 passes and 4 GiB", passphrase=PASSPHRASE)
+        "a cost no real key file has", "64 passes and 4 GiB", passphrase=PASSPHRASE)
+    body = b"ODBXKEY" + bytes([2]) + (0).to_bytes(8, "big") + (8 << 20).to_bytes(8, "big") + bytes(16 + 24 + 80)
+    bad("secret-key", write("responder-bad-low-cost.key", body + b2b(body, 32, person=b"odbx-keyfile")), [],
+        "a cost no real key file has", "0 passes: less than libsodium allows", passphrase=PASSPHRASE)
+    body = b"ODBXKEY" + bytes([2]) + (1).to_bytes(8, "big") + (8 << 20).to_bytes(8, "big") + bytes(15)
+    bad("secret-key", write("responder-bad-short.key", body + b2b(body, 32, person=b"odbx-keyfile")), [],
+        "not an onion-dropbox secret key file", "71 bytes: shorter than any key file", passphrase=PASSPHRASE)
     bad("secret-key", write("responder-bad-inner-name.key",
                             key_file(SECRET["alice"] + signing_seed("alice") + b"../evil")), [],
         "inner name", "a sealed name that is not a responder name", passphrase=PASSPHRASE)

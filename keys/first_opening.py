@@ -1,0 +1,201 @@
+"""What this machine learned when it first read each conversation: the point of trust.
+
+Every bundle comes through the server, and the server can seal whatever it likes
+to the responders' keys: envelopes are not signed by the reporter. So once a
+responder has read a conversation, a later bundle must not be able to change
+what they read then. The first time this machine reads a conversation (`keys
+open`, or `keys reply`), it keeps the report's item id and a hash of its
+contents, the reporter key (the one sealed in the report; for a report made by
+v0.1.0, which seals none, the one the bundle listed), the reporter's item
+places and the newest bundle version seen. Every later bundle of that
+conversation is checked against it, whatever folder it is opened into, whatever
+designation or bundle version it comes with; `keys reply` seals to this
+reporter key and no other.
+
+It is kept per conversation id in `first-opened/` inside the trusted folder
+beside the key (docs/FORMAT.md, "First openings"), one small JSON file each,
+written whole under a temporary name and renamed, 0600 in 0700 folders.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keys import strict
+from keys.bundle import check_id
+from keys.errors import FormatError
+from keys.private_files import create, make_folder
+
+FOLDER = "first-opened"
+
+
+class ReportDigest:
+    """An item's plaintext chunks, hashed while the item may be a report: the hash kept of a
+    report is BLAKE2b-32 of its item's plaintext (metadata and body), person "odbx-report".
+    Set `hashing` to False once the item is known to be something else."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self.hash = hashlib.blake2b(digest_size=32, person=b"odbx-report")
+        self.hashing = True
+
+    def __iter__(self):
+        for chunk in self._chunks:
+            if self.hashing:
+                self.hash.update(chunk)
+            yield chunk
+
+
+class Contradiction(FormatError):
+    """A bundle says something other than what this machine learned at the first opening."""
+
+
+@dataclass
+class FirstOpening:
+    """One conversation as first read here, and what later bundles added to it."""
+    id: str
+    bundle_version: int = 0
+    designation: str = ""
+    report_id: str = ""
+    report_hash: str = ""  # hex
+    report_sealed_key: bool = False  # False: a report made by v0.1.0, which seals no key
+    reporter_key: str = ""  # Base64; "" while not known
+    places: dict[int, str] = field(default_factory=dict)  # reporter position -> item id
+    changed: bool = False
+
+    def to_json(self) -> dict:
+        return {"conversation": self.id, "bundle_version": self.bundle_version,
+                "designation": self.designation, "reporter_key": self.reporter_key,
+                "report": {"id": self.report_id, "blake2b": self.report_hash,
+                           "sealed_key": self.report_sealed_key} if self.report_id else None,
+                "places": {str(k): v for k, v in sorted(self.places.items())}}
+
+    @classmethod
+    def from_json(cls, record: dict, conversation_id: str) -> "FirstOpening":
+        if set(record) != {"conversation", "bundle_version", "designation", "reporter_key",
+                           "report", "places"} or record["conversation"] != conversation_id:
+            raise ValueError
+        report = record["report"]
+        if report is not None and set(report) != {"id", "blake2b", "sealed_key"}:
+            raise ValueError
+        return cls(conversation_id, strict.size(record["bundle_version"], "first opening"),
+                   strict.text(record["designation"], "first opening", 200),
+                   check_id(report["id"]) if report else "",
+                   strict.text(report["blake2b"], "first opening", 64) if report else "",
+                   bool(report and report["sealed_key"] is True),
+                   strict.text(record["reporter_key"], "first opening", 64),
+                   {int(k): check_id(v) for k, v in record["places"].items()})
+
+    def check_bundle(self, version: int, designation: str) -> list[str]:
+        """A bundle of this conversation: refused if older in version than one read before."""
+        if version < self.bundle_version:
+            raise Contradiction(f"this conversation was first opened on this machine from a version "
+                                f"{self.bundle_version} bundle; a version {version} bundle of it "
+                                "is refused (the server may be passing off a replaced report)")
+        notes = []
+        if self.designation and designation and designation != self.designation:
+            notes.append(f"the server now names this conversation {designation}; it was "
+                         f"{self.designation} when first opened here")
+        if version > self.bundle_version:
+            self.bundle_version, self.changed = version, True
+        if designation and not self.designation:
+            self.designation, self.changed = designation, True
+        return notes
+
+    def check_report(self, item_id: str, digest: str, sealed_key: str, envelope_version: int) -> None:
+        """The conversation's report: the one first read here, unchanged, or (the first) kept."""
+        if envelope_version >= 2 and not sealed_key:
+            raise FormatError("a report of format 2 without the reporter key sealed in it: not "
+                              "written (the server may be trying to choose where replies go)")
+        if self.report_id and item_id != self.report_id:
+            raise Contradiction(f"a second report for this conversation (the one first opened on "
+                                f"this machine is {self.report_id}): not written, do not reply")
+        if self.report_id and digest != self.report_hash:
+            raise Contradiction("the report is not the one first opened on this machine (same id, "
+                                "other contents: replaced by the server?): not written, do not reply")
+        if sealed_key and self.reporter_key and sealed_key != self.reporter_key:
+            raise Contradiction("the report seals a reporter key other than the one learned when "
+                                "the conversation was first opened on this machine: not written, "
+                                "do not reply")
+        if not self.report_id:
+            self.report_id, self.report_hash, self.changed = item_id, digest, True
+            self.report_sealed_key = bool(sealed_key)
+            if sealed_key:
+                self.reporter_key = sealed_key
+
+    def trusted_reporter_key(self, listed: str) -> str:
+        """The reporter key to believe, given the one a bundle lists ("" if it lists none);
+        "" while none is known. A report of v0.1.0 seals none: then the first one a bundle
+        listed after the report was read is kept, and every later one must equal it."""
+        if self.reporter_key:
+            if listed and listed != self.reporter_key:
+                raise Contradiction("the bundle names a reporter key other than the one learned "
+                                    "when the conversation was first opened on this machine: do not "
+                                    "reply to it (the server may be trying to read replies)")
+            return self.reporter_key
+        if self.report_id and not self.report_sealed_key and listed:
+            self.reporter_key, self.changed = listed, True
+        return self.reporter_key
+
+    def check_place(self, position: int, item_id: str) -> None:
+        """A reporter item: its place is the one it was first read in, and nobody else's."""
+        known = self.places.get(position)
+        if known is not None and known != item_id:
+            raise Contradiction(f"a second item in the reporter's place {position} (this machine "
+                                f"first opened {known} there): not written")
+
+    def record_place(self, position: int, item_id: str) -> None:
+        if self.places.get(position) != item_id:
+            self.places[position], self.changed = item_id, True
+
+
+class FirstOpenings:
+    """The first openings kept in `folder` (None: in memory only, for this run)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self._loaded: dict[str, FirstOpening] = {}
+
+    @classmethod
+    def beside(cls, trusted: Path) -> "FirstOpenings":
+        return cls(Path(trusted) / FOLDER)
+
+    def _path(self, conversation_id: str) -> Path:
+        return self.folder / conversation_id[:2] / f"{conversation_id}.json"
+
+    def get(self, conversation_id: str) -> FirstOpening:
+        """What this machine knows of a conversation; a fresh record if it never read it."""
+        check_id(conversation_id)
+        if conversation_id in self._loaded:
+            return self._loaded[conversation_id]
+        found = FirstOpening(conversation_id)
+        path = self._path(conversation_id) if self.folder is not None else None
+        if path is not None and path.exists():
+            try:
+                found = FirstOpening.from_json(
+                    strict.load_json(path.read_bytes(), str(path), max_depth=3), conversation_id)
+            except (FormatError, KeyError, ValueError, TypeError, AttributeError, OSError):
+                raise FormatError(f"{path} is damaged: it is what this machine learned when it first "
+                                  "opened the conversation; restore it from a copy") from None
+        self._loaded[conversation_id] = found
+        return found
+
+    def save(self, first: FirstOpening) -> None:
+        if self.folder is None or not first.changed:
+            return
+        path = self._path(first.id)
+        make_folder(self.folder)
+        make_folder(path.parent)
+        temp = path.with_name(f".{path.name}.partial")
+        try:
+            with create(temp) as out:
+                out.write(json.dumps(first.to_json(), sort_keys=True).encode("utf-8"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        first.changed = False

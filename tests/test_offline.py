@@ -370,3 +370,77 @@ def test_opening_twice_into_the_same_folder_writes_nothing_twice(export, convers
     assert all("opened before" in w for w in again.warnings) and len(again.warnings) == 8
     names = os.listdir(folder_of(tmp_path, first.id))
     assert f"{DATE}-message-{first.item_ids[1][:8]} (2).txt" not in names
+
+
+# Links planted in OUT before `keys open` (a folder copied from elsewhere, a shared stick): every
+# file and folder it writes is opened without following a link, so nothing lands outside OUT.
+
+def planted(conv: Conversation, out, outside) -> dict:
+    """Where each kind of link can wait in OUT, and what it points at outside it."""
+    folder = f"{conv.id[:2]}/{conv.id}"
+    return {
+        "shard": (conv.id[:2], outside),
+        "conversation folder": (folder, outside),
+        "top index": ("index.txt", outside / "victim.txt"),
+        "conversation index": (f"{folder}/index.txt", outside / "victim.txt"),
+        "partial item": (f"{folder}/.partial-{conv.item_ids[0]}", outside / "victim.txt"),
+        "attachments": (f"{folder}/attachments", outside),
+        "state": (f"{folder}/.opened.json", outside / "victim.txt"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["shard", "conversation folder", "top index", "conversation index",
+                                  "partial item", "attachments", "state"])
+def test_a_link_planted_in_the_output_folder_is_never_followed(kind, tmp_path):
+    conv = Conversation([ALICE], [item("message", MARKER), item("file", MARKER, "photo.png")], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_bytes(b"untouched")
+    name, target = planted(conv, out, outside)[kind]
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
+    (out / name).symlink_to(target)
+    report = open_bundle(path, ALICE, out)
+    assert report.failures and any("is a link" in f for f in report.failures), report.failures
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    assert (outside / "victim.txt").read_bytes() == b"untouched"
+    # The link stays, bar a partial item's: that name is the opener's own, removed after each item.
+    assert (out / name).is_symlink() or kind == "partial item"
+
+
+def test_a_hard_link_planted_in_the_output_folder_is_never_written_through(tmp_path):
+    conv = Conversation([ALICE], [item("message", MARKER)], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_bytes(b"untouched")
+    os.link(victim, out / "index.txt")
+    report = open_bundle(path, ALICE, out)
+    assert report.failures and "is a link" in report.failures[0]
+    assert victim.read_bytes() == b"untouched"
+
+
+def test_files_and_folders_already_in_the_output_folder_are_made_private(tmp_path):
+    conv = Conversation([ALICE], [item("message", MARKER), item("file", MARKER, "photo.png")], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out = tmp_path / "out"
+    folder = out / conv.id[:2] / conv.id
+    (folder / "attachments").mkdir(parents=True, mode=0o755)
+    for made in (out, out / conv.id[:2], folder, folder / "attachments"):
+        made.chmod(0o755)
+    for name in (out / "index.txt", folder / "index.txt"):
+        name.write_text("")
+        name.chmod(0o644)
+    assert open_bundle(path, ALICE, out).failures == []
+    for made in out.rglob("*"):
+        assert made.stat().st_mode & 0o777 == (0o700 if made.is_dir() else 0o600), made
+    assert out.stat().st_mode & 0o777 == 0o700
+
+
+def test_records_whose_items_all_fail_leave_no_folder_behind(tmp_path):
+    damage = lambda blob, n: flip(blob, len(blob) - 20)  # noqa: E731
+    convs = [Conversation([ALICE], [item("message", MARKER)], REPORTER) for _ in range(3)]
+    path = write_export(tmp_path / "bundle.odbx", convs, damage)
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 0 and len(report.failures) == 3
+    assert list((tmp_path / "out").iterdir()) == []

@@ -14,7 +14,7 @@ from keys.items import split_item
 from keys.offline import open_bundle, sanitise_name, write_reply
 from keys.responder import ResponderKey
 
-from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers,
+from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers, new_id,
                           report_item, write_export)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
@@ -444,3 +444,28 @@ def test_records_whose_items_all_fail_leave_no_folder_behind(tmp_path):
     report = open_bundle(path, ALICE, tmp_path / "out")
     assert report.items == 0 and len(report.failures) == 3
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# The work a hostile bundle can cause grows with what it holds, never with how often it says
+# nothing: each rule is in docs/FORMAT.md, refused with a clear error, and nothing is written.
+
+def test_a_bundle_of_records_without_items_is_refused_and_nothing_is_written(tmp_path):
+    from keys.bundle import BundleWriter, ConversationEntry, Head
+    path = tmp_path / "empty.odbx"
+    with open(path, "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE, ALICE.responder))
+        for _ in range(1000):
+            writer.conversation(ConversationEntry(new_id(), (), (ALICE.responder,), REPORTER.public_key))
+        writer.close(0)
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.failures == ["bundle: bundle holds a record with no items"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_version_1_reply_file_is_not_opened_as_an_export(tmp_path):
+    from keys import bundle_v1
+    with open(tmp_path / "reply.odbx", "wb") as out:
+        bundle_v1.BundleWriter(out, bundle_v1.Manifest("reply", DATE)).close()
+    with pytest.raises(FormatError, match="reply file"):
+        open_bundle(tmp_path / "reply.odbx", ALICE, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -469,3 +469,38 @@ def test_a_version_1_reply_file_is_not_opened_as_an_export(tmp_path):
     with pytest.raises(FormatError, match="reply file"):
         open_bundle(tmp_path / "reply.odbx", ALICE, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# A public key file (docs/FORMAT.md, "Public key file"): at most 4,096 bytes, however many
+# characters; lines end in LF (CR LF too); a field's name and value are trimmed of spaces and tabs
+# only, so what a reader takes from a file does not depend on its Unicode tables.
+
+def test_a_public_key_file_over_4096_bytes_is_refused_however_few_characters_it_holds(tmp_path):
+    from keys.responder import Responder
+    text = ALICE.responder.to_pub_text() + "# " + "é" * 2000 + "\n"
+    assert len(text) < 4096 < len(text.encode("utf-8"))
+    with pytest.raises(FormatError, match="too large"):
+        Responder.from_pub_text(text)
+    path = tmp_path / "alice.pub"
+    for size in (4097, 4098, 4099):  # wherever the 4,097th byte falls in a character
+        path.write_bytes(text.encode("utf-8")[:size])
+        with pytest.raises(FormatError, match="too large"):
+            Responder.load(path)
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.replace("name: ", "name:\u00a0"),          # a no-break space
+    lambda t: t.replace("\nname", "\x0cname"),             # a form feed as a line break
+    lambda t: t.replace("\nname", "\u2028name"),           # a Unicode line separator
+    lambda t: "\ufeff" + t,                                # a byte-order mark
+])
+def test_a_public_key_file_with_other_white_space_is_refused(change):
+    from keys.responder import Responder
+    with pytest.raises(FormatError):
+        Responder.from_pub_text(change(ALICE.responder.to_pub_text()))
+
+
+def test_a_public_key_file_with_crlf_lines_spaces_and_tabs_is_read():
+    from keys.responder import Responder
+    text = ALICE.responder.to_pub_text().replace("\n", "\r\n").replace(": ", " :\t ")
+    assert Responder.from_pub_text("\n" + text + "\n  \n") == ALICE.responder

@@ -365,7 +365,7 @@ class BundleReader(ChecksummedStream):
 
     def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, _Limited]]]]:
         """Each conversation record with an iterator over its envelopes; unread bytes are skipped."""
-        count = 0
+        count, previous, seen, item_ids = 0, None, set(), set()
         while True:
             record = self._next_record()
             if record.get("type") == "end":
@@ -374,6 +374,8 @@ class BundleReader(ChecksummedStream):
             if record.get("type") != "conversation":
                 raise FormatError("bundle holds an unknown record")
             entry = ConversationEntry.from_json(record)
+            item_ids = _check_sequence(entry, previous, seen, item_ids)
+            previous = entry
             count += 1
             envelopes = self._envelopes(entry)
             yield entry, envelopes
@@ -396,6 +398,30 @@ class BundleReader(ChecksummedStream):
         return strict.load_json(self._read_exact(size), "bundle record", max_depth=6)
 
 
+def _check_sequence(entry: ConversationEntry, previous: ConversationEntry | None, seen: set[str],
+                    item_ids: set[str]) -> set[str]:
+    """A record must hold items, and be its conversation's first or continue the record before it
+    unchanged, so that what a bundle makes a reader do grows with its items, not its records
+    (docs/FORMAT.md, "Bundle"). Returns the item ids its conversation has had so far."""
+    if not entry.items:
+        raise FormatError("bundle holds a record with no items")
+    if previous is not None and previous.id == entry.id:
+        if (entry.recipients, entry.reporter_key, entry.designation) \
+                != (previous.recipients, previous.reporter_key, previous.designation):
+            raise FormatError(f"a record that continues conversation {entry.id} changes its "
+                              "recipients, reporter key or designation")
+    elif entry.id in seen:
+        raise FormatError(f"the records of conversation {entry.id} are not one after another")
+    else:
+        seen.add(entry.id)
+        item_ids = set()
+    for item in entry.items:
+        if item.id in item_ids:
+            raise FormatError(f"bundle lists item {item.id} twice")
+        item_ids.add(item.id)
+    return item_ids
+
+
 def bundle_version(stream: BinaryIO) -> int:
     """The version byte of a bundle (1 or 2), the stream rewound; FormatError if not a bundle."""
     start = stream.read(len(MAGIC) + 1)
@@ -416,11 +442,27 @@ class ReplyFile:
 
 # A reply's envelope: a text of at most 4 MiB and its metadata, sealed to at most 255 keys.
 MAX_REPLY = sealed_size(4 + MAX_META + MAX_TEXT, MAX_RECIPIENTS, MAX_CONTEXT)
+MAX_REPLY_FILE = MAX_REPLY + (64 << 10)  # one reply, and records far larger than a reply's
+
+
+def _size_left(stream: BinaryIO) -> int | None:
+    """How many bytes `stream` holds from here, or None if it cannot tell."""
+    if not stream.seekable():
+        return None
+    here = stream.tell()
+    size = stream.seek(0, io.SEEK_END) - here
+    stream.seek(here)
+    return size
 
 
 def read_reply_file(stream: BinaryIO) -> ReplyFile:
     """A version 2 reply file, whole and checked against every rule of FORMAT.md's "Reply
-    file", in memory; a second record or item is refused before any envelope is read."""
+    file", in memory (replies are small): a file larger than any reply file is refused before
+    it is read, and a second record or item before any envelope is read."""
+    size = _size_left(stream)
+    if size is not None and size > MAX_REPLY_FILE:
+        raise FormatError(f"this file is larger than any reply file ({MAX_REPLY_FILE >> 20} MiB "
+                          "at most)")
     reader = BundleReader(stream)
     if reader.head.kind != "reply":
         raise FormatError(f"this is an {reader.head.kind} bundle, not a reply file")

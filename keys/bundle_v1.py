@@ -122,8 +122,26 @@ class Manifest:
         kind = strict.text(record["kind"], "bundle manifest", 16)
         if kind not in KINDS:
             raise FormatError(f"unknown bundle kind {kind!r}")
-        return cls(kind, strict.date(record["created"], "bundle manifest"),
-                   tuple(ConversationEntry.from_json(c) for c in _list(record["conversations"])))
+        written = record.get("format", VERSION)
+        if type(written) is not int or written != VERSION:
+            raise FormatError(f"bundle manifest says format {str(written)[:20]!r}, not 1")
+        conversations = tuple(ConversationEntry.from_json(c) for c in _list(record["conversations"]))
+        _check_listed_once(conversations)
+        return cls(kind, strict.date(record["created"], "bundle manifest"), conversations)
+
+
+def _check_listed_once(conversations: tuple[ConversationEntry, ...]) -> None:
+    """Each conversation and item once: a reader's work then grows with what a manifest lists
+    (a conversation listed twice would be opened, and its folder read, twice)."""
+    conversation_ids, item_ids = set(), set()
+    for conversation in conversations:
+        if conversation.id in conversation_ids:
+            raise FormatError(f"bundle manifest lists conversation {conversation.id} twice")
+        conversation_ids.add(conversation.id)
+        for item in conversation.items:
+            if item.id in item_ids:
+                raise FormatError(f"bundle manifest lists item {item.id} twice")
+            item_ids.add(item.id)
 
 
 class BundleWriter:

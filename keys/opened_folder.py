@@ -8,11 +8,15 @@ from one listing per folder and a counter per name, so opening stays linear in
 the number of items. A conversation's `.opened.json` remembers what its folder
 was given, so that opening a later bundle into it adds only what is new and the
 opener can check the reporter's places against what came before. One
-conversation is written at a time; everything is its user's alone (0700, 0600).
+conversation is written at a time; everything is its user's alone (0700, 0600),
+and nothing is written through a link already in OUT (`keys.private_files`). A
+conversation's folder and its line in OUT/index.txt are written with its first
+verified item, so a record whose items all fail leaves nothing behind.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +27,7 @@ from keys.bundle import ConversationEntry
 from keys.envelope import Binding
 from keys.errors import FormatError
 from keys.items import ItemMeta
-from keys.private_files import append, create, make_folder
+from keys.private_files import append, create, make_folder, make_root, read
 from keys.safe_text import sanitise_name
 
 ATTACHMENTS = "attachments"
@@ -31,6 +35,7 @@ FILES_PER_FOLDER = 1000  # then attachments-2/, attachments-3/, …: no director
 INDEX = "index.txt"
 STATE = ".opened.json"
 REPORT = "report.txt"
+MAX_STATE = 1 << 28  # ids and places of a conversation's items: far more than any real one
 
 
 @dataclass
@@ -47,7 +52,7 @@ class _Names:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self._taken = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+        self._taken = set(os.listdir(folder)) if folder.is_dir() else set()
         self._next: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -77,10 +82,11 @@ class FolderState:
 
     @classmethod
     def load(cls, path: Path) -> "FolderState":
-        if not path.exists():
+        data = read(path, MAX_STATE)
+        if data is None:
             return cls()
         try:
-            record = strict.load_json(path.read_bytes(), str(path), max_depth=2)
+            record = strict.load_json(data, str(path), max_depth=2)
             positions = {int(k): strict.text(v, str(path)) for k, v in record["positions"].items()}
             state = cls(set(map(str, record["opened"])), positions, strict.text(record["reporter_key"], str(path)))
         except (FormatError, KeyError, ValueError, TypeError, AttributeError, OSError):
@@ -123,17 +129,42 @@ def _folder_name(conversation_id: str, designation: str) -> str:
 
 @dataclass
 class ConversationFolder:
-    """The folder of the conversation being opened, and what it holds."""
+    """The folder of the conversation being opened (made with its first item), and what it holds."""
     entry: ConversationEntry
-    folder: Path
+    out: Path
+    relative: Path
     files: _Names
     attachments: _Names
     state: FolderState
     opened: Opened
-    index: TextIO | None = None
+    index: TextIO | None = None  # the folder's index.txt, and OUT's in _top, once made
+    _top: TextIO | None = None
+    made: list[Path] = field(default_factory=list)  # folders this run made, to remove if left empty
+
+    @property
+    def folder(self) -> Path:
+        return self.out / self.relative
+
+    def _make(self) -> None:
+        """The shard, the conversation's folder and both index files, each made or found real
+        and private before anything is written in them."""
+        if self.index is not None:
+            return
+        for level in (self.out / self.relative.parent, self.folder):
+            if not level.exists():
+                self.made.append(level)
+            make_folder(level)
+        top = append(self.out / INDEX)
+        try:
+            self.index = append(self.folder / INDEX)
+        except BaseException:
+            top.close()
+            raise
+        self._top = top
 
     def partial(self, item_id: str) -> Path:
         """Where an item is written while it verifies: a dot-name, renamed only once it has."""
+        self._make()
         return self.folder / f".partial-{item_id}"
 
     def place(self, meta: ItemMeta, item_id: str) -> tuple[Path, str]:
@@ -154,8 +185,8 @@ class ConversationFolder:
 
     def add_to_index(self, line: str, notes: list[str]) -> None:
         """An item written: its line, with its notes, in the folder's index."""
-        if self.index is None:  # opened once per conversation, with its first item
-            self.index = append(self.folder / INDEX)
+        if not self.opened.items:  # once per conversation, with its first item
+            self._top.write(f"{self.entry.designation or '-'}\t{self.entry.id}\t{self.relative}\n")
             if self.index.tell() == 0:
                 names = ", ".join(r.name for r in self.entry.recipients)
                 self.index.write(f"conversation {self.entry.id}\n"
@@ -165,9 +196,19 @@ class ConversationFolder:
         self.opened.items += 1
 
     def close(self) -> None:
-        if self.index is not None:
-            self.index.close()
-        self.state.save(self.folder / STATE)
+        if self.opened.items:
+            self.state.save(self.folder / STATE)
+        if self.index is None:
+            return
+        for index, path in ((self._top, self.out / INDEX), (self.index, self.folder / INDEX)):
+            if index.tell() == 0:  # nothing verified: leave no empty file or folder behind
+                path.unlink()
+            index.close()
+        for level in reversed(self.made):
+            try:
+                level.rmdir()
+            except OSError:
+                break  # not empty: it holds what was written
 
 
 class OpenedFolders:
@@ -176,7 +217,7 @@ class OpenedFolders:
     def __init__(self, out_dir: Path, opened: list[Opened]):
         self.out, self.opened = Path(out_dir), opened
         self.current: ConversationFolder | None = None
-        make_folder(self.out)
+        make_root(self.out)
 
     def conversation(self, entry: ConversationEntry) -> ConversationFolder:
         """The folder of `entry`'s conversation: the current one, or a new one begun."""
@@ -187,15 +228,11 @@ class OpenedFolders:
         # Shards of at most 36² folders keep every directory to a few thousand entries.
         relative = Path(entry.id[:2]) / _folder_name(entry.id, entry.designation)
         folder = self.out / relative
-        make_folder(folder.parent)  # each level itself: parents=True would give the shard 0755
-        make_folder(folder)
-        state = FolderState.load(folder / STATE)
         opened = Opened(entry.id, entry.designation, str(relative))
         self.opened.append(opened)
-        with append(self.out / INDEX) as index:
-            index.write(f"{entry.designation or '-'}\t{entry.id}\t{relative}\n")
-        self.current = ConversationFolder(entry, folder, _Names(folder), _attachments(folder),
-                                          state, opened)
+        self.current = ConversationFolder(entry, self.out, relative, _Names(folder),
+                                          _attachments(folder), FolderState.load(folder / STATE),
+                                          opened)
         return self.current
 
     def close(self) -> None:

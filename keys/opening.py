@@ -300,6 +300,8 @@ def _open_v1(stream: BinaryIO, key: ResponderKey, out_dir: Path, report: OpenRep
              trusted: dict[str, Responder], first_openings: FirstOpenings) -> None:
     """A v0.1.0 bundle: unbound items, unsigned replies, a team-wide manifest."""
     reader = bundle_v1.BundleReader(stream, whole_checksum=False)
+    if reader.manifest.kind != "export":
+        raise FormatError("this is a reply file, not an export: the server imports it")
     mine = bytes(key.secret_key.public_key)
     readable = {c.id for c in reader.manifest.conversations
                 if any(bytes(r.public_key) == mine for r in c.recipients)}

@@ -32,7 +32,9 @@ KEY_VERSION = 2
 KEY_VERSIONS = (1, 2)
 PUB_FIRST_LINE = "# onion-dropbox responder public key v2 (safe to share)"
 PUB_FIRST_LINE_V1 = "# onion-dropbox responder public key v1 (safe to share)"
-MAX_PUB_FILE = 4096
+MAX_PUB_FILE = 4096  # bytes
+_PUB_BLANK = " \t"  # what a line and a field's name and value are trimmed of
+_PUB_SPACE = " \t\r\n"  # and the whole file
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _PARAMS = struct.Struct(">BQQ")  # version, opslimit, memlimit
 _CHECKSUM_SIZE = 32
@@ -86,16 +88,18 @@ class Responder:
 
     @classmethod
     def from_pub_text(cls, text: str) -> "Responder":
-        if len(text) > MAX_PUB_FILE:
+        """A public key file's text (docs/FORMAT.md, "Public key file"): white space is ASCII
+        only, so what a reader takes from a file never depends on its Unicode tables."""
+        if len(text.encode("utf-8", errors="surrogatepass")) > MAX_PUB_FILE:
             raise FormatError("not an onion-dropbox public key file (too large)")
-        lines = text.strip().splitlines()
-        first = lines[0].strip() if lines else ""
+        lines = [line.rstrip("\r").strip(_PUB_BLANK) for line in text.strip(_PUB_SPACE).split("\n")]
+        first = lines[0]
         if first not in (PUB_FIRST_LINE, PUB_FIRST_LINE_V1):
             raise FormatError("not an onion-dropbox public key file")
         fields: dict[str, str] = {}
         for line in lines[1:]:
             if ":" in line:
-                name, value = (part.strip() for part in line.split(":", 1))
+                name, value = (part.strip(_PUB_BLANK) for part in line.split(":", 1))
                 if name in fields:
                     raise FormatError(f"public key file is damaged: {name} appears twice")
                 fields[name] = value
@@ -121,6 +125,8 @@ class Responder:
         try:
             with open(path, "rb") as stream:
                 data = stream.read(MAX_PUB_FILE + 1)
+            if len(data) > MAX_PUB_FILE:
+                raise FormatError(f"{path} is not an onion-dropbox public key file (too large)")
             return cls.from_pub_text(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise FormatError(f"{path} is not an onion-dropbox public key file") from None

@@ -127,3 +127,90 @@ def test_other_versions_and_files_are_refused_by_name():
         BundleReader(io.BytesIO(MAGIC + bytes([9]) + b"\0" * 40))
     with pytest.raises(FormatError, match="not an onion-dropbox bundle"):
         BundleReader(io.BytesIO(b"PK\3\4" + b"\0" * 40))
+
+
+# What one record can make a reader do is bounded: a record holds 1 to 1,000 items, the records
+# of one conversation come one after another and repeat what the first said, and an item id is
+# not repeated in a conversation (docs/FORMAT.md, "Bundle").
+
+def _blobs() -> list[bytes]:
+    return [b for blobs in BLOBS for b in blobs]
+
+
+def test_a_record_without_items_is_refused():
+    recs = records(build(BLOBS))
+    recs.insert(2, {**recs[2], "id": new_id(), "items": []})
+    recs[-1]["records"] += 1
+    with pytest.raises(FormatError, match="no items"):
+        read_all(rebuild(recs, _blobs()))
+
+
+def test_a_conversation_whose_records_are_not_one_after_another_is_refused():
+    recs = records(build(BLOBS + [[b"d" * 5]]))
+    recs[3]["id"] = recs[1]["id"]  # conversation 1, then 2, then 1 again
+    with pytest.raises(FormatError, match="one after another"):
+        read_all(rebuild(recs, _blobs() + [b"d" * 5]))
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: r.update(recipients=[]),
+    lambda r: r.update(designation="other-name"),
+    lambda r: r.pop("reporter_key"),
+])
+def test_a_continuation_record_that_changes_its_conversation_is_refused(change):
+    recs = records(build(BLOBS))
+    recs[2]["id"] = recs[1]["id"]  # a second slice of the first conversation
+    change(recs[2])
+    with pytest.raises(FormatError, match="continues"):
+        read_all(rebuild(recs, _blobs()))
+    recs = records(build(BLOBS))
+    recs[2]["id"] = recs[1]["id"]
+    assert [len(blobs) for _, blobs in read_all(rebuild(recs, _blobs()))[1]] == [2, 1]
+
+
+def test_an_item_id_repeated_in_a_conversation_is_refused():
+    recs = records(build(BLOBS))
+    recs[1]["items"][1]["id"] = recs[1]["items"][0]["id"]
+    with pytest.raises(FormatError, match="twice"):
+        read_all(rebuild(recs, _blobs()))
+
+
+# A reply file is read with bounded memory: one reply at most, refused before a second is read,
+# and a file larger than any reply file is refused before anything is read.
+
+class CountingStream(io.BytesIO):
+    """A file that counts how many of its bytes were read."""
+    read_bytes = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+
+def reply_file(bodies: list[bytes]) -> bytes:
+    out = io.BytesIO()
+    writer = BundleWriter(out, Head("reply", DATE))
+    writer.conversation(ConversationEntry(new_id(), tuple(
+        ItemEntry(new_id(), len(b), "team", 1) for b in bodies)))
+    for body in bodies:
+        writer.write(body)
+    writer.close(None)
+    return out.getvalue()
+
+
+def test_a_reply_file_with_a_second_reply_is_refused_before_the_second_is_read():
+    from keys.bundle import read_reply_file
+    stream = CountingStream(reply_file([b"r" * 1000, b"s" * (4 << 20)]))
+    with pytest.raises(FormatError, match="exactly one reply"):
+        read_reply_file(stream)
+    assert stream.read_bytes < 100_000
+
+
+def test_a_reply_file_larger_than_any_reply_file_is_refused_before_it_is_read():
+    from keys.bundle import MAX_REPLY_FILE, read_reply_file
+    data = reply_file([b"r" * 1000])
+    stream = CountingStream(data + b"\0" * (MAX_REPLY_FILE - len(data) + 1))
+    with pytest.raises(FormatError, match="larger than any reply file"):
+        read_reply_file(stream)
+    assert stream.read_bytes <= 8

@@ -241,3 +241,24 @@ def _reframe(data: bytes, change) -> bytes:
     front = data[:head] + struct.pack(">I", len(manifest)) + manifest
     digest = hashlib.blake2b(front, digest_size=32, person=b"odbx-manifest").digest()
     return front + digest + data[head + 4 + size + 32:]
+
+
+# What a manifest can make a reader do is bounded by what it lists once (docs/FORMAT.md,
+# "Compatibility"): each conversation and each item appears once, and `format`, if given, is 1.
+
+@pytest.mark.parametrize("change, error", [
+    (lambda r: r["conversations"].append(r["conversations"][0]), "conversation .* twice"),
+    (lambda r: r["conversations"][1]["items"].append(r["conversations"][0]["items"][0]), "item .* twice"),
+    (lambda r: r["conversations"][0]["items"].append(r["conversations"][0]["items"][0]), "item .* twice"),
+    (lambda r: r.update(format=2), "format"),
+    (lambda r: r.update(format="1"), "format"),
+])
+def test_manifest_listing_a_conversation_or_item_twice_or_another_format_is_refused(bundle, change, error):
+    data, _, _ = bundle
+    with pytest.raises(FormatError, match=error):
+        BundleReader(io.BytesIO(rewrite_manifest(data, change)))
+
+
+def test_manifest_that_says_format_1_is_read(bundle):
+    data, manifest, _ = bundle
+    assert BundleReader(io.BytesIO(rewrite_manifest(data, lambda r: r.update(format=1)))).manifest == manifest

@@ -14,7 +14,7 @@ from keys.items import split_item
 from keys.offline import open_bundle, sanitise_name, write_reply
 from keys.responder import ResponderKey
 
-from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers,
+from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers, new_id,
                           report_item, write_export)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
@@ -410,3 +410,137 @@ def test_reply_is_written_only_from_an_export(export, conversations, trusted, tm
     write_reply(export, first.id, ALICE, "First.", tmp_path / "reply.odbx", trusted)
     with pytest.raises(FormatError, match="reply file, not an export"):
         write_reply(tmp_path / "reply.odbx", first.id, ALICE, "Again.", tmp_path / "r2.odbx", trusted)
+
+
+# Links planted in OUT before `keys open` (a folder copied from elsewhere, a shared stick): every
+# file and folder it writes is opened without following a link, so nothing lands outside OUT.
+
+def planted(conv: Conversation, out, outside) -> dict:
+    """Where each kind of link can wait in OUT, and what it points at outside it."""
+    folder = f"{conv.id[:2]}/{conv.id}"
+    return {
+        "shard": (conv.id[:2], outside),
+        "conversation folder": (folder, outside),
+        "top index": ("index.txt", outside / "victim.txt"),
+        "conversation index": (f"{folder}/index.txt", outside / "victim.txt"),
+        "partial item": (f"{folder}/.partial-{conv.item_ids[0]}", outside / "victim.txt"),
+        "attachments": (f"{folder}/attachments", outside),
+        "state": (f"{folder}/.opened.json", outside / "victim.txt"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["shard", "conversation folder", "top index", "conversation index",
+                                  "partial item", "attachments", "state"])
+def test_a_link_planted_in_the_output_folder_is_never_followed(kind, tmp_path):
+    conv = Conversation([ALICE], [item("message", MARKER), item("file", MARKER, "photo.png")], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_bytes(b"untouched")
+    name, target = planted(conv, out, outside)[kind]
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
+    (out / name).symlink_to(target)
+    report = open_bundle(path, ALICE, out)
+    assert report.failures and any("is a link" in f for f in report.failures), report.failures
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    assert (outside / "victim.txt").read_bytes() == b"untouched"
+    # The link stays, bar a partial item's: that name is the opener's own, removed after each item.
+    assert (out / name).is_symlink() or kind == "partial item"
+
+
+def test_a_hard_link_planted_in_the_output_folder_is_never_written_through(tmp_path):
+    conv = Conversation([ALICE], [item("message", MARKER)], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_bytes(b"untouched")
+    os.link(victim, out / "index.txt")
+    report = open_bundle(path, ALICE, out)
+    assert report.failures and "is a link" in report.failures[0]
+    assert victim.read_bytes() == b"untouched"
+
+
+def test_files_and_folders_already_in_the_output_folder_are_made_private(tmp_path):
+    conv = Conversation([ALICE], [item("message", MARKER), item("file", MARKER, "photo.png")], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out = tmp_path / "out"
+    folder = out / conv.id[:2] / conv.id
+    (folder / "attachments").mkdir(parents=True, mode=0o755)
+    for made in (out, out / conv.id[:2], folder, folder / "attachments"):
+        made.chmod(0o755)
+    for name in (out / "index.txt", folder / "index.txt"):
+        name.write_text("")
+        name.chmod(0o644)
+    assert open_bundle(path, ALICE, out).failures == []
+    for made in out.rglob("*"):
+        assert made.stat().st_mode & 0o777 == (0o700 if made.is_dir() else 0o600), made
+    assert out.stat().st_mode & 0o777 == 0o700
+
+
+def test_records_whose_items_all_fail_leave_no_folder_behind(tmp_path):
+    damage = lambda blob, n: flip(blob, len(blob) - 20)  # noqa: E731
+    convs = [Conversation([ALICE], [item("message", MARKER)], REPORTER) for _ in range(3)]
+    path = write_export(tmp_path / "bundle.odbx", convs, damage)
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 0 and len(report.failures) == 3
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+# The work a hostile bundle can cause grows with what it holds, never with how often it says
+# nothing: each rule is in docs/FORMAT.md, refused with a clear error, and nothing is written.
+
+def test_a_bundle_of_records_without_items_is_refused_and_nothing_is_written(tmp_path):
+    from keys.bundle import BundleWriter, ConversationEntry, Head
+    path = tmp_path / "empty.odbx"
+    with open(path, "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE, ALICE.responder))
+        for _ in range(1000):
+            writer.conversation(ConversationEntry(new_id(), (), (ALICE.responder,), REPORTER.public_key))
+        writer.close(0)
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.failures == ["bundle: bundle holds a record with no items"]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_version_1_reply_file_is_not_opened_as_an_export(tmp_path):
+    from keys import bundle_v1
+    with open(tmp_path / "reply.odbx", "wb") as out:
+        bundle_v1.BundleWriter(out, bundle_v1.Manifest("reply", DATE)).close()
+    with pytest.raises(FormatError, match="reply file"):
+        open_bundle(tmp_path / "reply.odbx", ALICE, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# A public key file (docs/FORMAT.md, "Public key file"): at most 4,096 bytes, however many
+# characters; lines end in LF (CR LF too); a field's name and value are trimmed of spaces and tabs
+# only, so what a reader takes from a file does not depend on its Unicode tables.
+
+def test_a_public_key_file_over_4096_bytes_is_refused_however_few_characters_it_holds(tmp_path):
+    from keys.responder import Responder
+    text = ALICE.responder.to_pub_text() + "# " + "é" * 2000 + "\n"
+    assert len(text) < 4096 < len(text.encode("utf-8"))
+    with pytest.raises(FormatError, match="too large"):
+        Responder.from_pub_text(text)
+    path = tmp_path / "alice.pub"
+    for size in (4097, 4098, 4099):  # wherever the 4,097th byte falls in a character
+        path.write_bytes(text.encode("utf-8")[:size])
+        with pytest.raises(FormatError, match="too large"):
+            Responder.load(path)
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.replace("name: ", "name:\u00a0"),          # a no-break space
+    lambda t: t.replace("\nname", "\x0cname"),             # a form feed as a line break
+    lambda t: t.replace("\nname", "\u2028name"),           # a Unicode line separator
+    lambda t: "\ufeff" + t,                                # a byte-order mark
+])
+def test_a_public_key_file_with_other_white_space_is_refused(change):
+    from keys.responder import Responder
+    with pytest.raises(FormatError):
+        Responder.from_pub_text(change(ALICE.responder.to_pub_text()))
+
+
+def test_a_public_key_file_with_crlf_lines_spaces_and_tabs_is_read():
+    from keys.responder import Responder
+    text = ALICE.responder.to_pub_text().replace("\n", "\r\n").replace(": ", " :\t ")
+    assert Responder.from_pub_text("\n" + text + "\n  \n") == ALICE.responder

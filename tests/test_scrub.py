@@ -44,17 +44,17 @@ def test_scrub_writes_metadata_free_copies_beside_the_originals(server, airgap, 
     out = tmp_path / "opened"
     done = _open(airgap, bundle, out, "--scrub")
     assert done.returncode == 0, done.stderr
-    [folder] = [p / "attachments" for p in opened_conversations(out).values()]
+    [conversation] = opened_conversations(out).values()
+    folder = conversation / "attachments"
     assert AUTHOR in (folder / "photo.png").read_bytes()  # the original, untouched
-    cleaned = (folder / "photo.cleaned.png").read_bytes()
+    cleaned = (conversation / "scrubbed" / "attachments" / "photo.png").read_bytes()
     assert cleaned.startswith(b"\x89PNG") and AUTHOR not in cleaned and b"Jane" not in cleaned
     assert "scrubbed 1 file" in done.stdout and "cannot clean 1" in done.stdout
     assert "blob.bin" in done.stdout and (folder / "blob.bin").is_file()
     # Opening again into the same folder writes nothing twice, and never scrubs a scrubbed copy.
     again = _open(airgap, bundle, tmp_path / "opened", "--scrub")
     assert "scrubbed 0 files" in again.stdout
-    assert not list(folder.glob("*.cleaned.cleaned*"))
-    assert len(list(folder.glob("*.cleaned.png"))) == 1
+    assert [p.name for p in (conversation / "scrubbed").rglob("*")] == ["attachments", "photo.png"]
 
 
 def test_scrub_without_mat2_says_so_and_the_files_are_still_opened(server, airgap, tmp_path):
@@ -65,4 +65,75 @@ def test_scrub_without_mat2_says_so_and_the_files_are_still_opened(server, airga
     done = _open(airgap, bundle, out, "--scrub", env={"PATH": str(BIN)})
     assert done.returncode == 1
     assert "needs mat2" in done.stderr and "Traceback" not in done.stderr
-    assert list(out.glob("*/*/attachments/photo.png")) and not list(out.glob("*/*/attachments/*.cleaned.*"))
+    assert list(out.glob("*/*/attachments/photo.png")) and not list(out.glob("*/*/scrubbed"))
+
+
+# Scrubbing reads what a reporter sent: their file names, and files that crash mat2 or unpack
+# to gigabytes. Opened here from a bundle made in memory (keys_support), scrubbed by the real mat2.
+
+def _opened(tmp_path, files: list[tuple[str, bytes]]) -> tuple:
+    from keys.offline import open_bundle
+    from keys.responder import ResponderKey
+    from keys_support import Conversation, folder_of, item, write_export
+    alice = ResponderKey.generate("alice")
+    conv = Conversation([alice], [item("file", data, name) for name, data in files])
+    out = tmp_path / "opened"
+    assert open_bundle(write_export(tmp_path / "b.odbx", [conv]), alice, out).failures == []
+    return out, folder_of(out, conv.id)
+
+
+def _zip(path, member: str, zeros: int) -> bytes:
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open(member, "w", force_zip64=True) as inside:
+            for _ in range(zeros >> 20):
+                inside.write(bytes(1 << 20))
+    return path.read_bytes()
+
+
+@pytest.fixture
+def watched_tmpdir(tmp_path, monkeypatch):
+    """$TMPDIR, watched: scrubbing must leave nothing in it."""
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    return folder
+
+
+def test_a_reporters_file_named_like_a_scrubbed_copy_is_scrubbed_and_hides_nothing(tmp_path):
+    require_tool("mat2")
+    from keys.scrub import scrub_opened
+    out, folder = _opened(tmp_path, [("photo.png", _png_naming_its_author()),
+                                     ("photo.cleaned.png", _png_naming_its_author())])
+    report = scrub_opened(out)
+    assert len(report.cleaned) == 2, report.summary()
+    for name in ("photo.png", "photo.cleaned.png"):
+        assert AUTHOR in (folder / "attachments" / name).read_bytes()
+        assert AUTHOR not in (folder / "scrubbed" / "attachments" / name).read_bytes()
+
+
+def test_a_file_that_crashes_mat2_leaves_nothing_it_unpacked_behind(tmp_path, watched_tmpdir):
+    require_tool("mat2")
+    from keys.scrub import scrub_opened
+    # A zip holding a "PNG" of zeros: mat2 unpacks it, then its PNG parser fails with a traceback.
+    out, folder = _opened(tmp_path, [("notes.zip", _zip(tmp_path / "n.zip", "a.png", 2 << 20))])
+    report = scrub_opened(out)
+    assert report.unsupported == [folder / "attachments" / "notes.zip"], report.summary()
+    assert list(watched_tmpdir.iterdir()) == []
+    assert [p.name for p in out.iterdir()] == ["index.txt", folder.parent.name]
+    assert not (folder / "scrubbed").exists()
+
+
+def test_a_zip_bomb_is_stopped_at_its_space_limit_and_cleaned_up(tmp_path, watched_tmpdir):
+    require_tool("mat2")
+    import time
+    from keys.scrub import Limits, scrub_opened
+    bomb = _zip(tmp_path / "bomb.zip", "a.png", 512 << 20)  # 0.5 MiB, unpacks to 512 MiB
+    out, folder = _opened(tmp_path, [("bomb.zip", bomb)])
+    started = time.monotonic()
+    report = scrub_opened(out, Limits(space_floor=32 << 20))
+    assert time.monotonic() - started < 30
+    assert report.stopped == [(folder / "attachments" / "bomb.zip", "unpacks to more than 32 MiB")]
+    assert list(watched_tmpdir.iterdir()) == []
+    assert [p.name for p in out.iterdir()] == ["index.txt", folder.parent.name]
+    assert "stopped scrubbing 1" in report.summary()

@@ -187,8 +187,8 @@ class FirstOpenings:
         if self.folder is None or not first.changed:
             return
         path = self._path(first.id)
-        make_folder(self.folder)
-        make_folder(path.parent)
+        for folder in (self.folder.parent, self.folder, path.parent):  # trusted/ may be new
+            make_folder(folder)
         temp = path.with_name(f".{path.name}.partial")
         try:
             with create(temp) as out:

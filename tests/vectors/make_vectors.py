@@ -456,9 +456,10 @@ def reply_file(head_changes: dict | None = None, conv_changes: dict | None = Non
             "proof": sign_reply("alice", "alice", CONV_A, "8" * 32, 3, reply)}
     item.update(item_changes or {})
     item = {k: v for k, v in item.items() if v is not None}
-    conv = {"type": "conversation", "id": CONV_A, "recipients": [], "items": [item] * items,
+    conv = {"type": "conversation", "id": CONV_A, "recipients": [], "items": [item, *({**item, "id": f"{9 + n}" * 32} for n in range(items - 1))],
             **(conv_changes or {})}
-    records = [conv, conv] if second else [conv]
+    # A second record for another conversation: only the one-record rule can refuse it.
+    records = [conv, {**conv, "id": CONV_B}] if second else [conv]
     parts = [record({"type": "bundle", "kind": "reply", "created": DATE, **(head_changes or {})})]
     for each in records:
         parts += [record(each), *[reply] * len(each["items"])]
@@ -482,7 +483,7 @@ def reply_files() -> None:
         ("excluded", {"end": {"type": "end", "records": 1, "excluded": 0}},
          "nothing of excluded", "an end record with excluded 0, not null"),
         ("two-records", {"second": True}, "one conversation record",
-         "the conversation record and its reply twice"),
+         "a second conversation record with a reply"),
         ("reporter-origin", {"item_changes": {"origin": "reporter"}}, "not from the team",
          "the reply listed as the reporter's"),
         ("no-position", {"item_changes": {"position": None}}, "has no position",

@@ -15,7 +15,9 @@ The same number is the data directory's version: a step is handed the data
 directory too and may repair or convert files there (config keys, the code of
 practice, onion keys). File changes cannot join the database transaction, so a
 step that touches files must be safe to run again after a crash (write only
-what is missing, or write a new file and rename it into place).
+what is missing, or write a new file and rename it into place). Handed no data
+directory (`None`), a step changes the database alone: that is how `check_database`
+tries every step on a copy in memory before the real upgrade touches anything.
 """
 from __future__ import annotations
 
@@ -30,15 +32,21 @@ from typing import Callable
 from dropbox.desk import upgrades as desk
 from dropbox.config import ONION_KEY_FILES
 from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
+from dropbox.storage.schema import SCHEMA
+from keys.atomic_files import fsync_folder, write_atomically
+from keys.errors import FormatError
+from keys.ids import check_id
 from onion.service_key import write_new_seed
 
-Step = Callable[[sqlite3.Connection, Path], None]
+Step = Callable[[sqlite3.Connection, "Path | None"], None]
 
 
-def complete_data_directory(db: sqlite3.Connection, data_dir: Path) -> None:
+def complete_data_directory(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Instances made before v0.1.0 lack files v0.1.0 needs: the code of practice (copied from
     the example, as `init` does) and the onion service keys (new ones: such an instance never
     had an address of its own). Nothing present is touched, so v0.1.0's addresses stay."""
+    if data_dir is None:
+        return
     practice = data_dir / PRACTICE_FILE
     if not practice.exists():
         shutil.copyfile(EXAMPLE, practice)
@@ -89,6 +97,8 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
     buckets, so no folder holds more than a few thousand entries below a million
     conversations. Each move is one rename of a whole folder; a step cut short by a crash is
     run again and moves the rest (a bucket's name is two characters, a conversation's 32)."""
+    if data_dir is None:
+        return
     store = data_dir / "store"
     if not store.is_dir():
         return
@@ -99,11 +109,7 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
             bucket.mkdir(mode=0o700, exist_ok=True)
             os.replace(folder, bucket / folder.name)
     for changed in (store, *buckets):  # the renames are durable before the version saying so
-        descriptor = os.open(changed, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        fsync_folder(changed)
 
 
 def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path) -> None:
@@ -111,10 +117,10 @@ def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path) -> None:
     left ciphertext in store/ that nothing points at: no export carries it, no retention or
     deletion reaches it, and it stayed for ever. Remove every file no item names (and folders
     left empty); since then a journal of what is being placed lets start-up do this."""
-    store = data_dir / "store"
-    if not store.is_dir():
-        return
     named = set(db.execute("SELECT conversation_id, id FROM items").fetchall())
+    store = data_dir / "store" if data_dir else None
+    if store is None or not store.is_dir():
+        return
     for bucket in store.iterdir():
         for folder in bucket.iterdir() if bucket.is_dir() else ():
             for payload in folder.iterdir() if folder.is_dir() else ():
@@ -150,6 +156,8 @@ def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path) -> 
     """An instance's code of practice still holding v0.1.0's example words about contacting the
     person reported gets today's, language by language; words a team wrote itself stay theirs.
     The new file is written beside the old and renamed over it, so a crash leaves one whole."""
+    if data_dir is None:
+        return
     path = data_dir / PRACTICE_FILE
     if not path.exists():
         return
@@ -160,13 +168,7 @@ def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path) -> 
                               f"{language} = {_toml_string(today(language))}\n")
     if after == before:
         return
-    temp = path.with_name(f".{PRACTICE_FILE}.upgrading")
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, path.stat().st_mode & 0o777)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        out.write(after)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temp, path)
+    write_atomically(path, after.encode("utf-8"), path.stat().st_mode & 0o777)
 
 
 def _toml_string(text: str) -> str:
@@ -199,11 +201,101 @@ def version_on_disk(database: Path) -> int | None:
     """The version of the database file, read without changing it; None when there is none."""
     if not database.exists():
         return None
-    with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
-        return version(db)
+    try:
+        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+            return version(db)
+    except sqlite3.Error as exc:
+        raise MigrationError(f"{database} is not a usable instance database ({exc})") from None
 
 
-def upgrade(db: sqlite3.Connection, data_dir: Path, steps: tuple[Step, ...] = STEPS) -> list[str]:
+def check_database(database: Path) -> int:
+    """The version of `database` once shown to be one this program can upgrade and serve;
+    MigrationError (one line) otherwise, with nothing changed anywhere.
+
+    Every step is first run on a copy in memory, and the copy must then hold every table and
+    column of a new database, and only well-formed ids (ids become paths: `keys.ids`). So a
+    file that is not SQLite, a damaged, empty or newer one, a missing table or column, or
+    rows a step cannot read are all refused before the real upgrade, or a restore, begins."""
+    where = f"{database} is not a usable instance database"
+    try:
+        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as source, \
+                closing(sqlite3.connect(":memory:", isolation_level=None)) as copy:
+            source.backup(copy)
+            if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise MigrationError(f"{where}: it is damaged (SQLite's quick_check fails)")
+            found = version(copy)
+            if found > len(STEPS):
+                raise MigrationError(f"this database is version {found}, newer than this program "
+                                     f"knows ({len(STEPS)}): upgrade onion-dropbox first")
+            missing = _missing(copy, _shape(found))
+            if missing:
+                raise MigrationError(f"{where}: it has no {missing} (version {found})")
+            try:
+                upgrade(copy, None)
+            except MigrationError:
+                raise
+            except Exception as exc:  # on a copy in memory: whatever a step meets, it is refused
+                step = STEPS[version(copy)].__name__  # the steps before it have committed
+                raise MigrationError(f"{where}: upgrade step {step} fails on it "
+                                     f"({type(exc).__name__}: {exc})") from None
+            missing = _missing(copy, _shape(len(STEPS)))
+            if missing:
+                raise MigrationError(f"{where}: once upgraded it has no {missing}")
+            _check_ids(copy)
+    except sqlite3.Error as exc:
+        raise MigrationError(f"{where} ({exc})") from None
+    except FormatError as exc:
+        raise MigrationError(f"{where}: {exc}") from None
+    return found
+
+
+def refuse_links(data_dir: Path) -> None:
+    """The layout of a data directory holds no symbolic link, and the steps move and remove
+    files: one found there (a crafted or damaged instance) stops the upgrade before it begins,
+    so no step ever acts on a file outside the instance."""
+    for folder, dirs, names in os.walk(data_dir):
+        for name in (*dirs, *names):
+            if os.path.islink(os.path.join(folder, name)):
+                link = Path(folder, name).relative_to(data_dir)
+                raise MigrationError(f"{data_dir / link} is a symbolic link, and an instance holds "
+                                     "none: nothing was upgraded (replace it by what it points at)")
+
+
+# Every column that holds an id, by table: ids become paths.
+ID_COLUMNS = {"conversations": ("id",), "items": ("id", "conversation_id"),
+              "conversation_recipients": ("conversation_id",), "desk_conversations": ("conversation_id",),
+              "desk_stars": ("conversation_id",), "desk_deletions": ("conversation_id",),
+              "desk_uploads": ("item_id",)}
+
+
+def _check_ids(db: sqlite3.Connection) -> None:
+    for table, columns in ID_COLUMNS.items():
+        for row in db.execute(f"SELECT {', '.join(columns)} FROM {table}"):
+            for value in row:
+                check_id(value, f"table {table}")
+
+
+def _shape(steps: int) -> dict[str, set[str]]:
+    """Table → columns of a new database brought through the first `steps` steps."""
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as db:
+        db.executescript(SCHEMA)
+        upgrade(db, None, STEPS[:steps])
+        return {table: {column[1] for column in db.execute(f"PRAGMA table_info({table})")}
+                for (table,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+
+
+def _missing(db: sqlite3.Connection, shape: dict[str, set[str]]) -> str | None:
+    """The first table or column of `shape` that `db` lacks, named; None if it has them all."""
+    for table, columns in shape.items():
+        have = {column[1] for column in db.execute(f"PRAGMA table_info({table})")}
+        if not have:
+            return f"table {table}"
+        if columns - have:
+            return f"column {table}.{min(columns - have)}"
+    return None
+
+
+def upgrade(db: sqlite3.Connection, data_dir: Path | None, steps: tuple[Step, ...] = STEPS) -> list[str]:
     """Apply every step the database has not had; returns their names, in order.
 
     `db` must be in autocommit mode (isolation_level None): each step and its

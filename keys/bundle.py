@@ -29,7 +29,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
-from keys import strict
+from keys import ids, strict
 from keys.envelope import MAX_CONTEXT, sealed_size
 from keys.errors import FormatError
 from keys.items import MAX_META, MAX_TEXT
@@ -43,17 +43,13 @@ CHECKSUM_SIZE = 32
 MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
 MAX_RECIPIENTS = 255
-ID_PATTERN = re.compile(r"[a-z0-9]{16,64}", re.ASCII)
 DESIGNATION_PATTERN = re.compile(r"[a-z]{1,32}(-[a-z]{1,32}){1,3}(-[1-9][0-9]{0,8})?", re.ASCII)
 _LENGTH = struct.Struct(">I")
 _SIGNATURE_CONTEXT = b"odbx-reply-v2\n"
 
 
 def check_id(value: object) -> str:
-    # Ids become directory and file names on the air-gapped machine.
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise FormatError("bundle record holds an invalid id")
-    return value
+    return ids.check_id(value, "bundle record")
 
 
 def _b64(data: bytes) -> str:

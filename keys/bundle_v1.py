@@ -15,14 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from nacl.public import PublicKey
 
-from keys import strict
+from keys import ids, strict
 from keys.bundle import ChecksummedStream, _Limited
 from keys.errors import FormatError
 from keys.responder import Responder, check_name
@@ -32,7 +31,6 @@ VERSION = 1
 KINDS = ("export", "reply")
 CHECKSUM_SIZE = 32
 MAX_MANIFEST = 16 * 1024 * 1024
-ID_PATTERN = re.compile(r"^[a-z0-9]{16,64}$")
 _LENGTH = struct.Struct(">I")
 
 
@@ -41,10 +39,7 @@ def _checksum() -> "hashlib._Hash":
 
 
 def _check_id(value: object) -> str:
-    # Ids become directory and file names on the air-gapped machine.
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise FormatError("bundle manifest holds an invalid id")
-    return value
+    return ids.check_id(value, "bundle manifest")
 
 
 def _b64(key: PublicKey) -> str:

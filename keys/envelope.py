@@ -35,6 +35,7 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from keys.errors import FormatError
+from keys.ids import ID_PATTERN
 
 MAGIC = b"ODBXENV"
 VERSION = 2
@@ -44,7 +45,7 @@ MAX_LENGTH = 1 << 48  # 256 TiB: more than any item, small enough that padding s
 MAX_CONTEXT = 128
 _LENGTH = struct.Struct(">Q")
 ORIGINS = ("reporter", "team", "backup")
-_CONTEXT = re.compile(r"([a-z0-9]{16,64})/(reporter|team|backup)/(0|[1-9][0-9]{0,8})", re.ASCII)
+_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/(reporter|team|backup)/(0|[1-9][0-9]{{0,8}})", re.ASCII)
 CHUNK_SIZE = 64 * 1024
 FILE_KEY_SIZE = 32
 STANZA_SIZE = 32 + 48  # SealedBox: ephemeral public key + MAC + file key

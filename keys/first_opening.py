@@ -24,8 +24,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keys import strict
-from keys.bundle import check_id
+from keys import ids, strict
 from keys.errors import FormatError
 from keys.private_files import create, make_folder
 
@@ -83,11 +82,11 @@ class FirstOpening:
             raise ValueError
         return cls(conversation_id, strict.size(record["bundle_version"], "first opening"),
                    strict.text(record["designation"], "first opening", 200),
-                   check_id(report["id"]) if report else "",
+                   ids.check_id(report["id"], "first opening") if report else "",
                    strict.text(report["blake2b"], "first opening", 64) if report else "",
                    bool(report and report["sealed_key"] is True),
                    strict.text(record["reporter_key"], "first opening", 64),
-                   {int(k): check_id(v) for k, v in record["places"].items()})
+                   {int(k): ids.check_id(v, "first opening") for k, v in record["places"].items()})
 
     def check_bundle(self, version: int, designation: str) -> list[str]:
         """A bundle of this conversation: refused if older in version than one read before."""
@@ -168,7 +167,7 @@ class FirstOpenings:
 
     def get(self, conversation_id: str) -> FirstOpening:
         """What this machine knows of a conversation; a fresh record if it never read it."""
-        check_id(conversation_id)
+        ids.check_id(conversation_id, "conversation")
         if conversation_id in self._loaded:
             return self._loaded[conversation_id]
         found = FirstOpening(conversation_id)

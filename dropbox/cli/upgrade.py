@@ -57,6 +57,11 @@ def upgrade(data_dir: Path) -> None:
         raise migrations.MigrationError(
             f"this instance is version {before}, newer than this program knows "
             f"({migrations.CURRENT}): install the newer onion-dropbox again")
+    # Before any step: a data directory a step could be led out of, or a database a step
+    # would stop half way on, is refused whole.
+    migrations.refuse_links(data_dir)
+    if before < migrations.CURRENT and (data_dir / "dropbox.sqlite3").exists():
+        migrations.check_database(data_dir / "dropbox.sqlite3")
     old = _addresses(data_dir)
     # Store.prepare applies the steps; it needs only paths, not a loadable instance, which
     # is what an incomplete one is not until its steps have run.

@@ -8,7 +8,8 @@ from nacl.public import PublicKey
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
 from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
-                                     _item, _recipients, _recipients_json, batches, new_id, today)
+                                     _item, _recipients, _recipients_json, batches, new_id, row_id,
+                                     today)
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
@@ -54,7 +55,7 @@ class ConversationTables(Payloads):
         however many conversations are stored (every table it touches is indexed by conversation)."""
         for batch, marks in batches(conversation_ids):
             with self._db() as db:
-                found = [(row["id"], _recipients(row["recipients"])) for row in db.execute(
+                found = [(row_id(row["id"]), _recipients(row["recipients"])) for row in db.execute(
                     f"SELECT id, recipients FROM conversations WHERE id IN ({marks})", batch)]
                 db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
                 for _, recipients in found:
@@ -67,7 +68,7 @@ class ConversationTables(Payloads):
         with self._db() as db:
             rows = db.execute("SELECT id, last_activity FROM conversations WHERE last_activity < ?",
                               (day,)).fetchall()
-        return {r["id"]: r["last_activity"] for r in rows}
+        return {row_id(r["id"]): r["last_activity"] for r in rows}
 
     def waiting_reports(self, after_seq: int, created_before: str) -> set[str]:
         """Conversations with an item from the reporter newer than `after_seq` and made before
@@ -83,7 +84,7 @@ class ConversationTables(Payloads):
                 "SELECT seq FROM items INDEXED BY items_by_day WHERE created >= ?"
                 " ORDER BY created, seq LIMIT 1", (created_before,)).fetchone()
             before = first_recent["seq"] if first_recent else NO_SEQ_AFTER
-            return {r["conversation_id"] for r in db.execute(
+            return {row_id(r["conversation_id"]) for r in db.execute(
                 "SELECT DISTINCT conversation_id FROM items NOT INDEXED WHERE seq > ? AND seq < ?"
                 " AND origin = 'reporter' AND created < ?", (after_seq, before, created_before))}
 
@@ -92,7 +93,7 @@ class ConversationTables(Payloads):
         mine: set[str] = set()
         with self._db() as db:
             for batch, marks in batches(conversation_ids):
-                mine.update(r["conversation_id"] for r in db.execute(
+                mine.update(row_id(r["conversation_id"]) for r in db.execute(
                     "SELECT conversation_id FROM conversation_recipients WHERE name = ? AND"
                     f" conversation_id IN ({marks})", (name, *batch)))
         return mine

@@ -15,7 +15,6 @@ store: its cost does not grow with what is stored.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +22,9 @@ from typing import Iterator
 
 from dropbox.storage.database import Database
 from dropbox.storage.records import EnvelopeStream, Item, StagedItem, new_id
+from keys.ids import ID_PATTERN, id_path
 
 JOURNAL = ".placing"
-SAFE_ID = re.compile(r"[0-9a-z]{16,64}")  # what ids look like (new_id, bundle ids): safe as file names
 
 
 def _fsync(path: Path) -> None:
@@ -47,10 +46,10 @@ class Payloads(Database):
             leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
 
     def conversation_folder(self, conversation_id: str) -> Path:
-        return self.store_dir / conversation_id[:2] / conversation_id
+        return id_path(self.store_dir, conversation_id[:2], conversation_id)
 
     def payload_path(self, item: Item) -> Path:
-        return self.conversation_folder(item.conversation_id) / item.id
+        return id_path(self.store_dir, item.conversation_id[:2], item.conversation_id, item.id)
 
     @contextmanager
     def envelope(self, item: Item) -> Iterator["EnvelopeStream"]:
@@ -72,8 +71,9 @@ class Payloads(Database):
             for item in items:
                 with open(item.temp_path, "rb+") as payload:
                     os.fsync(payload.fileno())
-                os.replace(item.temp_path, folder / item.id)
-                placed.append(folder / item.id)
+                target = id_path(folder, item.id)
+                os.replace(item.temp_path, target)
+                placed.append(target)
             _fsync(folder)
             yield
         except BaseException:
@@ -99,12 +99,12 @@ class Payloads(Database):
         """Remove each payload a journal names that no committed row points at."""
         # Only well-formed ids become paths: a torn last line is simply skipped.
         entries = [e for e in (line.split() for line in journal.read_text("ascii", "replace").splitlines())
-                   if len(e) == 2 and all(SAFE_ID.fullmatch(part) for part in e)]
+                   if len(e) == 2 and all(ID_PATTERN.fullmatch(part) for part in e)]
         with self._db() as db:
             for conversation_id, item_id in entries:
                 if db.execute("SELECT 1 FROM items WHERE id = ? AND conversation_id = ?",
                               (item_id, conversation_id)).fetchone() is None:
-                    (self.conversation_folder(conversation_id) / item_id).unlink(missing_ok=True)
+                    id_path(self.conversation_folder(conversation_id), item_id).unlink(missing_ok=True)
         for conversation_id in {e[0] for e in entries}:
             folder = self.conversation_folder(conversation_id)
             if folder.is_dir() and not any(folder.iterdir()):

@@ -12,6 +12,7 @@ from typing import BinaryIO, Iterator
 
 from nacl.public import PublicKey
 
+from keys.ids import check_id
 from keys.responder import Responder
 
 
@@ -97,11 +98,16 @@ def _recipients(text: str) -> tuple[Responder, ...]:
                  for r in json.loads(text))
 
 
+def row_id(value: object) -> str:
+    """An id read from the database: checked as it is read, since ids become paths."""
+    return check_id(value, "the instance database")
+
+
 def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(row["id"], PublicKey(row["reporter_key"]), _recipients(row["recipients"]),
+    return Conversation(row_id(row["id"]), PublicKey(row["reporter_key"]), _recipients(row["recipients"]),
                         row["created"], row["last_activity"])
 
 
 def _item(row: sqlite3.Row) -> Item:
-    return Item(row["seq"], row["id"], row["conversation_id"], row["origin"], row["header"],
+    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), row["origin"], row["header"],
                 row["payload_size"], row["created"], row["proof"])

@@ -3,7 +3,7 @@
 Exit status 0 when nothing needs attention; otherwise 1, with one `PROBLEM:` line each.
 What it reads is all on this machine: the data directory and, when `serve` runs, tor's
 control port (ours under DATA/tor/, or the system's). It never changes anything, so it does
-not upgrade an old instance either: it says that one is due.
+not upgrade an old instance either: it says that one is due (`Store.prepare` refuses it).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import click
 from dropbox import __version__, health, migrations
 from dropbox.cli.common import DATA, load
 from dropbox.cli.upgrade import instance_version
+from dropbox.storage import UpgradeDue
 
 
 def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
@@ -44,13 +45,14 @@ def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
               type=click.Path(path_type=Path), help="the system tor's control socket")
 def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
     """Say what needs attention; exit status 1 if anything does (for monitoring)."""
-    found = instance_version(data_dir)
-    if found is not None and found < migrations.CURRENT:
+    try:
+        config, store = load(data_dir)
+    except UpgradeDue:
+        found = instance_version(data_dir)
         click.echo(f"onion-dropbox {__version__}; the instance is version {found}")
         click.echo(f"PROBLEM: the instance needs `dropbox upgrade` (version {found}, "
                    f"this program {migrations.CURRENT}); serve will not start until then")
         sys.exit(1)
-    config, store = load(data_dir)
     settings = config.settings
     click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}, "
                f"{len(store.team())} responder(s)")

@@ -1,6 +1,7 @@
 """`dropbox status`: is this instance healthy? For people and for monitoring.
 
-Exit status 0 when nothing needs attention; otherwise 1, with one `PROBLEM:` line each.
+Exit status 0 when nothing needs attention; otherwise 1, with one `PROBLEM:` line each. A
+store that cannot be written (a read-only mount, a full disk) is the first thing checked.
 What it reads is all on this machine: the data directory and, when `serve` runs, tor's
 control port (ours under DATA/tor/, or the system's). It never changes anything, so it does
 not upgrade an old instance either: it says that one is due (`Store.prepare` refuses it).
@@ -54,6 +55,12 @@ def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
                    f"this program {migrations.CURRENT}); serve will not start until then")
         sys.exit(1)
     settings = config.settings
+    unwritable = store.unwritable()
+    if unwritable:  # what follows reads the database, which may not open either
+        click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}")
+        for problem in unwritable:
+            click.echo(f"PROBLEM: {problem}")
+        sys.exit(1)
     click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}, "
                f"{len(store.team())} responder(s)")
     problems = _tor_problems(config, control_port, control_socket)

@@ -13,7 +13,9 @@ operator's moment, after a backup (`dropbox upgrade`, the one caller of
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
 import threading
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -68,6 +70,33 @@ class Database:
                                f"program knows ({current}): install the newer onion-dropbox again")
         for folder in (self.store_dir, self.tmp_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def unwritable(self) -> list[str]:
+        """What of the store cannot be written now, one line each: in tmp/ and store/ a file
+        is made, synced and removed; in the database a write is begun and rolled back. So
+        nothing is left changed, and a read-only mount or a full disk shows here before a
+        reporter meets it."""
+        problems = []
+        for folder in (self.tmp_dir, self.store_dir):
+            try:
+                descriptor, name = tempfile.mkstemp(dir=folder, prefix=".writable-")
+                try:
+                    os.write(descriptor, b"\0")
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+                    os.unlink(name)
+            except OSError as exc:
+                problems.append(f"{folder} cannot be written ({exc.strerror}): nothing can be stored")
+        try:
+            with closing(sqlite3.connect(self.database, timeout=30, isolation_level=None)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT OR REPLACE INTO state VALUES ('writable', 0)")
+                db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            problems.append(f"the database {self.database} cannot be written ({exc}): "
+                            "nothing can be stored")
+        return problems
 
     def hold_connection(self) -> None:
         """From now until `release_connection()`, this thread's queries share one connection,

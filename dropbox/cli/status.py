@@ -9,6 +9,7 @@ not upgrade an old instance either: it says that one is due (`Store.prepare` ref
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ import click
 from dropbox import __version__, health, migrations
 from dropbox.cli.common import DATA, load
 from dropbox.cli.upgrade import instance_version
+from dropbox.desk.housekeeping import failing_chores
 from dropbox.storage import UpgradeDue
 
 
@@ -70,6 +72,11 @@ def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
     if free < largest:
         problems.append(f"free disk ({health.mib(free)}) is less than the largest upload "
                         f"allowed ({health.mib(largest)}): free space or lower max_request_mib")
+
+    for name, since in failing_chores(store).items():
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(since))
+        problems.append(f"the server's chore \"{name}\" has failed since {when}, at every try "
+                        "(it keeps trying; the server's log says how it fails)")
 
     unread = health.unread_for(store, settings.unread_warning_days)
     if unread:

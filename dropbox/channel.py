@@ -69,7 +69,7 @@ class Intake:
     submissions, where their files go and a judge: `judge(environ, fields)` runs in the app and
     says whether it would accept the submission whose text fields these are."""
     disk: DiskBudget
-    tmp_dir: Path | None = None
+    tmp_dir: Path  # the instance's tmp/: the only place a body is spooled (spool.py)
     limits: Limits | None = None
     judge: Callable[[dict, list[tuple[str, str]]], bool] | None = None
 
@@ -98,7 +98,8 @@ class SealedBodyParser(HTTPRequestParser):
             self.reserved = size
         # Called before any body byte has arrived: the buffer is still empty.
         self.arrival = arrival
-        receiver.buf = arrival if arrival is not None else SealedOverflowableBuffer(self.adj.inbuf_overflow)
+        receiver.buf = arrival if arrival is not None else SealedOverflowableBuffer(
+            self.adj.inbuf_overflow, self.intake.tmp_dir)
 
     def received(self, data):
         consumed = super().received(data)

@@ -18,13 +18,13 @@ import json
 import os
 import secrets
 import shutil
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from keys.codename import Peppers, StretchCost
 from onion.client_auth import AccessList
 from onion.service_key import write_new_seed
+from dropbox.edited_file import EditedFileError, read_toml
 from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice, PracticeError
 
 CONFIG_FILE = "config.toml"
@@ -33,7 +33,20 @@ SESSION_KEY_FILE = "session-key"
 ONION_KEY_FILES = {"site": "onion-site-key", "desk": "onion-desk-key"}
 
 
-ZERO_ALLOWED = {"retention_days", "retention_warning_days", "unread_warning_days"}
+MIB_LIMIT = 1 << 30  # a pebibyte in MiB: more than any disk, less than anything overflows
+DAY = 86_400
+
+
+def _within(default: int, lowest: int, highest: int):
+    """A whole-number setting and the range it is accepted in, checked at load: a value
+    outside breaks something at run time (an argon2id that refuses its memory, a timer that
+    overflows, a date past the year 9999)."""
+    return field(default=default, metadata={"range": (lowest, highest)})
+
+
+def _text(default: str, longest: int = 1000):
+    """A one-line text setting: no control characters (an SMTP header must stay one line)."""
+    return field(default=default, metadata={"longest": longest})
 
 
 class InstanceError(Exception):
@@ -42,52 +55,54 @@ class InstanceError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """What config.toml may set; the defaults are what `dropbox init` writes."""
-    max_request_mib: int = 2048
-    max_message_chars: int = 50_000
-    max_files_per_submission: int = 20
-    max_file_mib: int = 2048
+    """What config.toml may set, and each setting's range; the defaults are what `dropbox
+    init` writes."""
+    max_request_mib: int = _within(2048, 1, MIB_LIMIT)
+    max_message_chars: int = _within(50_000, 1, 10_000_000)
+    max_files_per_submission: int = _within(20, 1, 1000)
+    max_file_mib: int = _within(2048, 1, MIB_LIMIT)
     # Request bodies that reach the disk (uploads, large forms) are admitted only while this
     # much space stays free in the data directory, and while all bodies being received at
     # once add up to at most max_bytes_in_flight_mib; past either, 507 before reading.
-    disk_reserve_mib: int = 512
-    max_bytes_in_flight_mib: int = 8192
-    login_failures_per_minute: int = 30
+    disk_reserve_mib: int = _within(512, 1, MIB_LIMIT)
+    max_bytes_in_flight_mib: int = _within(8192, 1, MIB_LIMIT)
+    login_failures_per_minute: int = _within(30, 1, 1_000_000)
     # Conversations without activity for this many days are deleted; 0 keeps them for ever.
-    retention_days: int = 90
+    retention_days: int = _within(90, 0, 36_500)
     # Responders (desk, status) are warned this many days before a deletion.
-    retention_warning_days: int = 7
+    retention_warning_days: int = _within(7, 0, 36_500)
     # `dropbox status` and the desk flag reports no one has downloaded after this many days.
-    unread_warning_days: int = 7
+    unread_warning_days: int = _within(7, 0, 36_500)
     # A deletion asked on the desk waits this many days, during which any reader can cancel it.
-    deletion_grace_days: int = 2
+    deletion_grace_days: int = _within(2, 1, 36_500)
     # Conversations on one page of the desk's list (a page costs the same however many are stored).
-    desk_page_size: int = 50
-    session_idle_seconds: int = 3600
+    desk_page_size: int = _within(50, 1, 10_000)
+    session_idle_seconds: int = _within(3600, 1, 30 * DAY)
     # Sessions in memory, of each kind (see sessions.py): anonymous ones, and someone's.
-    max_sessions: int = 50_000
+    max_sessions: int = _within(50_000, 1, 100_000_000)
     # Connections (see deadlines.py): headers by a deadline, bodies at a minimum rate
     # averaged over a window, and at most this many open at once (the slowest make room).
-    header_timeout_seconds: int = 30
-    min_upload_bytes_per_second: int = 1024
-    upload_rate_window_seconds: int = 60
-    max_connections: int = 4000
+    header_timeout_seconds: int = _within(30, 1, DAY)
+    min_upload_bytes_per_second: int = _within(1024, 1, 1 << 40)
+    upload_rate_window_seconds: int = _within(60, 1, DAY)
+    max_connections: int = _within(4000, 1, 1_000_000)
     # Tor's own limit on each onion service: streams open at once on one rendezvous
     # circuit; a circuit that asks for more is closed (MaxStreamsCloseCircuit).
-    max_streams_per_circuit: int = 32
-    codename_opslimit: int = StretchCost.opslimit
-    codename_memlimit: int = StretchCost.memlimit
+    max_streams_per_circuit: int = _within(32, 1, 65_535)
+    # argon2id's own bounds: at least 1 pass and 8 KiB (libsodium), at most what a server has.
+    codename_opslimit: int = _within(StretchCost.opslimit, 1, 1000)
+    codename_memlimit: int = _within(StretchCost.memlimit, 8192, 1 << 32)
     # The responder desk's mail notices; no mail is sent while smtp_host is empty.
-    smtp_host: str = ""
-    smtp_port: int = 587
+    smtp_host: str = _text("", 253)
+    smtp_port: int = _within(587, 1, 65_535)
     smtp_starttls: bool = True
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_from: str = "desk@localhost"
+    smtp_user: str = _text("")
+    smtp_password: str = _text("")
+    smtp_from: str = _text("desk@localhost")
     # How often `dropbox serve` purges expired conversations and sends due notices.
-    housekeeping_seconds: int = 60
+    housekeeping_seconds: int = _within(60, 1, DAY)
     # Where the "Leave this site quickly" link on every page goes.
-    quick_exit_url: str = "https://www.wikipedia.org/"
+    quick_exit_url: str = _text("https://www.wikipedia.org/", 2000)
 
     @property
     def max_text_field_bytes(self) -> int:
@@ -110,26 +125,38 @@ class Settings:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_toml(cls, text: str) -> "Settings":
+    def from_toml(cls, path: Path) -> "Settings":
+        """The settings in `path`; InstanceError naming the first one that is wrong, and its range."""
         try:
-            values = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InstanceError(f"{CONFIG_FILE} is not valid TOML: {exc}") from None
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
+            values = read_toml(path)
+        except EditedFileError as exc:
+            raise InstanceError(str(exc)) from None
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(values) - set(known)
         if unknown:
             raise InstanceError(f"{CONFIG_FILE} has unknown settings: {', '.join(sorted(unknown))}")
-        defaults = cls()
         for name, value in values.items():
-            expected = type(getattr(defaults, name))
-            # Zero is allowed where it means "off" (retention_days) or "at once" (the warnings).
-            lowest = 0 if name in ZERO_ALLOWED else 1
-            if type(value) is not expected or (expected is int and value < lowest):
-                kind = {int: "a whole number" + (" (0 or more)" if lowest == 0 else ", 1 or more"), bool: "true or false", str: "a quoted text"}
-                raise InstanceError(f"{CONFIG_FILE}: {name} must be {kind[expected]}")
-        if not values.get("quick_exit_url", "https://").startswith(("https://", "http://")):
-            raise InstanceError(f"{CONFIG_FILE}: quick_exit_url must be a web address")
+            problem = _problem(known[name], value)
+            if problem:
+                raise InstanceError(f"{CONFIG_FILE}: {name} must be {problem}")
         return cls(**values)
+
+
+def _problem(setting, value) -> str | None:
+    """What `value` must be instead, for `setting`; None when it fits."""
+    if setting.type == "bool":
+        return None if type(value) is bool else "true or false"
+    if setting.type == "int":
+        lowest, highest = setting.metadata["range"]
+        if type(value) is not int or not lowest <= value <= highest:
+            return f"a whole number from {lowest:,} to {highest:,}".replace(",", "_")
+        return None
+    longest = setting.metadata["longest"]
+    if type(value) is not str or len(value) > longest or not value.isprintable():
+        return f"a quoted text on one line, at most {longest} characters"
+    if setting.name == "quick_exit_url" and not value.startswith(("https://", "http://")):
+        return "a web address (https://...)"
+    return None
 
 
 def _toml_value(value: object) -> str:
@@ -189,7 +216,7 @@ class Config:
         if not (data_dir / CONFIG_FILE).is_file():
             raise InstanceError(f"no instance at {data_dir}: run `dropbox init --data {data_dir}` first")
         try:
-            settings = Settings.from_toml((data_dir / CONFIG_FILE).read_text("utf-8"))
+            settings = Settings.from_toml(data_dir / CONFIG_FILE)
             pepper = (data_dir / "secrets" / PEPPER_FILE).read_bytes()
             session_key = (data_dir / "secrets" / SESSION_KEY_FILE).read_bytes()
             practice = Practice.load(data_dir / PRACTICE_FILE)

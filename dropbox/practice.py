@@ -8,10 +8,10 @@ language the site speaks; a missing language falls back to English.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from dropbox.edited_file import EditedFileError, read_toml
 from dropbox.languages import LANGUAGES
 
 PRACTICE_FILE = "code-of-practice.toml"
@@ -54,9 +54,9 @@ class Practice:
     @classmethod
     def load(cls, path: Path) -> "Practice":
         try:
-            record = tomllib.loads(Path(path).read_text("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise PracticeError(f"{PRACTICE_FILE} is not valid TOML: {exc}") from None
+            record = read_toml(Path(path))
+        except EditedFileError as exc:
+            raise PracticeError(str(exc)) from None
         organisations = record.get("organisations", {})
         if not isinstance(record.get("community"), str) or not isinstance(organisations, dict) \
                 or not all(isinstance(v, str) for v in organisations.values()):

@@ -115,7 +115,7 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
 def start_desk(config: Config, port: int, disk: DiskBudget | None = None) -> int:
     """The responder desk on its own loopback port, in a thread."""
     app = create_desk_app(config)
-    desk = _waitress(app, config, DESK_HOST, port, Intake(disk or _disk_budget(config)))
+    desk = _waitress(app, config, DESK_HOST, port, Intake(disk or _disk_budget(config), config.tmp_dir))
     print(f"serving the responder desk on http://{DESK_HOST}:{desk.effective_port}/", flush=True)
     threading.Thread(target=desk.run, name="desk", daemon=True).start()
     return desk.effective_port

@@ -2,8 +2,11 @@
 
 waitress reads a whole request body before the app runs. Bodies over
 `inbuf_overflow` go to a `tempfile.TemporaryFile` -- plaintext on disk, even
-if unlinked. `SealedOverflowableBuffer` is waitress's own buffer with that
-overflow file replaced by a `SealedSpool`; dropbox/channel.py plugs it in.
+if unlinked, and in $TMPDIR, a disk the instance's disk budget does not watch.
+`SealedOverflowableBuffer` is waitress's own buffer with that overflow file
+replaced by a `SealedSpool` in the instance's tmp/; dropbox/channel.py plugs
+it in. The desk's request class hands Werkzeug a `SealedSpool` in tmp/ for each
+file part of a form, for the same two reasons (dropbox/desk/app.py).
 
 A `SealedSpool` is an append-only file of 64 KiB blocks, each sealed with
 XChaCha20-Poly1305 under a key that exists only in this process's memory;
@@ -16,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from pathlib import Path
 
 from nacl import bindings as sodium
 from waitress.buffers import FileBasedBuffer, OverflowableBuffer
@@ -29,9 +33,9 @@ _NONCE = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 class SealedSpool(io.RawIOBase):
     """A seekable, append-only temporary file that holds only ciphertext on disk."""
 
-    def __init__(self, directory: str | None = None):
+    def __init__(self, directory: Path):
         super().__init__()
-        self._file = tempfile.TemporaryFile(dir=directory)
+        self._file = tempfile.TemporaryFile(dir=directory)  # unnamed where the OS allows
         self._key = os.urandom(sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
         self._tail = bytearray()
         self._blocks = 0
@@ -112,21 +116,27 @@ class SealedSpool(io.RawIOBase):
 
 
 class SealedSpoolBuffer(FileBasedBuffer):
-    """waitress's file buffer, on a SealedSpool instead of a TemporaryFile."""
+    """waitress's file buffer, on a SealedSpool in `directory` instead of a TemporaryFile."""
 
-    def __init__(self, from_buffer=None):
+    def __init__(self, directory: Path, from_buffer=None):
+        self.directory = directory
         FileBasedBuffer.__init__(self, self.newfile(), from_buffer)
 
     def newfile(self) -> SealedSpool:
-        return SealedSpool()
+        return SealedSpool(self.directory)
 
 
 class SealedOverflowableBuffer(OverflowableBuffer):
-    """Small bodies stay in memory, as in waitress; large ones overflow into a sealed spool."""
+    """Small bodies stay in memory, as in waitress; large ones overflow into a sealed spool
+    in `directory` (the instance's tmp/)."""
+
+    def __init__(self, overflow: int, directory: Path):
+        super().__init__(overflow)
+        self.directory = directory
 
     def _set_large_buffer(self) -> None:
         old = self.buf
-        self.buf = SealedSpoolBuffer(old)
+        self.buf = SealedSpoolBuffer(self.directory, old)
         if hasattr(old, "close"):
             old.close()
         self.overflowed = True

@@ -17,7 +17,7 @@ from deskclient import add_user, desk_login, desk_url, new_instance
 from formclient import FormClient
 from test_whole_loop import log_in, new_report
 from keys.codename import desk_name
-from dropbox.storage import Store
+from dropbox.cli.upgrade import apply_upgrades
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
 
@@ -94,7 +94,7 @@ def test_a_v010_instance_keeps_its_reporters_and_gets_names_from_the_curated_lis
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
         db.executemany("INSERT INTO desk_conversations (conversation_id, designation) VALUES (?, ?)",
                        [(ids[0], "mortality-preacher"), (ids[1], desk_name(ids[0]))])
-    Store(data / "dropbox.sqlite3", data / "store", data / "tmp").prepare()  # the upgrade
+    apply_upgrades(data)  # what `dropbox upgrade` does
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
         names = dict(db.execute("SELECT conversation_id, designation FROM desk_conversations"))
     assert names == {ids[0]: desk_name(ids[0]), ids[1]: desk_name(ids[1])}

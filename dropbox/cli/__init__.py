@@ -23,7 +23,7 @@ from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
 from dropbox.cli.status import status
 from dropbox.cli.team import team
-from dropbox.cli.upgrade import refuse_if_behind, upgrade
+from dropbox.cli.upgrade import apply_upgrades, upgrade
 from dropbox import __version__
 from dropbox.config import create_instance
 from dropbox.migrations import CURRENT
@@ -52,6 +52,7 @@ def cli() -> None:
 def init(data_dir: Path) -> None:
     """Create a new instance: config, database and server secrets."""
     path = create_instance(data_dir)
+    apply_upgrades(path)  # a new database takes the same steps as an old one
     load(path)
     click.echo(f"created an instance in {path}; add responders with `dropbox team add`")
 
@@ -83,7 +84,6 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
     from onion.tor import read_torrc
-    refuse_if_behind(data_dir)
     config, store = load(data_dir)
     if not store.team():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")

@@ -1,13 +1,15 @@
 """`dropbox status`: is this instance healthy? For people and for monitoring.
 
-Exit status 0 when nothing needs attention; otherwise 1, with one `PROBLEM:` line each.
+Exit status 0 when nothing needs attention; otherwise 1, with one `PROBLEM:` line each. A
+store that cannot be written (a read-only mount, a full disk) is the first thing checked.
 What it reads is all on this machine: the data directory and, when `serve` runs, tor's
 control port (ours under DATA/tor/, or the system's). It never changes anything, so it does
-not upgrade an old instance either: it says that one is due.
+not upgrade an old instance either: it says that one is due (`Store.prepare` refuses it).
 """
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -15,6 +17,8 @@ import click
 from dropbox import __version__, health, migrations
 from dropbox.cli.common import DATA, load
 from dropbox.cli.upgrade import instance_version
+from dropbox.desk.housekeeping import failing_chores
+from dropbox.storage import UpgradeDue
 
 
 def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
@@ -44,14 +48,21 @@ def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
               type=click.Path(path_type=Path), help="the system tor's control socket")
 def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
     """Say what needs attention; exit status 1 if anything does (for monitoring)."""
-    found = instance_version(data_dir)
-    if found is not None and found < migrations.CURRENT:
+    try:
+        config, store = load(data_dir)
+    except UpgradeDue:
+        found = instance_version(data_dir)
         click.echo(f"onion-dropbox {__version__}; the instance is version {found}")
         click.echo(f"PROBLEM: the instance needs `dropbox upgrade` (version {found}, "
                    f"this program {migrations.CURRENT}); serve will not start until then")
         sys.exit(1)
-    config, store = load(data_dir)
     settings = config.settings
+    unwritable = store.unwritable()
+    if unwritable:  # what follows reads the database, which may not open either
+        click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}")
+        for problem in unwritable:
+            click.echo(f"PROBLEM: {problem}")
+        sys.exit(1)
     click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}, "
                f"{len(store.team())} responder(s)")
     problems = _tor_problems(config, control_port, control_socket)
@@ -61,6 +72,11 @@ def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
     if free < largest:
         problems.append(f"free disk ({health.mib(free)}) is less than the largest upload "
                         f"allowed ({health.mib(largest)}): free space or lower max_request_mib")
+
+    for name, since in failing_chores(store).items():
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(since))
+        problems.append(f"the server's chore \"{name}\" has failed since {when}, at every try "
+                        "(it keeps trying; the server's log says how it fails)")
 
     unread = health.unread_for(store, settings.unread_warning_days)
     if unread:

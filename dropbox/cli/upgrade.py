@@ -1,13 +1,16 @@
 """`dropbox upgrade`: bring a data directory made by an earlier version to this one.
 
 The instance's version is the number of upgrade steps its database has had
-(`dropbox/migrations.py`); the steps repair the data directory too. `serve`
-refuses an instance that is behind rather than upgrading it on its own: an
-upgrade is a moment the operator chooses, after a backup, never a side effect
-of a restart by systemd after a package update.
+(`dropbox/migrations.py`); the steps repair the data directory too. Every
+other command refuses an instance that is behind (`Store.prepare`, which they
+all go through) rather than upgrading it on its own: an upgrade is a moment the
+operator chooses, after a backup, never a side effect of `team list` or of a
+restart by systemd after a package update.
 """
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -15,7 +18,10 @@ import click
 from dropbox import migrations
 from dropbox.cli.common import DATA, load
 from dropbox.config import CONFIG_FILE, ONION_KEY_FILES, InstanceError
-from dropbox.storage import Store
+from dropbox.storage import stored_version
+from dropbox.storage.schema import SCHEMA
+
+DATABASE = "dropbox.sqlite3"
 
 
 def instance_version(data_dir: Path) -> int | None:
@@ -23,17 +29,17 @@ def instance_version(data_dir: Path) -> int | None:
     data_dir = Path(data_dir).resolve()
     if not (data_dir / CONFIG_FILE).is_file():
         raise InstanceError(f"no instance at {data_dir}: run `dropbox init --data {data_dir}` first")
-    return migrations.version_on_disk(data_dir / "dropbox.sqlite3")
+    return stored_version(data_dir / DATABASE)
 
 
-def refuse_if_behind(data_dir: Path) -> None:
-    """For `serve`: an instance made by an earlier version waits for `dropbox upgrade`."""
-    found = instance_version(data_dir)
-    if found is not None and found < migrations.CURRENT:
-        raise click.ClickException(
-            f"the instance at {Path(data_dir).resolve()} was made by an earlier version of "
-            f"onion-dropbox (instance version {found}, this program {migrations.CURRENT}). "
-            f"Back it up (`dropbox backup`), then run `dropbox upgrade --data {data_dir}`.")
+def apply_upgrades(data_dir: Path) -> list[str]:
+    """Bring the database (made now if there is none: `init`) and the data directory to this
+    program's version; returns the names of the steps applied. Only `upgrade` and `init` call
+    this."""
+    with closing(sqlite3.connect(data_dir / DATABASE, timeout=30, isolation_level=None)) as db:
+        db.execute("PRAGMA foreign_keys = ON")
+        db.executescript(SCHEMA)  # v0.1.0's tables; the migrations take them from there
+        return migrations.upgrade(db, data_dir)
 
 
 def _addresses(data_dir: Path) -> dict[str, str | None]:
@@ -63,12 +69,12 @@ def upgrade(data_dir: Path) -> None:
     if before < migrations.CURRENT and (data_dir / "dropbox.sqlite3").exists():
         migrations.check_database(data_dir / "dropbox.sqlite3")
     old = _addresses(data_dir)
-    # Store.prepare applies the steps; it needs only paths, not a loadable instance, which
-    # is what an incomplete one is not until its steps have run.
-    Store(data_dir / "dropbox.sqlite3", data_dir / "store", data_dir / "tmp").prepare()
+    # Only paths are needed, not a loadable instance, which is what an incomplete one is not
+    # until its steps have run.
+    applied = apply_upgrades(data_dir)
     config, _ = load(data_dir)  # everything the server reads now loads
-    for step in migrations.STEPS[before:]:
-        click.echo(f"applied: {step.__name__}")
+    for name in applied:
+        click.echo(f"applied: {name}")
     for service, address in _addresses(config.data_dir).items():
         if old[service] is None:
             click.echo(f"new {service} onion address: {address} (this instance had none)")

@@ -5,11 +5,12 @@ authorization; built on the same base as the reporter site (webapp.py).
 """
 from __future__ import annotations
 
-from flask import Flask, Request
+from flask import Flask, Request, current_app
 
 from dropbox.config import Config
 from dropbox.desk.views import desk
 from dropbox.formlimits import BoundedFormRequest
+from dropbox.spool import SealedSpool
 from dropbox.webapp import build_app
 
 DESK_COOKIE = "desk_session"
@@ -17,6 +18,14 @@ DESK_COOKIE = "desk_session"
 
 class DeskRequest(BoundedFormRequest, Request):
     """Text parts are bounded as they are parsed (reply files are ciphertext already)."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        """Werkzeug's hook for where a file part of a form goes while it is parsed. Its own
+        spools past 500 KiB to $TMPDIR, a disk the disk budget does not watch and outside the
+        data directory; this is the request class's documented hook for it (the form parser
+        is built from it), so nothing of Werkzeug's is replaced: a sealed spool in tmp/."""
+        return SealedSpool(current_app.extensions["dropbox"].config.tmp_dir)
 
 
 def create_desk_app(config: Config) -> Flask:

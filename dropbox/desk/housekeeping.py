@@ -1,13 +1,15 @@
 """The server's own chores: delete conversations past retention, send due notices.
 
 `dropbox serve` runs them at start and then every `housekeeping_seconds` in a
-background thread; `dropbox purge` runs the purge by hand.
+background thread; `dropbox purge` runs the purge by hand. A chore failing is
+logged, and shown by `dropbox status` until it succeeds again.
 """
 from __future__ import annotations
 
 import datetime
 import logging
 import threading
+import time
 
 from dropbox import health
 from dropbox.config import Config
@@ -54,6 +56,23 @@ def warn_of_deletions(config: Config, store: Store, today: datetime.date | None 
     return names
 
 
+# Each chore by the name the log and `dropbox status` give it.
+CHORES = {
+    "retention purge": lambda config, store: purge_expired(store, config.settings.retention_days),
+    "retention warnings": warn_of_deletions,
+    "deletions asked on the desk": lambda config, store: carry_out_due(store),
+    "sending notices": send_due_notices,
+}
+# State entry: since when (unix seconds) a chore has failed at every try; absent or 0 once it succeeds.
+FAILING = "chore_failing_since:"
+
+
+def failing_chores(store: Store) -> dict[str, int]:
+    """Chore name → since when it has failed at every try (unix seconds), for `dropbox status`."""
+    found = {name: store.get_state(FAILING + name) for name in CHORES}
+    return {name: since for name, since in found.items() if since}
+
+
 class Housekeeping(threading.Thread):
     def __init__(self, config: Config, store: Store):
         super().__init__(name="housekeeping", daemon=True)
@@ -67,21 +86,24 @@ class Housekeeping(threading.Thread):
                 return
 
     def run_once(self) -> None:
-        # A failing chore must not stop the others, nor the next round; log no details
-        # (an SMTP error may quote an address).
+        """Every chore once. A failing chore stops neither the others nor the next round; it is
+        logged (its kind only: an SMTP error may quote an address) and noted in the database
+        for `dropbox status` until it succeeds again."""
+        for name, chore in CHORES.items():
+            try:
+                chore(self.config, self.store)
+            except Exception as exc:
+                log.error("%s failed: %s", name, type(exc).__name__)
+                self._note(name, failed=True)
+            else:
+                self._note(name, failed=False)
+
+    def _note(self, name: str, failed: bool) -> None:
         try:
-            purge_expired(self.store, self.config.settings.retention_days)
-        except Exception as exc:
-            log.error("retention purge failed: %s", type(exc).__name__)
-        try:
-            warn_of_deletions(self.config, self.store)
-        except Exception as exc:
-            log.error("retention warnings failed: %s", type(exc).__name__)
-        try:
-            carry_out_due(self.store)
-        except Exception as exc:
-            log.error("deletions asked on the desk failed: %s", type(exc).__name__)
-        try:
-            send_due_notices(self.config, self.store)
-        except Exception as exc:
-            log.error("sending notices failed: %s", type(exc).__name__)
+            since = self.store.get_state(FAILING + name)
+            if failed and not since:
+                self.store.set_state(FAILING + name, int(time.time()))
+            elif since and not failed:
+                self.store.set_state(FAILING + name, 0)
+        except Exception as exc:  # the database itself failing: the log has said so already
+            log.error("noting that %s failed, failed too: %s", name, type(exc).__name__)

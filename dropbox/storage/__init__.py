@@ -13,13 +13,14 @@ One module per concept: the v0.1.0 schema (`schema`), the values rows turn into
 from __future__ import annotations
 
 from dropbox.storage.conversations import ConversationTables
+from dropbox.storage.database import UpgradeDue, stored_version
 from dropbox.storage.desk import DeskTables
 from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedItem,
                                      StorageError, new_id, today)
 from dropbox.storage.team import TeamTable
 
 __all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store",
-           "new_id", "today"]
+           "UpgradeDue", "new_id", "stored_version", "today"]
 
 
 class Store(TeamTable, ConversationTables, DeskTables):

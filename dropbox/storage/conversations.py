@@ -52,7 +52,8 @@ class ConversationTables(Payloads):
 
     def delete_conversations(self, conversation_ids: list[str], actor: str) -> None:
         """`delete_conversation` for many, a batch per transaction: each deletion costs the same
-        however many conversations are stored (every table it touches is indexed by conversation)."""
+        however many conversations are stored (every table it touches is indexed by conversation).
+        When it returns, no database file holds what it deleted (`_forget_deleted`)."""
         for batch, marks in batches(conversation_ids):
             with self._db() as db:
                 found = [(row_id(row["id"]), _recipients(row["recipients"])) for row in db.execute(
@@ -62,6 +63,8 @@ class ConversationTables(Payloads):
                     record_audit(db, actor, "deleted a conversation", recipients)
             for conversation_id, _ in found:
                 self._remove_folder(conversation_id)
+        if conversation_ids:
+            self._forget_deleted()
 
     def inactive_since(self, day: str) -> dict[str, str]:
         """Conversation id → last activity, for those whose last activity was before `day`."""

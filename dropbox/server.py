@@ -28,6 +28,7 @@ from dropbox.channel import DropboxChannel, Intake
 from dropbox.config import Config
 from dropbox.deadlines import Deadlines, with_deadlines
 from dropbox.disk_budget import DiskBudget
+from dropbox.hosts import refuse_unreadable_hosts
 from dropbox.submission_stream import Limits
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
@@ -77,6 +78,9 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("stem").setLevel(logging.WARNING)  # stem logs every control command
+    # waitress warns "Task queue depth" whenever a few pages are asked for at once: a line
+    # stamped with the time for what reporters do, which nothing may print (OPERATING.md).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     disk = _disk_budget(config)
     settings = config.settings
     limits = Limits(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,
@@ -126,7 +130,7 @@ def _disk_budget(config: Config) -> DiskBudget:
 def _waitress(app, config: Config, host: str, port: int, intake: Intake):
     deadlines = Deadlines.from_settings(config.settings)  # also raises the open-file limit
     server = waitress.create_server(
-        app, host=host, port=port,
+        refuse_unreadable_hosts(app), host=host, port=port,
         ident="",  # no Server header naming the software and version
         max_request_body_size=config.max_request_bytes,
         clear_untrusted_proxy_headers=True,

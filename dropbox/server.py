@@ -44,6 +44,11 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 # threshold well above that keeps every response page in memory.
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
 
+# waitress copies and searches an unfinished request head whole on every read: a bound far
+# below its default (256 KiB) keeps the cost of each byte small. A browser's head is under
+# 2 KiB; a longer one gets 431 at once.
+MAX_REQUEST_HEAD = 16 * 1024
+
 # waitress's own connection limit is only a backstop: deadlines.py keeps the count at
 # Settings.max_connections by closing the slowest connection when a new one arrives.
 SPARE_CONNECTIONS = 64
@@ -133,6 +138,7 @@ def _waitress(app, config: Config, host: str, port: int, intake: Intake):
         refuse_unreadable_hosts(app), host=host, port=port,
         ident="",  # no Server header naming the software and version
         max_request_body_size=config.max_request_bytes,
+        max_request_header_size=MAX_REQUEST_HEAD,
         clear_untrusted_proxy_headers=True,
         channel_timeout=600,  # slow tor circuits
         outbuf_overflow=OUTBUF_OVERFLOW,

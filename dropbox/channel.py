@@ -21,6 +21,14 @@ judge) is passed in, not global.
 - A connection that drops half way through a request gives back its disk
   reservation and its unfinished uploads at once (waitress leaves an
   unfinished request to the garbage collector).
+- Pipelined requests are answered a few at a time (`PIPELINED` of one read;
+  the connection closes after the last of them). waitress parses every request
+  of a read and answers them in turn, and a worker whose connection holds more
+  than 16 MiB of unsent answers waits for the client to read: a handful of
+  connections pipelining thousands of requests and never reading held every
+  worker. With a few answers per read a worker never waits on a client (pages
+  are far smaller than that mark); an answer nobody reads is left to the
+  deadlines (deadlines.py). No browser pipelines.
 - Errors waitress answers itself (a malformed request line, headers too
   large, a body over the limit or over the disk budget, refused before it is
   read) get the same strict headers as every page and a plain sentence
@@ -49,6 +57,8 @@ from dropbox.submission_stream import ARRIVAL, SUBMISSION_PATHS, Arrival, Limits
 from dropbox.uploads import UploadSink
 
 REQUEST_STARTED = "dropbox.request_started"
+# Requests of one read that are answered; the connection closes after the last of them.
+PIPELINED = 4
 
 _PLAIN_ERRORS = {
     413: "What you sent is larger than this drop accepts. Please send fewer or smaller files.",
@@ -154,6 +164,8 @@ class SealedBodyParser(HTTPRequestParser):
 class TimedTask(WSGITask):
     def get_environment(self):
         environ = super().get_environment()
+        if getattr(self.request, "last_pipelined", False):
+            self.set_close_on_finish()
         environ[REQUEST_STARTED] = getattr(self.request, "started", None) or time.monotonic()
         arrival = getattr(self.request, "arrival", None)
         if arrival is not None:
@@ -186,6 +198,20 @@ class DropboxChannel(HTTPChannel):
     def serving(cls, intake: Intake) -> type["DropboxChannel"]:
         parser = type("SealedBodyParser", (SealedBodyParser,), {"intake": intake})
         return type("DropboxChannel", (cls,), {"parser_class": parser})
+
+    def received(self, data):
+        result = super().received(data)
+        with self.requests_lock:
+            if len(self.requests) > PIPELINED:
+                dropped = self.requests[PIPELINED:]
+                del self.requests[PIPELINED:]
+                self.requests[-1].last_pipelined = True
+                if self.request is not None:
+                    dropped.append(self.request)
+                    self.request = None
+                for request in dropped:
+                    request.close()
+        return result
 
     def handle_close(self):
         unfinished, self.request = self.request, None

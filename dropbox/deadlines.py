@@ -11,6 +11,10 @@ every new visitor waited. Three rules, each far more patient than a slow tor cir
 - **Bodies at a minimum rate.** While a body arrives, each window of
   `upload_rate_window_seconds` must bring `min_upload_bytes_per_second` on average
   (1 KiB/s over a minute by default; a slow tor circuit does tens of KiB/s).
+- **Answers read at the same rate.** An answer waiting for the client must leave at
+  `min_upload_bytes_per_second` over each window too. A client that does not read what it
+  asked for would otherwise keep its connection for ever (waitress's own timeout skips a
+  connection with an answer pending), and the worker writing to it, if the answer is large.
 - **Room for the newcomer.** At `max_connections`, a new connection closes the one that
   has waited longest for its headers, or, if none is waiting, the body arriving most
   slowly: a flood of connections evicts its own kind, and never locks a visitor out.
@@ -36,7 +40,8 @@ SPARE_FILES = 256
 
 WAITING = "waiting for headers"
 RECEIVING = "receiving a body"
-BUSY = "answering"  # the app works on a request, or its answer is being sent
+SENDING = "sending an answer"  # what the client has not read yet
+BUSY = "answering"  # the app works on a request
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,18 @@ class DeadlineChannel:
     def __init__(self, server, sock, addr, adj, map=None):
         super().__init__(server, sock, addr, adj, map=map)
         self.phase, self.since = WAITING, time.monotonic()
-        self.bytes_in = self.mark = 0
+        self.bytes_in = self.bytes_out = self.mark = 0
         if map is not None and len(map) > self.deadlines.max_connections:
             self._make_room(map)
 
     def received(self, data):
         self.bytes_in += len(data)
         return super().received(data)
+
+    def send(self, data, do_close=True):
+        sent = super().send(data, do_close)
+        self.bytes_out += sent
+        return sent
 
     def readable(self):
         if not self.will_close and self.overdue(time.monotonic()):
@@ -90,23 +100,30 @@ class DeadlineChannel:
         return super().readable()
 
     def _current_phase(self) -> str:
-        if self.requests or self.total_outbufs_len:
+        if self.total_outbufs_len:
+            return SENDING
+        if self.requests:
             return BUSY
         request = self.request
         return RECEIVING if request is not None and request.headers_finished else WAITING
 
+    def _progress(self) -> int:
+        """Bytes moved so far in the direction the current phase is judged by."""
+        return self.bytes_out if self.phase == SENDING else self.bytes_in
+
     def overdue(self, now: float) -> bool:
         phase = self._current_phase()
         if phase != self.phase:
-            self.phase, self.since, self.mark = phase, now, self.bytes_in
+            self.phase, self.since = phase, now
+            self.mark = self._progress()
             return False
         if phase == WAITING:
             return now - self.since > self.deadlines.header_seconds
-        if phase == RECEIVING and now - self.since >= self.deadlines.window_seconds:
+        if phase in (RECEIVING, SENDING) and now - self.since >= self.deadlines.window_seconds:
             needed = self.deadlines.min_bytes_per_second * (now - self.since)
-            if self.bytes_in - self.mark < needed:
+            if self._progress() - self.mark < needed:
                 return True
-            self.since, self.mark = now, self.bytes_in
+            self.since, self.mark = now, self._progress()
         return False
 
     def _make_room(self, socket_map) -> None:
@@ -117,7 +134,7 @@ class DeadlineChannel:
         def cost(channel) -> tuple[int, float]:
             if channel.phase == WAITING:
                 return 0, channel.since
-            rate = (channel.bytes_in - channel.mark) / max(now - channel.since, 1.0)
+            rate = (channel._progress() - channel.mark) / max(now - channel.since, 1.0)
             return 1, rate
         candidates = [c for c in socket_map.values() if isinstance(c, DeadlineChannel)
                       and c is not self and not c.will_close and c._current_phase() != BUSY]

@@ -4,17 +4,24 @@ A request naming any other host reached us through something in between, most of
 tor2web gateway: it sees everything a reporter (or a responder) sends and knows where they
 are. Such a request gets a warning page (each app's tor2web.html) that names the real
 address, never the app itself.
+
+A Host no URL can be built for (an empty label: `a..b`, `..`; a label over 63 characters)
+gets a plain 400 before the app sees it, on the site and the desk: Werkzeug refuses to bind
+such a host, and every page, error pages included, builds its links from it.
 """
 from __future__ import annotations
 
 import re
 
 from flask import Flask, render_template, request
+from werkzeug.exceptions import BadHost
 
 from dropbox.config import Config
+from dropbox.headers import HEADERS
 from onion.service_key import ServiceKey
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+UNREADABLE_HOST = "This address could not be understood. Please check it and try again.\n".encode()
 
 
 def host_name(host: str) -> str:
@@ -33,3 +40,17 @@ def guard_hosts(app: Flask, config: Config, service: str) -> None:
         if name in LOOPBACK_NAMES or name == address or name.endswith("." + address):
             return None
         return render_template("tor2web.html", address=address), 403
+
+
+def refuse_unreadable_hosts(app: Flask):
+    """`app`'s WSGI callable behind a plain 400 for a Host its URL map cannot bind."""
+    def guarded(environ, start_response):
+        try:
+            app.url_map.bind_to_environ(environ)
+        except BadHost:
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
+                                               ("Content-Length", str(len(UNREADABLE_HOST))),
+                                               *HEADERS.items()])
+            return [UNREADABLE_HOST]
+        return app(environ, start_response)
+    return guarded

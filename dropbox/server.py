@@ -28,6 +28,7 @@ from dropbox.channel import DropboxChannel, Intake
 from dropbox.config import Config
 from dropbox.deadlines import Deadlines, with_deadlines
 from dropbox.disk_budget import DiskBudget
+from dropbox.hosts import refuse_unreadable_hosts
 from dropbox.submission_stream import Limits
 from dropbox.desk.app import create_desk_app
 from dropbox.desk.housekeeping import Housekeeping
@@ -43,6 +44,11 @@ DESK_HOST = "127.0.0.1"  # the desk is never exposed directly; its onion points 
 # outbuf_high_watermark (16 MiB) and makes writers wait below it, so an overflow
 # threshold well above that keeps every response page in memory.
 OUTBUF_OVERFLOW = 64 * 1024 * 1024
+
+# waitress copies and searches an unfinished request head whole on every read: a bound far
+# below its default (256 KiB) keeps the cost of each byte small. A browser's head is under
+# 2 KiB; a longer one gets 431 at once.
+MAX_REQUEST_HEAD = 16 * 1024
 
 # waitress's own connection limit is only a backstop: deadlines.py keeps the count at
 # Settings.max_connections by closing the slowest connection when a new one arrives.
@@ -81,6 +87,9 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     # waitress logs nothing about requests by default; keep it that way (no IPs, no times).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("stem").setLevel(logging.WARNING)  # stem logs every control command
+    # waitress warns "Task queue depth" whenever a few pages are asked for at once: a line
+    # stamped with the time for what reporters do, which nothing may print (OPERATING.md).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     disk = _disk_budget(config)
     settings = config.settings
     limits = Limits(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,
@@ -131,9 +140,10 @@ def _disk_budget(config: Config) -> DiskBudget:
 def _waitress(app, config: Config, host: str, port: int, intake: Intake):
     deadlines = Deadlines.from_settings(config.settings)  # also raises the open-file limit
     server = waitress.create_server(
-        app, host=host, port=port,
+        refuse_unreadable_hosts(app), host=host, port=port,
         ident="",  # no Server header naming the software and version
         max_request_body_size=config.max_request_bytes,
+        max_request_header_size=MAX_REQUEST_HEAD,
         clear_untrusted_proxy_headers=True,
         channel_timeout=600,  # slow tor circuits
         outbuf_overflow=OUTBUF_OVERFLOW,

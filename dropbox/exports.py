@@ -52,25 +52,26 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
     return counts
 
 
-def export_bundle(store: Store, out_path: Path, responder: str, everything: bool = False) -> int:
+def export_bundle(store: Store, out_path: Path, responder: str,
+                  everything: bool = False) -> list[Conversation]:
     """The desk's "my bundle": `responder`'s conversations with items new since their last
-    download (all, with `everything`); returns how many. Its cost depends on their
+    download (all, with `everything`); returns them. Its cost depends on their
     conversations only, and it tells nothing of those that leave them out."""
     member = next((r for r in store.team() if r.name == responder), None)
     if member is None:
-        return 0
+        return []
     since = 0 if everything else store.account(responder)["last_download_seq"]
     grouped = store.items_after(since, recipient=responder)
     mine = sorted((c for cid in grouped if (c := store.conversation(cid)) is not None),
                   key=lambda c: (c.created, c.id))
     if not mine:
-        return 0
+        return []
     grouped = {c.id: grouped[c.id] for c in mine}
     designations = store.designations([c.id for c in mine], desk_name)
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)
     store.update_account(responder, last_download_seq=max(newest, since))
-    return len(mine)
+    return mine
 
 
 def _write(store: Store, out_path: Path, member: Responder, conversations: list[Conversation],

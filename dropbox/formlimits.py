@@ -17,9 +17,10 @@ from flask import Flask, current_app, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData
 
 from dropbox.config import Settings
+from dropbox.multipart import MultipartDecoder
 
 
 class BoundedMultiPartParser(MultiPartParser):

@@ -36,12 +36,26 @@ def deletions_within(store: Store, retention_days: int, days: int,
 
 
 def unread_for(store: Store, days: int, today: datetime.date | None = None) -> set[str]:
-    """Conversations with an item older than `days` days that no export or desk bundle has
-    taken yet: reports waiting unread."""
+    """Conversations with a report or follow-up older than `days` days that none of its own
+    readers has downloaded yet (nor a `dropbox export`, which is for every reader): reports
+    waiting unread. Counted per reader, so one responder's downloads say nothing of a
+    conversation that leaves them out."""
     today = today or datetime.date.today()
-    taken = max([store.get_state(LAST_EXPORT)] + [a["last_download_seq"] for a in store.accounts()])
     oldest = (today - datetime.timedelta(days=days)).isoformat()
-    return store.waiting_reports(taken, oldest)
+    exported = store.get_state(LAST_EXPORT)
+    downloaded = {a["name"]: a["last_download_seq"] for a in store.accounts()}
+    # Every conversation has a reader on the team: what all of them have taken is taken.
+    readers = {r.name for r in store.team()} | set(downloaded)
+    floor = max(exported, min((downloaded.get(name, 0) for name in readers), default=0))
+    waiting = store.waiting_reports(floor, oldest)
+    # How far each conversation's own readers have taken it.
+    taken = dict.fromkeys(waiting, floor)
+    for name, seq in downloaded.items():
+        if seq > floor:
+            for conversation_id in store.recipient_of(name, list(waiting)):
+                taken[conversation_id] = max(taken[conversation_id], seq)
+    return {conversation_id for mark in set(taken.values())
+            for conversation_id in store.waiting_reports(mark, oldest) if taken.get(conversation_id) == mark}
 
 
 def free_disk(config: Config) -> int:

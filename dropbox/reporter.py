@@ -87,6 +87,13 @@ def _dropped_files() -> list[str]:
     return [f.filename for f in request.files.getlist("files") if f.filename] + request.unkept_files
 
 
+def _files_refused() -> bool:
+    """Whether files of this submission were refused before they were read (the judge said
+    no to the text fields that came before them): then it is never accepted without them,
+    even when fields that came after the files make the form valid."""
+    return bool(request.method == "POST" and request.unkept_files)
+
+
 def _logged_in() -> Conversation | None:
     conversation_id = session.get(CONVERSATION)
     return _instance().store.conversation(conversation_id) if conversation_id else None
@@ -253,7 +260,7 @@ def report():
         return redirect(url_for("reporter.codename"))
     store_team = _instance().store.team()
     form = _report_form()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or _files_refused():
         return render_template("report.html", form=form, dropped=_dropped_files()), \
             400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
@@ -322,7 +329,7 @@ def conversation():
         _fresh_session()
         return redirect(url_for("reporter.login"))
     form = FollowUpForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _files_refused():
         text = form.message.data
         store = _instance().store
         position = store.reporter_items(current.id)

@@ -34,7 +34,9 @@ from typing import Callable
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, State
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData, State
+
+from dropbox.multipart import MultipartDecoder
 
 ARRIVAL = "dropbox.arrival"
 SUBMISSION_PATHS = frozenset({"/report", "/conversation"})
@@ -189,12 +191,12 @@ class Arrival:
                 or self._marker in data:
             return 0
         start = 0
-        if decoder.buffer:
+        if decoder.holding:
             # What it holds back may begin a delimiter: it sees the read's first bytes first.
             start = self._tail
             decoder.receive_data(data[:start])
             self._read_events()
-            if self.stopped or decoder.state is not State.DATA or decoder.buffer:
+            if self.stopped or decoder.state is not State.DATA or decoder.holding or self._sink is None:
                 return start
         end = len(data) - self._tail
         self._file_data(memoryview(data)[start:end])
@@ -206,7 +208,7 @@ class Arrival:
             if isinstance(event, File):
                 self._start_file(event)
             elif isinstance(event, Field):
-                self._part, self._value, self._size = event, [], 0
+                self._part, self._value, self._size, self._sink = event, [], 0, None
             elif isinstance(event, Data):
                 self._take(event)
             if self.problem:
@@ -246,6 +248,7 @@ class Arrival:
                 stream = self._sink if self._sink is not None else io.BytesIO()
                 self.files.append((part.name, FileStorage(stream, part.filename if self._sink else "",
                                                           part.name, headers=part.headers)))
+                self._sink = None  # the file has ended: nothing more is written into it
             return
         self._size += len(event.data)
         self._fields_size += len(event.data)

@@ -121,11 +121,12 @@ def _warnings() -> dict:
     unread = health.unread_for(store, settings.unread_warning_days)
     mine = sorted(store.recipient_of(_me(), [*due, *unread]))
     named = {cid: designation for cid, (designation, _) in store.designations(mine, new_designation).items()}
-    free = health.free_disk(instance.config)
+    # Whether the disk is nearly full, and no figure: free space moves with every upload,
+    # those to conversations that leave this responder out included.
+    disk_low = health.free_disk(instance.config) < instance.config.max_request_bytes
     return {"deletions": sorted((due[cid], named[cid]) for cid in mine if cid in due),
             "unread": sorted(named[cid] for cid in mine if cid in unread),
-            "unread_days": settings.unread_warning_days,
-            "disk_low": free < instance.config.max_request_bytes, "free": health.mib(free)}
+            "unread_days": settings.unread_warning_days, "disk_low": disk_low}
 
 
 @desk.get("/")
@@ -139,13 +140,16 @@ def bundle():
     store = _instance().store
     temp = store.tmp_dir / f"{new_id()}.bundle"
     try:
-        count = export_bundle(store, temp, _me(), everything=request.args.get("all") == "1")
-        if count == 0:
+        downloaded = export_bundle(store, temp, _me(), everything=request.args.get("all") == "1")
+        if not downloaded:
             return _list_page(notice="Nothing new since your last download.")
         stream = open(temp, "rb")
     finally:
         temp.unlink(missing_ok=True)  # an open stream keeps the file readable until sent
-    store.audit(_me(), "downloaded a bundle")
+    # One entry per conversation, for its readers: an entry for the whole team would tell a
+    # left-out responder that there was something new for me that they do not have.
+    for conversation in downloaded:
+        store.audit(_me(), "downloaded a conversation", conversation.recipients)
     return send_file(stream, mimetype="application/octet-stream", as_attachment=True,
                      download_name=f"desk-{_me()}-{today()}.odbx")
 

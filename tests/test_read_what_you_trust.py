@@ -87,11 +87,11 @@ def test_reply_from_a_left_out_responder_under_a_colleagues_name_is_refused(tmp_
     """Carol was left out; she seals a reply named "bob" (she has the reporter key) and signs it."""
     conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
     items = sealed_items(conv)
-    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"I am bob",
-                           [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key],
+    readers = [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key]
+    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"I am bob", readers,
                            envelope.Binding(conv.id, "team", 1))
     for signer, author in ((CAROL, "carol"), (CAROL, "bob"), (ALICE, "bob")):
-        proof = Proof.sign(signer.signing_key, author, conv.id, "e" * 32, 1, forged)
+        proof = Proof.sign(signer.signing_key, author, conv.id, "e" * 32, 1, forged, readers)
         write_items(tmp_path / "f.odbx", conv, [items[0], (ItemEntry("e" * 32, len(forged), "team", 1,
                                                                     proof), forged)])
         report = open_bundle(tmp_path / "f.odbx", BOB, tmp_path / f"out-{signer.name}-{author}")
@@ -223,10 +223,10 @@ def test_reply_is_checked_with_the_pinned_key_not_the_one_the_bundle_names(tmp_p
     server_key = ResponderKey.generate("bob")  # the server's own signing key, under bob's name
     conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
     items = sealed_items(conv)
-    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"from the server",
-                           [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key],
+    readers = [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key]
+    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"from the server", readers,
                            envelope.Binding(conv.id, "team", 1))
-    proof = Proof.sign(server_key.signing_key, "bob", conv.id, "e" * 32, 1, forged)
+    proof = Proof.sign(server_key.signing_key, "bob", conv.id, "e" * 32, 1, forged, readers)
     with open(tmp_path / "b.odbx", "wb") as out:
         writer = BundleWriter(out, Head("export", DATE))
         bob_as_listed = Responder("bob", BOB.secret_key.public_key, server_key.signing_key.verify_key)

@@ -17,6 +17,7 @@ from nacl.public import PrivateKey
 
 from keys import envelope
 from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
+from keys.first_opening import FirstOpenings
 from keys.items import ItemMeta
 from keys.offline import open_bundle, sanitise_name, visible
 from keys.responder import Responder, ResponderKey
@@ -369,3 +370,17 @@ def test_first_openings_are_kept_private_beside_the_key_by_conversation_id(tmp_p
     write_export(tmp_path / "renamed.odbx", [replaced(conv, conv.items[0], "quiet-harbour")])
     renamed = keys(machine, "open", tmp_path / "renamed.odbx", "--out", tmp_path / "out")
     assert renamed.returncode == 0 and "it was maple-river when first opened here" in renamed.stdout
+
+
+def test_a_version_1_bundle_opened_twice_into_one_folder_writes_nothing_twice(tmp_path):
+    conv = Conversation([ALICE, BOB], [item("message", b"listed first"), report_item(None)],
+                        REPORTER)
+    path = write_export_v1(tmp_path / "old.bundle", [conv])
+    store = FirstOpenings(tmp_path / "first-opened")
+    assert open_bundle(path, ALICE, tmp_path / "out", first_openings=store).items == 2
+    before = all_files(tmp_path / "out")
+    # Again with what was learned; and as a folder opened before first openings were kept.
+    for folder in ("first-opened", "none-yet"):
+        again = open_bundle(path, ALICE, tmp_path / "out", first_openings=FirstOpenings(tmp_path / folder))
+        assert (again.items, again.failures) == (0, [])
+        assert all_files(tmp_path / "out").keys() == before.keys()

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
-                         Proof, bundle_version, envelope_digest, read_reply_file)
+                         Proof, bundle_version, envelope_digest, read_reply_file, readers_digest)
 from keys.codename import desk_name
 from keys.envelope import Binding, read_header
 from keys.errors import FormatError
@@ -150,9 +150,14 @@ def import_replies(store: Store, path: Path) -> int:
         raise FormatError("the reply is bound to another conversation or place")
     if item.position > store.reporter_items(cid):
         raise FormatError("the reply answers items this server does not hold")
-    if len(header.stanzas) != len(recipients) + 1:
-        raise FormatError(f"reply {item.id} is not encrypted to the reporter and this "
-                          "conversation's current responders; write it again from a fresh export")
+    # The author signed whom the envelope is sealed to (a SealedBox names no one): a reply
+    # written from an export made before a key was replaced goes to the old key, and is refused.
+    readers = [conversation.reporter_key, *(r.public_key for r in recipients)]
+    if len(header.stanzas) != len(readers) or proof.readers != readers_digest(readers):
+        raise FormatError(f"reply {item.id} is not sealed to the reporter and the keys this "
+                          "conversation's responders have today (a key was replaced, or the team "
+                          "changed, since the export it was written from): write it again from a "
+                          "fresh export; nothing was stored")
     if any(i.id == item.id for i in store.items(cid)):
         raise FormatError(f"reply {item.id} has been imported already")
     store.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,

@@ -23,7 +23,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Sequence
 
 from nacl.exceptions import BadSignatureError
 from nacl.public import PublicKey
@@ -72,38 +72,52 @@ def envelope_digest(envelope: bytes) -> bytes:
     return hashlib.blake2b(envelope, digest_size=32, person=b"odbx-reply").digest()
 
 
+def readers_digest(keys: Sequence[PublicKey]) -> bytes:
+    """Whom a reply's envelope is sealed to, as its author states it: the box keys in stanza
+    order (the reporter's first). A SealedBox names no recipient, so only the author can say."""
+    return hashlib.blake2b(b"".join(bytes(k) for k in keys), digest_size=32,
+                           person=b"odbx-readers").digest()
+
+
 def signed_message(conversation_id: str, item_id: str, author: str, position: int,
-                   digest: bytes) -> bytes:
-    """What a reply's author signs: its place, its name, and the envelope's hash."""
+                   readers: bytes, digest: bytes) -> bytes:
+    """What a reply's author signs: its place, its name, its readers and the envelope's hash."""
     return (_SIGNATURE_CONTEXT + f"{conversation_id}\n{item_id}\n{author}\n{position}\n".encode("ascii")
-            + digest)
+            + readers + digest)
 
 
 @dataclass(frozen=True)
 class Proof:
-    """A reply's author and their Ed25519 signature (see `signed_message`)."""
+    """A reply's author, the keys it is sealed to (`readers_digest`) and the author's Ed25519
+    signature (see `signed_message`)."""
     author: str
     signature: bytes
+    readers: bytes
 
     def to_json(self) -> dict:
-        return {"author": self.author, "signature": _b64(self.signature)}
+        return {"author": self.author, "readers": _b64(self.readers),
+                "signature": _b64(self.signature)}
 
     @classmethod
     def from_json(cls, record: object) -> "Proof":
-        record = _fields(record, {"author", "signature"})
+        record = _fields(record, {"author", "readers", "signature"})
         return cls(check_name(strict.text(record["author"], "bundle record", 64)),
-                   strict.b64(record["signature"], 64, "bundle record", "signature"))
+                   strict.b64(record["signature"], 64, "bundle record", "signature"),
+                   strict.b64(record["readers"], 32, "bundle record", "readers digest"))
 
     @classmethod
     def sign(cls, key: SigningKey, author: str, conversation_id: str, item_id: str,
-             position: int, envelope: bytes) -> "Proof":
-        message = signed_message(conversation_id, item_id, author, position, envelope_digest(envelope))
-        return cls(author, key.sign(message).signature)
+             position: int, envelope: bytes, readers: Sequence[PublicKey]) -> "Proof":
+        digest = readers_digest(readers)
+        message = signed_message(conversation_id, item_id, author, position, digest,
+                                 envelope_digest(envelope))
+        return cls(author, key.sign(message).signature, digest)
 
     def verify(self, key: VerifyKey, conversation_id: str, item_id: str, position: int,
                digest: bytes) -> bool:
         try:
-            key.verify(signed_message(conversation_id, item_id, self.author, position, digest),
+            key.verify(signed_message(conversation_id, item_id, self.author, position,
+                                      self.readers, digest),
                        self.signature)
         except BadSignatureError:
             return False

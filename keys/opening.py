@@ -151,6 +151,8 @@ class _Opener:
                 plaintext = ReportDigest(envelope.open_payload(view, header, file_key))
                 meta, body = split_item(iter(plaintext))
                 plaintext.hashing = meta.kind == "report"
+                if meta.kind != "report" and item_id in conversation.state.opened:
+                    raise _Skip("opened before into this folder; not written again")
                 if meta.kind == "report":
                     out.write(render_report(meta.date, Report.decode(_read_at_most(body, MAX_REPORT))))
                     self._check_report(conversation, meta, item_id, header,

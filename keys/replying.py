@@ -155,11 +155,11 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
     first_openings.save(first)
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
     binding = envelope.Binding(conversation.id, "team", found.reporter_items)
-    sealed = envelope.seal(meta.encode() + message.encode("utf-8"),
-                           [reporter_key, *(r.public_key for r in conversation.recipients)],
-                           binding)
+    readers = [reporter_key, *(r.public_key for r in conversation.recipients)]
+    sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
-    proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position, sealed)
+    proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position, sealed,
+                       readers)
     temp = Path(out_path).with_name(f".{Path(out_path).name}.partial")
     try:
         with create(temp) as out:

@@ -89,7 +89,7 @@ def sealed_items(conv: Conversation, damage=None, start: int = 0):
         proof = None
         if kind == "reply" and name in authors:
             proof = Proof.sign(authors[name].signing_key, name, conv.id, item_id,
-                               binding.position, blob)
+                               binding.position, blob, readers)
         out.append((ItemEntry(item_id, len(blob), binding.origin, binding.position, proof), blob))
     return out
 
@@ -195,10 +195,11 @@ def forge_reply(bundle_path: Path, conversation_id: str, signer: ResponderKey, c
     with open(bundle_path, "rb") as stream:
         [entry] = [e for e, _ in BundleReader(stream).records() if e.id == conversation_id]
     binding = envelope.Binding(conversation_id, "team", 1)
+    readers = [entry.reporter_key, *(r.public_key for r in entry.recipients)]
     sealed = envelope.seal(ItemMeta("reply", DATE, claimed).encode() + b"Reply from a colleague?",
-                           [entry.reporter_key, *(r.public_key for r in entry.recipients)], binding)
+                           readers, binding)
     item_id = new_id()
-    proof = Proof.sign(signer.signing_key, claimed, conversation_id, item_id, 1, sealed)
+    proof = Proof.sign(signer.signing_key, claimed, conversation_id, item_id, 1, sealed, readers)
     with open(out, "wb") as stream:
         writer = BundleWriter(stream, Head("reply", DATE))
         writer.conversation(ConversationEntry(conversation_id, (ItemEntry(

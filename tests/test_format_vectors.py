@@ -235,3 +235,16 @@ def test_bundle_vector_follows_the_spec():
         kinds.append(record["type"])
         at += 4 + size + sum(i["size"] for i in record.get("items", []))
     assert kinds == ["bundle", "conversation", "end"] and at == len(data) - 32
+
+
+def test_reply_vector_signature_follows_the_spec():
+    """FORMAT.md, "Reply file": READERS and the signed message, computed from the text alone."""
+    with open(VECTORS / "reply-good.bin", "rb") as stream:
+        reply = read_reply_file(stream)
+    readers = _b2b(b"".join(bytes.fromhex(KEY_DATA[name]["public_key"])
+                            for name in ("reporter", "alice", "bob")), 32, person=b"odbx-readers")
+    assert reply.item.proof.readers == readers
+    message = (b"odbx-reply-v2\n" + f"{reply.conversation_id}\n{reply.item.id}\nalice\n"
+                                    f"{reply.item.position}\n".encode() + readers
+               + _b2b(reply.envelope, 32, person=b"odbx-reply"))
+    VerifyKey(bytes.fromhex(KEY_DATA["alice"]["signing_key"])).verify(message, reply.item.proof.signature)

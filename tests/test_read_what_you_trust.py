@@ -17,6 +17,7 @@ from nacl.public import PrivateKey
 
 from keys import envelope
 from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
+from keys.first_opening import FirstOpenings
 from keys.items import ItemMeta
 from keys.offline import open_bundle, sanitise_name, visible
 from keys.responder import Responder, ResponderKey
@@ -87,11 +88,11 @@ def test_reply_from_a_left_out_responder_under_a_colleagues_name_is_refused(tmp_
     """Carol was left out; she seals a reply named "bob" (she has the reporter key) and signs it."""
     conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
     items = sealed_items(conv)
-    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"I am bob",
-                           [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key],
+    readers = [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key]
+    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"I am bob", readers,
                            envelope.Binding(conv.id, "team", 1))
     for signer, author in ((CAROL, "carol"), (CAROL, "bob"), (ALICE, "bob")):
-        proof = Proof.sign(signer.signing_key, author, conv.id, "e" * 32, 1, forged)
+        proof = Proof.sign(signer.signing_key, author, conv.id, "e" * 32, 1, forged, readers)
         write_items(tmp_path / "f.odbx", conv, [items[0], (ItemEntry("e" * 32, len(forged), "team", 1,
                                                                     proof), forged)])
         report = open_bundle(tmp_path / "f.odbx", BOB, tmp_path / f"out-{signer.name}-{author}")
@@ -223,10 +224,10 @@ def test_reply_is_checked_with_the_pinned_key_not_the_one_the_bundle_names(tmp_p
     server_key = ResponderKey.generate("bob")  # the server's own signing key, under bob's name
     conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
     items = sealed_items(conv)
-    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"from the server",
-                           [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key],
+    readers = [REPORTER.public_key, ALICE.secret_key.public_key, BOB.secret_key.public_key]
+    forged = envelope.seal(ItemMeta("reply", DATE, "bob").encode() + b"from the server", readers,
                            envelope.Binding(conv.id, "team", 1))
-    proof = Proof.sign(server_key.signing_key, "bob", conv.id, "e" * 32, 1, forged)
+    proof = Proof.sign(server_key.signing_key, "bob", conv.id, "e" * 32, 1, forged, readers)
     with open(tmp_path / "b.odbx", "wb") as out:
         writer = BundleWriter(out, Head("export", DATE))
         bob_as_listed = Responder("bob", BOB.secret_key.public_key, server_key.signing_key.verify_key)
@@ -369,3 +370,17 @@ def test_first_openings_are_kept_private_beside_the_key_by_conversation_id(tmp_p
     write_export(tmp_path / "renamed.odbx", [replaced(conv, conv.items[0], "quiet-harbour")])
     renamed = keys(machine, "open", tmp_path / "renamed.odbx", "--out", tmp_path / "out")
     assert renamed.returncode == 0 and "it was maple-river when first opened here" in renamed.stdout
+
+
+def test_a_version_1_bundle_opened_twice_into_one_folder_writes_nothing_twice(tmp_path):
+    conv = Conversation([ALICE, BOB], [item("message", b"listed first"), report_item(None)],
+                        REPORTER)
+    path = write_export_v1(tmp_path / "old.bundle", [conv])
+    store = FirstOpenings(tmp_path / "first-opened")
+    assert open_bundle(path, ALICE, tmp_path / "out", first_openings=store).items == 2
+    before = all_files(tmp_path / "out")
+    # Again with what was learned; and as a folder opened before first openings were kept.
+    for folder in ("first-opened", "none-yet"):
+        again = open_bundle(path, ALICE, tmp_path / "out", first_openings=FirstOpenings(tmp_path / folder))
+        assert (again.items, again.failures) == (0, [])
+        assert all_files(tmp_path / "out").keys() == before.keys()

@@ -13,7 +13,7 @@ import pytest
 from keys import envelope
 from keys.responder import ResponderKey
 
-from conftest import PASSPHRASE, dropbox
+from conftest import PASSPHRASE, dropbox, opened_conversations
 from test_whole_loop import log_in, new_report
 
 
@@ -87,3 +87,29 @@ def test_two_submissions_cannot_take_the_same_place(server, airgap):
     with pytest.raises(StorageError, match="came first"):
         store.add_items(cid, "reporter", [StagedItem("f" * 32, b"header", late, 10)], first_position=1)
     assert store.reporter_items(cid) == 2 and not (server.data / "store" / cid / ("f" * 32)).exists()
+
+
+def test_a_reply_written_before_a_key_was_replaced_is_refused_at_import(server, airgap, tmp_path):
+    """The reply is sealed to mario's old key (same count of stanzas): the server checks the
+    keys its author signed against the conversation's readers today, not their number."""
+    new_report(server, "to all three")
+    dropbox("export", "--all", "--data", server.data, "--out", tmp_path / "export")
+    airgap.open(tmp_path / "export", "alexandra", tmp_path / "out")
+    [conversation] = list(opened_conversations(tmp_path / "out"))
+    airgap.reply(tmp_path / "export", conversation, "alexandra", "Written before the change.",
+                 tmp_path / "reply.odbx")
+    dropbox("keys", "new", "mario", "--out", tmp_path / "new", "--passphrase-file", airgap.passphrase_file)
+    dropbox("team", "replace", "mario", tmp_path / "new" / "mario.pub", "--data", server.data)
+    said = dropbox("import-replies", tmp_path / "reply.odbx", "--data", server.data, check=False)
+    assert said.code != 0 and "a key was replaced" in said.err + said.out
+    with sqlite3.connect(server.data / "dropbox.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM items WHERE origin = 'team'").fetchone() == (0,)
+    # Written again from a fresh export, it goes to mario's new key and is taken.
+    dropbox("export", "--all", "--data", server.data, "--out", tmp_path / "fresh")
+    trusted = tmp_path / "trusted"  # alexandra pins mario's new key
+    dropbox("keys", "trust", airgap.pub("bahaa"), tmp_path / "new" / "mario.pub", "--trusted", trusted)
+    (tmp_path / "after.txt").write_text("Written after.")
+    dropbox("keys", "reply", tmp_path / "fresh", conversation, "--key", airgap.key("alexandra"),
+            "--message-file", tmp_path / "after.txt", "--out", tmp_path / "r2.odbx",
+            "--trusted", trusted, "--passphrase-file", airgap.passphrase_file)
+    assert "stored 1" in dropbox("import-replies", tmp_path / "r2.odbx", "--data", server.data).out

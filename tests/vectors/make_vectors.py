@@ -266,10 +266,13 @@ def responder(name: str) -> dict:
 
 
 def sign_reply(signer: str, author: str, conversation: str, item_id: str, position: int,
-               sealed: bytes) -> dict:
+               sealed: bytes, readers: tuple[str, ...] = ("reporter", "alice", "bob")) -> dict:
+    """A reply's proof: `readers` are the names whose box keys it is sealed to, in stanza order."""
+    readers_digest = b2b(b"".join(PUBLIC[name] for name in readers), 32, person=b"odbx-readers")
     message = (b"odbx-reply-v2\n" + f"{conversation}\n{item_id}\n{author}\n{position}\n".encode()
-               + b2b(sealed, 32, person=b"odbx-reply"))
-    return {"author": author, "signature": b64(sodium.crypto_sign(message, SIGNING[signer][1])[:64])}
+               + readers_digest + b2b(sealed, 32, person=b"odbx-reply"))
+    return {"author": author, "readers": b64(readers_digest),
+            "signature": b64(sodium.crypto_sign(message, SIGNING[signer][1])[:64])}
 
 
 REPORT_BODY = json.dumps({

@@ -134,6 +134,8 @@ class ItemEntry:
         origin = record["origin"]
         if origin not in ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
+        if origin != "team" and record.get("proof") is not None:
+            raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
         position = record.get("position")
         return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
                    None if position is None else strict.size(position, "bundle record"),

@@ -214,3 +214,10 @@ def test_a_reply_file_larger_than_any_reply_file_is_refused_before_it_is_read():
     with pytest.raises(FormatError, match="larger than any reply file"):
         read_reply_file(stream)
     assert stream.read_bytes <= 8
+
+
+def test_a_proof_on_a_reporter_item_is_refused():
+    recs = records(build(BLOBS))
+    recs[1]["items"][0]["proof"] = {"author": "alice", "signature": "A" * 86 + "=="}
+    with pytest.raises(FormatError, match="proof"):
+        read_all(rebuild(recs, _blobs()))

@@ -504,3 +504,13 @@ def test_a_public_key_file_with_crlf_lines_spaces_and_tabs_is_read():
     from keys.responder import Responder
     text = ALICE.responder.to_pub_text().replace("\n", "\r\n").replace(": ", " :\t ")
     assert Responder.from_pub_text("\n" + text + "\n  \n") == ALICE.responder
+
+
+def test_a_pinned_key_file_must_be_named_for_the_responder_it_holds(tmp_path):
+    from keys.pinning import trusted_keys
+    (tmp_path / "alice.pub").write_text(ALICE.responder.to_pub_text())
+    assert trusted_keys(tmp_path) == {"alice": ALICE.responder}
+    # A file named for bob that holds another key for alice must not replace alice's pin.
+    (tmp_path / "bob.pub").write_text(ResponderKey.generate("alice").responder.to_pub_text())
+    with pytest.raises(FormatError, match="bob.pub holds the key of alice"):
+        trusted_keys(tmp_path)

@@ -83,12 +83,22 @@ def _scrubbed_path(original: Path) -> Path:
     return original.parent.parent / SCRUBBED / original.parent.name / original.name
 
 
+def _entries(folder: Path, folders: bool) -> list[Path]:
+    """The real folders (or regular files) in `folder`, never a link to one elsewhere."""
+    with os.scandir(folder) as listing:
+        return sorted(Path(e.path) for e in listing
+                      if (e.is_dir(follow_symlinks=False) if folders else e.is_file(follow_symlinks=False)))
+
+
 def _to_scrub(out_dir: Path) -> list[Path]:
-    """Opened attachments (never a link) with no scrubbed copy yet: opening again adds only new
-    files, and only those are scrubbed."""
+    """Opened attachments with no scrubbed copy yet (opening again adds only new files, and only
+    those are scrubbed), found without following a link at any level: what is scrubbed, and
+    where its copy goes, stays inside OUT."""
     # OUT/<shard>/<conversation>/attachments[-N]/ (docs/FORMAT.md, "Opening")
-    files = sorted(p for p in out_dir.glob(f"*/*/{ATTACHMENTS}*/*")
-                   if _ATTACHMENTS.fullmatch(p.parent.name) and not p.is_symlink() and p.is_file())
+    files = [file for shard in _entries(out_dir, True) if not shard.name.startswith(".")
+             for conversation in _entries(shard, True)
+             for attachments in _entries(conversation, True) if _ATTACHMENTS.fullmatch(attachments.name)
+             for file in _entries(attachments, False)]
     return [p for p in files if not os.path.lexists(_scrubbed_path(p))]
 
 

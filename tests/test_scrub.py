@@ -137,3 +137,21 @@ def test_a_zip_bomb_is_stopped_at_its_space_limit_and_cleaned_up(tmp_path, watch
     assert list(watched_tmpdir.iterdir()) == []
     assert [p.name for p in out.iterdir()] == ["index.txt", folder.parent.name]
     assert "stopped scrubbing 1" in report.summary()
+
+
+def test_scrubbing_never_follows_a_link_out_of_the_output_folder(tmp_path):
+    require_tool("mat2")
+    from keys.scrub import scrub_opened
+    out, folder = _opened(tmp_path, [("photo.png", _png_naming_its_author())])
+    # Elsewhere on the disk, a tree shaped like an opened conversation, linked into OUT at each level.
+    outside = tmp_path / "outside"
+    (outside / "zz" / "conversation" / "attachments").mkdir(parents=True)
+    (outside / "zz" / "conversation" / "attachments" / "private.png").write_bytes(_png_naming_its_author())
+    (out / "zz").symlink_to(outside / "zz")
+    (folder.parent / "linked").symlink_to(outside / "zz" / "conversation")
+    (folder / "attachments-2").symlink_to(outside / "zz" / "conversation" / "attachments")
+    (folder / "attachments" / "linked.png").symlink_to(outside / "zz" / "conversation" / "attachments" / "private.png")
+    report = scrub_opened(out)
+    assert report.cleaned == [folder / "scrubbed" / "attachments" / "photo.png"], report.summary()
+    assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == [
+        "zz", "zz/conversation", "zz/conversation/attachments", "zz/conversation/attachments/private.png"]

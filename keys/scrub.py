@@ -28,6 +28,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,6 +188,25 @@ def scrub_opened(out_dir: Path, limits: Limits = Limits()) -> ScrubReport:
     for stale in out_dir.glob(f"{_WORK_PREFIX}*"):  # left by a run that was killed
         shutil.rmtree(stale, ignore_errors=True)
     report = ScrubReport()
-    for path in _to_scrub(out_dir):
-        _scrub_one(mat2, path, out_dir, limits, report)
+    with _cleaning_up_when_stopped():
+        for path in _to_scrub(out_dir):
+            _scrub_one(mat2, path, out_dir, limits, report)
     return report
+
+
+@contextmanager
+def _cleaning_up_when_stopped():
+    """SIGTERM or SIGHUP (a closed terminal, a shutdown) end the command through its `finally`s,
+    so mat2 is killed and its work folder removed, as on Ctrl-C."""
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+    try:
+        previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:  # not the main thread: its caller handles signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -155,3 +155,24 @@ def test_scrubbing_never_follows_a_link_out_of_the_output_folder(tmp_path):
     assert report.cleaned == [folder / "scrubbed" / "attachments" / "photo.png"], report.summary()
     assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == [
         "zz", "zz/conversation", "zz/conversation/attachments", "zz/conversation/attachments/private.png"]
+
+
+def test_keys_open_stopped_while_mat2_unpacks_leaves_nothing_behind(tmp_path, watched_tmpdir):
+    require_tool("mat2")
+    import signal
+    import sys
+    import time
+    bomb = _zip(tmp_path / "bomb.zip", "a.png", 512 << 20)
+    out, _ = _opened(tmp_path, [("bomb.zip", bomb)])
+    # `keys open --scrub` as the terminal runs it, given SIGTERM once mat2 is at work.
+    script = ("import sys; from pathlib import Path; from keys.scrub import Limits, scrub_opened; "
+              "scrub_opened(Path(sys.argv[1]), Limits(space_floor=1 << 30))")
+    process = subprocess.Popen([sys.executable, "-c", script, str(out)])
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".scrubbing-") and any(p.iterdir()) for p in out.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) != 0
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert list(watched_tmpdir.iterdir()) == []

@@ -51,9 +51,16 @@ def make_folder(path: Path) -> None:
     except OSError:  # ELOOP: a link; ENOTDIR: a file
         raise _refuse(path, "is a link or a file, not a folder") from None
     try:
-        os.fchmod(fd, 0o700)
+        _make_private(fd, path, 0o700)
     finally:
         os.close(fd)
+
+
+def _make_private(fd: int, path: Path, mode: int) -> None:
+    try:
+        os.fchmod(fd, mode)
+    except PermissionError:
+        raise _refuse(path, "belongs to another user") from None
 
 
 def _open_private(path: Path, flags: int) -> int:
@@ -69,7 +76,11 @@ def _open_private(path: Path, flags: int) -> int:
         os.close(fd)
         raise _refuse(path, "is a link to a file elsewhere (it has another name)"
                       if stat.S_ISREG(info.st_mode) else "is a link or not a regular file")
-    os.fchmod(fd, 0o600)
+    try:
+        _make_private(fd, path, 0o600)
+    except LinkRefused:
+        os.close(fd)
+        raise
     os.set_blocking(fd, True)
     return fd
 

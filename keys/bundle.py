@@ -441,7 +441,7 @@ class ReplyFile:
 
 
 MAX_REPLY = 4 << 20
-MAX_REPLY_FILE = MAX_REPLY + (64 << 10)  # one reply, and records far larger than a reply's
+MAX_REPLY_FILE = MAX_REPLY + (64 << 10)  # the largest reply, and room for records far larger than its
 
 
 def _size_left(stream: BinaryIO) -> int | None:
@@ -459,7 +459,7 @@ def read_reply_file(stream: BinaryIO) -> ReplyFile:
     than any reply file is refused before it is read, and a second reply before it is read."""
     size = _size_left(stream)
     if size is not None and size > MAX_REPLY_FILE:
-        raise FormatError(f"this file is larger than any reply file ({MAX_REPLY_FILE >> 20} MiB "
+        raise FormatError(f"this file is larger than any reply file ({MAX_REPLY_FILE:,} bytes "
                           "at most)")
     reader = BundleReader(stream)
     if reader.head.kind != "reply":

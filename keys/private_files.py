@@ -41,15 +41,19 @@ def make_root(path: Path) -> None:
 
 
 def make_folder(path: Path) -> None:
-    """`path`, a folder whose parent is already checked, made or found, real and 0700."""
+    """`path` and its missing parents, and `path` itself found real (not a link) or made, and
+    0700. The parents are the caller's: below OUT, each level is made through this in turn."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
-    except OSError:  # ELOOP: a link; ENOTDIR: a file
-        raise _refuse(path, "is a link or a file, not a folder") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _refuse(path, "is a link or a file, not a folder") from None
+        raise
     try:
         _make_private(fd, path, 0o700)
     finally:

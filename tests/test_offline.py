@@ -543,3 +543,9 @@ def test_a_version_1_manifest_of_items_that_all_fail_writes_nothing(tmp_path):
     report = open_bundle(tmp_path / "v1.odbx", ALICE, tmp_path / "out")
     assert report.items == 0 and len(report.failures) == 500
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_private_folder_is_made_with_its_missing_parents_and_itself_0700(tmp_path):
+    from keys.private_files import make_folder
+    make_folder(tmp_path / "trusted" / "first-opened")
+    assert (tmp_path / "trusted" / "first-opened").stat().st_mode & 0o777 == 0o700

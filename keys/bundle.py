@@ -146,6 +146,8 @@ class ItemEntry:
         origin = record["origin"]
         if origin not in ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
+        if origin != "team" and record.get("proof") is not None:
+            raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
         position = record.get("position")
         return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
                    None if position is None else strict.size(position, "bundle record"),
@@ -471,7 +473,7 @@ def read_reply_file(stream: BinaryIO) -> ReplyFile:
     it is read, and a second record or item before any envelope is read."""
     size = _size_left(stream)
     if size is not None and size > MAX_REPLY_FILE:
-        raise FormatError(f"this file is larger than any reply file ({MAX_REPLY_FILE >> 20} MiB "
+        raise FormatError(f"this file is larger than any reply file ({MAX_REPLY_FILE:,} bytes "
                           "at most)")
     reader = BundleReader(stream)
     if reader.head.kind != "reply":

@@ -41,19 +41,30 @@ def make_root(path: Path) -> None:
 
 
 def make_folder(path: Path) -> None:
-    """`path`, a folder whose parent is already checked, made or found, real and 0700."""
+    """`path` and its missing parents, and `path` itself found real (not a link) or made, and
+    0700. The parents are the caller's: below OUT, each level is made through this in turn."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
-    except OSError:  # ELOOP: a link; ENOTDIR: a file
-        raise _refuse(path, "is a link or a file, not a folder") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _refuse(path, "is a link or a file, not a folder") from None
+        raise
     try:
-        os.fchmod(fd, 0o700)
+        _make_private(fd, path, 0o700)
     finally:
         os.close(fd)
+
+
+def _make_private(fd: int, path: Path, mode: int) -> None:
+    try:
+        os.fchmod(fd, mode)
+    except PermissionError:
+        raise _refuse(path, "belongs to another user") from None
 
 
 def _open_private(path: Path, flags: int) -> int:
@@ -69,7 +80,11 @@ def _open_private(path: Path, flags: int) -> int:
         os.close(fd)
         raise _refuse(path, "is a link to a file elsewhere (it has another name)"
                       if stat.S_ISREG(info.st_mode) else "is a link or not a regular file")
-    os.fchmod(fd, 0o600)
+    try:
+        _make_private(fd, path, 0o600)
+    except LinkRefused:
+        os.close(fd)
+        raise
     os.set_blocking(fd, True)
     return fd
 

@@ -28,6 +28,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,6 @@ SCRUBBED = "scrubbed"  # OUT/<shard>/<conversation>/scrubbed/<attachments folder
 _WORK_PREFIX = ".scrubbing-"  # OUT/.scrubbing-*: one file's work folder, removed after it
 _ATTACHMENTS = re.compile(rf"{ATTACHMENTS}(-[1-9][0-9]*)?")
 _MIB = 1 << 20
-_POLL_SECONDS = 0.05
 
 
 class Mat2Missing(Exception):
@@ -53,6 +53,7 @@ class Limits:
     space_per_byte: int = 8
     seconds_floor: float = 120.0
     seconds_per_mib: float = 2.0
+    watch_seconds: float = 0.05  # how often the work folder's size is looked at
 
     def space(self, size: int) -> int:
         return max(self.space_floor, self.space_per_byte * size)
@@ -83,18 +84,28 @@ def _scrubbed_path(original: Path) -> Path:
     return original.parent.parent / SCRUBBED / original.parent.name / original.name
 
 
+def _entries(folder: Path, folders: bool) -> list[Path]:
+    """The real folders (or regular files) in `folder`, never a link to one elsewhere."""
+    with os.scandir(folder) as listing:
+        return sorted(Path(e.path) for e in listing
+                      if (e.is_dir(follow_symlinks=False) if folders else e.is_file(follow_symlinks=False)))
+
+
 def _to_scrub(out_dir: Path) -> list[Path]:
-    """Opened attachments (never a link) with no scrubbed copy yet: opening again adds only new
-    files, and only those are scrubbed."""
+    """Opened attachments with no scrubbed copy yet (opening again adds only new files, and only
+    those are scrubbed), found without following a link at any level: what is scrubbed, and
+    where its copy goes, stays inside OUT."""
     # OUT/<shard>/<conversation>/attachments[-N]/ (docs/FORMAT.md, "Opening")
-    files = sorted(p for p in out_dir.glob(f"*/*/{ATTACHMENTS}*/*")
-                   if _ATTACHMENTS.fullmatch(p.parent.name) and not p.is_symlink() and p.is_file())
+    files = [file for shard in _entries(out_dir, True) if not shard.name.startswith(".")
+             for conversation in _entries(shard, True)
+             for attachments in _entries(conversation, True) if _ATTACHMENTS.fullmatch(attachments.name)
+             for file in _entries(attachments, False)]
     return [p for p in files if not os.path.lexists(_scrubbed_path(p))]
 
 
-def _limit_file_size(space: int):
-    def limit() -> None:  # in mat2's process, before it starts: no file it writes passes `space`
-        resource.setrlimit(resource.RLIMIT_FSIZE, (space, space))
+def _limit_file_size(size: int):
+    def limit() -> None:  # in mat2's process, before it starts: no file it writes passes `size`
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     return limit
 
 
@@ -109,14 +120,17 @@ def _used(folder: Path) -> int:
     return used
 
 
-def _run_mat2(mat2: str, work: Path, name: str, space: int, seconds: float) -> tuple[int | None, str]:
+def _run_mat2(mat2: str, work: Path, name: str, space: int, seconds: float,
+              watch_seconds: float) -> tuple[int | None, str]:
     """mat2 on `work/name`, inside `work`, killed with its workers past `space` or `seconds`;
-    (exit status or None if stopped, why it was stopped)."""
+    (exit status or None if stopped, why it was stopped). Twice `space` is also the most any
+    one file may take (RLIMIT_FSIZE), in case a file grows faster than `work` is watched: a
+    mat2 stopped by it leaves more than `space`, so it is told apart from one that failed."""
     env = {**os.environ, "TMPDIR": str(work), "TMP": str(work), "TEMP": str(work)}
     # "--" so that a file name can never be read as an option.
     process = subprocess.Popen([mat2, "--", name], cwd=work, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True, preexec_fn=_limit_file_size(space))
+                               start_new_session=True, preexec_fn=_limit_file_size(2 * space))
     deadline, why = time.monotonic() + seconds, ""
     try:
         while process.poll() is None:
@@ -126,7 +140,7 @@ def _run_mat2(mat2: str, work: Path, name: str, space: int, seconds: float) -> t
                 why = f"unpacks to more than {space >> 20} MiB"
             if why:
                 break
-            time.sleep(_POLL_SECONDS)
+            time.sleep(watch_seconds)
     finally:
         if process.poll() is None or why:
             try:
@@ -134,6 +148,8 @@ def _run_mat2(mat2: str, work: Path, name: str, space: int, seconds: float) -> t
             except ProcessLookupError:
                 pass
         process.wait()
+    if not why and process.returncode != 0 and _used(work) > space:
+        why = f"unpacks to more than {space >> 20} MiB"
     return (None, why) if why else (process.returncode, "")
 
 
@@ -152,7 +168,8 @@ def _scrub_one(mat2: str, original: Path, out_dir: Path, limits: Limits, report:
     work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX, dir=out_dir))  # 0700, ours alone
     try:
         name = _copy_in(original, work)
-        status, why = _run_mat2(mat2, work, name, limits.space(size), limits.seconds(size))
+        status, why = _run_mat2(mat2, work, name, limits.space(size), limits.seconds(size),
+                                limits.watch_seconds)
         cleaned = work / f"{Path(name).stem}.cleaned{Path(name).suffix}"
         if why:
             report.stopped.append((original, why))
@@ -177,6 +194,25 @@ def scrub_opened(out_dir: Path, limits: Limits = Limits()) -> ScrubReport:
     for stale in out_dir.glob(f"{_WORK_PREFIX}*"):  # left by a run that was killed
         shutil.rmtree(stale, ignore_errors=True)
     report = ScrubReport()
-    for path in _to_scrub(out_dir):
-        _scrub_one(mat2, path, out_dir, limits, report)
+    with _cleaning_up_when_stopped():
+        for path in _to_scrub(out_dir):
+            _scrub_one(mat2, path, out_dir, limits, report)
     return report
+
+
+@contextmanager
+def _cleaning_up_when_stopped():
+    """SIGTERM or SIGHUP (a closed terminal, a shutdown) end the command through its `finally`s,
+    so mat2 is killed and its work folder removed, as on Ctrl-C."""
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+    try:
+        previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:  # not the main thread: its caller handles signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

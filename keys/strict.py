@@ -19,7 +19,7 @@ from keys.errors import FormatError
 MAX_DEPTH = 16
 MAX_SIZE = 1 << 53  # the largest integer every JSON implementation keeps exact
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-_INT = re.compile(r"-?(0|[1-9][0-9]{0,15})", re.ASCII)
+_INT = re.compile(r"0|-?[1-9][0-9]{0,15}", re.ASCII)  # no "-0": no writer makes it
 
 
 def _reject(_value: str):

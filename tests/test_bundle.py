@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
 
 import pytest
@@ -214,3 +215,27 @@ def test_a_reply_file_larger_than_any_reply_file_is_refused_before_it_is_read():
     with pytest.raises(FormatError, match="larger than any reply file"):
         read_reply_file(stream)
     assert stream.read_bytes <= 8
+
+
+def test_a_proof_on_a_reporter_item_is_refused():
+    recs = records(build(BLOBS))
+    recs[1]["items"][0]["proof"] = {"author": "alice", "signature": "A" * 86 + "=="}
+    with pytest.raises(FormatError, match="proof"):
+        read_all(rebuild(recs, _blobs()))
+
+
+def test_import_refuses_a_400_mib_reply_file_without_reading_it(tmp_path):
+    """The server's reader (`import-replies`, the desk's upload) is this one: a 400 MiB file of
+    reply records takes no more memory than its first bytes."""
+    import tracemalloc
+    from dropbox.exports import read_reply
+    path = tmp_path / "big.odbx"
+    path.write_bytes(reply_file([b"r" * 1000, b"s" * 1000]))
+    os.truncate(path, 400 << 20)  # sparse: the test writes 2 kB
+    tracemalloc.start()
+    try:
+        with pytest.raises(FormatError, match="larger than any reply file"):
+            read_reply(path)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()

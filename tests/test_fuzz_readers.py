@@ -273,3 +273,27 @@ def test_secret_key_file_costs_beyond_the_caps_are_refused_before_argon2id(opsli
 @given(mutated("key") | st.binary(max_size=200))
 def test_secret_key_file_reader(data):
     only_format_errors(ResponderKey.unseal, data, "correct horse battery staple")
+
+
+# The strict values docs/FORMAT.md ("Conventions") names, at their edges.
+@pytest.mark.parametrize("data, error", [
+    (b'\xef\xbb\xbf{"a": 1}', "unreadable"),       # a byte-order mark
+    (b'{"a": -0}', "unreadable"),                  # minus zero: no writer makes it
+    (b'{"a": 1.0}', "unreadable"),
+    (b'{"a": 12345678901234567}', "unreadable"),   # 17 digits
+])
+def test_json_at_the_edges_of_the_conventions_is_refused(data, error):
+    with pytest.raises(FormatError, match=error):
+        strict.load_json(data, "test")
+
+
+@pytest.mark.parametrize("value", ["0000-01-01", "2024-02-30", "+2024-01-01", "2024-1-01"])
+def test_dates_outside_the_conventions_are_refused(value):
+    with pytest.raises(FormatError, match="invalid date"):
+        strict.date(value, "test")
+
+
+def test_json_integers_at_the_edges_are_read():
+    assert strict.load_json(b'{"a": 0, "b": -1, "c": 9999999999999999}', "test") == \
+        {"a": 0, "b": -1, "c": 9999999999999999}
+    assert strict.date("0001-01-01", "test") == "0001-01-01"

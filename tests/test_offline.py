@@ -544,3 +544,48 @@ def test_a_public_key_file_with_crlf_lines_spaces_and_tabs_is_read():
     from keys.responder import Responder
     text = ALICE.responder.to_pub_text().replace("\n", "\r\n").replace(": ", " :\t ")
     assert Responder.from_pub_text("\n" + text + "\n  \n") == ALICE.responder
+
+
+def test_a_pinned_key_file_must_be_named_for_the_responder_it_holds(tmp_path):
+    from keys.pinning import trusted_keys
+    (tmp_path / "alice.pub").write_text(ALICE.responder.to_pub_text())
+    assert trusted_keys(tmp_path) == {"alice": ALICE.responder}
+    # A file named for bob that holds another key for alice must not replace alice's pin.
+    (tmp_path / "bob.pub").write_text(ResponderKey.generate("alice").responder.to_pub_text())
+    with pytest.raises(FormatError, match="bob.pub holds the key of alice"):
+        trusted_keys(tmp_path)
+
+
+def test_a_link_named_like_an_item_is_left_alone_and_the_item_takes_the_next_name(tmp_path):
+    conv = Conversation([ALICE], [report_item(REPORTER)], REPORTER)
+    path = write_export(tmp_path / "bundle.odbx", [conv])
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    victim.write_bytes(b"untouched")
+    (out / conv.id[:2] / conv.id).mkdir(parents=True)
+    (out / conv.id[:2] / conv.id / "report.txt").symlink_to(victim)
+    assert open_bundle(path, ALICE, out).failures == []
+    assert victim.read_bytes() == b"untouched"
+    assert b"It happened at the meetup." in (folder_of(out, conv.id) / "report (2).txt").read_bytes()
+
+
+def test_a_version_1_manifest_of_items_that_all_fail_writes_nothing(tmp_path):
+    from keys import bundle_v1
+    from keys.responder import Responder
+    junk = b"\0" * 10
+    conversations = tuple(bundle_v1.ConversationEntry(
+        new_id(), (Responder("alice", ALICE.secret_key.public_key),), (bundle_v1.ItemEntry(new_id(), 10),))
+        for _ in range(500))
+    with open(tmp_path / "v1.odbx", "wb") as out:
+        writer = bundle_v1.BundleWriter(out, bundle_v1.Manifest("export", DATE, conversations))
+        for _ in conversations:
+            writer.write(junk)
+        writer.close()
+    report = open_bundle(tmp_path / "v1.odbx", ALICE, tmp_path / "out")
+    assert report.items == 0 and len(report.failures) == 500
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_private_folder_is_made_with_its_missing_parents_and_itself_0700(tmp_path):
+    from keys.private_files import make_folder
+    make_folder(tmp_path / "trusted" / "first-opened")
+    assert (tmp_path / "trusted" / "first-opened").stat().st_mode & 0o777 == 0o700

@@ -120,20 +120,62 @@ def test_a_file_that_crashes_mat2_leaves_nothing_it_unpacked_behind(tmp_path, wa
     report = scrub_opened(out)
     assert report.unsupported == [folder / "attachments" / "notes.zip"], report.summary()
     assert list(watched_tmpdir.iterdir()) == []
-    assert [p.name for p in out.iterdir()] == ["index.txt", folder.parent.name]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.txt", folder.parent.name])
     assert not (folder / "scrubbed").exists()
 
 
-def test_a_zip_bomb_is_stopped_at_its_space_limit_and_cleaned_up(tmp_path, watched_tmpdir):
+# Watched often, the bomb is stopped by the watch; watched seldom, by the file size limit.
+@pytest.mark.parametrize("watch_seconds", [0.05, 5])
+def test_a_zip_bomb_is_stopped_at_its_space_limit_and_cleaned_up(tmp_path, watched_tmpdir,
+                                                                 watch_seconds):
     require_tool("mat2")
     import time
     from keys.scrub import Limits, scrub_opened
     bomb = _zip(tmp_path / "bomb.zip", "a.png", 512 << 20)  # 0.5 MiB, unpacks to 512 MiB
     out, folder = _opened(tmp_path, [("bomb.zip", bomb)])
     started = time.monotonic()
-    report = scrub_opened(out, Limits(space_floor=32 << 20))
+    report = scrub_opened(out, Limits(space_floor=32 << 20, watch_seconds=watch_seconds))
     assert time.monotonic() - started < 30
     assert report.stopped == [(folder / "attachments" / "bomb.zip", "unpacks to more than 32 MiB")]
     assert list(watched_tmpdir.iterdir()) == []
-    assert [p.name for p in out.iterdir()] == ["index.txt", folder.parent.name]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.txt", folder.parent.name])
     assert "stopped scrubbing 1" in report.summary()
+
+
+def test_scrubbing_never_follows_a_link_out_of_the_output_folder(tmp_path):
+    require_tool("mat2")
+    from keys.scrub import scrub_opened
+    out, folder = _opened(tmp_path, [("photo.png", _png_naming_its_author())])
+    # Elsewhere on the disk, a tree shaped like an opened conversation, linked into OUT at each level.
+    outside = tmp_path / "outside"
+    (outside / "zz" / "conversation" / "attachments").mkdir(parents=True)
+    (outside / "zz" / "conversation" / "attachments" / "private.png").write_bytes(_png_naming_its_author())
+    (out / "zz").symlink_to(outside / "zz")
+    (folder.parent / "linked").symlink_to(outside / "zz" / "conversation")
+    (folder / "attachments-2").symlink_to(outside / "zz" / "conversation" / "attachments")
+    (folder / "attachments" / "linked.png").symlink_to(outside / "zz" / "conversation" / "attachments" / "private.png")
+    report = scrub_opened(out)
+    assert report.cleaned == [folder / "scrubbed" / "attachments" / "photo.png"], report.summary()
+    assert sorted(str(p.relative_to(outside)) for p in outside.rglob("*")) == [
+        "zz", "zz/conversation", "zz/conversation/attachments", "zz/conversation/attachments/private.png"]
+
+
+def test_keys_open_stopped_while_mat2_unpacks_leaves_nothing_behind(tmp_path, watched_tmpdir):
+    require_tool("mat2")
+    import signal
+    import sys
+    import time
+    bomb = _zip(tmp_path / "bomb.zip", "a.png", 512 << 20)
+    out, _ = _opened(tmp_path, [("bomb.zip", bomb)])
+    # `keys open --scrub` as the terminal runs it, given SIGTERM once mat2 is at work.
+    script = ("import sys; from pathlib import Path; from keys.scrub import Limits, scrub_opened; "
+              "scrub_opened(Path(sys.argv[1]), Limits(space_floor=1 << 30))")
+    process = subprocess.Popen([sys.executable, "-c", script, str(out)])
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".scrubbing-") and any(p.iterdir()) for p in out.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) != 0
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert list(watched_tmpdir.iterdir()) == []

@@ -548,6 +548,57 @@ def key_files() -> None:
     bad("public-key", write("responder-bad-fingerprint.pub",
                             text.replace(fingerprint, fingerprint[::-1]).encode()), [],
         "fingerprint does not match", "fingerprint reversed")
+    public_key_edges(text)
+
+
+def public_key_edges(text: str) -> None:
+    """Bytes, not characters; white space is ASCII spaces, tabs, CR and LF only."""
+    bad("public-key", write("responder-bad-too-large.pub", (text + "# " + "é" * 2000 + "\n").encode()),
+        [], "too large", "a comment of 2,000 'é': under 4,096 characters, over 4,096 bytes")
+    bad("public-key", write("responder-bad-no-break-space.pub",
+                            text.replace("name: ", "name:\u00a0").encode()), [],
+        "not a usable name", "a no-break space (not white space here) after 'name:'")
+    bad("public-key", write("responder-bad-byte-order-mark.pub", ("\ufeff" + text).encode()), [],
+        "not an onion-dropbox public key file", "a byte-order mark before the first line")
+
+
+def bounded_bundles() -> None:
+    """What a bundle may make a reader do grows with what it holds (FORMAT.md, "Bundle")."""
+    conv, blobs = conversation_a()
+    first, rest = dict(conv, items=conv["items"][:2]), dict(conv, items=conv["items"][2:])
+    other = spec_seal(item_bytes({"kind": "message", "date": DATE}, b"from B"), [PUBLIC["alice"]],
+                      f"{CONV_B}/reporter/0")
+    conv_b = {"type": "conversation", "id": CONV_B, "recipients": [responder("alice")],
+              "items": [{"id": "9" * 32, "size": len(other), "origin": "reporter", "position": 0}]}
+
+    def records_of(*parts: tuple[dict, list[bytes]]) -> bytes:
+        body = [record(head())]
+        for rec, envelopes in parts:
+            body += [record(rec), *envelopes]
+        return spec_bundle(body + [record({"type": "end", "records": len(parts), "excluded": 1})])
+
+    bad("bundle", write("bundle-bad-record-without-items.bin",
+                        records_of((conv, blobs), (dict(conv_b, items=[]), []))), ["alice"],
+        "record with no items", "conversation B's record lists no items")
+    bad("bundle", write("bundle-bad-records-apart.bin",
+                        records_of((first, blobs[:2]), (conv_b, [other]), (rest, blobs[2:]))), ["alice"],
+        "not one after another", "conversation A in two records with B's between them")
+    bad("bundle", write("bundle-bad-continuation-changed.bin",
+                        records_of((first, blobs[:2]), (dict(rest, designation="other-name"), blobs[2:]))),
+        ["alice"], "changes its recipients, reporter key or designation",
+        "conversation A's second record gives it another designation")
+    c, b = conversation_a()
+    c["items"][1] = dict(c["items"][1], id=c["items"][0]["id"])
+    bad("bundle", write("bundle-bad-item-id-twice.bin", export(c, b)), ["alice"], "twice",
+        "the message listed under the report's id")
+    c, b = conversation_a()
+    c["items"][1] = dict(c["items"][1], proof=sign_reply("alice", "alice", CONV_A, "2" * 32, 1, b[1]))
+    bad("bundle", write("bundle-bad-proof-on-reporter-item.bin", export(c, b)), ["alice"],
+        "proof on a reporter item", "the reporter's message carries a reply's proof")
+    end = b'{"excluded":-0,"records":1,"type":"end"}'  # JSON cannot say -0: written as text
+    data = spec_bundle([record(head()), record(conv), *blobs, len(end).to_bytes(4, "big") + end])
+    bad("bundle", write("bundle-bad-minus-zero.bin", data), ["alice"], "unreadable",
+        "the end record's excluded written -0")
 
 
 def codenames() -> list[dict]:
@@ -573,6 +624,7 @@ def main() -> None:
     (HERE / "keys.json").write_text(json.dumps(keys, indent=2) + "\n")
     envelopes()
     bundles()
+    bounded_bundles()
     reply_files()
     key_files()
     document = {"comment": "docs/FORMAT.md, 'Test vectors'. Keys are in keys.json; version 1 "

@@ -24,7 +24,7 @@ from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.redirects import page_of_this_app
-from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission
+from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission, typed
 from dropbox.storage import Conversation, new_id
 
 reporter = Blueprint("reporter", __name__)
@@ -323,7 +323,7 @@ def conversation():
         return redirect(url_for("reporter.login"))
     form = FollowUpForm()
     if form.validate_on_submit():
-        text = form.message.data
+        text = typed(form.message.data)
         store = _instance().store
         position = store.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,

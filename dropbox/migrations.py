@@ -188,6 +188,7 @@ STEPS: tuple[Step, ...] = (
     index_items_by_day,
     practice_says_what_the_code_says,
     drop_payloads_no_row_names,
+    desk.step_name_every_conversation,
 )
 
 CURRENT = len(STEPS)

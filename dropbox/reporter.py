@@ -24,8 +24,8 @@ from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.redirects import page_of_this_app
-from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission
-from dropbox.storage import Conversation, new_id
+from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission, typed
+from dropbox.storage import Conversation
 
 reporter = Blueprint("reporter", __name__)
 
@@ -265,7 +265,7 @@ def report():
             400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
-    conversation_id = new_id()
+    conversation_id = _instance().store.new_conversation_id()
     staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
                                           secret.public_key),
                               recipients, conversation_id, 0, _max_files())
@@ -330,7 +330,7 @@ def conversation():
         return redirect(url_for("reporter.login"))
     form = FollowUpForm()
     if form.validate_on_submit() and not _files_refused():
-        text = form.message.data
+        text = typed(form.message.data)
         store = _instance().store
         position = store.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,

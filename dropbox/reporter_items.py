@@ -17,6 +17,7 @@ from keys.envelope import Binding, open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
+from keys.safe_text import visible
 from dropbox.exports import signed_author
 from dropbox.forms import ReportForm
 from dropbox.languages import LANGUAGES
@@ -29,7 +30,14 @@ from dropbox.storage import StagedItem, Store, today
 class Reply:
     date: str
     author: str
-    text: str
+    text: str  # as `keys open` shows it: controls and bidi marks escaped (keys/safe_text.py)
+
+
+def typed(text: str) -> str:
+    """Text from a form or a reply file with its CRLF line ends (what browsers send, as HTML
+    says; what editors on Windows write) made plain newlines. A lone CR is no line end: it is
+    left, for `visible` to show as \\u000d (on a terminal it would overwrite its line)."""
+    return text.replace("\r\n", "\n")
 
 
 def report_from(form: ReportForm, practice: Practice) -> Report:
@@ -44,23 +52,23 @@ def report_from(form: ReportForm, practice: Practice) -> Report:
     with force_locale("en"):
         behaviours = tuple(practice.behaviour(b).english for b in form.behaviours.data or ())
         if form.behaviour_other.data.strip():
-            behaviours += (f"Other: {form.behaviour_other.data.strip()}",)
+            behaviours += (f"Other: {typed(form.behaviour_other.data.strip())}",)
         answers = (
             Answer("reporting_for", str(form.reporting_for.label.text), chosen(form.reporting_for)),
             Answer("behaviours", str(form.behaviours.label.text), behaviours),
             Answer("places", str(form.places.label.text), all_chosen(form.places)),
-            Answer("when", str(form.when.label.text), form.when.data.strip()),
-            Answer("involved", str(form.involved.label.text), form.involved.data.strip()),
+            Answer("when", str(form.when.label.text), typed(form.when.data.strip())),
+            Answer("involved", str(form.involved.label.text), typed(form.involved.data.strip())),
             Answer("team_involved", str(form.team_involved.label.text), chosen(form.team_involved)),
             Answer("recipients", str(form.recipients.label.text), tuple(form.recipients.data)),
             Answer("contact_reported", str(form.contact_reported.label.text), chosen(form.contact_reported)),
             Answer("name_me", str(form.name_me.label.text), chosen(form.name_me)),
-            Answer("outcome", str(form.outcome.label.text), form.outcome.data.strip()),
+            Answer("outcome", str(form.outcome.label.text), typed(form.outcome.data.strip())),
             Answer("reply_language", str(form.reply_language.label.text),
                    f"{LANGUAGES[form.reply_language.data]} ({form.reply_language.data})"),
         )
-    return Report(form.content_warning.data, form.content_warning_note.data.strip(), answers,
-                  form.message.data)
+    return Report(form.content_warning.data, typed(form.content_warning_note.data.strip()), answers,
+                  typed(form.message.data))
 
 
 def seal_report(report: Report, reporter_key: PublicKey):
@@ -89,7 +97,8 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
 
 
 def read_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
-    """Decrypt a reply in memory for this response only; None if it cannot be read.
+    """Decrypt a reply in memory for this response only; None if it cannot be read. Its text
+    is shown as `keys open` shows text (keys/safe_text.py), escaped again as HTML by the page.
 
     The author named is the one whose signature `import_replies` verified, and only if the
     sealed reply claims the same name; an unsigned (v0.1.0) reply is from "the team"."""
@@ -100,4 +109,5 @@ def read_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
     except (FormatError, OSError):
         return None
     verified = signed_author(item)
-    return Reply(meta.date, meta.name if verified and verified == meta.name else "", text)
+    return Reply(meta.date, meta.name if verified and verified == meta.name else "",
+                 visible(typed(text)))

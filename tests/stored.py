@@ -42,7 +42,7 @@ def _conversation(store: Store, n: int, recipients, lookup: str | None) -> str:
     day = time.strftime("%Y-%m-%d")
     keys = [r.public_key for r in recipients]
     reporter = PrivateKey.generate().public_key
-    conversation = new_id()
+    conversation = store.new_conversation_id()
     report = Report(False, "", (Answer("when", "When did it happen?", f"day {n}"),),
                     f"stored report {n}").encode()
     meta = ItemMeta("report", day, reporter_key=base64.b64encode(bytes(reporter)).decode())

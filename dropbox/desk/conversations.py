@@ -6,7 +6,10 @@ conversation they were left out of cannot be reached by any page: not
 listed, not counted, not found by designation. A designation is two words
 from the curated list derived from the conversation's id
 (`keys.codename.desk_name`), so `keys open` can print the same name offline;
-it has nothing to do with the reporter's codename.
+it has nothing to do with the reporter's codename. It is given when the
+conversation is made, whose id is drawn until its name is free
+(`Store.new_conversation_id`): no name grows a word because of a conversation
+someone cannot see.
 
 The list comes a page at a time, each page one query, so what a responder
 waits for does not grow with the number of conversations stored.

@@ -1,5 +1,5 @@
 """The desk's database steps (see dropbox/migrations.py): names from the curated list,
-deletions that wait, and who uploaded which reply.
+deletions that wait, who uploaded which reply, and a name for every conversation.
 
 Each is safe to run again and loses no row.
 """
@@ -21,13 +21,20 @@ def step_desk_names_from_curated_list(db: sqlite3.Connection, data_dir: Path) ->
     ids = [r[0] for r in db.execute("SELECT conversation_id FROM desk_conversations ORDER BY rowid")]
     # Park every row on a name no derived one can be, so renaming never collides with an old name.
     db.execute("UPDATE desk_conversations SET designation = '~' || conversation_id")
-    taken: set[str] = set()
+    _name(db, ids, taken=set())
+
+
+def _name(db: sqlite3.Connection, ids: list[str], taken: set[str]) -> None:
+    """Give each conversation its derived name, or, where an earlier one holds it, the same
+    words and more (its id cannot change: its envelopes are bound to it)."""
     for cid in ids:
         tries = 0
         while (name := desk_name(cid, tries)) in taken:
             tries += 1
         taken.add(name)
-        db.execute("UPDATE desk_conversations SET designation = ? WHERE conversation_id = ?", (name, cid))
+        db.execute("INSERT INTO desk_conversations (conversation_id, designation) VALUES (?, ?)"
+                   " ON CONFLICT (conversation_id) DO UPDATE SET designation = excluded.designation",
+                   (cid, name))
 
 
 def step_desk_deletions_wait(db: sqlite3.Connection, data_dir: Path) -> None:
@@ -43,3 +50,14 @@ def step_desk_reply_uploaders(db: sqlite3.Connection, data_dir: Path) -> None:
     db.execute("""CREATE TABLE IF NOT EXISTS desk_uploads (
         item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
         uploaded_by TEXT NOT NULL)""")
+
+
+def step_name_every_conversation(db: sqlite3.Connection, data_dir: Path) -> None:
+    """Name every conversation the desk has not listed yet, oldest first. From now on a
+    conversation is named when it is made, with an id whose two-word name is free, so no
+    name depends on what a responder cannot see; only names given here can have a third word."""
+    taken = {r[0] for r in db.execute("SELECT designation FROM desk_conversations")}
+    ids = [r[0] for r in db.execute(
+        "SELECT id FROM conversations WHERE id NOT IN (SELECT conversation_id FROM desk_conversations)"
+        " ORDER BY created, rowid")]
+    _name(db, ids, taken)

@@ -10,21 +10,39 @@ from dropbox.storage.payloads import Payloads
 from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
                                      _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
+from keys.codename import desk_name
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
 
 
 class ConversationTables(Payloads):
+    def new_conversation_id(self) -> str:
+        """An id for a new conversation whose desk name (`keys.codename.desk_name`, two words
+        derived from the id) no conversation holds. Names are then unique without a third
+        word, which would tell a responder that a conversation they cannot see holds the
+        two-word one."""
+        with self._db() as db:
+            while True:
+                conversation_id = new_id()
+                if db.execute("SELECT 1 FROM desk_conversations WHERE designation = ?",
+                              (desk_name(conversation_id),)).fetchone() is None:
+                    return conversation_id
+
     def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
                             recipients: tuple[Responder, ...], items: list[StagedItem],
                             conversation_id: str | None = None) -> str:
-        """`conversation_id` is chosen by the caller when the items are bound to it already."""
-        conversation_id = conversation_id or new_id()
+        """`conversation_id` is chosen by the caller when the items are bound to it already
+        (`new_conversation_id`); the conversation is named in the same transaction, and
+        StorageError stores nothing if another conversation took its name meanwhile."""
+        conversation_id = conversation_id or self.new_conversation_id()
         with self._placed(conversation_id, items), self._db() as db:
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
+            if not db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
+                              " VALUES (?, ?)", (conversation_id, desk_name(conversation_id))).rowcount:
+                raise StorageError("another conversation has this one's name; nothing was stored")
             db.executemany("INSERT INTO conversation_recipients (name, conversation_id) VALUES (?, ?)",
                            [(r.name, conversation_id) for r in recipients])
             self._insert_items(db, conversation_id, "reporter", items)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory
@@ -18,18 +18,22 @@ from dropbox.hosts import guard_hosts
 from dropbox.languages import LANGUAGES, direction, select_language
 from dropbox.problems import EXPIRED, PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
-from dropbox.reporter import reporter, would_accept
+from dropbox.reporter import CODENAME_SHOWN_SECONDS, reporter, would_accept
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
+from dropbox.unconfirmed import UnconfirmedCodenames
 from dropbox.uploads import EncryptingRequest
 
 
 @dataclass(frozen=True)
 class Instance:
-    """What every request may use: the config, the store, the failed-login budget."""
+    """What every request may use: the config, the store, the failed-login budget, and the
+    new codenames waiting to be written down."""
     config: Config
     store: Store
     login_failures: FailureBudget
+    unconfirmed: UnconfirmedCodenames = field(
+        default_factory=lambda: UnconfirmedCodenames(CODENAME_SHOWN_SECONDS))
 
 
 class SiteRequest(BoundedFormRequest, EncryptingRequest):

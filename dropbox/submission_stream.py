@@ -5,7 +5,8 @@ waitress hands each body byte of a request to its receiver's buffer
 complete. For a multipart POST to a submission page (a report, a
 follow-up), channel.py gives the receiver an `Arrival` instead of the sealed
 spool: it feeds the bytes to Werkzeug's sans-IO `MultipartDecoder` as they
-come, keeps text fields in memory -- bounded per field and in total while
+come (through multipart.py, so that no read is misjudged where it cuts a
+delimiter), keeps text fields in memory -- bounded per field and in total while
 parsing, never after -- and streams each file part straight into the
 encrypting upload sink (uploads.py); inside a file part, a read that cannot
 hold a delimiter but in its last bytes goes to the sink directly, and only
@@ -21,7 +22,9 @@ token, a valid form). If not, file parts are skipped unstored -- only their
 names are kept, so the page can say which to attach again -- and unless the
 rest of the body is small (then it is read and dropped, so that the browser
 gets its answer on a healthy connection) nothing more is read: the request
-ends there and the connection is closed after the answer. A broken limit (too
+ends there and the connection is closed after the answer. (A script may send
+fields after the files; the page then never accepts the submission without the
+files refused here: reporter.py.) A broken limit (too
 many files, a file or field too large, too many parts, a malformed body) ends
 reading at once the same way.
 """

@@ -39,7 +39,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData, State
 
-from dropbox.multipart import MultipartDecoder
+from dropbox.multipart import PADDING_BYTES, MultipartDecoder
 
 ARRIVAL = "dropbox.arrival"
 SUBMISSION_PATHS = frozenset({"/report", "/conversation"})
@@ -50,6 +50,8 @@ SLICE = 64 * 1024
 DRAIN_BYTES = 1024 * 1024
 # A part's headers (name, file name, type) fit in this.
 PART_HEADERS_BYTES = 16 * 1024
+# The most the decoder keeps back of a delimiter (a boundary is at most 200 bytes here).
+HELD_BYTES = 256 + PADDING_BYTES
 
 # Why an arrival stopped on its own; the app turns each into the page a person reads.
 TOO_MANY_FILES = "too many files"
@@ -89,8 +91,9 @@ class Arrival:
     def __init__(self, boundary: bytes, limits: Limits, expected: int | None,
                  new_sink: Callable[[str], io.RawIOBase],
                  judge: Callable[[list[tuple[str, str]]], bool]):
-        self._decoder = MultipartDecoder(boundary, max_form_memory_size=PART_HEADERS_BYTES + SLICE,
-                                         max_parts=limits.parts)
+        # A slice, a part's headers held back, and what the decoder keeps back of a delimiter.
+        self._decoder = MultipartDecoder(boundary, max_parts=limits.parts,
+                                         max_form_memory_size=PART_HEADERS_BYTES + SLICE + HELD_BYTES)
         self._limits = limits
         self._expected = expected
         self._new_sink = new_sink

@@ -7,8 +7,9 @@ from flask_babel import get_locale
 from dropbox.config import Config
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.languages import LANGUAGES, direction, select_language
-from dropbox.reporter import reporter, would_accept
+from dropbox.reporter import CODENAME_SHOWN_SECONDS, UNCONFIRMED, reporter, would_accept
 from dropbox.sessions import COOKIE_NAME
+from dropbox.unconfirmed import UnconfirmedCodenames
 from dropbox.uploads import EncryptingRequest
 from dropbox.webapp import build_app
 
@@ -27,6 +28,8 @@ def create_app(config: Config) -> Flask:
         language = str(get_locale())
         return {"language": language, "direction": direction(language), "languages": LANGUAGES,
                 "quick_exit_url": config.settings.quick_exit_url}
+    # New codenames waiting to be written down: the reporter site's alone.
+    app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)
     return app
 

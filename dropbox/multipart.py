@@ -7,7 +7,7 @@ bytes as an opening delimiter (`CRLF--boundary`) has. A piece that ends one byte
 into a closing delimiter (`CRLF--boundary-`, cut between its two dashes), or inside
 the whitespace a delimiter may carry, is taken for content: the part it ends gains a
 stray CR, or the delimiter itself (pallets/werkzeug#3285, open). A network cuts a body
-wherever it likes, so a file arrived one byte longer than it was sent.
+wherever it likes, so such a file would be stored longer than it was sent.
 
 `MultipartDecoder` here is the same decoder, through its public interface only: its
 `receive_data` keeps back, itself, the end of what it was given that may still become

@@ -3,11 +3,11 @@
 Works with JavaScript off. A session knows a reporter's conversation and
 derived secret key only in server memory (see sessions.py). A new codename
 stays there only until the reporter confirms they have written it down, for
-15 minutes at most; after that it is forgotten, and only what it derives to is kept.
+15 minutes at most whether or not anything else happens (unconfirmed.py); after
+that it is forgotten, and only what it derives to is kept.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
@@ -33,6 +33,7 @@ PENDING = "pending_identity"
 # How long a new codename is kept in server memory for the reporter to write it down; it
 # is forgotten as soon as they confirm they have, and after this in any case.
 CODENAME_SHOWN_SECONDS = 15 * 60
+SHOWN = "shown"  # in PENDING until the codename is confirmed: its handle in unconfirmed.py
 CONVERSATION = "conversation"
 SECRET = "reporter_secret"
 FILES_SENT = "files_sent"  # how many files the last submission stored, for the page that says so
@@ -40,6 +41,13 @@ FILES_SENT = "files_sent"  # how many files the last submission stored, for the 
 
 def _instance():
     return current_app.extensions["dropbox"]
+
+
+UNCONFIRMED = "unconfirmed codenames"  # the app's UnconfirmedCodenames, in app.extensions
+
+
+def _unconfirmed():
+    return current_app.extensions[UNCONFIRMED]
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,11 @@ def _team() -> list[TeamMember]:
 
 
 def _fresh_session() -> None:
-    """A new session id with nothing in it but the reporter's language."""
+    """A new session id with nothing in it but the reporter's language (and an unconfirmed
+    codename of the old one forgotten)."""
+    pending = session.get(PENDING)
+    if pending and SHOWN in pending:
+        _unconfirmed().forget(pending[SHOWN])
     language = session.get(LANGUAGE)
     session.clear()
     session.regenerate()
@@ -135,11 +147,16 @@ def _new_codename() -> None:
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
-                        "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
+                        SHOWN: _unconfirmed().hold(phrase)}
+
+
+def _unconfirmed_codename(pending: dict) -> str | None:
+    """The codename still waiting to be written down; None once forgotten."""
+    return _unconfirmed().get(pending[SHOWN])
 
 
 def _codename_page(draft: Draft | None, form: ConfirmCodenameForm | None = None) -> str:
-    return render_template("codename.html", codename=session[PENDING]["codename"],
+    return render_template("codename.html", codename=_unconfirmed_codename(session[PENDING]),
                            form=form or ConfirmCodenameForm(formdata=None), fresh=StartForm(),
                            draft=draft)
 
@@ -148,7 +165,7 @@ def _codename_page(draft: Draft | None, form: ConfirmCodenameForm | None = None)
 def codename():
     pending = session.get(PENDING)
     draft = Draft.carried(request, REPORT)
-    if pending is None or "codename" in pending and time.monotonic() > pending["shown_until"]:
+    if pending is None or SHOWN in pending and _unconfirmed_codename(pending) is None:
         if draft:  # the codename went unconfirmed too long, but words ride on: a new one for them
             if not _room_for_one_more():
                 return _busy(draft)
@@ -156,11 +173,12 @@ def codename():
             return _codename_page(draft), 400
         session.pop(PENDING, None)  # nothing was written yet: starting again loses nothing
         return redirect(url_for("reporter.index"))
-    if "codename" not in pending:
+    if SHOWN not in pending:
         return redirect(url_for("reporter.report"))
     form = ConfirmCodenameForm()
     if form.validate_on_submit():
-        session[PENDING] = {k: v for k, v in pending.items() if k not in ("codename", "shown_until")}
+        _unconfirmed().forget(pending[SHOWN])
+        session[PENDING] = {k: v for k, v in pending.items() if k != SHOWN}
         if draft:  # the report that arrived after its session ended comes back filled in
             return render_template("report.html", form=_report_form(draft.formdata()),
                                    dropped=list(draft.files))
@@ -189,7 +207,7 @@ def would_accept(fields: list[tuple[str, str]]) -> bool:
     formdata = MultiDict(fields)
     if request.path == "/report":
         pending = session.get(PENDING)
-        return pending is not None and "codename" not in pending and _report_form(formdata).validate()
+        return pending is not None and SHOWN not in pending and _report_form(formdata).validate()
     if request.path == "/conversation":
         return _logged_in() is not None and FollowUpForm(formdata=formdata).validate()
     return True
@@ -209,7 +227,7 @@ def rescue() -> tuple[str, int] | None:
         return None
     kind = draft.form
     pending, current = session.get(PENDING), _logged_in()
-    if kind == REPORT and pending and "codename" not in pending or kind == FOLLOW_UP and current:
+    if kind == REPORT and pending and SHOWN not in pending or kind == FOLLOW_UP and current:
         # The session lives, only the token was stale: the same form again, filled in, in it.
         form = _report_form(draft.formdata()) if kind == REPORT else FollowUpForm(formdata=draft.formdata())
         form.form_errors.append(_("This form had expired, so nothing was sent yet. Everything you "
@@ -256,7 +274,7 @@ def report():
         if request.method == "POST":
             return rescue() or abort(400)  # no report was started in this session, or it ended
         return redirect(url_for("reporter.index"))
-    if "codename" in pending:
+    if SHOWN in pending:
         return redirect(url_for("reporter.codename"))
     store_team = _instance().store.team()
     form = _report_form()

@@ -5,7 +5,8 @@ waitress hands each body byte of a request to its receiver's buffer
 complete. For a multipart POST to a submission page (a report, a
 follow-up), channel.py gives the receiver an `Arrival` instead of the sealed
 spool: it feeds the bytes to Werkzeug's sans-IO `MultipartDecoder` as they
-come, keeps text fields in memory -- bounded per field and in total while
+come (through multipart.py, so that no read is misjudged where it cuts a
+delimiter), keeps text fields in memory -- bounded per field and in total while
 parsing, never after -- and streams each file part straight into the
 encrypting upload sink (uploads.py); inside a file part, a read that cannot
 hold a delimiter but in its last bytes goes to the sink directly, and only
@@ -21,7 +22,9 @@ token, a valid form). If not, file parts are skipped unstored -- only their
 names are kept, so the page can say which to attach again -- and unless the
 rest of the body is small (then it is read and dropped, so that the browser
 gets its answer on a healthy connection) nothing more is read: the request
-ends there and the connection is closed after the answer. A broken limit (too
+ends there and the connection is closed after the answer. (A script may send
+fields after the files; the page then never accepts the submission without the
+files refused here: reporter.py.) A broken limit (too
 many files, a file or field too large, too many parts, a malformed body) ends
 reading at once the same way.
 """
@@ -36,7 +39,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData, State
 
-from dropbox.multipart import MultipartDecoder
+from dropbox.multipart import PADDING_BYTES, MultipartDecoder
 
 ARRIVAL = "dropbox.arrival"
 SUBMISSION_PATHS = frozenset({"/report", "/conversation"})
@@ -47,6 +50,8 @@ SLICE = 64 * 1024
 DRAIN_BYTES = 1024 * 1024
 # A part's headers (name, file name, type) fit in this.
 PART_HEADERS_BYTES = 16 * 1024
+# The most the decoder keeps back of a delimiter (a boundary is at most 200 bytes here).
+HELD_BYTES = 256 + PADDING_BYTES
 
 # Why an arrival stopped on its own; the app turns each into the page a person reads.
 TOO_MANY_FILES = "too many files"
@@ -86,8 +91,9 @@ class Arrival:
     def __init__(self, boundary: bytes, limits: Limits, expected: int | None,
                  new_sink: Callable[[str], io.RawIOBase],
                  judge: Callable[[list[tuple[str, str]]], bool]):
-        self._decoder = MultipartDecoder(boundary, max_form_memory_size=PART_HEADERS_BYTES + SLICE,
-                                         max_parts=limits.parts)
+        # A slice, a part's headers held back, and what the decoder keeps back of a delimiter.
+        self._decoder = MultipartDecoder(boundary, max_parts=limits.parts,
+                                         max_form_memory_size=PART_HEADERS_BYTES + SLICE + HELD_BYTES)
         self._limits = limits
         self._expected = expected
         self._new_sink = new_sink

@@ -160,8 +160,13 @@ class DeskTables(Database):
                 db.execute("INSERT INTO desk_stars VALUES (?, ?)", (name, conversation_id))
 
     def audit(self, actor: str, action: str, about: tuple[Responder, ...] | None = None) -> None:
+        self.audit_each(actor, action, [about])
+
+    def audit_each(self, actor: str, action: str, abouts: list[tuple[Responder, ...] | None]) -> None:
+        """One entry per audience in `abouts` (one per conversation), in one transaction."""
         with self._db() as db:
-            record_audit(db, actor, action, about)
+            for about in abouts:
+                record_audit(db, actor, action, about)
 
     def audit_counts(self, name: str) -> list[tuple[tuple[str, str, str], int]]:
         """((day, actor, action), how many) newest first, of the entries `name` may see: those

@@ -42,8 +42,8 @@ class Reporter:
                 return Form(node, "http://localhost" + path)
         raise AssertionError(f"no {button!r} form on {path}")
 
-    def send(self, parts: list[tuple[str, str | None, bytes]]):
-        """POST /report with these parts in this order, parsed as the channel parses it."""
+    def send(self, parts: list[tuple[str, str | None, bytes]], path: str = "/report"):
+        """POST these parts in this order, parsed as the channel parses them."""
         body = b""
         for name, filename, content in parts:
             body += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"'.encode()
@@ -53,7 +53,7 @@ class Reporter:
         body += f"--{BOUNDARY}--\r\n".encode()
         content_type = f"multipart/form-data; boundary={BOUNDARY}"
         cookie = self.client.get_cookie("session").value
-        environ = EnvironBuilder(path="/report", method="POST", content_type=content_type,
+        environ = EnvironBuilder(path=path, method="POST", content_type=content_type,
                                  headers={"Cookie": f"session={cookie}"}).get_environ()
         config = self.app.extensions["dropbox"].config
         settings = config.settings
@@ -68,7 +68,7 @@ class Reporter:
         for start in range(0, len(body), 1000):
             arrival.append(body[start:start + 1000])
         arrival.finish()
-        return self.client.post("/report", data=b"", content_type=content_type,
+        return self.client.post(path, data=b"", content_type=content_type,
                                 environ_overrides={ARRIVAL: arrival})
 
 
@@ -108,3 +108,17 @@ def test_a_text_field_after_a_file_is_stored_as_a_field_and_the_file_as_sent(app
     stored = _stored(instance)
     assert len(stored) == 2  # the report and the one file
     assert not list((instance / "tmp").iterdir())
+
+
+def test_a_follow_up_whose_token_comes_after_its_file_comes_back_with_the_words(app, instance):
+    reporter = Reporter(app)
+    fields = [(n, None, v.encode()) for n, v in reporter.defaults if n != "message"]
+    assert reporter.send([*fields, ("message", None, b"first")]).status_code == 302
+    follow_up = reporter._form("/conversation", "Send").defaults()
+    token = next(v for n, v in follow_up if n == "csrf_token")
+    answer = reporter.send([("message", None, WORDS.encode()), ("files", "more.txt", b"m" * 1000),
+                            ("csrf_token", None, token.encode())], "/conversation")
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert "more.txt" in page and "was not kept" in page and WORDS in page
+    assert len(_stored(instance)) == 1  # the report alone

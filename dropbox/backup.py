@@ -106,7 +106,12 @@ def instance_signing_key(data_dir: Path) -> SigningKey:
         seed = path.read_bytes()
     except FileNotFoundError:
         seed = secrets.token_bytes(32)
-        write_atomically(path, seed, 0o600)
+        try:
+            write_atomically(path, seed, 0o600)
+        except OSError as exc:
+            raise BackupError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
+    except OSError as exc:
+        raise BackupError(f"cannot read {path}: {exc.strerror}; nothing was written") from None
     if len(seed) != 32:
         raise BackupError(f"{path} is damaged (not a 32-byte key); nothing was written")
     return SigningKey(seed)
@@ -285,7 +290,11 @@ def restore_backup(backup: Path, data_dir: Path, secret_key: PrivateKey, seen: P
             raise FormatError(str(exc).replace(str(staging / DATABASE), "its database")) from None
         summary = replace(summary, dropped=_drop_incomplete(staging), made=made,
                           signer=signer_fingerprint(signer))
-        Seen(signer, max(made, record.newest)).save(seen)
+        try:
+            Seen(signer, max(made, record.newest)).save(seen)
+        except OSError as exc:
+            raise BackupError(f"cannot record the signer and date of {backup} in {seen} "
+                              f"({exc.strerror}); nothing was restored") from None
         if data_dir.exists():
             data_dir.rmdir()
         os.replace(staging, data_dir)

@@ -55,6 +55,7 @@ from dropbox import migrations
 from keys.atomic_files import atomic_file, write_atomically
 from keys.envelope import Binding, PayloadSealer, header_size, open_payload, read_header, unwrap_file_key
 from keys.errors import FormatError
+from keys.ids import id_path
 
 MAGIC = b"ODBXBAK"
 VERSION = 2
@@ -362,13 +363,17 @@ def _trust(backup: Path, record: Seen, made: int, signer: VerifyKey, seen: Path,
 
 def _drop_incomplete(staging: Path) -> int:
     """A conversation deleted between the database copy and the walk of the store left its
-    rows without payloads: finish its deletion, as the live server did. Returns how many."""
-    from dropbox.storage import Store  # the payload layout is the store's to know
+    rows without payloads: finish its deletion, as the live server did. Returns how many.
+    Only v0.1.0's columns and layout are assumed: a backup taken before an upgrade holds an
+    older database, whose payloads may still lie flat in store/ (before `payloads_in_buckets`)."""
+    from dropbox.storage import Store
     store = Store(staging / DATABASE, staging / "store", staging / "tmp")
-    gone = [conversation_id for conversation_id, items in store.items_after(0).items()
-            if not all(store.payload_path(item).is_file() for item in items)]
-    for conversation_id in gone:
-        store.delete_conversation(conversation_id, "restore")
+    with closing(sqlite3.connect(staging / DATABASE)) as db:
+        items = db.execute("SELECT conversation_id, id FROM items").fetchall()
+    gone = sorted({conversation_id for conversation_id, item_id in items
+                   if not (id_path(store.conversation_folder(conversation_id), item_id).is_file()
+                           or id_path(store.store_dir, conversation_id, item_id).is_file())})
+    store.delete_conversations(gone, "restore")
     return len(gone)
 
 

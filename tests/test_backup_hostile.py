@@ -8,6 +8,7 @@ modes the backup gives. The backups here are written from docs/FORMAT.md (tests/
 """
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import sys
 import tarfile
@@ -161,3 +162,17 @@ def _write_key(path: Path) -> None:
     sealed = ResponderKey("backup", BACKUP_KEY, SigningKey.generate()).seal("passphrase", pwhash.argon2id.OPSLIMIT_MIN,
                                                      pwhash.argon2id.MEMLIMIT_MIN)
     path.write_bytes(sealed)
+
+
+def test_a_backup_of_an_instance_at_an_earlier_version_restores_and_then_upgrades(tmp_path, seen):
+    """A backup taken before an upgrade (OPERATING.md, section 7) holds an older database: the
+    restore checks and cleans it without assuming today's columns; `upgrade` does the rest."""
+    old = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "v0.1.0" / "instance", old)
+    target = restore(tmp_path, seen, instance_tar(old))
+    with closing(sqlite3.connect(target / "dropbox.sqlite3")) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 2  # none dropped
+    dropbox("upgrade", "--data", target)
+    assert dropbox("team", "list", "--data", target).out.strip()
+    assert len([p for p in (target / "store").rglob("*") if p.is_file()]) == 7  # every payload

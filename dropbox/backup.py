@@ -52,7 +52,7 @@ from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from dropbox import migrations
-from keys.atomic_files import atomic_file, write_atomically
+from keys.atomic_files import atomic_file, fsync_folder, write_atomically
 from keys.envelope import Binding, PayloadSealer, header_size, open_payload, read_header, unwrap_file_key
 from keys.errors import FormatError
 from keys.ids import id_path
@@ -104,18 +104,28 @@ def instance_signing_key(data_dir: Path) -> SigningKey:
     """The instance's backup signing key, made the first time it is needed."""
     path = data_dir / "secrets" / SIGNING_KEY_FILE
     try:
+        if not path.exists():
+            _create_once(path, secrets.token_bytes(32))
         seed = path.read_bytes()
-    except FileNotFoundError:
-        seed = secrets.token_bytes(32)
-        try:
-            write_atomically(path, seed, 0o600)
-        except OSError as exc:
-            raise BackupError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
     except OSError as exc:
-        raise BackupError(f"cannot read {path}: {exc.strerror}; nothing was written") from None
+        raise BackupError(f"cannot make or read {path}: {exc.strerror}; nothing was written") from None
     if len(seed) != 32:
         raise BackupError(f"{path} is damaged (not a 32-byte key); nothing was written")
     return SigningKey(seed)
+
+
+def _create_once(path: Path, data: bytes) -> None:
+    """Write `path` whole unless it exists: two first backups at once end with one key, the
+    one both of them sign with (a hard link never replaces a file)."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    write_atomically(temp, data, 0o600)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+    fsync_folder(path.parent)
 
 
 def _signed_message(made: int, signer: VerifyKey, header: bytes, payload_digest: bytes) -> bytes:

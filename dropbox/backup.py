@@ -391,7 +391,8 @@ def _unpack(plaintext: "_Plaintext", staging: Path) -> Summary:
     """Only plain folders and files, only below `staging`, readable by their owner alone."""
     files = total = 0
     with tarfile.open(fileobj=plaintext, mode="r|", tarinfo=_BoundedMember) as tar:
-        for member in tar:
+        while (member := tar.next()) is not None:
+            tar.members.clear()  # tarfile keeps every member read; a stream needs none again
             target = staging.joinpath(*_parts(member.name))
             if member.isdir():
                 target.mkdir(mode=0o700, parents=True, exist_ok=True)

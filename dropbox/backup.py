@@ -210,6 +210,7 @@ def _add_instance(tar: tarfile.TarFile, data_dir: Path) -> Summary:
                 if not stat.S_ISREG(status.st_mode):
                     continue
                 tar.addfile(_info(here / name, data_dir, status), source)
+            tar.members.clear()  # tarfile keeps every member written; a stream needs none again
             files, total = files + 1, total + status.st_size
     return Summary(files, total)
 

@@ -23,6 +23,7 @@ from nacl.signing import SigningKey
 from backups import instance_tar, signed_backup
 from conftest import BIN, dropbox, run
 from dropbox.backup import BackupError, Seen, restore_backup
+from keys.responder import Responder
 
 BACKUP_KEY = PrivateKey.generate()
 SIGNER = SigningKey.generate()
@@ -150,6 +151,23 @@ def test_memory_does_not_grow_with_the_number_of_files(template, tmp_path, seen)
     code, said, peak_mib = _restore_peak(tmp_path, seen, instance_tar(template, extra=many))
     assert code == "0", said
     assert peak_mib < 80, peak_mib
+
+
+@pytest.mark.slow
+def test_taking_a_backup_does_not_grow_with_the_number_of_files(template, tmp_path):
+    data = tmp_path / "instance"
+    shutil.copytree(template, data)
+    folder = data / "store" / "ab" / ("ab" * 16)
+    folder.mkdir(parents=True)
+    for number in range(150_000):
+        (folder / f"{number:032x}").touch()
+    public = tmp_path / "backup.pub"
+    public.write_text(Responder("backup", BACKUP_KEY.public_key, SIGNER.verify_key).to_pub_text())
+    said = run(sys.executable, "-c", PEAK, BIN / "dropbox", "backup", "--data", data,
+               "--out", tmp_path / "b.odbk", "--to", public)
+    code, peak = said.out.split()[-2:]
+    assert code == "0", said
+    assert int(peak) / 1024 < 80, int(peak) / 1024
 
 
 def _restore_peak(tmp_path: Path, seen: Path, plaintext) -> tuple[str, str, float]:

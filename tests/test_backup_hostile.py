@@ -4,7 +4,8 @@ Even signed by the trusted signer (a compromised server signs what it likes), wh
 unpacks is held to the shape of a data directory: its database must be an instance database
 (`migrations.check_database`), its paths plain names at a bounded depth, its tar headers no
 larger than a path of ours, and every folder and file it makes is its owner's alone, whatever
-modes the backup gives. The backups here are written from docs/FORMAT.md (tests/backups.py).
+modes the backup gives. Memory stays flat whatever the backup holds (a huge header, many
+files). The backups here are written from docs/FORMAT.md (tests/backups.py).
 """
 from __future__ import annotations
 

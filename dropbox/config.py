@@ -1,9 +1,10 @@
 """The instance: one data directory, one typed config object loaded from it.
 
-Layout of a data directory (nothing else of ours is written anywhere):
+Layout of a data directory (nothing else of ours is written anywhere; no symbolic links):
     config.toml        settings a person may edit
     code-of-practice.toml  what the reporter's pages and report form show
-    secrets/           peppers, the session-signing key and the onion service keys, mode 0600
+    secrets/           peppers, the session-signing key, the onion service keys and the
+                       backup signing key (made by the first backup), mode 0600
     desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
     tor/               the launched tor's state (`serve --tor launch`)
     dropbox.sqlite3    conversations, items (headers only), team

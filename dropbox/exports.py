@@ -17,6 +17,7 @@ import json
 import os
 from pathlib import Path
 
+from keys.atomic_files import atomic_file
 from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
                          Proof, bundle_version, envelope_digest, read_reply_file, readers_digest)
 from keys.codename import desk_name
@@ -76,22 +77,14 @@ def export_bundle(store: Store, out_path: Path, responder: str,
 
 def _write(store: Store, out_path: Path, member: Responder, conversations: list[Conversation],
            grouped: dict[str, list[Item]], designations: dict, excluded: int | None) -> None:
-    temp = out_path.with_name(f".{out_path.name}.partial")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            writer = BundleWriter(out, Head("export", today(), member))
-            for conversation in conversations:
-                items = grouped[conversation.id]
-                for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
-                    _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD],
-                                  designations[conversation.id][0])
-            writer.close(excluded)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, out_path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_file(out_path, 0o600) as out:
+        writer = BundleWriter(out, Head("export", today(), member))
+        for conversation in conversations:
+            items = grouped[conversation.id]
+            for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
+                _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD],
+                              designations[conversation.id][0])
+        writer.close(excluded)
 
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,

@@ -35,7 +35,7 @@ from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
 from dropbox.storage.schema import SCHEMA
 from keys.atomic_files import fsync_folder, write_atomically
 from keys.errors import FormatError
-from keys.ids import check_id
+from keys.ids import ID_PATTERN, check_id, id_path
 from onion.service_key import write_new_seed
 
 Step = Callable[[sqlite3.Connection, "Path | None"], None]
@@ -96,7 +96,7 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
     """store/<conversation>/ moves to store/<its first two hex digits>/<conversation>/: 256
     buckets, so no folder holds more than a few thousand entries below a million
     conversations. Each move is one rename of a whole folder; a step cut short by a crash is
-    run again and moves the rest (a bucket's name is two characters, a conversation's 32)."""
+    run again and moves the rest (a bucket's name is two characters, a conversation's an id)."""
     if data_dir is None:
         return
     store = data_dir / "store"
@@ -104,10 +104,10 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
         return
     buckets = set()
     for folder in list(store.iterdir()):
-        if len(folder.name) > 2 and folder.is_dir():
-            buckets.add(bucket := store / folder.name[:2])
+        if ID_PATTERN.fullmatch(folder.name) and folder.is_dir():  # a conversation's: not a bucket
+            buckets.add(bucket := id_path(store, folder.name[:2]))
             bucket.mkdir(mode=0o700, exist_ok=True)
-            os.replace(folder, bucket / folder.name)
+            os.replace(folder, id_path(bucket, folder.name))
     for changed in (store, *buckets):  # the renames are durable before the version saying so
         fsync_folder(changed)
 
@@ -121,8 +121,11 @@ def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path) -> None:
     store = data_dir / "store" if data_dir else None
     if store is None or not store.is_dir():
         return
+    # Only the layout's own folders (a bucket, then a conversation's id): anything else
+    # someone keeps in store/ is not ours to judge.
     for bucket in store.iterdir():
-        for folder in bucket.iterdir() if bucket.is_dir() else ():
+        ours = len(bucket.name) == 2 and bucket.is_dir()
+        for folder in (f for f in bucket.iterdir() if ID_PATTERN.fullmatch(f.name)) if ours else ():
             for payload in folder.iterdir() if folder.is_dir() else ():
                 if (folder.name, payload.name) not in named and payload.is_file():
                     payload.unlink()

@@ -19,7 +19,7 @@ from keys.errors import FormatError
 
 # 16 to 64 lower-case letters and digits: the server's hex ids, and room for other makers.
 ID_PATTERN = re.compile(r"[a-z0-9]{16,64}", re.ASCII)
-_PATH_PART = re.compile(r"[a-z0-9]{2}|[a-z0-9]{16,64}", re.ASCII)  # an id, or its bucket
+_PATH_PART = re.compile(rf"[a-z0-9]{{2}}|{ID_PATTERN.pattern}", re.ASCII)  # an id, or its bucket
 
 
 class BadId(FormatError):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from nacl.bindings import crypto_scalarmult_ed25519_base_noclamp
 
+from keys.atomic_files import write_atomically
+
 SEED_BYTES = 32
 TOR_SECRET_HEADER = b"== ed25519v1-secret: type0 ==\x00\x00\x00"
 VERSION = b"\x03"
@@ -101,12 +103,4 @@ def import_tor_file(source: Path, path: Path) -> ServiceKey:
 
 def replace_secret(path: Path, data: bytes) -> None:
     """Write a secret file atomically, readable by its owner only."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".new")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
+    write_atomically(path, data, 0o600)

@@ -79,10 +79,11 @@ def test_a_backup_whose_database_names_a_path_restores_nothing_and_deletes_nothi
         data, victim, tmp_path):
     name_in_database(data, hostile_id(victim))
     key = PrivateKey.generate()
-    write_backup(data, tmp_path / "hostile.odbk", [key.public_key])
+    made = write_backup(data, tmp_path / "hostile.odbk", [key.public_key])
     target = tmp_path / "restored"
     with pytest.raises(BackupError, match="invalid id.*nothing was restored"):
-        restore_backup(tmp_path / "hostile.odbk", target, key)
+        restore_backup(tmp_path / "hostile.odbk", target, key, tmp_path / "backup.seen",
+                       trust_signer=made.signer)
     assert (victim / "precious.txt").read_text() == "keep me"
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

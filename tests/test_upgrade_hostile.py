@@ -110,3 +110,13 @@ def _damage(data: Path, sql: str) -> None:
 def test_a_malformed_database_is_refused_before_any_step(old, case, damage, words):
     damage(old)
     refused(old, *words)
+
+
+def test_what_the_layout_does_not_name_in_the_store_is_neither_moved_nor_removed(old):
+    """Buckets and conversation folders are made from ids only; a folder of someone else's in
+    store/ (a file system's lost+found, where store/ is a mount point) stays as it is."""
+    (old / "store" / "lost+found").mkdir()
+    (old / "store" / "lost+found" / "#1234").write_bytes(b"fsck's")
+    said = upgrade(old)
+    assert said.exit_code == 0, said.output
+    assert (old / "store" / "lost+found" / "#1234").read_bytes() == b"fsck's"

@@ -2,7 +2,9 @@
 
 Backup keys are ordinary key pairs made with `dropbox keys new` on an offline machine;
 the server is given only their public halves (`--to`), so it can write backups it can
-never read. Restoring needs the secret key file and its passphrase.
+never read. Restoring needs the secret key file and its passphrase, and trusts only backups
+signed by the instance's backup signer, no older than the newest it restored: both are
+recorded beside the key file (`NAME.seen`, dropbox/backup.py).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 import click
 
 from keys.responder import Responder, ResponderKey
-from dropbox.backup import BackupError, restore_backup, write_backup
+from dropbox.backup import BackupError, made_text, restore_backup, seen_file, write_backup
 from dropbox.cli.common import DATA
 from dropbox.config import CONFIG_FILE
 
@@ -37,7 +39,9 @@ def backup(data_dir: Path, out_path: Path, public_keys: tuple[Path, ...]) -> Non
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     keys = ", ".join(f"{r.name} ({r.fingerprint})" for r in recipients)
-    click.echo(f"wrote {out_path}: {summary.files} files, {_mib(summary.bytes)}, sealed to {keys}")
+    click.echo(f"wrote {out_path}: {summary.files} files, {_mib(summary.bytes)}, sealed to {keys}, "
+               f"signed by this instance's backup signer {summary.signer} (keep this "
+               "fingerprint with the backup key: the first restore asks for it)")
 
 
 @click.command()
@@ -47,7 +51,13 @@ def backup(data_dir: Path, out_path: Path, public_keys: tuple[Path, ...]) -> Non
               help="the backup secret key file (NAME.key)")
 @click.option("--passphrase-file", type=click.Path(path_type=Path, dir_okay=False),
               help="read the key's passphrase from the first line of this file")
-def restore(backup_file: Path, data_dir: Path, key_file: Path, passphrase_file: Path | None) -> None:
+@click.option("--trust-signer", metavar="FINGERPRINT",
+              help="the first restore with this key: trust backups signed by this backup signer "
+                   "(as `dropbox backup` printed it)")
+@click.option("--allow-older", is_flag=True,
+              help="restore a backup older than the newest one restored with this key")
+def restore(backup_file: Path, data_dir: Path, key_file: Path, passphrase_file: Path | None,
+            trust_signer: str | None, allow_older: bool) -> None:
     """Restore a backup into a new data directory; all of it, or nothing."""
     if passphrase_file:
         try:
@@ -59,9 +69,12 @@ def restore(backup_file: Path, data_dir: Path, key_file: Path, passphrase_file: 
         passphrase = click.prompt("Passphrase", hide_input=True)
     key = ResponderKey.load(key_file, passphrase)
     try:
-        summary = restore_backup(backup_file, data_dir, key.secret_key)
+        summary = restore_backup(backup_file, data_dir, key.secret_key, seen_file(key_file),
+                                 trust_signer, allow_older)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"{backup_file}: made {made_text(summary.made)}, signed by backup signer "
+               f"{summary.signer}")
     if summary.dropped:
         click.echo(f"left out {summary.dropped} conversation(s) deleted on the server while the "
                    "backup was being taken")

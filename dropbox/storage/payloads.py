@@ -22,17 +22,10 @@ from typing import Iterator
 
 from dropbox.storage.database import Database
 from dropbox.storage.records import EnvelopeStream, Item, StagedItem, new_id
+from keys.atomic_files import fsync_folder
 from keys.ids import ID_PATTERN, id_path
 
 JOURNAL = ".placing"
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Payloads(Database):
@@ -74,7 +67,7 @@ class Payloads(Database):
                 target = id_path(folder, item.id)
                 os.replace(item.temp_path, target)
                 placed.append(target)
-            _fsync(folder)
+            fsync_folder(folder)
             yield
         except BaseException:
             for path in placed:
@@ -92,7 +85,7 @@ class Payloads(Database):
             out.write("".join(f"{conversation_id} {item.id}\n" for item in items))
             out.flush()
             os.fsync(out.fileno())
-        _fsync(self.tmp_dir)
+        fsync_folder(self.tmp_dir)
         return journal
 
     def _drop_unrecorded(self, journal: Path) -> None:

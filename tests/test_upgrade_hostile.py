@@ -95,7 +95,7 @@ def _damage(data: Path, sql: str) -> None:
 
 @pytest.mark.parametrize("case, damage, words", [
     ("not SQLite", lambda d: (d / "dropbox.sqlite3").write_bytes(b"not a database " * 100),
-     ("not a usable instance database",)),
+     ("cannot be read as a database",)),
     ("empty", lambda d: (d / "dropbox.sqlite3").write_bytes(b""), ("no table",)),
     ("a missing column", lambda d: _damage(d, "ALTER TABLE conversations DROP COLUMN last_activity"),
      ("conversations.last_activity",)),

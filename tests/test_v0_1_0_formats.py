@@ -27,9 +27,12 @@ FIRST, SECOND = (r["conversation"] for r in FIXTURE["reports"])
 
 @pytest.fixture
 def old(tmp_path) -> Path:
-    """A copy of the v0.1.0 instance and air-gapped folder (commands may change them)."""
+    """A copy of the v0.1.0 instance, upgraded as the guide says (only `dropbox upgrade`
+    upgrades), and of the air-gapped folder, which no command upgrades (commands may change
+    both)."""
     shutil.copytree(FIXTURES / "instance", tmp_path / "instance")
     shutil.copytree(FIXTURES / "airgap", tmp_path / "airgap")
+    dropbox("upgrade", "--data", tmp_path / "instance")
     return tmp_path
 
 

@@ -16,9 +16,9 @@ from dropbox.formlimits import BoundedFormRequest, bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
 from dropbox.languages import LANGUAGES, direction, select_language
-from dropbox.problems import EXPIRED, PROBLEMS, message_for
+from dropbox.problems import EXPIRED, NOT_SAVED, PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
-from dropbox.reporter import reporter, would_accept
+from dropbox.reporter import reporter, rescue, would_accept
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
 from dropbox.uploads import EncryptingRequest
@@ -118,6 +118,9 @@ def add_problem_pages(app: Flask) -> None:
         full = getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) \
             or "disk is full" in str(error)
         app.logger.error("request failed: %s", "disk full" if full else type(error).__name__)
+        words_back = full and rescue(NOT_SAVED)  # a report or follow-up: the form, filled in
+        if words_back:
+            return words_back[0], 507
         return render_template("problem.html", message=PROBLEMS[507 if full else 500]), 507 if full else 500
 
     @app.errorhandler(Exception)

@@ -188,10 +188,11 @@ def would_accept(fields: list[tuple[str, str]]) -> bool:
     return True
 
 
-def rescue() -> tuple[str, int] | None:
+def rescue(why: str | None = None) -> tuple[str, int] | None:
     """A report or follow-up whose session ended or whose token went stale is not thrown
     away. With the session alive, the form comes back filled in; with it gone, there is no
-    codename to file it under, so its words are carried to the next page (drafts.py). None where that does
+    codename to file it under, so its words are carried to the next page (drafts.py). `why` says
+    why it was not sent, when not a stale token (a live session only). None where that does
     not apply: a request that did not come from our form (no token at all), or that was sent
     from another site (which must not end this session)."""
     if request.method != "POST" or not request.form.get("csrf_token") or \
@@ -205,8 +206,8 @@ def rescue() -> tuple[str, int] | None:
     if kind == REPORT and pending and "codename" not in pending or kind == FOLLOW_UP and current:
         # The session lives, only the token was stale: the same form again, filled in, in it.
         form = _report_form(draft.formdata()) if kind == REPORT else FollowUpForm(formdata=draft.formdata())
-        form.form_errors.append(_("This form had expired, so nothing was sent yet. Everything you "
-                                  "wrote is below: please send it again."))
+        form.form_errors.append(why or _("This form had expired, so nothing was sent yet. Everything "
+                                         "you wrote is below: please send it again."))
         if kind == REPORT:
             return render_template("report.html", form=form, dropped=list(draft.files)), 400
         return _conversation_page(current, form, 400, dropped=list(draft.files))

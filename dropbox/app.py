@@ -18,7 +18,7 @@ from dropbox.hosts import guard_hosts
 from dropbox.languages import LANGUAGES, direction, select_language
 from dropbox.problems import EXPIRED, NOT_SAVED, PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
-from dropbox.reporter import reporter, rescue, would_accept
+from dropbox.reporter import CONVERSATION, reporter, rescue, would_accept
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
 from dropbox.uploads import EncryptingRequest
@@ -50,7 +50,8 @@ def create_app(config: Config) -> Flask:
         TRAP_HTTP_EXCEPTIONS=False,
     )
     app.session_interface = MemorySessions(config.settings.session_idle_seconds,
-                                           max_sessions=config.settings.max_sessions)
+                                           max_sessions=config.settings.max_sessions,
+                                           owner_key=CONVERSATION)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     store.prepare()
     store.recover()

@@ -73,7 +73,7 @@ def test_bodies_without_files_are_refused_unread_and_announced_lengths_hold_noth
         time.sleep(1)
         reporter = ReportSession.start(server.url)
         size = 3 * MiB
-        content_type, total, pieces = multipart(reporter.fields(recipients="mario", message="m"),
+        content_type, total, pieces = multipart(reporter.fields(message="m"),
                                                 "photo.jpg", size, marked_content(b"held", size))
         assert send(server.url, "/report", reporter.cookie, content_type, total, pieces) == 302
     finally:

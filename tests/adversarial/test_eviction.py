@@ -53,7 +53,7 @@ class FastBodies:
 
 
 def _slow_report(server, reporter: ReportSession) -> bytes:
-    content_type, total, pieces = multipart(reporter.fields(recipients="mario", message="slowly"),
+    content_type, total, pieces = multipart(reporter.fields(message="slowly"),
                                             "photo.jpg", FILE, marked_content(b"slow", FILE))
     body = b"".join(pieces())
     sock = connect(server, timeout=30)

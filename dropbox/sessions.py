@@ -164,7 +164,8 @@ class MemorySessions(SessionInterface):
         sids = self._owners.setdefault(owner, OrderedDict())
         sids[sid] = None
         while len(sids) > self._per_owner:
-            self._end(next(iter(sids)), None)
+            oldest, _ = sids.popitem(last=False)
+            self._end(oldest, None)
 
     def _disown(self, sid: str, entry: Entry) -> None:
         sids = self._owners.get(entry.owner)

@@ -123,7 +123,10 @@ class SealedBodyParser(HTTPRequestParser):
 
     def received(self, data):
         if self.body_rcv is not None and not self.completed and not self.error:
-            refusal = self._refusal(self.body_bytes_received + len(data))
+            arrived = self.body_bytes_received + len(data)
+            if not self.chunked:  # the read may hold the next request too
+                arrived = min(arrived, self.content_length)
+            refusal = self._refusal(arrived)
             if refusal is not None:
                 self._stop(refusal)
                 return len(data)  # the rest of this body is not read

@@ -3,7 +3,9 @@
 The least invasive hooks waitress offers are the channel's class attributes
 `parser_class`, `task_class` and `error_task_class`, and the body receiver's
 buffer (`receiver.buf`), which the parser sets up when the headers are in;
-nothing of waitress is patched. `DropboxChannel.serving(intake)` gives each
+besides, our channel subclass extends the channel's own `received` (what one
+read brought: it sees the requests queued from it) and `handle_close`, each
+calling waitress's first; nothing of waitress is patched. `DropboxChannel.serving(intake)` gives each
 server its own channel class, so what it needs (the disk budget, the app's
 judge) is passed in, not global.
 - The parser lets waitress parse headers as always. A body that cannot carry

@@ -25,7 +25,8 @@ A connection that breaks a rule is closed without an answer; nothing of it reach
 
 The hook is waitress's own: `server.channel_class`, here a subclass of our channel with
 these rules in front. The checks run in `readable()`, which waitress's loop asks of every
-connection at least once a second (`asyncore_loop_timeout`); nothing is patched. With
+connection at least once a second (`asyncore_loop_timeout`); bytes are counted in the
+channel's own `received` and `send`, extended in the subclass; nothing is patched. With
 thousands of connections, waitress must use poll() rather than select() (limited to 1024
 descriptors), and the process may open as many files as its hard limit allows.
 """

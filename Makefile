@@ -56,7 +56,7 @@ test: install
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
-# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~3 minutes.
+# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~5 minutes.
 bench-attacks: install
 	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
 

@@ -1,5 +1,5 @@
 """The figures behind the README's "Under attack" section: the site under the attacks of
-tests/adversarial, measured on this machine (`make bench-attacks`, about 7 minutes).
+tests/adversarial, measured on this machine (`make bench-attacks`, about 5 minutes).
 
 Each attack is bounded and aims at loopback only. Printed as a Markdown table.
 """

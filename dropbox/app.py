@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory
@@ -17,7 +17,7 @@ from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
 from dropbox.languages import LANGUAGES, direction, select_language
 from dropbox.problems import EXPIRED, NOT_SAVED, PROBLEMS, message_for
-from dropbox.ratelimit import FailureBudget
+from dropbox.ratelimit import FailureBudget, KnownCodenames
 from dropbox.reporter import CONVERSATION, reporter, rescue, would_accept
 from dropbox.sessions import COOKIE_NAME, MemorySessions
 from dropbox.storage import Store
@@ -26,10 +26,12 @@ from dropbox.uploads import EncryptingRequest
 
 @dataclass(frozen=True)
 class Instance:
-    """What every request may use: the config, the store, the failed-login budget."""
+    """What every request may use: the config, the store, the failed-login budget and the
+    codenames that need none."""
     config: Config
     store: Store
     login_failures: FailureBudget
+    known_codenames: KnownCodenames = field(default_factory=KnownCodenames)
 
 
 class SiteRequest(BoundedFormRequest, EncryptingRequest):

@@ -126,6 +126,7 @@ def _new_codename() -> None:
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
+    _instance().known_codenames.add(phrase)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
                         "codename": phrase, "shown_until": time.monotonic() + CODENAME_SHOWN_SECONDS}
@@ -290,11 +291,12 @@ def login():
     if not _room_for_one_more():  # the codename is typed again; a carried follow-up rides on
         form.form_errors.append(str(BUSY))
         return render_template("login.html", form=form, draft=draft), 429
-    config, budget = _instance().config, _instance().login_failures
+    config, budget, known = _instance().config, _instance().login_failures, _instance().known_codenames
     phrase = codenames.normalize(form.codename.data)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
-    # a codename of the list's words costs nothing, so it must not lock reporters out either.
-    if phrase is not None and not budget.available():
+    # a codename of the list's words costs nothing, so it must not lock reporters out either;
+    # nor may guesses keep out a codename seen since start-up (ratelimit.py).
+    if phrase is not None and phrase not in known and not budget.available():
         abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
@@ -304,6 +306,7 @@ def login():
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form, draft=draft), 403
+    known.add(phrase)
     _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()

@@ -61,7 +61,7 @@ test-fast: install
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
-# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~3 minutes.
+# The site under the attacks of tests/adversarial, measured (README "Under attack"); ~5 minutes.
 bench-attacks: install
 	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
 

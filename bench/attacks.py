@@ -1,10 +1,11 @@
-"""The figures behind the README's "Hardening" section: the site under the attacks of
-tests/adversarial, measured on this machine (`make bench-attacks`, about 3 minutes).
+"""The figures behind the README's "Under attack" section: the site under the attacks of
+tests/adversarial, measured on this machine (`make bench-attacks`, about 5 minutes).
 
 Each attack is bounded and aims at loopback only. Printed as a Markdown table.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -15,13 +16,19 @@ from pathlib import Path
 import requests
 from flask import Flask, Response
 
-from attack import SlowConnections, rss_kib
+from attack import SlowConnections, closed_by_server, connect, rss_kib, set_settings
 from bench.rig import Rig
 from conftest import dropbox, start_server
 from formclient import FormClient, open_report_form
 from test_big_fields import _body, _flood
+from test_disk_budget import _chunked_until_answered, _head
+from test_eviction import FastBodies, _slow_report
+from test_unread_answers import _never_reading
+from uploads import ReportSession, marked_content, multipart, send
+from keys import codename as codenames
 
 SLOW = 2000
+MiB = 1 << 20
 
 
 
@@ -136,6 +143,178 @@ def big_fields(data: Path) -> dict:
         server.stop()
 
 
+def unread_answers(data: Path, attackers: int = 8) -> dict:
+    """Connections pipelining 40,000 requests each and never reading: how long the landing page
+    takes meanwhile, and how soon the server closes them."""
+    server = start_server(data)
+    try:
+        started = time.monotonic()
+        socks = [_never_reading(server.url) for _ in range(attackers)]
+        under = _latency(server.url, 10)
+        closed = [closed_by_server(sock, within=120) for sock in socks]
+        all_closed_s = time.monotonic() - started
+        for sock in socks:
+            sock.close()
+    finally:
+        server.stop()
+    return {"attackers": attackers, "under_median_s": statistics.median(under),
+            "under_max_s": max(under), "closed": sum(closed), "all_closed_within_s": all_closed_s}
+
+
+def disk_holders(data: Path, holders: int = 4) -> dict:
+    """Anonymous bodies announced larger than the whole budget and nearly silent, and a chunked
+    body to /login: what a reporter's 3 MiB report gets, and how much of the chunked body the
+    server read before refusing it."""
+    set_settings(data, max_bytes_in_flight_mib=8)
+    server = start_server(data)
+    socks = []
+    try:
+        socks = [_head(server, "/report", "multipart/form-data; boundary=x", 2048 * MiB)
+                 for _ in range(holders)]
+        for sock in socks:
+            sock.sendall(b"--x\r\n")
+        chunked, read = _chunked_until_answered(
+            _head(server, "/login", "application/x-www-form-urlencoded", None), 256 * MiB)
+        reporter = ReportSession.start(server.url)
+        size = 3 * MiB
+        content_type, total, pieces = multipart(reporter.fields(message="m"), "photo.jpg", size,
+                                                marked_content(b"held", size))
+        started = time.monotonic()
+        status = send(server.url, "/report", reporter.cookie, content_type, total, pieces)
+        took = time.monotonic() - started
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()
+    return {"report_status": status, "report_s": took, "chunked_login": chunked.decode(),
+            "chunked_sent_before_refusal_mib": read / MiB}
+
+
+def eviction(data: Path, cap: int = 20, newcomers: int = 20) -> dict:
+    """A reporter sending at 1.5 KiB/s among anonymous bodies at 3 KiB/s past max_connections."""
+    set_settings(data, max_connections=cap, upload_rate_window_seconds=2)
+    server = start_server(data)
+    try:
+        reporter = ReportSession.start(server.url)
+        attackers = FastBodies(server, cap - 4)
+        answered = []
+        sending = threading.Thread(target=lambda: answered.append(_slow_report(server, reporter)))
+        sending.start()
+        time.sleep(2)
+        for _ in range(newcomers):
+            attackers.sockets.append(attackers._open())
+            time.sleep(0.2)
+        sending.join()
+        attackers.close()
+    finally:
+        server.stop()
+    return {"reporter": answered[0].split(b"\r\n")[0].decode(), "evicted_attackers": attackers.closed}
+
+
+def one_codename_sessions(data: Path, cap: int = 8) -> dict:
+    """One codename logged in 2 x max_sessions times: can a newcomer still start a report?"""
+    set_settings(data, max_sessions=cap)
+    server = start_server(data)
+    try:
+        codename = _report(server.url)
+        for _ in range(2 * cap):
+            _log_in(server.url, codename)
+        newcomer = FormClient(server.url)
+        started = newcomer.submit(newcomer.get("/"), "Start a new report")
+        _, page = _log_in(server.url, codename)
+    finally:
+        server.stop()
+    return {"logins": 2 * cap, "newcomer_start": started.status, "owner_login_again": page.status}
+
+
+def wrong_codenames(data: Path, per_second: float = 8, seconds: int = 40) -> dict:
+    """Well-formed wrong codenames (eight words of the public list) at `per_second`: how often the
+    right codename gets in at its first try (one try every 5 s), when the server has seen it
+    since it started, and after a restart, when it has not."""
+    server = start_server(data)
+    try:
+        codename = _report(server.url)
+        seen = _right_among_wrong(server, codename, per_second, seconds)
+    finally:
+        server.stop()
+    server = start_server(data)
+    try:
+        unseen = _right_among_wrong(server, codename, per_second, seconds)
+    finally:
+        server.stop()
+    return {"seen_since_start_up": seen, "after_a_restart": unseen}
+
+
+def _right_among_wrong(server, codename: str, per_second: float, seconds: int) -> dict:
+    stop = threading.Event()
+    guesses = []
+
+    def guess():
+        guesser = FormClient(server.url)
+        page = guesser.get("/login")
+        while not stop.is_set():
+            started = time.monotonic()
+            wrong = codenames.new_codename()
+            guesses.append(guesser.submit(page, "Log in", fill={"codename": wrong}).status)
+            stop.wait(max(0.0, 2 / per_second - (time.monotonic() - started)))
+    guessers = [threading.Thread(target=guess) for _ in range(2)]
+    for guesser in guessers:
+        guesser.start()
+    tries = []
+    try:
+        started = time.monotonic()
+        while 429 not in guesses and time.monotonic() - started < 60:
+            time.sleep(0.1)  # the budget is spent
+        started, before = time.monotonic(), len(guesses)
+        while time.monotonic() - started < seconds:
+            tries.append(_log_in(server.url, codename)[1].status)
+            time.sleep(5)
+    finally:
+        stop.set()
+        for guesser in guessers:
+            guesser.join()
+    return {"wrong_per_second": (len(guesses) - before) / (time.monotonic() - started),
+            "right_codename": tries}
+
+
+def head_cpu(data: Path, connections: int = 60, seconds: int = 10) -> dict:
+    """Connections each holding an unfinished head as long as the server allows, trickling
+    single bytes: the server's CPU meanwhile, and what a 250 KB head gets."""
+    server = start_server(data)
+    socks = []
+    try:
+        big = connect(server)
+        big.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 250_000)
+        big.settimeout(10)
+        refused = big.recv(100).split(b"\r\n")[0].decode()
+        big.close()
+        for _ in range(connections):
+            sock = connect(server)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 12_000)
+            socks.append(sock)
+        ticks, sent, started = _cpu_ticks(server), 0, time.monotonic()
+        while time.monotonic() - started < seconds:
+            for sock in socks:
+                try:
+                    sent += sock.send(b"a")
+                except OSError:
+                    pass
+            time.sleep(0.011)  # about 5,400 bytes a second in all, a head under the bound
+        cpu = (_cpu_ticks(server) - ticks) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - started)
+        landing = _latency(server.url, 5, every=0)
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()
+    return {"head_250kb": refused, "bytes_per_second": sent / seconds, "server_cpu": cpu,
+            "landing_median_s": statistics.median(landing)}
+
+
+def _cpu_ticks(server) -> int:
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
 def session_creation() -> dict:
     """Microseconds to make one new session with 1,000 and with 100,000 in the table."""
     from dropbox.sessions import MemorySession, MemorySessions
@@ -164,6 +343,12 @@ def main() -> None:
         results = {"slow": slow_connections(_init(rig, scratch / "a")),
                    "flood": login_flood(_init(rig, scratch / "b")),
                    "fields": big_fields(_init(rig, scratch / "c")),
+                   "unread_answers": unread_answers(_init(rig, scratch / "d")),
+                   "disk_holders": disk_holders(_init(rig, scratch / "e")),
+                   "eviction": eviction(_init(rig, scratch / "f")),
+                   "one_codename_sessions": one_codename_sessions(_init(rig, scratch / "g")),
+                   "wrong_codenames": wrong_codenames(_init(rig, scratch / "h")),
+                   "head_cpu": head_cpu(_init(rig, scratch / "i")),
                    "sessions_us": session_creation()}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -3,18 +3,27 @@
 The least invasive hooks waitress offers are the channel's class attributes
 `parser_class`, `task_class` and `error_task_class`, and the body receiver's
 buffer (`receiver.buf`), which the parser sets up when the headers are in;
-nothing of waitress is patched. `DropboxChannel.serving(intake)` gives each
+besides, our channel subclass extends the channel's own `received` (what one
+read brought: it sees the requests queued from it) and `handle_close`, each
+calling waitress's first; nothing of waitress is patched. `DropboxChannel.serving(intake)` gives each
 server its own channel class, so what it needs (the disk budget, the app's
 judge) is passed in, not global.
-- The parser lets waitress parse headers as always. A body that may reach the
-  disk first reserves its length in the disk budget (disk_budget.py), or is
-  refused with 507 before it is read. A multipart POST to a submission page
-  is then parsed while it arrives, its files sealed straight into the upload
-  sink (submission_stream.py); when that parse stops early (a refused
-  submission, a broken limit), the request ends there, unread, and the
-  connection closes after the answer. Any other body goes to a buffer that
-  overflows into an encrypted spool (spool.py). The parser also notes when
-  the request began, before its body arrived.
+- The parser lets waitress parse headers as always. A body that cannot carry
+  files (anything but a multipart POST, with a boundary we can parse, to a
+  page that takes files) larger than a form's text is refused with 413 before
+  it is read, or as soon as it grows past that if it is chunked. A multipart
+  POST to a submission page is then parsed while it arrives, its files sealed
+  straight into the upload sink (submission_stream.py); when that parse stops
+  early (a refused submission, a broken limit), the request ends there,
+  unread, and the connection closes after the answer. Any other body goes to
+  a buffer that overflows into an encrypted spool (spool.py). The parser also
+  notes when the request began, before its body arrived.
+- Past what stays in memory, a body reserves in the disk budget
+  (disk_budget.py) what has arrived, before it is written, chunked or not:
+  what a request announces reserves nothing, so headers alone cannot hold the
+  budget. When the budget refuses, reading stops: a submission ends as if the
+  disk were full, so the app answers with the reporter's words (they come
+  before the files); any other body gets 507.
 - The task passes that moment to the app, so a session that was alive when a
   long upload over tor began still counts when the upload ends, and passes
   the parsed submission.
@@ -36,6 +45,7 @@ judge) is passed in, not global.
 """
 from __future__ import annotations
 
+import errno
 import io
 import sys
 import time
@@ -46,17 +56,19 @@ from typing import Callable
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask, WSGITask
-from waitress.utilities import Error
+from waitress.utilities import Error, RequestEntityTooLarge
 
 from keys.items import ItemMeta
 from dropbox.disk_budget import DiskBudget
 from dropbox.headers import HEADERS
 from dropbox.spool import SealedOverflowableBuffer
 from dropbox.storage import today
-from dropbox.submission_stream import ARRIVAL, SUBMISSION_PATHS, Arrival, Limits, boundary_of
+from dropbox.submission_stream import ARRIVAL, DISK_FAILED, SUBMISSION_PATHS, Arrival, Limits, boundary_of
 from dropbox.uploads import UploadSink
 
 REQUEST_STARTED = "dropbox.request_started"
+# The disk budget is asked for at least this much at a time, ahead of what arrives.
+RESERVE_STEP = 4 * 1024 * 1024
 # Requests of one read that are answered; the connection closes after the last of them.
 PIPELINED = 4
 
@@ -75,10 +87,13 @@ class InsufficientStorage(Error):
 
 @dataclass(frozen=True)
 class Intake:
-    """What a server's channels need from outside: the disk budget, and for an app that takes
-    submissions, where their files go and a judge: `judge(environ, fields)` runs in the app and
-    says whether it would accept the submission whose text fields these are."""
+    """What a server's channels need from outside: the disk budget, the pages that take files
+    (`file_paths`) and how large any other body may be (`form_bytes`); and for an app that
+    takes submissions, where their files go and a judge: `judge(environ, fields)` runs in the
+    app and says whether it would accept the submission whose text fields these are."""
     disk: DiskBudget
+    file_paths: frozenset[str]
+    form_bytes: int
     tmp_dir: Path  # the instance's tmp/: the only place a body is spooled (spool.py)
     limits: Limits | None = None
     judge: Callable[[dict, list[tuple[str, str]]], bool] | None = None
@@ -89,6 +104,7 @@ class SealedBodyParser(HTTPRequestParser):
     started = None
     arrival = None
     reserved = 0
+    body_limit = None  # for a body that cannot carry files
 
     def parse_header(self, header_plus):
         self.started = time.monotonic()
@@ -96,22 +112,26 @@ class SealedBodyParser(HTTPRequestParser):
         receiver = self.body_rcv
         if receiver is None:
             return
-        arrival = self._arrival()
-        size = self.adj.max_request_body_size if self.chunked else self.content_length
-        # Bodies up to inbuf_overflow stay in memory (or, for a submission, are bounded by the
-        # connection limit); the larger ones are what could fill a disk.
-        if self.adj.inbuf_overflow < size < self.adj.max_request_body_size:
-            if not self.intake.disk.reserve(size):
-                self.error = InsufficientStorage("disk budget")
+        if not self._may_carry_files():
+            self.body_limit = self.intake.form_bytes
+            if not self.chunked and self.content_length > self.body_limit:
+                self.error = RequestEntityTooLarge("no files here")
                 self.body_rcv = None  # waitress completes the request without reading on
                 return
-            self.reserved = size
+        self.arrival = self._arrival()
         # Called before any body byte has arrived: the buffer is still empty.
-        self.arrival = arrival
-        receiver.buf = arrival if arrival is not None else SealedOverflowableBuffer(
+        receiver.buf = self.arrival if self.arrival is not None else SealedOverflowableBuffer(
             self.adj.inbuf_overflow, self.intake.tmp_dir)
 
     def received(self, data):
+        if self.body_rcv is not None and not self.completed and not self.error:
+            arrived = self.body_bytes_received + len(data)
+            if not self.chunked:  # the read may hold the next request too
+                arrived = min(arrived, self.content_length)
+            refusal = self._refusal(arrived)
+            if refusal is not None:
+                self._stop(refusal)
+                return len(data)  # the rest of this body is not read
         consumed = super().received(data)
         arrival = self.arrival
         if arrival is not None and self.body_rcv is not None and not self.error:
@@ -124,11 +144,40 @@ class SealedBodyParser(HTTPRequestParser):
                 consumed = len(data)
         return consumed
 
+    def _refusal(self, arrived: int) -> Error | None:
+        """Why a body must stop before `arrived` bytes of it are taken, if it must."""
+        if self.body_limit is not None and arrived > self.body_limit:
+            return RequestEntityTooLarge("no files here")
+        # Bodies up to inbuf_overflow stay in memory; past that, what has arrived is reserved.
+        if arrived <= self.adj.inbuf_overflow or arrived <= self.reserved:
+            return None
+        needed = arrived - self.reserved
+        for step in (max(RESERVE_STEP, needed), needed):
+            if self.intake.disk.reserve(step):
+                self.reserved += step
+                return None
+        return InsufficientStorage("disk budget")
+
+    def _stop(self, refusal: Error) -> None:
+        arrival = self.arrival
+        if arrival is not None and isinstance(refusal, InsufficientStorage):
+            # Answered by the app, which has the reporter's words: the disk is full for them.
+            arrival.failure = OSError(errno.ENOSPC, "the disk budget for bodies is spent")
+            arrival.problem = arrival.problem or DISK_FAILED
+        else:
+            self.error = refusal
+        self.completed = True
+        self.connection_close = True
+
     def close(self):
         super().close()
         if self.reserved:
             self.intake.disk.release(self.reserved)
             self.reserved = 0
+
+    def _may_carry_files(self) -> bool:
+        return self.command == "POST" and self.path in self.intake.file_paths and \
+            boundary_of(self.headers.get("CONTENT_TYPE", "")) is not None
 
     def _arrival(self) -> Arrival | None:
         intake = self.intake

@@ -16,13 +16,17 @@ every new visitor waited. Three rules, each far more patient than a slow tor cir
   asked for would otherwise keep its connection for ever (waitress's own timeout skips a
   connection with an answer pending), and the worker writing to it, if the answer is large.
 - **Room for the newcomer.** At `max_connections`, a new connection closes the one that
-  has waited longest for its headers, or, if none is waiting, the body arriving most
-  slowly: a flood of connections evicts its own kind, and never locks a visitor out.
+  has waited longest for its headers, or, if none is waiting, the body (or unread answer)
+  moving most slowly since it began: a flood of connections evicts its own kind, and never
+  locks a visitor out. A submission the app has admitted (a reporter's, with a live session
+  and a good token: submission_stream.py) is never chosen, however slow, so anonymous
+  traffic cannot evict a reporter who is sending.
 A connection that breaks a rule is closed without an answer; nothing of it reached the app.
 
 The hook is waitress's own: `server.channel_class`, here a subclass of our channel with
 these rules in front. The checks run in `readable()`, which waitress's loop asks of every
-connection at least once a second (`asyncore_loop_timeout`); nothing is patched. With
+connection at least once a second (`asyncore_loop_timeout`); bytes are counted in the
+channel's own `received` and `send`, extended in the subclass; nothing is patched. With
 thousands of connections, waitress must use poll() rather than select() (limited to 1024
 descriptors), and the process may open as many files as its hard limit allows.
 """
@@ -81,6 +85,7 @@ class DeadlineChannel:
         super().__init__(server, sock, addr, adj, map=map)
         self.phase, self.since = WAITING, time.monotonic()
         self.bytes_in = self.bytes_out = self.mark = 0
+        self.began, self.began_mark = self.since, 0  # the current phase's start, for its rate
         if map is not None and len(map) > self.deadlines.max_connections:
             self._make_room(map)
 
@@ -116,6 +121,7 @@ class DeadlineChannel:
         if phase != self.phase:
             self.phase, self.since = phase, now
             self.mark = self._progress()
+            self.began, self.began_mark = now, self.mark
             return False
         if phase == WAITING:
             return now - self.since > self.deadlines.header_seconds
@@ -126,6 +132,11 @@ class DeadlineChannel:
             self.since, self.mark = now, self._progress()
         return False
 
+    def _admitted(self) -> bool:
+        """Whether this connection carries a submission the app has admitted."""
+        arrival = getattr(self.request, "arrival", None)
+        return arrival is not None and arrival.admitted is True and not arrival.stopped
+
     def _make_room(self, socket_map) -> None:
         """Close the connection that has waited longest for its headers; failing that, the
         body arriving most slowly. Connections the app is answering are never chosen."""
@@ -134,9 +145,12 @@ class DeadlineChannel:
         def cost(channel) -> tuple[int, float]:
             if channel.phase == WAITING:
                 return 0, channel.since
-            rate = (channel._progress() - channel.mark) / max(now - channel.since, 1.0)
+            rate = (channel._progress() - channel.began_mark) / max(now - channel.began, 1.0)
             return 1, rate
-        candidates = [c for c in socket_map.values() if isinstance(c, DeadlineChannel)
-                      and c is not self and not c.will_close and c._current_phase() != BUSY]
+        channels = [c for c in socket_map.values() if isinstance(c, DeadlineChannel)
+                    and c is not self and not c.will_close]
+        for channel in channels:
+            channel.overdue(now)  # its phase as it is now, not as the loop last saw it
+        candidates = [c for c in channels if c.phase != BUSY and not c._admitted()]
         if candidates:
             min(candidates, key=cost).will_close = True

@@ -104,7 +104,8 @@ def bound_forms(app: Flask, settings: Settings, file_endpoints: frozenset[str]) 
     """Apply the limits to `app`, whose pages in `file_endpoints` take files."""
     app.config.update(MAX_FORM_MEMORY_SIZE=settings.max_text_field_bytes,
                       MAX_FORM_PARTS=settings.max_form_parts,
-                      DROPBOX_MAX_FORM_TEXT=settings.max_form_text_bytes)
+                      DROPBOX_MAX_FORM_TEXT=settings.max_form_text_bytes,
+                      DROPBOX_FILE_ENDPOINTS=file_endpoints)  # for the channel (server.py)
 
     def refuse_large_bodies_without_files() -> None:
         if request.mimetype != "multipart/form-data" or request.endpoint not in file_endpoints:

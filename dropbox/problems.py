@@ -15,6 +15,10 @@ PROBLEMS = {
 
 EXPIRED = _l("This form has expired or did not come from this site. "
              "Please go back, reload the page and send it again.")
+# A report or follow-up the disk could not take just now: its form comes back filled in.
+NOT_SAVED = _l("What you sent could not be saved just now: the server is short of disk space, so "
+               "nothing was sent yet. Everything you wrote is below: please try again later, and "
+               "choose your files again.")
 # When no one more's session fits (sessions.py): not a login problem, so not the 429 text.
 BUSY = _l("This site is busy just now. Please wait a minute and try again.")
 

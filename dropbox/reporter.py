@@ -145,6 +145,7 @@ def _new_codename() -> None:
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
+    _instance().known_codenames.add(phrase)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
                         SHOWN: _unconfirmed().hold(phrase)}
@@ -213,10 +214,11 @@ def would_accept(fields: list[tuple[str, str]]) -> bool:
     return True
 
 
-def rescue() -> tuple[str, int] | None:
+def rescue(why: str | None = None) -> tuple[str, int] | None:
     """A report or follow-up whose session ended or whose token went stale is not thrown
     away. With the session alive, the form comes back filled in; with it gone, there is no
-    codename to file it under, so its words are carried to the next page (drafts.py). None where that does
+    codename to file it under, so its words are carried to the next page (drafts.py). `why` says
+    why it was not sent, when not a stale token (a live session only). None where that does
     not apply: a request that did not come from our form (no token at all), or that was sent
     from another site (which must not end this session)."""
     if request.method != "POST" or not request.form.get("csrf_token") or \
@@ -230,8 +232,8 @@ def rescue() -> tuple[str, int] | None:
     if kind == REPORT and pending and SHOWN not in pending or kind == FOLLOW_UP and current:
         # The session lives, only the token was stale: the same form again, filled in, in it.
         form = _report_form(draft.formdata()) if kind == REPORT else FollowUpForm(formdata=draft.formdata())
-        form.form_errors.append(_("This form had expired, so nothing was sent yet. Everything you "
-                                  "wrote is below: please send it again."))
+        form.form_errors.append(why or _("This form had expired, so nothing was sent yet. Everything "
+                                         "you wrote is below: please send it again."))
         if kind == REPORT:
             return render_template("report.html", form=form, dropped=list(draft.files)), 400
         return _conversation_page(current, form, 400, dropped=list(draft.files))
@@ -314,11 +316,12 @@ def login():
     if not _room_for_one_more():  # the codename is typed again; a carried follow-up rides on
         form.form_errors.append(str(BUSY))
         return render_template("login.html", form=form, draft=draft), 429
-    config, budget = _instance().config, _instance().login_failures
+    config, budget, known = _instance().config, _instance().login_failures, _instance().known_codenames
     phrase = codenames.normalize(form.codename.data)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
-    # a codename of the list's words costs nothing, so it must not lock reporters out either.
-    if phrase is not None and not budget.available():
+    # a codename of the list's words costs nothing, so it must not lock reporters out either;
+    # nor may guesses keep out a codename seen since start-up (ratelimit.py).
+    if phrase is not None and phrase not in known and not budget.available():
         abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
     conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
@@ -328,6 +331,7 @@ def login():
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form, draft=draft), 403
+    known.add(phrase)
     _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()

@@ -96,7 +96,7 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
                     files=settings.max_files_per_submission, file_bytes=settings.max_file_mib * 1024 * 1024,
                     parts=settings.max_form_parts)
     server = _waitress(app, config, host, port,
-                       Intake(disk, config.tmp_dir, limits, submission_judge(app)))
+                       _intake(app, config, disk, limits, submission_judge(app)))
     site_port = server.effective_port
     print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
     if desk_port is not None:
@@ -124,10 +124,18 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
 def start_desk(config: Config, port: int, disk: DiskBudget | None = None) -> int:
     """The responder desk on its own loopback port, in a thread."""
     app = create_desk_app(config)
-    desk = _waitress(app, config, DESK_HOST, port, Intake(disk or _disk_budget(config), config.tmp_dir))
+    desk = _waitress(app, config, DESK_HOST, port, _intake(app, config, disk or _disk_budget(config)))
     print(f"serving the responder desk on http://{DESK_HOST}:{desk.effective_port}/", flush=True)
     threading.Thread(target=desk.run, name="desk", daemon=True).start()
     return desk.effective_port
+
+
+def _intake(app, config: Config, disk: DiskBudget, *submissions) -> Intake:
+    """What `app`'s channels need: its pages that take files (bound_forms in formlimits.py names
+    their endpoints) may get large bodies; any other body is at most a form's text."""
+    endpoints = app.config["DROPBOX_FILE_ENDPOINTS"]
+    paths = frozenset(rule.rule for rule in app.url_map.iter_rules() if rule.endpoint in endpoints)
+    return Intake(disk, paths, config.settings.max_form_text_bytes, config.tmp_dir, *submissions)
 
 
 def _disk_budget(config: Config) -> DiskBudget:

@@ -14,6 +14,11 @@ anonymous one makes room: a flood of cookie-less requests only ever evicts its o
 Someone's sessions are never evicted, only forgotten when idle; when they reach
 `max_sessions`, no new one is begun (`has_room`) until some have gone.
 
+Someone's sessions of one owner (a reporter's conversation: `owner_key`) are at most
+`per_owner`: when one more begins, their oldest ends. A successful login spends no budget,
+so one codename of an attacker's own, logged in again and again, would otherwise fill every
+place there is; now it only ever takes a few.
+
 Ending is final: a session ended by logout or by a new id at login is marked ended, and a
 request of it that is still running does not write it back when it finishes. Each kind
 is kept in least-recently-used order, so making, touching and expiring a session costs
@@ -35,6 +40,8 @@ from dropbox.channel import REQUEST_STARTED
 
 COOKIE_NAME = "session"
 MAX_SESSIONS = 50_000
+# Live sessions of one owner: a reporter's phone, laptop and a spare.
+SESSIONS_PER_OWNER = 3
 # What an anonymous visitor's session may hold; anything else makes it someone's.
 ANONYMOUS_KEYS = frozenset({"csrf_token", "language"})
 
@@ -46,6 +53,7 @@ class Entry:
     seen: float
     data: dict
     ended: bool = False
+    owner: str | None = None  # as indexed in MemorySessions._owners
 
     @property
     def someone(self) -> bool:
@@ -71,10 +79,14 @@ class MemorySession(CallbackDict, SessionMixin):
 
 class MemorySessions(SessionInterface):
     def __init__(self, idle_seconds: int, cookie_name: str = COOKIE_NAME,
-                 max_sessions: int = MAX_SESSIONS):
+                 max_sessions: int = MAX_SESSIONS, owner_key: str | None = None,
+                 per_owner: int = SESSIONS_PER_OWNER):
         self._idle = idle_seconds
         self._cookie = cookie_name
         self._max = max_sessions
+        self._owner_key = owner_key
+        self._per_owner = per_owner
+        self._owners: dict[str, OrderedDict[str, None]] = {}  # owner -> their sids, oldest first
         self._lock = threading.Lock()
         # True: someone's sessions; False: anonymous ones. Oldest first.
         self._tables: dict[bool, OrderedDict[str, Entry]] = {True: OrderedDict(), False: OrderedDict()}
@@ -95,6 +107,7 @@ class MemorySessions(SessionInterface):
                     table.move_to_end(sid)
                     return MemorySession(dict(entry.data), sid, entry)
                 del table[sid]
+                self._disown(sid, entry)
         return MemorySession()
 
     def has_room(self) -> bool:
@@ -128,6 +141,7 @@ class MemorySessions(SessionInterface):
                 entry.seen, entry.data = time.monotonic(), dict(session)
                 self._remove(session.sid)  # it may change kind: keep it in one table only
             self._tables[entry.someone][session.sid] = entry
+            self._own(session.sid, entry)
         response.set_cookie(self._cookie, session.sid, path="/", httponly=True, samesite="Strict")
 
     def _end(self, sid: str, opened: Entry | None) -> None:
@@ -137,6 +151,28 @@ class MemorySessions(SessionInterface):
             entry = table.pop(sid, None)
             if entry is not None:
                 entry.ended = True
+                self._disown(sid, entry)
+
+    def _own(self, sid: str, entry: Entry) -> None:
+        """Index `entry` under its owner; past `per_owner`, the owner's oldest session ends."""
+        owner = entry.data.get(self._owner_key) if self._owner_key else None
+        if owner != entry.owner:
+            self._disown(sid, entry)
+            entry.owner = owner
+        if owner is None:
+            return
+        sids = self._owners.setdefault(owner, OrderedDict())
+        sids[sid] = None
+        while len(sids) > self._per_owner:
+            oldest, _ = sids.popitem(last=False)
+            self._end(oldest, None)
+
+    def _disown(self, sid: str, entry: Entry) -> None:
+        sids = self._owners.get(entry.owner)
+        if sids is not None:
+            sids.pop(sid, None)
+            if not sids:
+                del self._owners[entry.owner]
 
     def _remove(self, sid: str) -> None:
         for table in self._tables.values():
@@ -148,6 +184,7 @@ class MemorySessions(SessionInterface):
             if now - oldest.seen <= self._idle:
                 return
             del table[sid]
+            self._disown(sid, oldest)
 
     def _make_room(self, someone: bool) -> bool:
         """Forget idle sessions; then, for an anonymous one, the least recently used
@@ -160,5 +197,6 @@ class MemorySessions(SessionInterface):
             return True
         if someone:
             return False
-        table.popitem(last=False)
+        sid, evicted = table.popitem(last=False)
+        self._disown(sid, evicted)
         return True

@@ -136,10 +136,11 @@ class EncryptingRequest(Request):
         if arrival is None:
             super()._load_form_data()
         elif "form" not in self.__dict__:
-            if arrival.problem:
-                raise self._arrival_problem(arrival)
+            # Kept even when the arrival stopped, so the page that says why can give the words back.
             self.__dict__.update(form=ImmutableMultiDict(arrival.fields),
                                  files=ImmutableMultiDict(arrival.files))
+            if arrival.problem:
+                raise self._arrival_problem(arrival)
             self.sinks.extend(arrival.sinks)
         if None in self.form or None in self.files:
             # A part without a name: no browser sends one, and Flask-WTF's token lookup

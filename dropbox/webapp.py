@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory
@@ -23,7 +24,7 @@ from dropbox.formlimits import bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
 from dropbox.problems import EXPIRED, PROBLEMS, message_for
-from dropbox.ratelimit import FailureBudget
+from dropbox.ratelimit import FailureBudget, KnownCodenames
 from dropbox.sessions import MemorySessions
 from dropbox.storage import Store
 
@@ -32,16 +33,22 @@ STATIC = Path(__file__).parent / "static"
 
 @dataclass(frozen=True)
 class Instance:
-    """What every request may use: the config, the store, the failed-login budget."""
+    """What every request may use: the config, the store, the failed-login budget and the
+    codenames that need none."""
     config: Config
     store: Store
     login_failures: FailureBudget
+    known_codenames: KnownCodenames = field(default_factory=KnownCodenames)
 
 
 def build_app(import_name: str, config: Config, *, service: str, cookie: str,
-              request_class: type, upload_endpoints: frozenset[str], locale_selector=None) -> Flask:
+              request_class: type, upload_endpoints: frozenset[str], locale_selector=None,
+              session_owner: str | None = None,
+              words_back: Callable[[], tuple[str, int] | None] | None = None) -> Flask:
     """A Flask app with every shared step taken. `service` names the onion it answers at
-    ("site" or "desk"); `upload_endpoints` are the endpoints whose forms may carry files."""
+    ("site" or "desk"); `upload_endpoints` are the endpoints whose forms may carry files;
+    `session_owner` the session key naming whose a session is (sessions.py bounds each
+    owner's); `words_back` gives a refused form back filled in when the disk is full."""
     app = Flask(import_name, static_folder=str(STATIC))
     app.request_class = request_class
     bound_forms(app, config.settings, upload_endpoints)
@@ -57,7 +64,7 @@ def build_app(import_name: str, config: Config, *, service: str, cookie: str,
         TRAP_HTTP_EXCEPTIONS=False,
     )
     app.session_interface = MemorySessions(config.settings.session_idle_seconds, cookie,
-                                           config.settings.max_sessions)
+                                           config.settings.max_sessions, owner_key=session_owner)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     app.extensions["dropbox"] = Instance(
         config, store, FailureBudget(config.settings.login_failures_per_minute))
@@ -73,7 +80,7 @@ def build_app(import_name: str, config: Config, *, service: str, cookie: str,
         if discard is not None:
             discard()
 
-    _add_problem_pages(app)
+    _add_problem_pages(app, words_back)
     _add_favicon(app)
     return app
 
@@ -91,7 +98,7 @@ def _add_favicon(app: Flask) -> None:
         return send_from_directory(STATIC, "favicon.ico", mimetype="image/vnd.microsoft.icon")
 
 
-def _add_problem_pages(app: Flask) -> None:
+def _add_problem_pages(app: Flask, words_back) -> None:
     """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
@@ -108,6 +115,9 @@ def _add_problem_pages(app: Flask) -> None:
         full = getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) \
             or "disk is full" in str(error)
         app.logger.error("request failed: %s", "disk full" if full else type(error).__name__)
+        given_back = full and words_back is not None and words_back()
+        if given_back:  # a report or follow-up: the form, filled in
+            return given_back[0], 507
         return render_template("problem.html", message=PROBLEMS[507 if full else 500]), 507 if full else 500
 
     @app.errorhandler(Exception)

@@ -141,8 +141,9 @@ def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(configu
 
 @pytest.mark.parametrize("configured_server", [{"max_bytes_in_flight_mib": 1}], indirect=True)
 def test_bodies_in_flight_are_capped_and_refused_before_reading(configured_server):  # noqa: F811
-    """Issue 10, the disk: past the cap on bytes in flight, a body gets 507 unread; the cap
-    is given back when a body ends, even one whose sender hung up."""
+    """Issue 10, the disk: past the cap on bytes in flight (what has arrived of each body, past
+    what stays in memory), a body gets 507, unread from there on, its words back; the cap is
+    given back when a body ends, even one whose sender hung up."""
     server = configured_server
     first, second = ReportSession.start(server.url), ReportSession.start(server.url)
     size = 700 * 1024
@@ -154,10 +155,11 @@ def test_bodies_in_flight_are_capped_and_refused_before_reading(configured_serve
     holding = threading.Event()
     hung_up = threading.Thread(target=send, args=(server.url, "/report", first.cookie, content_type,
                                                   total, pieces),
-                               kwargs={"every": lambda sent: holding.set() or time.sleep(0.3),
-                                       "hang_up_at": 5 * PIECE})
+                               kwargs={"every": lambda sent: sent >= 10 * PIECE and
+                                       (holding.set(), time.sleep(3)), "hang_up_at": 10 * PIECE})
     hung_up.start()
-    holding.wait(10)
+    holding.wait(20)
+    time.sleep(0.5)  # its last piece has arrived: 640 KiB held
     content_type, total, pieces = body(second, "two.bin")
     answer, _ = stream(server, "/report", second.cookie, content_type, total, pieces)
     assert answer.startswith("HTTP/1.1 507") and "could not be saved" in answer

@@ -61,8 +61,9 @@ class SlowConnections:
         for i in range(count):
             sock = connect(server)
             if i % 2:
-                sock.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                             b"application/x-www-form-urlencoded\r\nContent-Length: 1000000000\r\n\r\nc")
+                # To a page that takes files: any other body this large is refused unread.
+                sock.sendall(b"POST /report HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                             b"multipart/form-data; boundary=x\r\nContent-Length: 1000000000\r\n\r\n--x\r\n")
             else:
                 sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             sock.setblocking(False)

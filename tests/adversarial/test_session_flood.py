@@ -18,6 +18,7 @@ from test_whole_loop import log_in, new_report
 CAP = 300
 FLOOD = 3000
 IDLE_SECONDS = 8
+CAP_PER_TEST = 8
 
 
 def _flood(url: str) -> int:
@@ -87,5 +88,24 @@ def test_when_every_place_is_taken_reporters_are_told_the_site_is_busy_and_keep_
         assert report.by_id("message").text().strip() == words  # a browser drops the first line break
         done = writer.submit(report, "Send the report")
         assert done.status == 200 and "has been sent" in done.text
+    finally:
+        server.stop()
+
+
+def test_one_codename_logged_in_again_and_again_takes_only_a_few_places(instance):
+    """A successful login spends no budget, so one codename of an attacker's own, logged in
+    again and again, filled every place for someone; each codename now has a few sessions at
+    most, its oldest ending when one more begins."""
+    server = serve_with(instance, max_sessions=CAP_PER_TEST)
+    try:
+        mine, _ = new_report(server, "the attacker's own report")
+        theirs, _ = new_report(server, "a reporter's report")
+        held = [log_in(server, mine)[0] for _ in range(2 * CAP_PER_TEST)]
+        newcomer = FormClient(server.url)
+        started = newcomer.submit(newcomer.get("/"), "Start a new report")
+        assert started.status == 200 and started.by_id("codename") is not None, started.status
+        _, page = log_in(server, theirs)
+        assert "Your conversation" in page.text
+        assert "Your conversation" in held[-1].get("/conversation").text  # the newest still works
     finally:
         server.stop()

@@ -45,7 +45,8 @@ import time
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO
+from collections.abc import Iterator, Sequence
 
 from nacl.exceptions import BadSignatureError
 from nacl.public import PrivateKey, PublicKey
@@ -97,7 +98,7 @@ def signer_fingerprint(key: VerifyKey) -> str:
 
 
 def made_text(made: int) -> str:
-    return datetime.datetime.fromtimestamp(made, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.datetime.fromtimestamp(made, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def instance_signing_key(data_dir: Path) -> SigningKey:
@@ -241,7 +242,7 @@ class Seen:
     newest: int = 0
 
     @classmethod
-    def load(cls, path: Path) -> "Seen":
+    def load(cls, path: Path) -> Seen:
         try:
             record = json.loads(path.read_text("utf-8"))
             return cls(VerifyKey(base64.b64decode(record["signer"], validate=True)), int(record["newest"]))
@@ -388,7 +389,7 @@ def _drop_incomplete(staging: Path) -> int:
     return len(gone)
 
 
-def _unpack(plaintext: "_Plaintext", staging: Path) -> Summary:
+def _unpack(plaintext: _Plaintext, staging: Path) -> Summary:
     """Only plain folders and files, only below `staging`, readable by their owner alone."""
     files = total = 0
     with tarfile.open(fileobj=plaintext, mode="r|", tarinfo=_BoundedMember) as tar:

@@ -33,7 +33,7 @@ class Draft:
     files: tuple[str, ...]
 
     @classmethod
-    def from_submission(cls, form: str, request: Request) -> "Draft":
+    def from_submission(cls, form: str, request: Request) -> Draft:
         """What a refused submission held: its text fields, and the names of its files."""
         fields = tuple((name, value) for name, value in request.form.items(multi=True)
                        if name not in _NOT_CARRIED)
@@ -41,7 +41,7 @@ class Draft:
         return cls(form, fields, tuple(names + request.unkept_files))
 
     @classmethod
-    def carried(cls, request: Request, form: str) -> "Draft | None":
+    def carried(cls, request: Request, form: str) -> Draft | None:
         """The draft a page's form carried back, if it carried one for `form`."""
         if request.method != "POST" or request.form.get(MARK) != form:
             return None

@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from dropbox.desk import upgrades as desk
 from dropbox.config import ONION_KEY_FILES
@@ -238,7 +238,7 @@ def check_database(database: Path) -> int:
                 upgrade(copy, None)
             except MigrationError:
                 raise
-            except Exception as exc:  # on a copy in memory: whatever a step meets, it is refused
+            except Exception as exc:  # noqa: BLE001 - on a copy in memory: whatever a step meets, it is refused
                 step = STEPS[version(copy)].__name__  # the steps before it have committed
                 raise MigrationError(f"{where}: upgrade step {step} fails on it "
                                      f"({type(exc).__name__}: {exc})") from None

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -233,7 +233,7 @@ class Arrival:
         if self.admitted is None:
             try:
                 self.admitted = bool(self._judge(self.fields))
-            except Exception:  # the app will judge again, and answer properly
+            except Exception:  # noqa: BLE001 - the app will judge again, and answer properly
                 self.admitted = True
         if not self.admitted:
             self.unkept.append(event.filename)

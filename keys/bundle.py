@@ -23,7 +23,8 @@ import json
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO
+from collections.abc import Iterator, Sequence
 
 from nacl.exceptions import BadSignatureError
 from nacl.public import PublicKey
@@ -99,7 +100,7 @@ class Proof:
                 "signature": _b64(self.signature)}
 
     @classmethod
-    def from_json(cls, record: object) -> "Proof":
+    def from_json(cls, record: object) -> Proof:
         record = _fields(record, {"author", "readers", "signature"})
         return cls(check_name(strict.text(record["author"], "bundle record", 64)),
                    strict.b64(record["signature"], 64, "bundle record", "signature"),
@@ -107,7 +108,7 @@ class Proof:
 
     @classmethod
     def sign(cls, key: SigningKey, author: str, conversation_id: str, item_id: str,
-             position: int, envelope: bytes, readers: Sequence[PublicKey]) -> "Proof":
+             position: int, envelope: bytes, readers: Sequence[PublicKey]) -> Proof:
         digest = readers_digest(readers)
         message = signed_message(conversation_id, item_id, author, position, digest,
                                  envelope_digest(envelope))
@@ -141,7 +142,7 @@ class ItemEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: object) -> "ItemEntry":
+    def from_json(cls, record: object) -> ItemEntry:
         record = _fields(record, {"id", "size", "origin"}, {"position", "proof"})
         origin = record["origin"]
         if origin not in ORIGINS:
@@ -189,7 +190,7 @@ class ConversationEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> "ConversationEntry":
+    def from_json(cls, record: dict) -> ConversationEntry:
         record = _fields(record, {"type", "id", "recipients", "items"},
                          {"reporter_key", "designation"})
         designation = record.get("designation", "")
@@ -221,7 +222,7 @@ class Head:
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> "Head":
+    def from_json(cls, record: dict) -> Head:
         record = _fields(record, {"type", "kind", "created"}, {"for"})
         if record["type"] != "bundle":
             raise FormatError("bundle does not start with its head record")
@@ -242,7 +243,7 @@ class End:
         return {"type": "end", "records": self.records, "excluded": self.excluded}
 
     @classmethod
-    def from_json(cls, record: dict) -> "End":
+    def from_json(cls, record: dict) -> End:
         record = _fields(record, {"type", "records", "excluded"})
         excluded = record["excluded"]
         return cls(strict.size(record["records"], "bundle record"),
@@ -297,7 +298,7 @@ class BundleWriter:
 class _Limited:
     """A read-only view of the next `size` bytes of the bundle."""
 
-    def __init__(self, reader: "ChecksummedStream", size: int):
+    def __init__(self, reader: ChecksummedStream, size: int):
         self._reader, self._left = reader, size
 
     def read(self, size: int = -1) -> bytes:

@@ -17,7 +17,8 @@ import hashlib
 import json
 import struct
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
+from collections.abc import Iterator
 
 from nacl.public import PublicKey
 
@@ -34,7 +35,7 @@ MAX_MANIFEST = 16 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 
 
-def _checksum() -> "hashlib._Hash":
+def _checksum() -> hashlib._Hash:
     return hashlib.blake2b(digest_size=CHECKSUM_SIZE, person=b"odbx-bundle")
 
 
@@ -86,7 +87,7 @@ class ConversationEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: object) -> "ConversationEntry":
+    def from_json(cls, record: object) -> ConversationEntry:
         record = _fields(record, {"id", "recipients", "items"}, {"reporter_key"})
         recipients = tuple(Responder(check_name(strict.text(r["name"], "bundle manifest", 64)),
                                      _key(r["public_key"]))
@@ -111,7 +112,7 @@ class Manifest:
         return json.dumps(record, sort_keys=True).encode("utf-8")
 
     @classmethod
-    def decode(cls, data: bytes) -> "Manifest":
+    def decode(cls, data: bytes) -> Manifest:
         record = _fields(strict.load_json(data, "bundle manifest", max_depth=5),
                          {"kind", "created", "conversations"}, {"format"})
         kind = strict.text(record["kind"], "bundle manifest", 16)

@@ -28,7 +28,8 @@ import os
 import re
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO
+from collections.abc import Iterator, Sequence
 
 from nacl import bindings as sodium
 from nacl.exceptions import CryptoError
@@ -82,7 +83,7 @@ class Binding:
         return text.encode("ascii")
 
     @classmethod
-    def decode(cls, data: bytes) -> "Binding":
+    def decode(cls, data: bytes) -> Binding:
         match = _CONTEXT.fullmatch(data.decode("ascii", errors="replace"))
         if match is None:
             raise FormatError("envelope header holds an unreadable binding")
@@ -107,7 +108,7 @@ def _subkey(file_key: bytes, purpose: bytes) -> bytes:
                            person=b"odbx-envelope").digest()
 
 
-def header_size(recipient_count: int, binding: "Binding") -> int:
+def header_size(recipient_count: int, binding: Binding) -> int:
     return _header_size(recipient_count, len(binding.encode()))
 
 
@@ -212,7 +213,7 @@ def seal(plaintext: bytes, recipients: Sequence[PublicKey], binding: Binding) ->
 
 def _mask_length(file_key: bytes, length: int) -> bytes:
     mask = hashlib.blake2b(b"length", key=file_key, digest_size=8, person=b"odbx-envelope").digest()
-    return bytes(a ^ b for a, b in zip(_LENGTH.pack(length), mask))
+    return bytes(a ^ b for a, b in zip(_LENGTH.pack(length), mask, strict=True))
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
         return
     # XOR with the mask of 0 is the mask itself: unmasking is masking again.
     (length,) = _LENGTH.unpack(bytes(a ^ b for a, b in zip(header.masked_length,
-                                                            _mask_length(file_key, 0))))
+                                                            _mask_length(file_key, 0), strict=True)))
     if length > MAX_LENGTH:
         raise FormatError("envelope header holds an impossible length")
     expected, seen = padded_size(length), 0

@@ -73,7 +73,7 @@ class FirstOpening:
                 "places": {str(k): v for k, v in sorted(self.places.items())}}
 
     @classmethod
-    def from_json(cls, record: dict, conversation_id: str) -> "FirstOpening":
+    def from_json(cls, record: dict, conversation_id: str) -> FirstOpening:
         if set(record) != {"conversation", "bundle_version", "designation", "reporter_key",
                            "report", "places"} or record["conversation"] != conversation_id:
             raise ValueError
@@ -159,7 +159,7 @@ class FirstOpenings:
         self._loaded: dict[str, FirstOpening] = {}
 
     @classmethod
-    def beside(cls, trusted: Path) -> "FirstOpenings":
+    def beside(cls, trusted: Path) -> FirstOpenings:
         return cls(Path(trusted) / FOLDER)
 
     def _path(self, conversation_id: str) -> Path:

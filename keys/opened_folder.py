@@ -81,7 +81,7 @@ class FolderState:
     highest: int | None = None
 
     @classmethod
-    def load(cls, path: Path) -> "FolderState":
+    def load(cls, path: Path) -> FolderState:
         data = read(path, MAX_STATE)
         if data is None:
             return cls()

@@ -92,7 +92,7 @@ class Housekeeping(threading.Thread):
         for name, chore in CHORES.items():
             try:
                 chore(self.config, self.store)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any chore's failure is logged and noted, never fatal
                 log.error("%s failed: %s", name, type(exc).__name__)
                 self._note(name, failed=True)
             else:
@@ -105,5 +105,5 @@ class Housekeeping(threading.Thread):
                 self.store.set_state(FAILING + name, int(time.time()))
             elif since and not failed:
                 self.store.set_state(FAILING + name, 0)
-        except Exception as exc:  # the database itself failing: the log has said so already
+        except Exception as exc:  # noqa: BLE001 - the database itself failing: the log has said so already
             log.error("noting that %s failed, failed too: %s", name, type(exc).__name__)

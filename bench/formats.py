@@ -20,7 +20,7 @@ from pathlib import Path
 from nacl.public import PrivateKey
 
 from keys import envelope
-from keys.offline import open_bundle
+from keys.opening import open_bundle
 from keys.responder import ResponderKey
 from keys_support import Conversation, item, report_item, write_export
 

@@ -57,18 +57,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _fields(record: object, required: set[str], optional: set[str] = frozenset()) -> dict:
-    if not isinstance(record, dict) or not required <= set(record) <= required | optional:
-        raise FormatError("bundle record is unreadable")
-    return record
-
-
-def _list(value: object, limit: int) -> list:
-    if not isinstance(value, list) or len(value) > limit:
-        raise FormatError("bundle record is unreadable")
-    return value
-
-
 def envelope_digest(envelope: bytes) -> bytes:
     return hashlib.blake2b(envelope, digest_size=32, person=b"odbx-reply").digest()
 
@@ -101,7 +89,7 @@ class Proof:
 
     @classmethod
     def from_json(cls, record: object) -> Proof:
-        record = _fields(record, {"author", "readers", "signature"})
+        record = strict.fields(record, "bundle record", {"author", "readers", "signature"})
         return cls(check_name(strict.text(record["author"], "bundle record", 64)),
                    strict.b64(record["signature"], 64, "bundle record", "signature"),
                    strict.b64(record["readers"], 32, "bundle record", "readers digest"))
@@ -143,7 +131,7 @@ class ItemEntry:
 
     @classmethod
     def from_json(cls, record: object) -> ItemEntry:
-        record = _fields(record, {"id", "size", "origin"}, {"position", "proof"})
+        record = strict.fields(record, "bundle record", {"id", "size", "origin"}, {"position", "proof"})
         origin = record["origin"]
         if origin not in ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
@@ -163,7 +151,7 @@ def responder_json(responder: Responder) -> dict:
 
 
 def responder_from_json(record: object) -> Responder:
-    record = _fields(record, {"name", "public_key"}, {"signing_key"})
+    record = strict.fields(record, "bundle record", {"name", "public_key"}, {"signing_key"})
     signing = record.get("signing_key")
     return Responder(check_name(strict.text(record["name"], "bundle record", 64)),
                      PublicKey(strict.b64(record["public_key"], 32, "bundle record")),
@@ -191,18 +179,20 @@ class ConversationEntry:
 
     @classmethod
     def from_json(cls, record: dict) -> ConversationEntry:
-        record = _fields(record, {"type", "id", "recipients", "items"},
-                         {"reporter_key", "designation"})
+        record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
+                               {"reporter_key", "designation"})
         designation = record.get("designation", "")
         if "designation" in record and (not isinstance(designation, str)
                                         or not DESIGNATION_PATTERN.fullmatch(designation)):
             raise FormatError("bundle record holds an invalid designation")
-        recipients = tuple(responder_from_json(r) for r in _list(record["recipients"], MAX_RECIPIENTS))
+        recipients = tuple(responder_from_json(r) for r in strict.array(record["recipients"],
+                                                                        "bundle record", MAX_RECIPIENTS))
         if len({r.name for r in recipients}) != len(recipients):
             raise FormatError("bundle record names a recipient twice")
         reporter = record.get("reporter_key")
         return cls(check_id(record["id"]),
-                   tuple(ItemEntry.from_json(i) for i in _list(record["items"], MAX_ITEMS_PER_RECORD)),
+                   tuple(ItemEntry.from_json(i)
+                         for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD)),
                    recipients,
                    None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
                    designation)
@@ -223,7 +213,7 @@ class Head:
 
     @classmethod
     def from_json(cls, record: dict) -> Head:
-        record = _fields(record, {"type", "kind", "created"}, {"for"})
+        record = strict.fields(record, "bundle record", {"type", "kind", "created"}, {"for"})
         if record["type"] != "bundle":
             raise FormatError("bundle does not start with its head record")
         if record["kind"] not in KINDS:
@@ -244,7 +234,7 @@ class End:
 
     @classmethod
     def from_json(cls, record: dict) -> End:
-        record = _fields(record, {"type", "records", "excluded"})
+        record = strict.fields(record, "bundle record", {"type", "records", "excluded"})
         excluded = record["excluded"]
         return cls(strict.size(record["records"], "bundle record"),
                    None if excluded is None else strict.size(excluded, "bundle record"))
@@ -295,8 +285,8 @@ class BundleWriter:
         self._out.write(data)
 
 
-class _Limited:
-    """A read-only view of the next `size` bytes of the bundle."""
+class EnvelopeView:
+    """A read-only view of the next `size` bytes of a bundle (either version): one envelope."""
 
     def __init__(self, reader: ChecksummedStream, size: int):
         self._reader, self._left = reader, size
@@ -376,7 +366,7 @@ class BundleReader(ChecksummedStream):
         self.head = Head.from_json(self._next_record())
         self.end: End | None = None
 
-    def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, _Limited]]]]:
+    def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, EnvelopeView]]]]:
         """Each conversation record with an iterator over its envelopes; unread bytes are skipped."""
         count, previous, seen, item_ids = 0, None, set(), set()
         while True:
@@ -398,9 +388,9 @@ class BundleReader(ChecksummedStream):
             raise FormatError("bundle is damaged (its record count does not match)")
         self._verify_end()
 
-    def _envelopes(self, entry: ConversationEntry) -> Iterator[tuple[ItemEntry, _Limited]]:
+    def _envelopes(self, entry: ConversationEntry) -> Iterator[tuple[ItemEntry, EnvelopeView]]:
         for item in entry.items:
-            view = _Limited(self, item.size)
+            view = EnvelopeView(self, item.size)
             yield item, view
             view.drain()
 

@@ -11,11 +11,13 @@ from keys import envelope
 from keys.bundle import read_reply_file
 from keys.errors import FormatError
 from keys.items import split_item
-from keys.offline import open_bundle, sanitise_name, write_reply
+from keys.opening import open_bundle
+from keys.replying import write_reply
 from keys.responder import ResponderKey
+from keys.safe_text import sanitise_name
 
-from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers, new_id,
-                          report_item, write_export)
+from keys_support import (DATE, BundleWriterV1, Conversation, all_files, flip, folder_of, item, leftovers,
+                          new_id, report_item, write_export)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
 REPORTER = PrivateKey.generate()
@@ -505,7 +507,7 @@ def test_a_bundle_of_records_without_items_is_refused_and_nothing_is_written(tmp
 def test_a_version_1_reply_file_is_not_opened_as_an_export(tmp_path):
     from keys import bundle_v1
     with open(tmp_path / "reply.odbx", "wb") as out:
-        bundle_v1.BundleWriter(out, bundle_v1.Manifest("reply", DATE)).close()
+        BundleWriterV1(out, bundle_v1.Manifest("reply", DATE)).close()
     with pytest.raises(FormatError, match="reply file"):
         open_bundle(tmp_path / "reply.odbx", ALICE, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -576,7 +578,7 @@ def test_a_version_1_manifest_of_items_that_all_fail_writes_nothing(tmp_path):
         new_id(), (Responder("alice", ALICE.secret_key.public_key),), (bundle_v1.ItemEntry(new_id(), 10),))
         for _ in range(500))
     with open(tmp_path / "v1.odbx", "wb") as out:
-        writer = bundle_v1.BundleWriter(out, bundle_v1.Manifest("export", DATE, conversations))
+        writer = BundleWriterV1(out, bundle_v1.Manifest("export", DATE, conversations))
         for _ in conversations:
             writer.write(junk)
         writer.close()

@@ -23,7 +23,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from collections.abc import Iterator, Sequence
 
 from nacl.exceptions import BadSignatureError
@@ -83,7 +83,7 @@ class Proof:
     signature: bytes
     readers: bytes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"author": self.author, "readers": _b64(self.readers),
                 "signature": _b64(self.signature)}
 
@@ -121,7 +121,7 @@ class ItemEntry:
     position: int | None = None  # None: an item made before binding (v0.1.0)
     proof: Proof | None = None  # a team reply's signature; None for reporter items and old replies
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         record = {"id": self.id, "size": self.size, "origin": self.origin}
         if self.position is not None:
             record["position"] = self.position
@@ -143,7 +143,7 @@ class ItemEntry:
                    None if record.get("proof") is None else Proof.from_json(record["proof"]))
 
 
-def responder_json(responder: Responder) -> dict:
+def responder_json(responder: Responder) -> dict[str, Any]:
     record = {"name": responder.name, "public_key": _b64(bytes(responder.public_key))}
     if responder.signing_key is not None:
         record["signing_key"] = _b64(bytes(responder.signing_key))
@@ -167,7 +167,7 @@ class ConversationEntry:
     reporter_key: PublicKey | None = None
     designation: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         record = {"type": "conversation", "id": self.id,
                   "recipients": [responder_json(r) for r in self.recipients],
                   "items": [i.to_json() for i in self.items]}
@@ -178,7 +178,7 @@ class ConversationEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> ConversationEntry:
+    def from_json(cls, record: object) -> ConversationEntry:
         record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
                                {"reporter_key", "designation"})
         designation = record.get("designation", "")
@@ -205,14 +205,14 @@ class Head:
     created: str
     recipient: Responder | None = None
 
-    def to_json(self) -> dict:
-        record = {"type": "bundle", "kind": self.kind, "created": self.created}
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": "bundle", "kind": self.kind, "created": self.created}
         if self.recipient is not None:
             record["for"] = responder_json(self.recipient)
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> Head:
+    def from_json(cls, record: object) -> Head:
         record = strict.fields(record, "bundle record", {"type", "kind", "created"}, {"for"})
         if record["type"] != "bundle":
             raise FormatError("bundle does not start with its head record")
@@ -229,11 +229,11 @@ class End:
     records: int
     excluded: int | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"type": "end", "records": self.records, "excluded": self.excluded}
 
     @classmethod
-    def from_json(cls, record: dict) -> End:
+    def from_json(cls, record: object) -> End:
         record = strict.fields(record, "bundle record", {"type", "records", "excluded"})
         excluded = record["excluded"]
         return cls(strict.size(record["records"], "bundle record"),
@@ -274,7 +274,7 @@ class BundleWriter:
         self._record(End(self._records, excluded).to_json())
         self._out.write(self._hash.digest())
 
-    def _record(self, record: dict) -> None:
+    def _record(self, record: object) -> None:
         data = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
         if len(data) > MAX_RECORD:
             raise ValueError("bundle record is too large")
@@ -364,15 +364,24 @@ class BundleReader(ChecksummedStream):
         if start[len(MAGIC)] != VERSION:
             raise FormatError(f"bundle version {start[len(MAGIC)]} is not supported")
         self.head = Head.from_json(self._next_record())
-        self.end: End | None = None
+        self._end: End | None = None
+
+    @property
+    def end(self) -> End:
+        """The end record, read once `records()` has gone through them all."""
+        if self._end is None:
+            raise ValueError("the bundle's end is read after all its records")
+        return self._end
 
     def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, EnvelopeView]]]]:
         """Each conversation record with an iterator over its envelopes; unread bytes are skipped."""
-        count, previous, seen, item_ids = 0, None, set(), set()
+        count, previous = 0, None
+        seen: set[str] = set()
+        item_ids: set[str] = set()
         while True:
             record = self._next_record()
             if record.get("type") == "end":
-                self.end = End.from_json(record)
+                self._end = End.from_json(record)
                 break
             if record.get("type") != "conversation":
                 raise FormatError("bundle holds an unknown record")
@@ -394,7 +403,7 @@ class BundleReader(ChecksummedStream):
             yield item, view
             view.drain()
 
-    def _next_record(self) -> dict:
+    def _next_record(self) -> dict[str, Any]:
         (size,) = _LENGTH.unpack(self._read_exact(_LENGTH.size))
         if size > MAX_RECORD:
             raise FormatError("bundle record is too large")

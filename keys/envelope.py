@@ -28,7 +28,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from collections.abc import Iterator, Sequence
 
 from nacl import bindings as sodium
@@ -58,6 +58,12 @@ _ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
 _TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 SEALED_CHUNK_SIZE = CHUNK_SIZE + _ABYTES
+
+
+class Readable(Protocol):
+    """What an envelope is read from: a file, or a view of one envelope inside a bundle."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class NotARecipient(FormatError):
@@ -231,7 +237,7 @@ class Header:
         return len(self.signed_part) + MAC_SIZE
 
 
-def read_header(stream: BinaryIO) -> Header:
+def read_header(stream: Readable) -> Header:
     """Parse (without opening) an envelope header; raises FormatError."""
     start = _read_exact(stream, len(MAGIC) + 2, "envelope header")
     if start[: len(MAGIC)] != MAGIC:
@@ -272,7 +278,7 @@ def unwrap_file_key(header: Header, secret_key: PrivateKey) -> bytes:
     raise NotARecipient("this key is not among the envelope's recipients")
 
 
-def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[bytes]:
+def open_payload(stream: Readable, header: Header, file_key: bytes) -> Iterator[bytes]:
     """Yield verified plaintext chunks; raises FormatError on any damage.
 
     Each chunk is authentic when yielded, but the payload as a whole is only
@@ -302,7 +308,7 @@ def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
         raise FormatError("envelope payload is shorter than its padded length")
 
 
-def _open_stream(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[bytes]:
+def _open_stream(stream: Readable, header: Header, file_key: bytes) -> Iterator[bytes]:
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(
         state, header.ss_header, _subkey(file_key, b"payload"))
@@ -327,7 +333,7 @@ def _open_stream(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
         return
 
 
-def open_envelope(stream: BinaryIO, secret_key: PrivateKey) -> Iterator[bytes]:
+def open_envelope(stream: Readable, secret_key: PrivateKey) -> Iterator[bytes]:
     header = read_header(stream)
     return open_payload(stream, header, unwrap_file_key(header, secret_key))
 
@@ -336,7 +342,7 @@ def open_bytes(envelope: bytes, secret_key: PrivateKey) -> bytes:
     return b"".join(open_envelope(io.BytesIO(envelope), secret_key))
 
 
-def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+def _read_up_to(stream: Readable, size: int) -> bytes:
     """`size` bytes, or fewer only at the end: a pipe or socket may return less per read."""
     data = stream.read(size)
     while len(data) < size:
@@ -347,7 +353,7 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
+def _read_exact(stream: Readable, size: int, what: str) -> bytes:
     data = _read_up_to(stream, size)
     if len(data) != size:
         raise FormatError(f"{what} is truncated")

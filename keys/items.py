@@ -137,7 +137,7 @@ class Report:
                    strict.text(record["message"], "report"))
 
 
-def _answer(value) -> str | tuple[str, ...]:
+def _answer(value: object) -> str | tuple[str, ...]:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -17,7 +17,6 @@ import datetime
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from nacl.public import PublicKey
 
@@ -83,7 +82,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
     return found
 
 
-def _read_item(found: _Found, view: BinaryIO, key: ResponderKey, item_id: str) -> ItemMeta | None:
+def _read_item(found: _Found, view: envelope.Readable, key: ResponderKey, item_id: str) -> ItemMeta | None:
     """An item's metadata, the report's hash kept; None if this key cannot open it."""
     try:
         header = envelope.read_header(view)

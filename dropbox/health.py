@@ -31,8 +31,8 @@ def deletions_within(store: Store, retention_days: int, days: int,
         return {}
     today = today or datetime.date.today()
     cutoff = (today + datetime.timedelta(days=days - retention_days)).isoformat()
-    return {conversation_id: deletion_day(last_activity, retention_days)
-            for conversation_id, last_activity in store.inactive_since(cutoff).items()}
+    return {conversation_id: day for conversation_id, last_activity in store.inactive_since(cutoff).items()
+            if (day := deletion_day(last_activity, retention_days)) is not None}
 
 
 def unread_for(store: Store, days: int, today: datetime.date | None = None) -> set[str]:

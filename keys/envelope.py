@@ -28,7 +28,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Protocol
 from collections.abc import Iterator, Sequence
 
 from nacl import bindings as sodium
@@ -64,6 +64,12 @@ class Readable(Protocol):
     """What an envelope is read from: a file, or a view of one envelope inside a bundle."""
 
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """What a payload is sealed into: a file, or a stage that passes it on."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 class NotARecipient(FormatError):
@@ -136,7 +142,7 @@ class PayloadSealer:
     once, then `header(recipients)` to get the bytes that go before it.
     """
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: Writable):
         self._out = out
         self._file_key = os.urandom(FILE_KEY_SIZE)
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
@@ -147,14 +153,14 @@ class PayloadSealer:
         self.plaintext_size = 0
         self.ciphertext_size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         if self._finished:
             raise ValueError("write after finish")
         self.plaintext_size += len(data)
         self._feed(data)
         return len(data)
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes | memoryview) -> None:
         # Whole chunks are cut straight from `data`; only a short rest waits in `_pending`.
         # One copy per byte before the cipher, since an upload's every byte passes here.
         view = memoryview(data)

@@ -10,6 +10,7 @@ import datetime
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from dropbox import health
 from dropbox.config import Config
@@ -57,7 +58,7 @@ def warn_of_deletions(config: Config, store: Store, today: datetime.date | None 
 
 
 # Each chore by the name the log and `dropbox status` give it.
-CHORES = {
+CHORES: dict[str, Callable[[Config, Store], object]] = {
     "retention purge": lambda config, store: purge_expired(store, config.settings.retention_days),
     "retention warnings": warn_of_deletions,
     "deletions asked on the desk": lambda config, store: carry_out_due(store),

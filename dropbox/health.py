@@ -1,7 +1,7 @@
 """What needs someone's attention: the operator's `dropbox status` and the desk's warnings.
 
-Each check returns what it found; `problems` turns them into one line each, for monitoring
-(`dropbox status` exits non-zero when there is any). Retention is stated as the day a
+Each check returns what it found; `dropbox status` (dropbox/cli/status.py) turns it into one
+line per problem, for monitoring (exiting non-zero when there is any), and the desk into warnings. Retention is stated as the day a
 conversation will be deleted if nothing more happens, so responders and the reporter are
 told before, never after.
 """

@@ -24,7 +24,7 @@ from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.redirects import page_of_this_app
-from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission, typed
+from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
 from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
 from dropbox.uploads import upload_request
@@ -381,7 +381,7 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
     items = store.items(current.id)
-    replies = {item.id: read_reply(store, item, secret) for item in items if item.origin == "team"}
+    replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
                            deletion_day=deletion_day(current.last_activity,

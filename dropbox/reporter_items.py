@@ -99,7 +99,7 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
             for n, sink in enumerate(sinks)]
 
 
-def read_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
+def decrypt_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
     """Decrypt a reply in memory for this response only; None if it cannot be read. Its text
     is shown as `keys open` shows text (keys/safe_text.py), escaped again as HTML by the page.
 

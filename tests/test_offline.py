@@ -591,3 +591,26 @@ def test_a_private_folder_is_made_with_its_missing_parents_and_itself_0700(tmp_p
     from keys.private_files import make_folder
     make_folder(tmp_path / "trusted" / "first-opened")
     assert (tmp_path / "trusted" / "first-opened").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_signed_reply_listed_without_its_place_is_refused_in_one_line(tmp_path):
+    """A hostile bundle may list a signed reply with no place, its envelope sealed without
+    one (version 1): the signature cannot cover a place, so the reply is refused, not a crash."""
+    from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
+    from keys.items import ItemMeta
+    from keys_support import new_id, v1_envelope
+    conversation_id, item_id = new_id(), new_id()
+    readers = [REPORTER.public_key, ALICE.secret_key.public_key]
+    blob = v1_envelope(ItemMeta("reply", DATE, "alice").encode() + b"We read it.", readers)
+    proof = Proof.sign(ALICE.signing_key, "alice", conversation_id, item_id, 0, blob, readers)
+    path = tmp_path / "export.odbx"
+    with open(path, "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE))
+        writer.conversation(ConversationEntry(conversation_id, (ItemEntry(
+            item_id, len(blob), "team", None, proof),), (ALICE.responder,), REPORTER.public_key))
+        writer.write(blob)
+        writer.close()
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 0
+    assert report.failures == [f"{conversation_id}/{item_id}: a signed reply without its place "
+                               "or its key; not written"]

@@ -1,11 +1,12 @@
-# onion-dropbox: `make run` tries it, `make test` proves it, `make bench` measures it. All install first.
+# onion-dropbox: `make run` tries it, `make lint` and `make test` prove it, `make bench` measures it.
+# All install first.
 PYTHON ?= python3
 VENV := .venv
 DROPBOX := $(VENV)/bin/dropbox
 PORT ?= 8080
 DEMO_TEAM := alexandra bahaa mario
 
-.PHONY: install run test test-fast bench bench-attacks clean translations dist
+.PHONY: install run lint test test-fast bench bench-attacks clean translations dist
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
@@ -48,6 +49,11 @@ instance/config.toml: | $(VENV)/.installed
 run: install instance/config.toml
 	$(DROPBOX) serve --data instance --port $(PORT)
 
+# ruff's rules and mypy's settings, and why each, are in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/mypy
+
 test: install
 	$(VENV)/bin/python -m pytest
 
@@ -74,5 +80,5 @@ dist: | $(VENV)/.installed
 	@ls -l $(DIST)
 
 clean:
-	rm -rf $(VENV) build dist instance demo-airgap .pytest_cache *.egg-info tests/browser/node_modules tests/artifacts
+	rm -rf $(VENV) build dist instance demo-airgap .pytest_cache .mypy_cache .ruff_cache *.egg-info tests/browser/node_modules tests/artifacts
 	find dropbox/translations -name '*.mo' -delete

@@ -117,7 +117,7 @@ def versions() -> dict[str, str]:
     found = {}
     for name, args in (("gpg", ["--version"]), ("age", ["--version"]), ("gzip", ["--version"])):
         path = shutil.which(name)
-        found[name] = subprocess.run([path, *args], capture_output=True, text=True).stdout.splitlines()[0] \
+        found[name] = subprocess.run([path, *args], capture_output=True, text=True, check=False).stdout.splitlines()[0] \
             if path else "missing"
     return found
 

@@ -26,7 +26,7 @@ class Rig:
     passphrase_file: Path
 
     @classmethod
-    def create(cls, folder: Path) -> "Rig":
+    def create(cls, folder: Path) -> Rig:
         keys = folder / "airgap"
         keys.mkdir(parents=True)
         passphrase_file = keys / "passphrase.txt"

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import statistics
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from bench.rig import TEAM, Rig
@@ -167,5 +168,5 @@ def scale(rig: Rig, sizes: list[int]) -> dict:
         by_size[str(count)] = measure(rig, count)
     ratios = {str(count): {name: _ratio(by_size[str(count)][name], by_size[str(before)][name])
                            for name in by_size[str(count)]}
-              for before, count in zip(sizes, sizes[1:])}
+              for before, count in pairwise(sizes)}
     return {"sizes": sizes, "seconds": by_size, "ratios": ratios}

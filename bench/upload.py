@@ -132,7 +132,7 @@ def _settle(path: Path) -> None:
 _TIMED_OPEN = """
 import sys, time
 from pathlib import Path
-from keys.offline import open_bundle
+from keys.opening import open_bundle
 from keys.responder import ResponderKey
 key = ResponderKey.load(Path(sys.argv[2]), Path(sys.argv[3]).read_text().splitlines()[0])
 bundle = Path(sys.argv[1]) / f"{key.name}.odbx"  # a team export: one bundle per responder

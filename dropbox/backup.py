@@ -45,7 +45,8 @@ import time
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO
+from collections.abc import Iterator, Sequence
 
 from nacl.exceptions import BadSignatureError
 from nacl.public import PrivateKey, PublicKey
@@ -97,7 +98,7 @@ def signer_fingerprint(key: VerifyKey) -> str:
 
 
 def made_text(made: int) -> str:
-    return datetime.datetime.fromtimestamp(made, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.datetime.fromtimestamp(made, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def instance_signing_key(data_dir: Path) -> SigningKey:
@@ -167,7 +168,9 @@ def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]
             out.write(MAGIC + bytes([VERSION]) + bytes(_SIGNED.size + placeholder))
             payload = _Digesting(out)
             sealer = PayloadSealer(payload)
-            with tarfile.open(fileobj=sealer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            # A stream ("w|") only writes to its fileobj; typeshed asks every mode's full file.
+            with tarfile.open(fileobj=sealer, mode="w|",  # type: ignore[call-overload]
+                              format=tarfile.PAX_FORMAT) as tar:
                 summary = _add_instance(tar, data_dir)
             sealer.finish()
             header = sealer.header(recipients, binding)
@@ -210,7 +213,8 @@ def _add_instance(tar: tarfile.TarFile, data_dir: Path) -> Summary:
                 if not stat.S_ISREG(status.st_mode):
                     continue
                 tar.addfile(_info(here / name, data_dir, status), source)
-            tar.members.clear()  # tarfile keeps every member written; a stream needs none again
+            # tarfile keeps every member written; a stream needs none again (typeshed omits the list)
+            tar.members.clear()  # type: ignore[attr-defined]
             files, total = files + 1, total + status.st_size
     return Summary(files, total)
 
@@ -241,7 +245,7 @@ class Seen:
     newest: int = 0
 
     @classmethod
-    def load(cls, path: Path) -> "Seen":
+    def load(cls, path: Path) -> Seen:
         try:
             record = json.loads(path.read_text("utf-8"))
             return cls(VerifyKey(base64.b64decode(record["signer"], validate=True)), int(record["newest"]))
@@ -253,6 +257,8 @@ class Seen:
                               "; nothing was restored") from None
 
     def save(self, path: Path) -> None:
+        if self.signer is None:
+            raise ValueError("a record of whom to trust is saved once it names a signer")
         record = {"signer": base64.b64encode(bytes(self.signer)).decode("ascii"), "newest": self.newest}
         write_atomically(path, (json.dumps(record) + "\n").encode("ascii"), 0o600)
 
@@ -388,12 +394,13 @@ def _drop_incomplete(staging: Path) -> int:
     return len(gone)
 
 
-def _unpack(plaintext: "_Plaintext", staging: Path) -> Summary:
+def _unpack(plaintext: _Plaintext, staging: Path) -> Summary:
     """Only plain folders and files, only below `staging`, readable by their owner alone."""
     files = total = 0
     with tarfile.open(fileobj=plaintext, mode="r|", tarinfo=_BoundedMember) as tar:
         while (member := tar.next()) is not None:
-            tar.members.clear()  # tarfile keeps every member read; a stream needs none again
+            # tarfile keeps every member read; a stream needs none again (typeshed omits the list)
+            tar.members.clear()  # type: ignore[attr-defined]
             target = staging.joinpath(*_parts(member.name))
             if member.isdir():
                 target.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -404,7 +411,10 @@ def _unpack(plaintext: "_Plaintext", staging: Path) -> Summary:
                     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 except FileExistsError:
                     raise FormatError(f"the backup holds a path twice: {member.name!r}") from None
-                with tar.extractfile(member) as data, os.fdopen(descriptor, "wb") as out:
+                data = tar.extractfile(member)
+                if data is None:  # only a regular file's member has data, and this is one
+                    raise FormatError(f"the backup's file {member.name!r} has no data")
+                with data, os.fdopen(descriptor, "wb") as out:
                     shutil.copyfileobj(data, out, COPY_BYTES)
                 files, total = files + 1, total + member.size
             else:
@@ -429,7 +439,7 @@ class _BoundedMember(tarfile.TarInfo):
     any path of ours: tarfile reads such a header whole into memory before parsing it."""
 
     @classmethod
-    def fromtarfile(cls, tar: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tar: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]  # typeshed says Self; tarfile returns what _proc_member makes
         # tarfile's own fromtarfile, with the size checked between reading the block and
         # processing what it announces.
         block = tar.fileobj.read(tarfile.BLOCKSIZE)
@@ -437,7 +447,7 @@ class _BoundedMember(tarfile.TarInfo):
         member.offset = tar.fileobj.tell() - tarfile.BLOCKSIZE
         if member.type in _EXTENDED and member.size > MAX_TAR_HEADER:
             raise tarfile.HeaderError(f"an extended tar header of {member.size} bytes")
-        return member._proc_member(tar)
+        return member._proc_member(tar)  # type: ignore[attr-defined]  # tarfile's own next step, private
 
 
 _EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,

@@ -126,7 +126,7 @@ class Settings:
         return "\n".join(lines) + "\n"
 
     @classmethod
-    def from_toml(cls, path: Path) -> "Settings":
+    def from_toml(cls, path: Path) -> Settings:
         """The settings in `path`; InstanceError naming the first one that is wrong, and its range."""
         try:
             values = read_toml(path)
@@ -212,7 +212,7 @@ class Config:
         return self.settings.max_request_mib * 1024 * 1024
 
     @classmethod
-    def load(cls, data_dir: Path) -> "Config":
+    def load(cls, data_dir: Path) -> Config:
         data_dir = Path(data_dir).resolve()
         if not (data_dir / CONFIG_FILE).is_file():
             raise InstanceError(f"no instance at {data_dir}: run `dropbox init --data {data_dir}` first")

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.core import UnboundField
 
 from dropbox.forms import FollowUpForm, ReportForm
+from dropbox.uploads import upload_request
 
 MARK = "draft"  # which form the carried text belongs to: "report" or "follow-up"
 FILES = "draft_files"
@@ -33,15 +34,15 @@ class Draft:
     files: tuple[str, ...]
 
     @classmethod
-    def from_submission(cls, form: str, request: Request) -> "Draft":
+    def from_submission(cls, form: str, request: Request) -> Draft:
         """What a refused submission held: its text fields, and the names of its files."""
         fields = tuple((name, value) for name, value in request.form.items(multi=True)
                        if name not in _NOT_CARRIED)
         names = [f.filename for f in request.files.getlist("files") if f.filename]
-        return cls(form, fields, tuple(names + request.unkept_files))
+        return cls(form, fields, tuple(names + upload_request().unkept_files))
 
     @classmethod
-    def carried(cls, request: Request, form: str) -> "Draft | None":
+    def carried(cls, request: Request, form: str) -> Draft | None:
         """The draft a page's form carried back, if it carried one for `form`."""
         if request.method != "POST" or request.form.get(MARK) != form:
             return None

@@ -59,9 +59,10 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     download (all, with `everything`); returns them. Its cost depends on their
     conversations only, and it tells nothing of those that leave them out."""
     member = next((r for r in store.team() if r.name == responder), None)
-    if member is None:
+    account = store.account(responder)
+    if member is None or account is None:
         return []
-    since = 0 if everything else store.account(responder)["last_download_seq"]
+    since = 0 if everything else account["last_download_seq"]
     grouped = store.items_after(since, recipient=responder)
     mine = sorted((c for cid in grouped if (c := store.conversation(cid)) is not None),
                   key=lambda c: (c.created, c.id))

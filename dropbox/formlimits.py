@@ -13,7 +13,9 @@ The push parser for the submission endpoints applies the same Settings.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from typing import Any
+
+from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
@@ -34,7 +36,7 @@ class BoundedMultiPartParser(MultiPartParser):
         decoder = MultipartDecoder(boundary, self.max_form_memory_size, max_parts=self.max_form_parts)
         fields: list[tuple[str, str]] = []
         files: list[tuple[str, FileStorage]] = []
-        state = {"text": 0, "part": None, "sink": None}
+        state: dict[str, Any] = {"text": 0, "part": None, "sink": None}
 
         def drain() -> None:
             event = decoder.next_event()
@@ -54,12 +56,14 @@ class BoundedMultiPartParser(MultiPartParser):
         drain()
         return self.cls(fields), self.cls(files)
 
-    def _take(self, event: Data, state: dict, fields: list, files: list) -> None:
+    def _take(self, event: Data, state: dict[str, Any], fields: list[tuple[str, str]],
+              files: list[tuple[str, FileStorage]]) -> None:
         part, sink = state["part"], state["sink"]
         if isinstance(part, Field):
             state["text"] += len(event.data)
-            if state["text"] > self.max_form_text or \
-                    sum(map(len, sink)) + len(event.data) > self.max_form_memory_size:
+            memory = self.max_form_memory_size  # None: werkzeug's own default is no limit
+            if state["text"] > self.max_form_text or (
+                    memory is not None and sum(map(len, sink)) + len(event.data) > memory):
                 raise RequestEntityTooLarge()
             sink.append(event.data)
             if not event.more_data:
@@ -89,7 +93,7 @@ class BoundedFormDataParser(FormDataParser):
         return stream, form, files
 
 
-class BoundedFormRequest:
+class BoundedFormRequest(Request):
     """Mixed into an app's request class: its forms are parsed with the bounded parser."""
 
     def make_form_data_parser(self) -> FormDataParser:

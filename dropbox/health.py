@@ -1,7 +1,7 @@
 """What needs someone's attention: the operator's `dropbox status` and the desk's warnings.
 
-Each check returns what it found; `problems` turns them into one line each, for monitoring
-(`dropbox status` exits non-zero when there is any). Retention is stated as the day a
+Each check returns what it found; `dropbox status` (dropbox/cli/status.py) turns it into one
+line per problem, for monitoring (exiting non-zero when there is any), and the desk into warnings. Retention is stated as the day a
 conversation will be deleted if nothing more happens, so responders and the reporter are
 told before, never after.
 """
@@ -31,8 +31,8 @@ def deletions_within(store: Store, retention_days: int, days: int,
         return {}
     today = today or datetime.date.today()
     cutoff = (today + datetime.timedelta(days=days - retention_days)).isoformat()
-    return {conversation_id: deletion_day(last_activity, retention_days)
-            for conversation_id, last_activity in store.inactive_since(cutoff).items()}
+    return {conversation_id: day for conversation_id, last_activity in store.inactive_since(cutoff).items()
+            if (day := deletion_day(last_activity, retention_days)) is not None}
 
 
 def unread_for(store: Store, days: int, today: datetime.date | None = None) -> set[str]:

@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from dropbox.desk import upgrades as desk
 from dropbox.config import ONION_KEY_FILES
@@ -59,7 +59,7 @@ def _has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
     return any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})"))
 
 
-def step_signing_keys_and_reply_proofs(db: sqlite3.Connection, data_dir: Path) -> None:
+def step_signing_keys_and_reply_proofs(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Format version 2 (issue 11): each responder's Ed25519 signing key (NULL for a v0.1.0
     key until `team replace`), and each team reply's signed proof (NULL for v0.1.0 replies)."""
     if not _has_column(db, "team", "signing_key"):
@@ -68,7 +68,7 @@ def step_signing_keys_and_reply_proofs(db: sqlite3.Connection, data_dir: Path) -
         db.execute("ALTER TABLE items ADD COLUMN proof TEXT")
 
 
-def index_what_queries_filter_on(db: sqlite3.Connection, data_dir: Path) -> None:
+def index_what_queries_filter_on(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """v0.1.0 indexed only keys: a conversation's items, the stars on a conversation being
     deleted and the conversations past retention were each found by scanning a whole table."""
     db.execute("CREATE INDEX IF NOT EXISTS items_by_conversation ON items(conversation_id, seq)")
@@ -77,7 +77,7 @@ def index_what_queries_filter_on(db: sqlite3.Connection, data_dir: Path) -> None
                " ON conversations(last_activity, created, id)")
 
 
-def recipients_by_name(db: sqlite3.Connection, data_dir: Path) -> None:
+def recipients_by_name(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """One row per (responder name, conversation), so a responder's conversations are found by
     an index instead of by decoding every conversation's JSON list. That list stays the record:
     it holds the public keys the reporter encrypted to; this table only names the same names."""
@@ -92,7 +92,7 @@ def recipients_by_name(db: sqlite3.Connection, data_dir: Path) -> None:
                    [(entry["name"], cid) for cid, recipients in rows for entry in json.loads(recipients)])
 
 
-def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
+def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """store/<conversation>/ moves to store/<its first two hex digits>/<conversation>/: 256
     buckets, so no folder holds more than a few thousand entries below a million
     conversations. Each move is one rename of a whole folder; a step cut short by a crash is
@@ -112,7 +112,7 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path) -> None:
         fsync_folder(changed)
 
 
-def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path) -> None:
+def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """v0.1.0 wrote a payload before its row and kept no journal of it, so a crash in between
     left ciphertext in store/ that nothing points at: no export carries it, no retention or
     deletion reaches it, and it stayed for ever. Remove every file no item names (and folders
@@ -133,7 +133,7 @@ def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path) -> None:
                 folder.rmdir()
 
 
-def index_items_by_day(db: sqlite3.Connection, data_dir: Path) -> None:
+def index_items_by_day(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """The reports waiting unread are found between two item numbers, the second looked up by
     day (`waiting_reports`): without this index the desk walked every untaken item."""
     db.execute("CREATE INDEX IF NOT EXISTS items_by_day ON items(created)")
@@ -155,7 +155,7 @@ V0_1_0_CONTACT_ACCUSED = {
 }
 
 
-def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path) -> None:
+def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """An instance's code of practice still holding v0.1.0's example words about contacting the
     person reported gets today's, language by language; words a team wrote itself stay theirs.
     The new file is written beside the old and renamed over it, so a crash leaves one whole."""
@@ -238,7 +238,7 @@ def check_database(database: Path) -> int:
                 upgrade(copy, None)
             except MigrationError:
                 raise
-            except Exception as exc:  # on a copy in memory: whatever a step meets, it is refused
+            except Exception as exc:  # noqa: BLE001 - on a copy in memory: whatever a step meets, it is refused
                 step = STEPS[version(copy)].__name__  # the steps before it have committed
                 raise MigrationError(f"{where}: upgrade step {step} fails on it "
                                      f"({type(exc).__name__}: {exc})") from None

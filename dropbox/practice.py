@@ -52,7 +52,7 @@ class Practice:
         return next((b for b in self.behaviours if b.id == behaviour_id), None)
 
     @classmethod
-    def load(cls, path: Path) -> "Practice":
+    def load(cls, path: Path) -> Practice:
         try:
             record = read_toml(Path(path))
         except EditedFileError as exc:

@@ -24,8 +24,10 @@ from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.redirects import page_of_this_app
-from dropbox.reporter_items import read_reply, report_from, seal_report, stage_submission, typed
+from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
+from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
+from dropbox.uploads import upload_request
 
 reporter = Blueprint("reporter", __name__)
 
@@ -69,7 +71,7 @@ def _fresh_session() -> None:
         _unconfirmed().forget(pending[SHOWN])
     language = session.get(LANGUAGE)
     session.clear()
-    session.regenerate()
+    _memory_session().regenerate()
     g.pop("csrf_token", None)  # Flask-WTF caches the old session's token for the request
     if language:
         session[LANGUAGE] = language
@@ -78,7 +80,16 @@ def _fresh_session() -> None:
 def _room_for_one_more() -> bool:
     """Whether a session for someone may begin: while the table of those is full, none does,
     since sessions of reporters who are writing are never evicted to make room (sessions.py)."""
-    return current_app.session_interface.has_room()
+    interface = current_app.session_interface
+    if not isinstance(interface, MemorySessions):
+        raise TypeError("the reporter app keeps its sessions in memory (sessions.py)")
+    return interface.has_room()
+
+
+def _memory_session() -> MemorySession:
+    if not isinstance(session, MemorySession):  # the proxy answers for the session it holds
+        raise TypeError("the reporter app keeps its sessions in memory (sessions.py)")
+    return session
 
 
 def _busy(draft: Draft | None):
@@ -96,14 +107,14 @@ def _dropped_files() -> list[str]:
     (those refused before they were read included: see submission_stream.py)."""
     if request.method != "POST":
         return []
-    return [f.filename for f in request.files.getlist("files") if f.filename] + request.unkept_files
+    return [f.filename for f in request.files.getlist("files") if f.filename] + upload_request().unkept_files
 
 
 def _files_refused() -> bool:
     """Whether files of this submission were refused before they were read (the judge said
     no to the text fields that came before them): then it is never accepted without them,
     even when fields that came after the files make the form valid."""
-    return bool(request.method == "POST" and request.unkept_files)
+    return bool(request.method == "POST" and upload_request().unkept_files)
 
 
 def _logged_in() -> Conversation | None:
@@ -229,13 +240,17 @@ def rescue(why: str | None = None) -> tuple[str, int] | None:
         return None
     kind = draft.form
     pending, current = session.get(PENDING), _logged_in()
-    if kind == REPORT and pending and SHOWN not in pending or kind == FOLLOW_UP and current:
-        # The session lives, only the token was stale: the same form again, filled in, in it.
-        form = _report_form(draft.formdata()) if kind == REPORT else FollowUpForm(formdata=draft.formdata())
-        form.form_errors.append(why or _("This form had expired, so nothing was sent yet. Everything "
-                                         "you wrote is below: please send it again."))
-        if kind == REPORT:
-            return render_template("report.html", form=form, dropped=list(draft.files)), 400
+    # The session lives, only the token was stale (or `why` says what else): the same form
+    # again, filled in, in it.
+    said = why or _("This form had expired, so nothing was sent yet. Everything you "
+                    "wrote is below: please send it again.")
+    if kind == REPORT and pending and SHOWN not in pending:
+        form = _report_form(draft.formdata())
+        form.form_errors.append(said)
+        return render_template("report.html", form=form, dropped=list(draft.files)), 400
+    if kind == FOLLOW_UP and current is not None:
+        form = FollowUpForm(formdata=draft.formdata())
+        form.form_errors.append(said)
         return _conversation_page(current, form, 400, dropped=list(draft.files))
     if kind == REPORT:
         if not _room_for_one_more():
@@ -371,7 +386,7 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
     items = store.items(current.id)
-    replies = {item.id: read_reply(store, item, secret) for item in items if item.origin == "team"}
+    replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
                            deletion_day=deletion_day(current.last_activity,

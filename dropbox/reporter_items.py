@@ -24,6 +24,7 @@ from dropbox.languages import LANGUAGES
 from dropbox.practice import Practice
 from dropbox.problems import TooLarge
 from dropbox.storage import StagedItem, Store, today
+from dropbox.uploads import upload_request
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ def report_from(form: ReportForm, practice: Practice) -> Report:
         return tuple(str(labels[value]) for value in field.data or ())
 
     with force_locale("en"):
-        behaviours = tuple(practice.behaviour(b).english for b in form.behaviours.data or ())
+        # The form accepts only the practice's behaviour ids.
+        behaviours = tuple(text.english for b in form.behaviours.data or ()
+                           if (text := practice.behaviour(b)) is not None)
         if form.behaviour_other.data.strip():
             behaviours += (f"Other: {typed(form.behaviour_other.data.strip())}",)
         answers = (
@@ -74,8 +77,8 @@ def report_from(form: ReportForm, practice: Practice) -> Report:
 def seal_report(report: Report, reporter_key: PublicKey):
     """The report in an upload sink of this request (uploads.py), not yet bound to anyone."""
     # The reporter's key travels inside the report, where the server cannot change it later.
-    sink = request.new_sink(ItemMeta(kind="report", date=today(),
-                                     reporter_key=base64.b64encode(bytes(reporter_key)).decode()))
+    sink = upload_request().new_sink(ItemMeta(kind="report", date=today(),
+                                            reporter_key=base64.b64encode(bytes(reporter_key)).decode()))
     sink.write(report.encode())
     return sink
 
@@ -96,7 +99,7 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
             for n, sink in enumerate(sinks)]
 
 
-def read_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
+def decrypt_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
     """Decrypt a reply in memory for this response only; None if it cannot be read. Its text
     is shown as `keys open` shows text (keys/safe_text.py), escaped again as HTML by the page.
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from typing import Any
 from pathlib import Path
 
 from nacl import bindings as sodium
@@ -129,6 +130,8 @@ class SealedSpoolBuffer(FileBasedBuffer):
 class SealedOverflowableBuffer(OverflowableBuffer):
     """Small bodies stay in memory, as in waitress; large ones overflow into a sealed spool
     in `directory` (the instance's tmp/)."""
+
+    buf: Any  # waitress's buffer of the moment (waitress has no type information)
 
     def __init__(self, overflow: int, directory: Path):
         super().__init__(overflow)

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
+from typing import Protocol
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -85,11 +86,21 @@ def boundary_of(content_type: str) -> bytes | None:
         return None
 
 
+class Sink(Protocol):
+    """Where a file part goes as it arrives (uploads.UploadSink: sealed, never plaintext)."""
+
+    def write(self, data: bytes | memoryview, /) -> int: ...
+
+    def seek(self, *args: int) -> int: ...
+
+    def discard(self) -> None: ...
+
+
 class Arrival:
     """One multipart body, parsed while it arrives; stands in for waitress's body buffer."""
 
     def __init__(self, boundary: bytes, limits: Limits, expected: int | None,
-                 new_sink: Callable[[str], io.RawIOBase],
+                 new_sink: Callable[[str], Sink],
                  judge: Callable[[list[tuple[str, str]]], bool]):
         # A slice, a part's headers held back, and what the decoder keeps back of a delimiter.
         self._decoder = MultipartDecoder(boundary, max_parts=limits.parts,
@@ -100,7 +111,7 @@ class Arrival:
         self._judge = judge
         self.fields: list[tuple[str, str]] = []
         self.files: list[tuple[str, FileStorage]] = []
-        self.sinks: list = []
+        self.sinks: list[Sink] = []
         self.unkept: list[str] = []  # names of files refused unstored
         self.admitted: bool | None = None  # None until the first file part asks
         self.problem: str | None = None
@@ -112,7 +123,7 @@ class Arrival:
         self._size = 0
         self._fields_size = 0
         self._file_count = 0
-        self._sink = None
+        self._sink: Sink | None = None
         self._marker = b"--" + boundary
         # A delimiter is a line break, the marker, then more: one that starts in a read ends in it
         # too, unless it starts in the read's last `_tail` bytes.
@@ -205,7 +216,7 @@ class Arrival:
             if self.stopped or decoder.state is not State.DATA or decoder.holding or self._sink is None:
                 return start
         end = len(data) - self._tail
-        self._file_data(memoryview(data)[start:end])
+        self._file_data(self._sink, memoryview(data)[start:end])
         return end
 
     def _read_events(self) -> None:
@@ -233,7 +244,7 @@ class Arrival:
         if self.admitted is None:
             try:
                 self.admitted = bool(self._judge(self.fields))
-            except Exception:  # the app will judge again, and answer properly
+            except Exception:  # noqa: BLE001 - the app will judge again, and answer properly
                 self.admitted = True
         if not self.admitted:
             self.unkept.append(event.filename)
@@ -243,16 +254,20 @@ class Arrival:
 
     def _take(self, event: Data) -> None:
         part = self._part
+        if part is None:
+            return self._stop(MALFORMED)  # the decoder gives data only inside a part
         if isinstance(part, File):
             if not part.filename and event.data:
                 return self._stop(MALFORMED)  # no browser sends content without a file name
             if self._sink is not None:
-                self._file_data(event.data)
+                self._file_data(self._sink, event.data)
                 if self.stopped:
                     return
             if not event.more_data:
                 stream = self._sink if self._sink is not None else io.BytesIO()
-                self.files.append((part.name, FileStorage(stream, part.filename if self._sink else "",
+                # Werkzeug only seeks a part's stream and hands it to the app: a Sink is enough.
+                self.files.append((part.name, FileStorage(stream,  # type: ignore[arg-type]
+                                                          part.filename if self._sink else "",
                                                           part.name, headers=part.headers)))
                 self._sink = None  # the file has ended: nothing more is written into it
             return
@@ -268,8 +283,8 @@ class Arrival:
             # to point out, with the reporter's words kept.
             self.fields.append((part.name, b"".join(self._value).decode("utf-8", "replace")))
 
-    def _file_data(self, data: bytes | memoryview) -> None:
+    def _file_data(self, sink: Sink, data: bytes | memoryview) -> None:
         self._size += len(data)
         if self._size > self._limits.file_bytes:
             return self._stop(FILE_TOO_LARGE)
-        self._sink.write(data)
+        sink.write(data)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
-from flask import Request, current_app
+from flask import Request, current_app, request
 from flask_babel import gettext as _
 from nacl.public import PublicKey
 from werkzeug.datastructures import ImmutableMultiDict
@@ -70,7 +70,7 @@ class UploadSink:
         """Plaintext bytes of the body received so far."""
         return self._sealer.plaintext_size - self._prefix
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         if self.size + len(data) > self._max:
             raise TooLarge(_("Please send files of at most %(mib)s MiB each.",
                              mib=self._max // (1024 * 1024)))
@@ -82,7 +82,7 @@ class UploadSink:
             self._written_back = self._sealer.ciphertext_size
         return written
 
-    def seek(self, *args) -> int:
+    def seek(self, *args: int) -> int:
         # Werkzeug rewinds each file part once it is complete; there is nothing to rewind to.
         return 0
 
@@ -103,12 +103,19 @@ class UploadSink:
         self.path.unlink(missing_ok=True)
 
 
+def upload_request() -> EncryptingRequest:
+    """The request being served, as the reporter app's request class (app.py sets it)."""
+    if not isinstance(request, EncryptingRequest):  # the proxy answers for the request it holds
+        raise TypeError("the reporter app's requests are EncryptingRequests")
+    return request
+
+
 class EncryptingRequest(Request):
     """A request whose uploaded files never exist in plaintext outside memory."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.sinks: list[UploadSink] = []
+        self.sinks: list[arriving.Sink] = []
 
     def new_sink(self, meta: ItemMeta) -> UploadSink:
         config = current_app.extensions["dropbox"].config
@@ -150,7 +157,7 @@ class EncryptingRequest(Request):
     def _arrival_problem(self, arrival: arriving.Arrival) -> Exception:
         settings = current_app.extensions["dropbox"].config.settings
         if arrival.problem == arriving.DISK_FAILED:
-            return arrival.failure
+            return arrival.failure or OSError("the disk failed while the submission arrived")
         if arrival.problem == arriving.TOO_MANY_FILES:
             return TooLarge(_("Please send at most %(limit)s files at a time.",
                               limit=settings.max_files_per_submission))

@@ -12,7 +12,8 @@ import os
 import secrets
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
+from collections.abc import Iterator
 
 
 @contextmanager

@@ -23,7 +23,8 @@ import json
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator, Sequence
+from typing import Any, BinaryIO
+from collections.abc import Iterator, Sequence
 
 from nacl.exceptions import BadSignatureError
 from nacl.public import PublicKey
@@ -56,18 +57,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _fields(record: object, required: set[str], optional: set[str] = frozenset()) -> dict:
-    if not isinstance(record, dict) or not required <= set(record) <= required | optional:
-        raise FormatError("bundle record is unreadable")
-    return record
-
-
-def _list(value: object, limit: int) -> list:
-    if not isinstance(value, list) or len(value) > limit:
-        raise FormatError("bundle record is unreadable")
-    return value
-
-
 def envelope_digest(envelope: bytes) -> bytes:
     return hashlib.blake2b(envelope, digest_size=32, person=b"odbx-reply").digest()
 
@@ -94,20 +83,20 @@ class Proof:
     signature: bytes
     readers: bytes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"author": self.author, "readers": _b64(self.readers),
                 "signature": _b64(self.signature)}
 
     @classmethod
-    def from_json(cls, record: object) -> "Proof":
-        record = _fields(record, {"author", "readers", "signature"})
+    def from_json(cls, record: object) -> Proof:
+        record = strict.fields(record, "bundle record", {"author", "readers", "signature"})
         return cls(check_name(strict.text(record["author"], "bundle record", 64)),
                    strict.b64(record["signature"], 64, "bundle record", "signature"),
                    strict.b64(record["readers"], 32, "bundle record", "readers digest"))
 
     @classmethod
     def sign(cls, key: SigningKey, author: str, conversation_id: str, item_id: str,
-             position: int, envelope: bytes, readers: Sequence[PublicKey]) -> "Proof":
+             position: int, envelope: bytes, readers: Sequence[PublicKey]) -> Proof:
         digest = readers_digest(readers)
         message = signed_message(conversation_id, item_id, author, position, digest,
                                  envelope_digest(envelope))
@@ -132,7 +121,7 @@ class ItemEntry:
     position: int | None = None  # None: an item made before binding (v0.1.0)
     proof: Proof | None = None  # a team reply's signature; None for reporter items and old replies
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         record = {"id": self.id, "size": self.size, "origin": self.origin}
         if self.position is not None:
             record["position"] = self.position
@@ -141,8 +130,8 @@ class ItemEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: object) -> "ItemEntry":
-        record = _fields(record, {"id", "size", "origin"}, {"position", "proof"})
+    def from_json(cls, record: object) -> ItemEntry:
+        record = strict.fields(record, "bundle record", {"id", "size", "origin"}, {"position", "proof"})
         origin = record["origin"]
         if origin not in ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
@@ -154,7 +143,7 @@ class ItemEntry:
                    None if record.get("proof") is None else Proof.from_json(record["proof"]))
 
 
-def responder_json(responder: Responder) -> dict:
+def responder_json(responder: Responder) -> dict[str, Any]:
     record = {"name": responder.name, "public_key": _b64(bytes(responder.public_key))}
     if responder.signing_key is not None:
         record["signing_key"] = _b64(bytes(responder.signing_key))
@@ -162,7 +151,7 @@ def responder_json(responder: Responder) -> dict:
 
 
 def responder_from_json(record: object) -> Responder:
-    record = _fields(record, {"name", "public_key"}, {"signing_key"})
+    record = strict.fields(record, "bundle record", {"name", "public_key"}, {"signing_key"})
     signing = record.get("signing_key")
     return Responder(check_name(strict.text(record["name"], "bundle record", 64)),
                      PublicKey(strict.b64(record["public_key"], 32, "bundle record")),
@@ -178,7 +167,7 @@ class ConversationEntry:
     reporter_key: PublicKey | None = None
     designation: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         record = {"type": "conversation", "id": self.id,
                   "recipients": [responder_json(r) for r in self.recipients],
                   "items": [i.to_json() for i in self.items]}
@@ -189,19 +178,21 @@ class ConversationEntry:
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> "ConversationEntry":
-        record = _fields(record, {"type", "id", "recipients", "items"},
-                         {"reporter_key", "designation"})
+    def from_json(cls, record: object) -> ConversationEntry:
+        record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
+                               {"reporter_key", "designation"})
         designation = record.get("designation", "")
         if "designation" in record and (not isinstance(designation, str)
                                         or not DESIGNATION_PATTERN.fullmatch(designation)):
             raise FormatError("bundle record holds an invalid designation")
-        recipients = tuple(responder_from_json(r) for r in _list(record["recipients"], MAX_RECIPIENTS))
+        recipients = tuple(responder_from_json(r) for r in strict.array(record["recipients"],
+                                                                        "bundle record", MAX_RECIPIENTS))
         if len({r.name for r in recipients}) != len(recipients):
             raise FormatError("bundle record names a recipient twice")
         reporter = record.get("reporter_key")
         return cls(check_id(record["id"]),
-                   tuple(ItemEntry.from_json(i) for i in _list(record["items"], MAX_ITEMS_PER_RECORD)),
+                   tuple(ItemEntry.from_json(i)
+                         for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD)),
                    recipients,
                    None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
                    designation)
@@ -214,15 +205,15 @@ class Head:
     created: str
     recipient: Responder | None = None
 
-    def to_json(self) -> dict:
-        record = {"type": "bundle", "kind": self.kind, "created": self.created}
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"type": "bundle", "kind": self.kind, "created": self.created}
         if self.recipient is not None:
             record["for"] = responder_json(self.recipient)
         return record
 
     @classmethod
-    def from_json(cls, record: dict) -> "Head":
-        record = _fields(record, {"type", "kind", "created"}, {"for"})
+    def from_json(cls, record: object) -> Head:
+        record = strict.fields(record, "bundle record", {"type", "kind", "created"}, {"for"})
         if record["type"] != "bundle":
             raise FormatError("bundle does not start with its head record")
         if record["kind"] not in KINDS:
@@ -238,12 +229,12 @@ class End:
     records: int
     excluded: int | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"type": "end", "records": self.records, "excluded": self.excluded}
 
     @classmethod
-    def from_json(cls, record: dict) -> "End":
-        record = _fields(record, {"type", "records", "excluded"})
+    def from_json(cls, record: object) -> End:
+        record = strict.fields(record, "bundle record", {"type", "records", "excluded"})
         excluded = record["excluded"]
         return cls(strict.size(record["records"], "bundle record"),
                    None if excluded is None else strict.size(excluded, "bundle record"))
@@ -283,7 +274,7 @@ class BundleWriter:
         self._record(End(self._records, excluded).to_json())
         self._out.write(self._hash.digest())
 
-    def _record(self, record: dict) -> None:
+    def _record(self, record: object) -> None:
         data = json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
         if len(data) > MAX_RECORD:
             raise ValueError("bundle record is too large")
@@ -294,10 +285,10 @@ class BundleWriter:
         self._out.write(data)
 
 
-class _Limited:
-    """A read-only view of the next `size` bytes of the bundle."""
+class EnvelopeView:
+    """A read-only view of the next `size` bytes of a bundle (either version): one envelope."""
 
-    def __init__(self, reader: "ChecksummedStream", size: int):
+    def __init__(self, reader: ChecksummedStream, size: int):
         self._reader, self._left = reader, size
 
     def read(self, size: int = -1) -> bytes:
@@ -373,15 +364,24 @@ class BundleReader(ChecksummedStream):
         if start[len(MAGIC)] != VERSION:
             raise FormatError(f"bundle version {start[len(MAGIC)]} is not supported")
         self.head = Head.from_json(self._next_record())
-        self.end: End | None = None
+        self._end: End | None = None
 
-    def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, _Limited]]]]:
+    @property
+    def end(self) -> End:
+        """The end record, read once `records()` has gone through them all."""
+        if self._end is None:
+            raise ValueError("the bundle's end is read after all its records")
+        return self._end
+
+    def records(self) -> Iterator[tuple[ConversationEntry, Iterator[tuple[ItemEntry, EnvelopeView]]]]:
         """Each conversation record with an iterator over its envelopes; unread bytes are skipped."""
-        count, previous, seen, item_ids = 0, None, set(), set()
+        count, previous = 0, None
+        seen: set[str] = set()
+        item_ids: set[str] = set()
         while True:
             record = self._next_record()
             if record.get("type") == "end":
-                self.end = End.from_json(record)
+                self._end = End.from_json(record)
                 break
             if record.get("type") != "conversation":
                 raise FormatError("bundle holds an unknown record")
@@ -397,13 +397,13 @@ class BundleReader(ChecksummedStream):
             raise FormatError("bundle is damaged (its record count does not match)")
         self._verify_end()
 
-    def _envelopes(self, entry: ConversationEntry) -> Iterator[tuple[ItemEntry, _Limited]]:
+    def _envelopes(self, entry: ConversationEntry) -> Iterator[tuple[ItemEntry, EnvelopeView]]:
         for item in entry.items:
-            view = _Limited(self, item.size)
+            view = EnvelopeView(self, item.size)
             yield item, view
             view.drain()
 
-    def _next_record(self) -> dict:
+    def _next_record(self) -> dict[str, Any]:
         (size,) = _LENGTH.unpack(self._read_exact(_LENGTH.size))
         if size > MAX_RECORD:
             raise FormatError("bundle record is too large")

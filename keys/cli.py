@@ -10,6 +10,7 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from keys.errors import FormatError
@@ -197,8 +198,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, prog: str = "python -m keys") -> int:
     args = parser(prog).parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run  # each command's set_defaults
     try:
-        return args.run(args)
+        return run(args)
     except FormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -39,7 +39,7 @@ class Peppers:
     key: bytes
 
     @classmethod
-    def generate(cls) -> "Peppers":
+    def generate(cls) -> Peppers:
         return cls(secrets.token_bytes(PEPPER_SIZE), secrets.token_bytes(PEPPER_SIZE))
 
 

@@ -28,7 +28,8 @@ import os
 import re
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Sequence
+from typing import Protocol
+from collections.abc import Iterator, Sequence
 
 from nacl import bindings as sodium
 from nacl.exceptions import CryptoError
@@ -59,6 +60,18 @@ _TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 SEALED_CHUNK_SIZE = CHUNK_SIZE + _ABYTES
 
 
+class Readable(Protocol):
+    """What an envelope is read from: a file, or a view of one envelope inside a bundle."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """What a payload is sealed into: a file, or a stage that passes it on."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class NotARecipient(FormatError):
     """The key opens none of the envelope's stanzas."""
 
@@ -82,7 +95,7 @@ class Binding:
         return text.encode("ascii")
 
     @classmethod
-    def decode(cls, data: bytes) -> "Binding":
+    def decode(cls, data: bytes) -> Binding:
         match = _CONTEXT.fullmatch(data.decode("ascii", errors="replace"))
         if match is None:
             raise FormatError("envelope header holds an unreadable binding")
@@ -107,7 +120,7 @@ def _subkey(file_key: bytes, purpose: bytes) -> bytes:
                            person=b"odbx-envelope").digest()
 
 
-def header_size(recipient_count: int, binding: "Binding") -> int:
+def header_size(recipient_count: int, binding: Binding) -> int:
     return _header_size(recipient_count, len(binding.encode()))
 
 
@@ -129,7 +142,7 @@ class PayloadSealer:
     once, then `header(recipients)` to get the bytes that go before it.
     """
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: Writable):
         self._out = out
         self._file_key = os.urandom(FILE_KEY_SIZE)
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
@@ -140,14 +153,14 @@ class PayloadSealer:
         self.plaintext_size = 0
         self.ciphertext_size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         if self._finished:
             raise ValueError("write after finish")
         self.plaintext_size += len(data)
         self._feed(data)
         return len(data)
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes | memoryview) -> None:
         # Whole chunks are cut straight from `data`; only a short rest waits in `_pending`.
         # One copy per byte before the cipher, since an upload's every byte passes here.
         view = memoryview(data)
@@ -212,7 +225,7 @@ def seal(plaintext: bytes, recipients: Sequence[PublicKey], binding: Binding) ->
 
 def _mask_length(file_key: bytes, length: int) -> bytes:
     mask = hashlib.blake2b(b"length", key=file_key, digest_size=8, person=b"odbx-envelope").digest()
-    return bytes(a ^ b for a, b in zip(_LENGTH.pack(length), mask))
+    return bytes(a ^ b for a, b in zip(_LENGTH.pack(length), mask, strict=True))
 
 
 @dataclass(frozen=True)
@@ -230,7 +243,7 @@ class Header:
         return len(self.signed_part) + MAC_SIZE
 
 
-def read_header(stream: BinaryIO) -> Header:
+def read_header(stream: Readable) -> Header:
     """Parse (without opening) an envelope header; raises FormatError."""
     start = _read_exact(stream, len(MAGIC) + 2, "envelope header")
     if start[: len(MAGIC)] != MAGIC:
@@ -271,7 +284,7 @@ def unwrap_file_key(header: Header, secret_key: PrivateKey) -> bytes:
     raise NotARecipient("this key is not among the envelope's recipients")
 
 
-def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[bytes]:
+def open_payload(stream: Readable, header: Header, file_key: bytes) -> Iterator[bytes]:
     """Yield verified plaintext chunks; raises FormatError on any damage.
 
     Each chunk is authentic when yielded, but the payload as a whole is only
@@ -284,7 +297,7 @@ def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
         return
     # XOR with the mask of 0 is the mask itself: unmasking is masking again.
     (length,) = _LENGTH.unpack(bytes(a ^ b for a, b in zip(header.masked_length,
-                                                            _mask_length(file_key, 0))))
+                                                            _mask_length(file_key, 0), strict=True)))
     if length > MAX_LENGTH:
         raise FormatError("envelope header holds an impossible length")
     expected, seen = padded_size(length), 0
@@ -301,7 +314,7 @@ def open_payload(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
         raise FormatError("envelope payload is shorter than its padded length")
 
 
-def _open_stream(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[bytes]:
+def _open_stream(stream: Readable, header: Header, file_key: bytes) -> Iterator[bytes]:
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(
         state, header.ss_header, _subkey(file_key, b"payload"))
@@ -326,7 +339,7 @@ def _open_stream(stream: BinaryIO, header: Header, file_key: bytes) -> Iterator[
         return
 
 
-def open_envelope(stream: BinaryIO, secret_key: PrivateKey) -> Iterator[bytes]:
+def open_envelope(stream: Readable, secret_key: PrivateKey) -> Iterator[bytes]:
     header = read_header(stream)
     return open_payload(stream, header, unwrap_file_key(header, secret_key))
 
@@ -335,7 +348,7 @@ def open_bytes(envelope: bytes, secret_key: PrivateKey) -> bytes:
     return b"".join(open_envelope(io.BytesIO(envelope), secret_key))
 
 
-def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+def _read_up_to(stream: Readable, size: int) -> bytes:
     """`size` bytes, or fewer only at the end: a pipe or socket may return less per read."""
     data = stream.read(size)
     while len(data) < size:
@@ -346,7 +359,7 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
+def _read_exact(stream: Readable, size: int, what: str) -> bytes:
     data = _read_up_to(stream, size)
     if len(data) != size:
         raise FormatError(f"{what} is truncated")

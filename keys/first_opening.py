@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from keys import ids, strict
+from keys.atomic_files import write_atomically
 from keys.errors import FormatError
-from keys.private_files import create, make_folder
+from keys.private_files import make_folder
 
 FOLDER = "first-opened"
 
@@ -36,12 +38,12 @@ class ReportDigest:
     report is BLAKE2b-32 of its item's plaintext (metadata and body), person "odbx-report".
     Set `hashing` to False once the item is known to be something else."""
 
-    def __init__(self, chunks):
+    def __init__(self, chunks: Iterable[bytes]):
         self._chunks = chunks
         self.hash = hashlib.blake2b(digest_size=32, person=b"odbx-report")
         self.hashing = True
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks:
             if self.hashing:
                 self.hash.update(chunk)
@@ -65,7 +67,7 @@ class FirstOpening:
     places: dict[int, str] = field(default_factory=dict)  # reporter position -> item id
     changed: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"conversation": self.id, "bundle_version": self.bundle_version,
                 "designation": self.designation, "reporter_key": self.reporter_key,
                 "report": {"id": self.report_id, "blake2b": self.report_hash,
@@ -73,7 +75,7 @@ class FirstOpening:
                 "places": {str(k): v for k, v in sorted(self.places.items())}}
 
     @classmethod
-    def from_json(cls, record: dict, conversation_id: str) -> "FirstOpening":
+    def from_json(cls, record: dict[str, Any], conversation_id: str) -> FirstOpening:
         if set(record) != {"conversation", "bundle_version", "designation", "reporter_key",
                            "report", "places"} or record["conversation"] != conversation_id:
             raise ValueError
@@ -159,11 +161,12 @@ class FirstOpenings:
         self._loaded: dict[str, FirstOpening] = {}
 
     @classmethod
-    def beside(cls, trusted: Path) -> "FirstOpenings":
+    def beside(cls, trusted: Path) -> FirstOpenings:
         return cls(Path(trusted) / FOLDER)
 
-    def _path(self, conversation_id: str) -> Path:
-        return self.folder / conversation_id[:2] / f"{conversation_id}.json"
+    @staticmethod
+    def _path(folder: Path, conversation_id: str) -> Path:
+        return folder / conversation_id[:2] / f"{conversation_id}.json"
 
     def get(self, conversation_id: str) -> FirstOpening:
         """What this machine knows of a conversation; a fresh record if it never read it."""
@@ -171,7 +174,7 @@ class FirstOpenings:
         if conversation_id in self._loaded:
             return self._loaded[conversation_id]
         found = FirstOpening(conversation_id)
-        path = self._path(conversation_id) if self.folder is not None else None
+        path = self._path(self.folder, conversation_id) if self.folder is not None else None
         if path is not None and path.exists():
             try:
                 found = FirstOpening.from_json(
@@ -185,16 +188,8 @@ class FirstOpenings:
     def save(self, first: FirstOpening) -> None:
         if self.folder is None or not first.changed:
             return
-        path = self._path(first.id)
+        path = self._path(self.folder, first.id)
         for folder in (self.folder.parent, self.folder, path.parent):  # trusted/ may be new
             make_folder(folder)
-        temp = path.with_name(f".{path.name}.partial")
-        try:
-            with create(temp) as out:
-                out.write(json.dumps(first.to_json(), sort_keys=True).encode("utf-8"))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        write_atomically(path, json.dumps(first.to_json(), sort_keys=True).encode("utf-8"))
         first.changed = False

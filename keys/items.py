@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from keys import strict
 from keys.errors import FormatError
@@ -33,7 +33,7 @@ class ItemMeta:
     reporter_key: str = ""  # a report's: the reporter's public key (Base64), pinned inside it
 
     @classmethod
-    def decode(cls, data: bytes) -> "ItemMeta":
+    def decode(cls, data: bytes) -> ItemMeta:
         """The metadata record: exactly the fields FORMAT.md names, each a string."""
         record = strict.load_json(data, "item metadata", max_depth=1)
         if not set(record) <= {"kind", "date", "name", "reporter_key"} or "kind" not in record:
@@ -116,7 +116,7 @@ class Report:
         return json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
 
     @classmethod
-    def decode(cls, data: bytes) -> "Report":
+    def decode(cls, data: bytes) -> Report:
         if len(data) > MAX_REPORT:
             raise FormatError("report is too large")
         record = strict.load_json(data, "report", max_depth=4)
@@ -137,7 +137,7 @@ class Report:
                    strict.text(record["message"], "report"))
 
 
-def _answer(value) -> str | tuple[str, ...]:
+def _answer(value: object) -> str | tuple[str, ...]:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):

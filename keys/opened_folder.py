@@ -81,7 +81,7 @@ class FolderState:
     highest: int | None = None
 
     @classmethod
-    def load(cls, path: Path) -> "FolderState":
+    def load(cls, path: Path) -> FolderState:
         data = read(path, MAX_STATE)
         if data is None:
             return cls()
@@ -145,11 +145,11 @@ class ConversationFolder:
     def folder(self) -> Path:
         return self.out / self.relative
 
-    def _make(self) -> None:
-        """The shard, the conversation's folder and both index files, each made or found real
-        and private before anything is written in them."""
-        if self.index is not None:
-            return
+    def _make(self) -> tuple[TextIO, TextIO]:
+        """The shard, the conversation's folder and both index files (OUT's and the folder's,
+        returned), each made or found real and private before anything is written in them."""
+        if self._top is not None and self.index is not None:
+            return self._top, self.index
         for level in (self.out / self.relative.parent, self.folder):
             if not level.exists():
                 self.made.append(level)
@@ -161,6 +161,7 @@ class ConversationFolder:
             top.close()
             raise
         self._top = top
+        return top, self.index
 
     def partial(self, item_id: str) -> Path:
         """Where an item is written while it verifies: a dot-name, renamed only once it has."""
@@ -185,20 +186,21 @@ class ConversationFolder:
 
     def add_to_index(self, line: str, notes: list[str]) -> None:
         """An item written: its line, with its notes, in the folder's index."""
+        top, index = self._make()
         if not self.opened.items:  # once per conversation, with its first item
-            self._top.write(f"{self.entry.designation or '-'}\t{self.entry.id}\t{self.relative}\n")
-            if self.index.tell() == 0:
+            top.write(f"{self.entry.designation or '-'}\t{self.entry.id}\t{self.relative}\n")
+            if index.tell() == 0:
                 names = ", ".join(r.name for r in self.entry.recipients)
-                self.index.write(f"conversation {self.entry.id}\n"
-                                 f"designation: {self.entry.designation or '-'}\n"
-                                 f"recipients: {names}\n\n")
-        self.index.write(line + "".join(f" [{n}]" for n in notes) + "\n")
+                index.write(f"conversation {self.entry.id}\n"
+                            f"designation: {self.entry.designation or '-'}\n"
+                            f"recipients: {names}\n\n")
+        index.write(line + "".join(f" [{n}]" for n in notes) + "\n")
         self.opened.items += 1
 
     def close(self) -> None:
         if self.opened.items:
             self.state.save(self.folder / STATE)
-        if self.index is None:
+        if self.index is None or self._top is None:
             return
         for index, path in ((self._top, self.out / INDEX), (self.index, self.folder / INDEX)):
             if index.tell() == 0:  # nothing verified: leave no empty file or folder behind

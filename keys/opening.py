@@ -20,7 +20,10 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterable
 from typing import BinaryIO
+
+from nacl.public import PublicKey
 
 from keys import bundle_v1, envelope
 from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
@@ -59,21 +62,21 @@ class OpenReport:
 class _Hashing:
     """Reads through to `stream`, hashing what passes (a reply's signature covers its envelope)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: envelope.Readable):
         self._stream = stream
         self.hash = hashlib.blake2b(digest_size=32, person=b"odbx-reply")
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         data = self._stream.read(size)
         self.hash.update(data)
         return data
 
 
-def _b64(key) -> str:
+def _b64(key: PublicKey | None) -> str:
     return "" if key is None else base64.b64encode(bytes(key)).decode("ascii")
 
 
-def _read_at_most(chunks, limit: int) -> bytes:
+def _read_at_most(chunks: Iterable[bytes], limit: int) -> bytes:
     """All of `chunks`, verified to the last one, or FormatError past `limit` bytes."""
     data = bytearray()
     for chunk in chunks:
@@ -110,6 +113,13 @@ class _Opener:
         self.report.warnings += [f"{entry.id}: {note}" for note in notes]
         return self.folders.conversation(entry)
 
+    @property
+    def opening(self) -> FirstOpening:
+        """The first opening of the conversation `conversation` last returned a folder for."""
+        if self.first is None:
+            raise ValueError("an item is opened only after its conversation")
+        return self.first
+
     def _save_first(self) -> None:
         if self.first is not None:
             self.first_openings.save(self.first)
@@ -119,7 +129,7 @@ class _Opener:
         self._save_first()
 
     def item(self, conversation: ConversationFolder | None, item: ItemEntry | None, item_id: str,
-             view) -> None:
+             view: envelope.Readable) -> None:
         if conversation is None:
             return
         try:
@@ -136,12 +146,13 @@ class _Opener:
         self.report.items += 1
 
     def _open_item(self, conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
-                   view) -> tuple[str, list[str]]:
-        entry, notes = conversation.entry, []
+                   view: envelope.Readable) -> tuple[str, list[str]]:
+        entry, notes = conversation.entry, list[str]()
         # Only a team item can be a reply whose signature covers its envelope: hashing every
         # attachment too would cost about as much as decrypting it.
         hashing = _Hashing(view) if item is not None and item.origin == "team" else None
-        view = hashing or view
+        if hashing is not None:
+            view = hashing
         header = envelope.read_header(view)
         file_key = envelope.unwrap_file_key(header, self.key.secret_key)
         self._check_place(conversation, item, item_id, header.binding, notes)
@@ -168,14 +179,14 @@ class _Opener:
                 raise FormatError("a reply that the bundle lists as the reporter's")
             if meta.kind == "reply":
                 notes += self._check_reply(entry, item, item_id, meta, header,
-                                           hashing and hashing.hash.digest())
+                                           None if hashing is None else hashing.hash.digest())
             elif item is not None and item.origin == "team":
                 raise FormatError("an item from the team that is not a reply")
             final, line = conversation.place(meta, item_id)
             os.replace(temp, final)
             conversation.state.record(item_id, header.binding)
             if header.binding is not None and header.binding.origin == "reporter":
-                self.first.record_place(header.binding.position, item_id)
+                self.opening.record_place(header.binding.position, item_id)
             return line, notes
         finally:
             temp.unlink(missing_ok=True)
@@ -188,7 +199,7 @@ class _Opener:
         # A report opened before is read again all the same: a replaced one must not pass unseen.
         may_be_report = binding is None or (binding.origin, binding.position) == ("reporter", 0)
         if item_id in state.opened and not (
-                may_be_report and self.first.report_id in ("", item_id)):
+                may_be_report and self.opening.report_id in ("", item_id)):
             raise _Skip("opened before into this folder; not written again")
         if binding is None:
             if item is not None and item.position is not None:
@@ -201,7 +212,7 @@ class _Opener:
             raise FormatError("this item is not in the place it was sealed for; not written")
         if binding.origin != "reporter":
             return
-        self.first.check_place(binding.position, item_id)
+        self.opening.check_place(binding.position, item_id)
         if item_id in state.opened:
             return  # the report, read again only to be checked
         if binding.position in state.positions:
@@ -219,12 +230,12 @@ class _Opener:
                       header: envelope.Header, digest: str, notes: list[str]) -> None:
         """The report: the one first opened here (or now the first), sealing the reporter key
         the bundle lists; only a version 1 envelope (v0.1.0) may seal none."""
-        self.first.check_report(item_id, digest, meta.reporter_key, header.version)
+        self.opening.check_report(item_id, digest, meta.reporter_key, header.version)
         sealed, listed = meta.reporter_key, _b64(conversation.entry.reporter_key)
         if sealed and listed and listed != sealed:
             raise FormatError("the bundle names a reporter key other than the one sealed in the "
                               "report: do not reply to this conversation; the report was not written")
-        self.first.trusted_reporter_key(listed)
+        self.opening.trusted_reporter_key(listed)
         if sealed:
             conversation.state.reporter_key = sealed
         else:
@@ -246,6 +257,8 @@ class _Opener:
             raise FormatError(f"the key pinned for {author.name} is a v0.1.0 key without a signing "
                               f"key: pin their new .pub (`keys trust NEW.pub --replace`); not written")
         signing_key = pinned.signing_key if pinned is not None else author.signing_key
+        if signing_key is None or item.position is None or digest is None:
+            raise FormatError("a signed reply without its place or its key; not written")
         if not item.proof.verify(signing_key, entry.id, item_id, item.position, digest):
             raise FormatError("reply signature does not verify" + (
                 f" with the key pinned for {author.name}" if pinned is not None else "") + "; not written")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +21,13 @@ from pathlib import Path
 from nacl.public import PublicKey
 
 from keys import bundle_v1, envelope
+from keys.atomic_files import atomic_file
 from keys.bundle import BundleReader, BundleWriter, ConversationEntry, Head, ItemEntry, Proof, bundle_version
 from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.first_opening import FirstOpening, FirstOpenings, ReportDigest
 from keys.items import MAX_TEXT, ItemMeta, split_item
 from keys.pinning import trusted_keys
-from keys.private_files import create
 from keys.responder import ResponderKey
 
 
@@ -57,11 +56,11 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
         found.version = bundle_version(stream)
         if found.version == 1:
             reader1 = bundle_v1.BundleReader(stream)
-            for old, item, view in reader1.envelopes():
+            for old, old_item, view in reader1.envelopes():
                 if old.id == conversation_id:
                     found.entry = ConversationEntry(old.id, (), old.recipients, old.reporter_key,
                                                     desk_name(old.id))
-                    meta = _read_item(found, view, key, item.id)
+                    meta = _read_item(found, view, key, old_item.id)
                     # v0.1.0 kept no origin: what is not a reply is the reporter's.
                     found.reporter_items += meta is not None and meta.kind != "reply"
             return found
@@ -83,7 +82,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
     return found
 
 
-def _read_item(found: _Found, view, key: ResponderKey, item_id: str) -> ItemMeta | None:
+def _read_item(found: _Found, view: envelope.Readable, key: ResponderKey, item_id: str) -> ItemMeta | None:
     """An item's metadata, the report's hash kept; None if this key cannot open it."""
     try:
         header = envelope.read_header(view)
@@ -101,10 +100,10 @@ def _read_item(found: _Found, view, key: ResponderKey, item_id: str) -> ItemMeta
     return meta
 
 
-def _trusted_reporter_key(found: _Found, first: FirstOpening) -> PublicKey:
+def _trusted_reporter_key(found: _Found, conversation: ConversationEntry,
+                          first: FirstOpening) -> PublicKey:
     """The reporter key to seal to: the one this machine learned at its first opening of the
     conversation (now, if this is it), never one the bundle alone names."""
-    conversation = found.entry
     first.check_bundle(found.version, conversation.designation)
     if conversation.reporter_key is None:
         raise FormatError("this bundle does not carry the reporter's key; export it again")
@@ -143,7 +142,7 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
         raise FormatError(f"{key.name} is not a recipient of conversation {conversation_id}")
     first_openings = FirstOpenings.beside(trusted)
     first = first_openings.get(conversation.id)
-    reporter_key = _trusted_reporter_key(found, first)
+    reporter_key = _trusted_reporter_key(found, conversation, first)
     pinned = trusted_keys(trusted)
     pinned[key.name] = key.responder
     unpinned = [r.name for r in conversation.recipients
@@ -160,15 +159,10 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
     item_id = secrets.token_hex(16)
     proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position, sealed,
                        readers)
-    temp = Path(out_path).with_name(f".{Path(out_path).name}.partial")
-    try:
-        with create(temp) as out:
-            writer = BundleWriter(out, Head("reply", meta.date))
-            writer.conversation(ConversationEntry(conversation.id, (ItemEntry(
-                item_id, len(sealed), "team", binding.position, proof),)))
-            writer.write(sealed)
-            writer.close()
-        os.replace(temp, out_path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_file(Path(out_path)) as out:
+        writer = BundleWriter(out, Head("reply", meta.date))
+        writer.conversation(ConversationEntry(conversation.id, (ItemEntry(
+            item_id, len(sealed), "team", binding.position, proof),)))
+        writer.write(sealed)
+        writer.close()
     return item_id

@@ -87,7 +87,7 @@ class Responder:
                 f"signing-key: {signing}\nfingerprint: {self.fingerprint}\n")
 
     @classmethod
-    def from_pub_text(cls, text: str) -> "Responder":
+    def from_pub_text(cls, text: str) -> Responder:
         """A public key file's text (docs/FORMAT.md, "Public key file"): white space is ASCII
         only, so what a reader takes from a file never depends on its Unicode tables."""
         if len(text.encode("utf-8", errors="surrogatepass")) > MAX_PUB_FILE:
@@ -121,7 +121,7 @@ class Responder:
         return responder
 
     @classmethod
-    def load(cls, path: Path) -> "Responder":
+    def load(cls, path: Path) -> Responder:
         try:
             with open(path, "rb") as stream:
                 data = stream.read(MAX_PUB_FILE + 1)
@@ -149,10 +149,10 @@ class ResponderKey:
                          None if self.signing_key is None else self.signing_key.verify_key)
 
     @classmethod
-    def generate(cls, name: str) -> "ResponderKey":
+    def generate(cls, name: str) -> ResponderKey:
         return cls(check_name(name), PrivateKey.generate(), SigningKey.generate())
 
-    def with_signing_key(self) -> "ResponderKey":
+    def with_signing_key(self) -> ResponderKey:
         """The same box key with a fresh signing key: how a v0.1.0 key learns to sign."""
         return ResponderKey(self.name, self.secret_key, SigningKey.generate())
 
@@ -169,7 +169,7 @@ class ResponderKey:
         return body + _file_checksum(body)
 
     @classmethod
-    def unseal(cls, data: bytes, passphrase: str) -> "ResponderKey":
+    def unseal(cls, data: bytes, passphrase: str) -> ResponderKey:
         head = len(KEY_MAGIC) + _PARAMS.size
         if not data.startswith(KEY_MAGIC):
             raise FormatError("not an onion-dropbox secret key file")
@@ -205,7 +205,7 @@ class ResponderKey:
         return cls(name, PrivateKey(plaintext[:32]), signing)
 
     @classmethod
-    def load(cls, path: Path, passphrase: str) -> "ResponderKey":
+    def load(cls, path: Path, passphrase: str) -> ResponderKey:
         try:
             with open(path, "rb") as stream:
                 data = stream.read(4097)

@@ -28,9 +28,12 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from keys.opened_folder import ATTACHMENTS  # where `keys open` puts a conversation's files
 from keys.private_files import create, make_folder
@@ -103,7 +106,7 @@ def _to_scrub(out_dir: Path) -> list[Path]:
     return [p for p in files if not os.path.lexists(_scrubbed_path(p))]
 
 
-def _limit_file_size(size: int):
+def _limit_file_size(size: int) -> Callable[[], None]:
     def limit() -> None:  # in mat2's process, before it starts: no file it writes passes `size`
         resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     return limit
@@ -201,10 +204,10 @@ def scrub_opened(out_dir: Path, limits: Limits = Limits()) -> ScrubReport:
 
 
 @contextmanager
-def _cleaning_up_when_stopped():
+def _cleaning_up_when_stopped() -> Iterator[None]:
     """SIGTERM or SIGHUP (a closed terminal, a shutdown) end the command through its `finally`s,
     so mat2 is killed and its work folder removed, as on Ctrl-C."""
-    def stop(signum, _frame):
+    def stop(signum: int, _frame: FrameType | None) -> NoReturn:
         raise SystemExit(128 + signum)
     try:
         previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}

@@ -13,6 +13,7 @@ import binascii
 import datetime
 import json
 import re
+from typing import Any, NoReturn
 
 from keys.errors import FormatError
 
@@ -22,7 +23,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _INT = re.compile(r"0|-?[1-9][0-9]{0,15}", re.ASCII)  # no "-0": no writer makes it
 
 
-def _reject(_value: str):
+def _reject(_value: str) -> NoReturn:
     raise ValueError("not allowed")
 
 
@@ -32,7 +33,7 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def _object(pairs: list[tuple[str, object]]) -> dict:
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     record = dict(pairs)
     if len(record) != len(pairs):
         raise ValueError("duplicate key")
@@ -61,7 +62,7 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def load_json(data: bytes, what: str, max_depth: int = MAX_DEPTH) -> dict:
+def load_json(data: bytes, what: str, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     """A JSON object from UTF-8 bytes: no floats, NaN, duplicate keys or deep nesting."""
     try:
         text = data.decode("utf-8")
@@ -77,6 +78,21 @@ def load_json(data: bytes, what: str, max_depth: int = MAX_DEPTH) -> dict:
     if not isinstance(record, dict):
         raise FormatError(f"{what} is unreadable")
     return record
+
+
+def fields(value: object, what: str, required: set[str],
+           optional: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """A JSON object holding every `required` key and no key outside `optional`."""
+    if not isinstance(value, dict) or not required <= set(value) <= required | optional:
+        raise FormatError(f"{what} is unreadable")
+    return value
+
+
+def array(value: object, what: str, limit: int | None = None) -> list[Any]:
+    """A JSON array of at most `limit` values."""
+    if not isinstance(value, list) or (limit is not None and len(value) > limit):
+        raise FormatError(f"{what} is unreadable")
+    return value
 
 
 def text(value: object, what: str, max_length: int = 1 << 20) -> str:

@@ -34,7 +34,7 @@ class ServiceKey:
     expanded: bytes = field(repr=False)
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> "ServiceKey":
+    def from_seed(cls, seed: bytes) -> ServiceKey:
         digest = bytearray(hashlib.sha512(seed).digest())
         digest[0] &= 248
         digest[31] &= 127
@@ -42,7 +42,7 @@ class ServiceKey:
         return cls(bytes(digest))
 
     @classmethod
-    def from_tor_file(cls, data: bytes) -> "ServiceKey":
+    def from_tor_file(cls, data: bytes) -> ServiceKey:
         """The contents of a HiddenServiceDir's `hs_ed25519_secret_key`."""
         if len(data) != len(TOR_SECRET_HEADER) + 64 or not data.startswith(TOR_SECRET_HEADER):
             raise KeyFileError("not a tor v3 onion service secret key (hs_ed25519_secret_key)")
@@ -52,7 +52,7 @@ class ServiceKey:
         return cls(data[len(TOR_SECRET_HEADER):])
 
     @classmethod
-    def load(cls, path: Path) -> "ServiceKey":
+    def load(cls, path: Path) -> ServiceKey:
         try:
             data = Path(path).read_bytes()
         except OSError as exc:

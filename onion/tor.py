@@ -67,7 +67,7 @@ class Tor:
 
     @classmethod
     def launch(cls, data_dir: Path, extra: dict[str, list[str]] | None = None,
-               tor_cmd: str = "tor") -> "Tor":
+               tor_cmd: str = "tor") -> Tor:
         """A private tor with its state in `data_dir`, controlled over a cookie-protected port.
         Returns as soon as tor listens: publishing needs no network (tor publishes when it can)."""
         data_dir = Path(data_dir)
@@ -97,7 +97,7 @@ class Tor:
         return cls(controller, process)
 
     @classmethod
-    def attach(cls, port: int, password: str | None = None, socket: Path | None = None) -> "Tor":
+    def attach(cls, port: int, password: str | None = None, socket: Path | None = None) -> Tor:
         """A running tor's control socket (if given) or port; cookie authentication, or the
         password if given. Every failure says what to change on the system's side."""
         try:

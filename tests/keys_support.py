@@ -6,16 +6,18 @@ are generated, never sealed, because sealing runs argon2id.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
 import secrets
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from nacl.public import PrivateKey
 
-from keys import envelope
+from keys import bundle_v1, envelope
 from keys.bundle import MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry, Proof
 from keys.items import Answer, ItemMeta, Report
 from keys.responder import Responder, ResponderKey
@@ -118,7 +120,6 @@ def write_export(path: Path, conversations: list[Conversation], damage=None,
 
 def write_export_v1(path: Path, conversations: list[Conversation]) -> Path:
     """An export as v0.1.0 wrote it: one manifest for the team, unbound and unpadded envelopes."""
-    from keys import bundle_v1
     sealed, entries = [], []
     for conv in conversations:
         keys = conv.sealed_to or [r.secret_key.public_key for r in conv.recipients]
@@ -129,11 +130,58 @@ def write_export_v1(path: Path, conversations: list[Conversation]) -> Path:
             tuple(bundle_v1.ItemEntry(i, len(b)) for i, b in zip(conv.item_ids, blobs)),
             conv.reporter.public_key if conv.reporter else None))
     with open(path, "wb") as out:
-        writer = bundle_v1.BundleWriter(out, bundle_v1.Manifest("export", DATE, tuple(entries)))
+        writer = BundleWriterV1(out, bundle_v1.Manifest("export", DATE, tuple(entries)))
         for blob in sealed:
             writer.write(blob)
         writer.close()
     return path
+
+
+def v1_manifest_json(manifest: bundle_v1.Manifest) -> bytes:
+    """A version 1 manifest as v0.1.0 encoded it (FORMAT.md, "Bundle", version 1)."""
+    def b64(key) -> str:
+        return base64.b64encode(bytes(key)).decode("ascii")
+
+    def conversation(c: bundle_v1.ConversationEntry) -> dict:
+        record = {"id": c.id, "recipients": [{"name": r.name, "public_key": b64(r.public_key)}
+                                             for r in c.recipients],
+                  "items": [{"id": i.id, "size": i.size} for i in c.items]}
+        if c.reporter_key is not None:
+            record["reporter_key"] = b64(c.reporter_key)
+        return record
+    record = {"format": bundle_v1.VERSION, "kind": manifest.kind, "created": manifest.created,
+              "conversations": [conversation(c) for c in manifest.conversations]}
+    return json.dumps(record, sort_keys=True).encode("utf-8")
+
+
+class BundleWriterV1:
+    """Writes a version 1 bundle as v0.1.0 did: the manifest, then exactly the envelope bytes
+    it announces, then the checksum of the whole. Only tests write version 1 now."""
+
+    def __init__(self, out, manifest: bundle_v1.Manifest):
+        self._out = out
+        self._hash = hashlib.blake2b(digest_size=bundle_v1.CHECKSUM_SIZE, person=b"odbx-bundle")
+        self._expected = sum(i.size for c in manifest.conversations for i in c.items)
+        self._written = 0
+        encoded = v1_manifest_json(manifest)
+        head = bundle_v1.MAGIC + bytes([bundle_v1.VERSION]) + struct.pack(">I", len(encoded)) + encoded
+        self._emit(head + hashlib.blake2b(head, digest_size=bundle_v1.CHECKSUM_SIZE,
+                                          person=b"odbx-manifest").digest())
+
+    def write(self, data: bytes) -> None:
+        self._written += len(data)
+        if self._written > self._expected:
+            raise ValueError("more envelope bytes than the manifest announces")
+        self._emit(data)
+
+    def close(self) -> None:
+        if self._written != self._expected:
+            raise ValueError("fewer envelope bytes than the manifest announces")
+        self._out.write(self._hash.digest())
+
+    def _emit(self, data: bytes) -> None:
+        self._hash.update(data)
+        self._out.write(data)
 
 
 def v1_envelope(plaintext: bytes, recipients) -> bytes:

@@ -9,11 +9,11 @@ import struct
 import pytest
 from nacl.public import PrivateKey
 
-from keys.bundle_v1 import (MAGIC, BundleReader, BundleWriter, ConversationEntry, ItemEntry, Manifest)
+from keys.bundle_v1 import MAGIC, BundleReader, ConversationEntry, ItemEntry, Manifest
 from keys.errors import FormatError
 from keys.responder import Responder, ResponderKey
 
-from keys_support import DATE, flip, item, new_id, seal
+from keys_support import DATE, BundleWriterV1, flip, item, new_id, seal
 
 ALICE, BOB = ResponderKey.generate("alice"), ResponderKey.generate("bob")
 REPORTER = PrivateKey.generate()
@@ -31,7 +31,7 @@ def build(conversations: list[tuple[str, list[ResponderKey], list[bytes]]], kind
                                          REPORTER.public_key))
     manifest = Manifest(kind, DATE, tuple(entries))
     out = io.BytesIO()
-    writer = BundleWriter(out, manifest)
+    writer = BundleWriterV1(out, manifest)
     for blob in blobs:
         writer.write(blob)
     writer.close()
@@ -199,10 +199,10 @@ def test_manifest_whose_sizes_lie_is_rejected(bundle):
 def test_writer_refuses_more_or_fewer_envelope_bytes_than_announced():
     manifest = Manifest("export", DATE, (ConversationEntry(new_id(), (ALICE.responder,),
                                                            (ItemEntry(new_id(), 10),)),))
-    writer = BundleWriter(io.BytesIO(), manifest)
+    writer = BundleWriterV1(io.BytesIO(), manifest)
     with pytest.raises(ValueError, match="more envelope bytes"):
         writer.write(bytes(11))
-    writer = BundleWriter(io.BytesIO(), manifest)
+    writer = BundleWriterV1(io.BytesIO(), manifest)
     writer.write(bytes(9))
     with pytest.raises(ValueError, match="fewer envelope bytes"):
         writer.close()

@@ -19,7 +19,7 @@ from keys.codename import Peppers, StretchCost, derive
 from keys.errors import FormatError
 from keys.bundle import envelope_digest, read_reply_file
 from keys.items import split_item
-from keys.offline import open_bundle
+from keys.opening import open_bundle
 from keys.responder import Responder, ResponderKey
 
 VECTORS = Path(__file__).resolve().parent / "vectors"

@@ -25,7 +25,8 @@ from nacl.public import PrivateKey
 from keys import bundle, bundle_v1, envelope, strict
 from keys.errors import FormatError
 from keys.items import Report, split_item
-from keys.offline import open_bundle, render_report, sanitise_name, visible
+from keys.opening import open_bundle
+from keys.safe_text import render_report, sanitise_name, visible
 from keys.responder import Responder, ResponderKey
 
 VECTORS = Path(__file__).resolve().parent / "vectors"

@@ -11,11 +11,13 @@ from keys import envelope
 from keys.bundle import read_reply_file
 from keys.errors import FormatError
 from keys.items import split_item
-from keys.offline import open_bundle, sanitise_name, write_reply
+from keys.opening import open_bundle
+from keys.replying import write_reply
 from keys.responder import ResponderKey
+from keys.safe_text import sanitise_name
 
-from keys_support import (DATE, Conversation, all_files, flip, folder_of, item, leftovers, new_id,
-                          report_item, write_export)
+from keys_support import (DATE, BundleWriterV1, Conversation, all_files, flip, folder_of, item, leftovers,
+                          new_id, report_item, write_export)
 
 ALICE, BOB, CAROL = (ResponderKey.generate(n) for n in ("alice", "bob", "carol"))
 REPORTER = PrivateKey.generate()
@@ -505,7 +507,7 @@ def test_a_bundle_of_records_without_items_is_refused_and_nothing_is_written(tmp
 def test_a_version_1_reply_file_is_not_opened_as_an_export(tmp_path):
     from keys import bundle_v1
     with open(tmp_path / "reply.odbx", "wb") as out:
-        bundle_v1.BundleWriter(out, bundle_v1.Manifest("reply", DATE)).close()
+        BundleWriterV1(out, bundle_v1.Manifest("reply", DATE)).close()
     with pytest.raises(FormatError, match="reply file"):
         open_bundle(tmp_path / "reply.odbx", ALICE, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -576,7 +578,7 @@ def test_a_version_1_manifest_of_items_that_all_fail_writes_nothing(tmp_path):
         new_id(), (Responder("alice", ALICE.secret_key.public_key),), (bundle_v1.ItemEntry(new_id(), 10),))
         for _ in range(500))
     with open(tmp_path / "v1.odbx", "wb") as out:
-        writer = bundle_v1.BundleWriter(out, bundle_v1.Manifest("export", DATE, conversations))
+        writer = BundleWriterV1(out, bundle_v1.Manifest("export", DATE, conversations))
         for _ in conversations:
             writer.write(junk)
         writer.close()
@@ -589,3 +591,26 @@ def test_a_private_folder_is_made_with_its_missing_parents_and_itself_0700(tmp_p
     from keys.private_files import make_folder
     make_folder(tmp_path / "trusted" / "first-opened")
     assert (tmp_path / "trusted" / "first-opened").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_signed_reply_listed_without_its_place_is_refused_in_one_line(tmp_path):
+    """A hostile bundle may list a signed reply with no place, its envelope sealed without
+    one (version 1): the signature cannot cover a place, so the reply is refused, not a crash."""
+    from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
+    from keys.items import ItemMeta
+    from keys_support import new_id, v1_envelope
+    conversation_id, item_id = new_id(), new_id()
+    readers = [REPORTER.public_key, ALICE.secret_key.public_key]
+    blob = v1_envelope(ItemMeta("reply", DATE, "alice").encode() + b"We read it.", readers)
+    proof = Proof.sign(ALICE.signing_key, "alice", conversation_id, item_id, 0, blob, readers)
+    path = tmp_path / "export.odbx"
+    with open(path, "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE))
+        writer.conversation(ConversationEntry(conversation_id, (ItemEntry(
+            item_id, len(blob), "team", None, proof),), (ALICE.responder,), REPORTER.public_key))
+        writer.write(blob)
+        writer.close()
+    report = open_bundle(path, ALICE, tmp_path / "out")
+    assert report.items == 0
+    assert report.failures == [f"{conversation_id}/{item_id}: a signed reply without its place "
+                               "or its key; not written"]

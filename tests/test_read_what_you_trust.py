@@ -19,7 +19,8 @@ from keys import envelope
 from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
 from keys.first_opening import FirstOpenings
 from keys.items import ItemMeta
-from keys.offline import open_bundle, sanitise_name, visible
+from keys.opening import open_bundle
+from keys.safe_text import sanitise_name, visible
 from keys.responder import Responder, ResponderKey
 
 from keys_support import (DATE, Conversation, all_files, folder_of, item, report_item,

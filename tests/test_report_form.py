@@ -19,7 +19,7 @@ from formclient import FormClient
 from formclient import open_report_form
 from keys.errors import FormatError
 from keys.items import Answer, Report
-from keys.offline import render_report
+from keys.safe_text import render_report
 from dropbox.languages import LANGUAGES
 from dropbox.practice import EXAMPLE, Practice
 

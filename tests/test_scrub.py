@@ -72,7 +72,7 @@ def test_scrub_without_mat2_says_so_and_the_files_are_still_opened(server, airga
 # to gigabytes. Opened here from a bundle made in memory (keys_support), scrubbed by the real mat2.
 
 def _opened(tmp_path, files: list[tuple[str, bytes]]) -> tuple:
-    from keys.offline import open_bundle
+    from keys.opening import open_bundle
     from keys.responder import ResponderKey
     from keys_support import Conversation, folder_of, item, write_export
     alice = ResponderKey.generate("alice")

@@ -44,7 +44,7 @@ def apply_upgrades(data_dir: Path) -> list[str]:
 
 def _addresses(data_dir: Path) -> dict[str, str | None]:
     from onion.service_key import KeyFileError, ServiceKey
-    found = {}
+    found: dict[str, str | None] = {}
     for service, name in ONION_KEY_FILES.items():
         try:
             found[service] = ServiceKey.load(data_dir / "secrets" / name).address

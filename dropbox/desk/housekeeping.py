@@ -10,6 +10,7 @@ import datetime
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from dropbox import health
 from dropbox.config import Config
@@ -57,7 +58,7 @@ def warn_of_deletions(config: Config, store: Store, today: datetime.date | None 
 
 
 # Each chore by the name the log and `dropbox status` give it.
-CHORES = {
+CHORES: dict[str, Callable[[Config, Store], object]] = {
     "retention purge": lambda config, store: purge_expired(store, config.settings.retention_days),
     "retention warnings": warn_of_deletions,
     "deletions asked on the desk": lambda config, store: carry_out_due(store),
@@ -92,7 +93,7 @@ class Housekeeping(threading.Thread):
         for name, chore in CHORES.items():
             try:
                 chore(self.config, self.store)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any chore's failure is logged and noted, never fatal
                 log.error("%s failed: %s", name, type(exc).__name__)
                 self._note(name, failed=True)
             else:
@@ -105,5 +106,5 @@ class Housekeeping(threading.Thread):
                 self.store.set_state(FAILING + name, int(time.time()))
             elif since and not failed:
                 self.store.set_state(FAILING + name, 0)
-        except Exception as exc:  # the database itself failing: the log has said so already
+        except Exception as exc:  # noqa: BLE001 - the database itself failing: the log has said so already
             log.error("noting that %s failed, failed too: %s", name, type(exc).__name__)

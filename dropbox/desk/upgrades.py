@@ -11,7 +11,7 @@ from pathlib import Path
 from keys.codename import desk_name
 
 
-def step_desk_names_from_curated_list(db: sqlite3.Connection, data_dir: Path) -> None:
+def step_desk_names_from_curated_list(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Rename every conversation to its derived name (keys.codename.desk_name).
 
     v0.1.0 drew names at random from the whole EFF list ("mortality-preacher");
@@ -37,7 +37,7 @@ def _name(db: sqlite3.Connection, ids: list[str], taken: set[str]) -> None:
                    (cid, name))
 
 
-def step_desk_deletions_wait(db: sqlite3.Connection, data_dir: Path) -> None:
+def step_desk_deletions_wait(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """A deletion asked for on the desk waits until `due` (a day), and any reader can cancel it."""
     db.execute("""CREATE TABLE IF NOT EXISTS desk_deletions (
         conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
@@ -45,14 +45,14 @@ def step_desk_deletions_wait(db: sqlite3.Connection, data_dir: Path) -> None:
         due TEXT NOT NULL)""")
 
 
-def step_desk_reply_uploaders(db: sqlite3.Connection, data_dir: Path) -> None:
+def step_desk_reply_uploaders(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Which responder uploaded a reply on the desk, so it is not "new" to them."""
     db.execute("""CREATE TABLE IF NOT EXISTS desk_uploads (
         item_id TEXT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
         uploaded_by TEXT NOT NULL)""")
 
 
-def step_name_every_conversation(db: sqlite3.Connection, data_dir: Path) -> None:
+def step_name_every_conversation(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Name every conversation the desk has not listed yet, oldest first. From now on a
     conversation is named when it is made, with an id whose two-word name is free, so no
     name depends on what a responder cannot see; only names given here can have a third word."""

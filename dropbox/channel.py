@@ -51,7 +51,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -181,19 +181,20 @@ class SealedBodyParser(HTTPRequestParser):
 
     def _arrival(self) -> Arrival | None:
         intake = self.intake
-        if intake.judge is None or self.command != "POST" or self.path not in SUBMISSION_PATHS:
+        if intake.judge is None or intake.limits is None or self.command != "POST" \
+                or self.path not in SUBMISSION_PATHS:
             return None
         boundary = boundary_of(self.headers.get("CONTENT_TYPE", ""))
         if boundary is None:
             return None
-        limits = intake.limits
+        limits, judge_fields = intake.limits, intake.judge
 
         def new_sink(filename: str) -> UploadSink:
             return UploadSink(intake.tmp_dir, ItemMeta(kind="file", date=today(), name=filename),
                               limits.file_bytes)
 
         def judge(fields):
-            return intake.judge(self._environ(), fields)
+            return judge_fields(self._environ(), fields)
         return Arrival(boundary, limits, None if self.chunked else self.content_length, new_sink, judge)
 
     def _environ(self) -> dict:
@@ -244,7 +245,7 @@ class DropboxChannel(HTTPChannel):
     error_task_class = StrictErrorTask
 
     @classmethod
-    def serving(cls, intake: Intake) -> type["DropboxChannel"]:
+    def serving(cls, intake: Intake) -> type[DropboxChannel]:
         parser = type("SealedBodyParser", (SealedBodyParser,), {"intake": intake})
         return type("DropboxChannel", (cls,), {"parser_class": parser})
 

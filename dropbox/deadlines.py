@@ -32,6 +32,8 @@ descriptors), and the process may open as many files as its hard limit allows.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import resource
 import time
 from dataclasses import dataclass
@@ -56,7 +58,7 @@ class Deadlines:
     max_connections: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Deadlines":
+    def from_settings(cls, settings: Settings) -> Deadlines:
         return cls(settings.header_timeout_seconds, settings.upload_rate_window_seconds,
                    settings.min_upload_bytes_per_second,
                    min(settings.max_connections, open_file_limit() - SPARE_FILES))
@@ -80,6 +82,10 @@ def with_deadlines(channel_class: type, deadlines: Deadlines) -> type:
 class DeadlineChannel:
     """Mixed in front of a waitress HTTPChannel (see with_deadlines)."""
     deadlines: Deadlines
+    # waitress's HTTPChannel's own, which has no type information.
+    total_outbufs_len: int
+    requests: list[Any]
+    request: Any
 
     def __init__(self, server, sock, addr, adj, map=None):
         super().__init__(server, sock, addr, adj, map=map)

@@ -21,7 +21,7 @@ from dropbox.headers import HEADERS
 from onion.service_key import ServiceKey
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
-UNREADABLE_HOST = "This address could not be understood. Please check it and try again.\n".encode()
+UNREADABLE_HOST = b"This address could not be understood. Please check it and try again.\n"
 
 
 def host_name(host: str) -> str:

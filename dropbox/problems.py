@@ -30,4 +30,4 @@ class TooLarge(RequestEntityTooLarge):
 def message_for(error: HTTPException) -> str:
     if isinstance(error, TooLarge):
         return error.description
-    return PROBLEMS.get(error.code, PROBLEMS[400])
+    return str(PROBLEMS.get(error.code or 400, PROBLEMS[400]))

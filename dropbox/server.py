@@ -110,14 +110,15 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
             _publish(controller, config, site_port, desk_port)
         server.run()
         return request.code
-    except Stop as stop:
-        return stop.code
+    except Stop:  # its code is the request's
+        return request.code
     finally:
         if controller:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second signal stops us at once
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             controller.close()
-            print("onion services removed" + (", tor stopped" if tor.mode == "launch" else ""),
+            launched = tor is not None and tor.mode == "launch"
+            print("onion services removed" + (", tor stopped" if launched else ""),
                   flush=True)
 
 
@@ -192,7 +193,8 @@ def _connect(choice: TorChoice, config: Config) -> Tor:
         print(f"attached to tor {controller.version} on {where}", flush=True)
     else:
         controller = Tor.launch(config.tor_dir, choice.extra_config)
-        print(f"launched tor {controller.version} (pid {controller.process.pid})", flush=True)
+        pid = controller.process.pid if controller.process else "unknown"
+        print(f"launched tor {controller.version} (pid {pid})", flush=True)
     return controller
 
 

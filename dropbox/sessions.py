@@ -116,7 +116,8 @@ class MemorySessions(SessionInterface):
             self._expire(self._tables[True], time.monotonic())
             return len(self._tables[True]) < self._max
 
-    def save_session(self, app: Flask, session: MemorySession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, MemorySession)  # the only kind open_session makes
         if not session.modified and session.sid is None:
             return
         with self._lock:
@@ -137,6 +138,7 @@ class MemorySessions(SessionInterface):
                 session.sid, session.entry = secrets.token_urlsafe(32), entry
             else:
                 # Written back even if it expired while this request ran (a long upload).
+                assert session.entry is not None  # a session with an id has its entry
                 entry = session.entry
                 entry.seen, entry.data = time.monotonic(), dict(session)
                 self._remove(session.sid)  # it may change kind: keep it in one table only
@@ -168,6 +170,8 @@ class MemorySessions(SessionInterface):
             self._end(oldest, None)
 
     def _disown(self, sid: str, entry: Entry) -> None:
+        if entry.owner is None:
+            return
         sids = self._owners.get(entry.owner)
         if sids is not None:
             sids.pop(sid, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from dropbox import migrations
 from dropbox.storage.records import StorageError

@@ -8,8 +8,8 @@ from dropbox.config import Config
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.languages import LANGUAGES, direction, select_language
 from dropbox.problems import NOT_SAVED
-from dropbox.reporter import (CODENAME_SHOWN_SECONDS, CONVERSATION, UNCONFIRMED, reporter, rescue,
-                              would_accept)
+from dropbox.reporter import (CODENAME_SHOWN_SECONDS, CONVERSATION, SUBMISSIONS, UNCONFIRMED,
+                              reporter, rescue, would_accept)
 from dropbox.sessions import COOKIE_NAME
 from dropbox.unconfirmed import UnconfirmedCodenames
 from dropbox.uploads import EncryptingRequest
@@ -22,7 +22,7 @@ class SiteRequest(BoundedFormRequest, EncryptingRequest):
 
 def create_app(config: Config) -> Flask:
     app = build_app(__name__, config, service="site", cookie=COOKIE_NAME, request_class=SiteRequest,
-                    upload_endpoints=frozenset({"reporter.report", "reporter.conversation"}),
+                    upload_endpoints=SUBMISSIONS,
                     locale_selector=select_language, session_owner=CONVERSATION,
                     words_back=lambda: rescue(NOT_SAVED))
 

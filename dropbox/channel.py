@@ -63,7 +63,7 @@ from dropbox.disk_budget import DiskBudget
 from dropbox.headers import HEADERS
 from dropbox.spool import SealedOverflowableBuffer
 from dropbox.storage import today
-from dropbox.submission_stream import ARRIVAL, DISK_FAILED, SUBMISSION_PATHS, Arrival, Limits, boundary_of
+from dropbox.submission_stream import ARRIVAL, DISK_FAILED, Arrival, Limits, boundary_of
 from dropbox.uploads import UploadSink
 
 REQUEST_STARTED = "dropbox.request_started"
@@ -181,8 +181,7 @@ class SealedBodyParser(HTTPRequestParser):
 
     def _arrival(self) -> Arrival | None:
         intake = self.intake
-        if intake.judge is None or intake.limits is None or self.command != "POST" \
-                or self.path not in SUBMISSION_PATHS:
+        if intake.judge is None or intake.limits is None or not self._may_carry_files():
             return None
         boundary = boundary_of(self.headers.get("CONTENT_TYPE", ""))
         if boundary is None:

@@ -22,6 +22,7 @@ from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData
 
 from dropbox.config import Settings
+from dropbox.submission_stream import Limits
 from dropbox.multipart import MultipartDecoder
 
 
@@ -105,14 +106,16 @@ class BoundedFormRequest(Request):
 
 
 def bound_forms(app: Flask, settings: Settings, file_endpoints: frozenset[str]) -> None:
-    """Apply the limits to `app`, whose pages in `file_endpoints` take files."""
-    app.config.update(MAX_FORM_MEMORY_SIZE=settings.max_text_field_bytes,
-                      MAX_FORM_PARTS=settings.max_form_parts,
-                      DROPBOX_MAX_FORM_TEXT=settings.max_form_text_bytes,
+    """Apply the limits to `app`, whose pages in `file_endpoints` take files: the same Limits
+    as the push parser's (submission_stream.Limits.from_settings)."""
+    limits = Limits.from_settings(settings)
+    app.config.update(MAX_FORM_MEMORY_SIZE=limits.field_bytes,
+                      MAX_FORM_PARTS=limits.parts,
+                      DROPBOX_MAX_FORM_TEXT=limits.fields_bytes,
                       DROPBOX_FILE_ENDPOINTS=file_endpoints)  # for the channel (server.py)
 
     def refuse_large_bodies_without_files() -> None:
         if request.mimetype != "multipart/form-data" or request.endpoint not in file_endpoints:
-            request.max_content_length = settings.max_form_text_bytes
+            request.max_content_length = limits.fields_bytes
     # First of all before-request functions: the CSRF check reads the form.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_large_bodies_without_files)

@@ -1,6 +1,9 @@
 """What a reporter reads when something goes wrong: plain words, no status jargon, no traceback."""
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+
+from dropbox.submission_stream import (FIELD_TOO_LARGE, FIELDS_TOO_LARGE, FILE_TOO_LARGE,
+                                       TOO_MANY_FILES, TOO_MANY_PARTS)
 
 PROBLEMS = {
     400: _l("Something in what was sent could not be understood. Please go back and try again."),
@@ -31,3 +34,25 @@ def message_for(error: HTTPException) -> str:
     if isinstance(error, TooLarge):
         return error.description
     return str(PROBLEMS.get(error.code or 400, PROBLEMS[400]))
+
+
+# Each limit a reporter can meet in a submission, whichever parser met it (the push parser of
+# submission_stream.py or Werkzeug's, formlimits.py), and what they read: the figure it names
+# is filled in under the variable given.
+LIMIT_MESSAGES = {
+    TOO_MANY_FILES: (_l("Please send at most %(limit)s files at a time."), "limit"),
+    FILE_TOO_LARGE: (_l("Please send files of at most %(mib)s MiB each."), "mib"),
+    FIELD_TOO_LARGE: (_l("Please keep a message under %(limit)s characters, or attach it as a file."),
+                      "limit"),
+}
+
+
+def refusal(limit: str, figure: int | None = None) -> HTTPException:
+    """The answer to a submission that met `limit` (a submission_stream problem name);
+    `figure` is the limit's value as the reporter reads it (files, MiB, characters)."""
+    if limit in LIMIT_MESSAGES:
+        message, variable = LIMIT_MESSAGES[limit]
+        return TooLarge(str(message) % {variable: figure})
+    if limit in (FIELDS_TOO_LARGE, TOO_MANY_PARTS):
+        return RequestEntityTooLarge()
+    return BadRequest()

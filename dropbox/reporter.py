@@ -30,6 +30,10 @@ from dropbox.storage import Conversation
 from dropbox.uploads import upload_request
 
 reporter = Blueprint("reporter", __name__)
+# The pages that take files, the one place they are named: their bodies may be large and are
+# sealed as they arrive (the channel finds their paths from these), under the limits of
+# Settings (submission_stream.Limits); every other body is at most a form's text.
+SUBMISSIONS = frozenset({"reporter.report", "reporter.conversation"})
 
 PENDING = "pending_identity"
 # How long a new codename is kept in server memory for the reporter to write it down; it
@@ -217,10 +221,10 @@ def would_accept(fields: list[tuple[str, str]]) -> bool:
     """Asked by the channel before a submission's first file is stored (submission_stream.py):
     would its page accept it? The same checks as the routes below, on its text fields."""
     formdata = MultiDict(fields)
-    if request.path == "/report":
+    if request.endpoint == "reporter.report":
         pending = session.get(PENDING)
         return pending is not None and SHOWN not in pending and _report_form(formdata).validate()
-    if request.path == "/conversation":
+    if request.endpoint == "reporter.conversation":
         return _logged_in() is not None and FollowUpForm(formdata=formdata).validate()
     return True
 

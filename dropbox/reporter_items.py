@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 
 from flask import abort, request
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
 from nacl.public import PrivateKey, PublicKey
 
 from keys.envelope import Binding, open_envelope
@@ -22,8 +22,9 @@ from dropbox.exports import signed_author
 from dropbox.forms import ReportForm
 from dropbox.languages import LANGUAGES
 from dropbox.practice import Practice
-from dropbox.problems import TooLarge
+from dropbox.problems import refusal
 from dropbox.storage import StagedItem, Store, today
+from dropbox.submission_stream import TOO_MANY_FILES
 from dropbox.uploads import upload_request
 
 
@@ -91,7 +92,7 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
     keys = [r.public_key for r in recipients]
     uploads = [f for f in request.files.getlist("files") if f.filename]
     if len(uploads) > max_files:
-        raise TooLarge(_("Please send at most %(limit)s files at a time.", limit=max_files))
+        raise refusal(TOO_MANY_FILES, max_files)
     if not keys:
         abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]

@@ -91,10 +91,7 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     # stamped with the time for what reporters do, which nothing may print (OPERATING.md).
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     disk = _disk_budget(config)
-    settings = config.settings
-    limits = Limits(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,
-                    files=settings.max_files_per_submission, file_bytes=settings.max_file_mib * 1024 * 1024,
-                    parts=settings.max_form_parts)
+    limits = Limits.from_settings(config.settings)
     server = _waitress(app, config, host, port,
                        _intake(app, config, disk, limits, submission_judge(app)))
     site_port = server.effective_port

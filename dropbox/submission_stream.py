@@ -43,7 +43,6 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, NeedData, Sta
 from dropbox.multipart import PADDING_BYTES, MultipartDecoder
 
 ARRIVAL = "dropbox.arrival"
-SUBMISSION_PATHS = frozenset({"/report", "/conversation"})
 
 # The decoder is fed this much at a time, so its buffer (bounded below) stays small.
 SLICE = 64 * 1024
@@ -72,6 +71,13 @@ class Limits:
     files: int
     file_bytes: int
     parts: int
+
+    @classmethod
+    def from_settings(cls, settings) -> Limits:
+        """The limits of `settings` (config.Settings), as both parsers apply them."""
+        return cls(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,
+                   files=settings.max_files_per_submission, file_bytes=settings.max_file_mib * 1024 * 1024,
+                   parts=settings.max_form_parts)
 
 
 def boundary_of(content_type: str) -> bytes | None:

@@ -22,14 +22,13 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from flask import Request, current_app, request
-from flask_babel import gettext as _
 from nacl.public import PublicKey
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest
 
 from keys.envelope import Binding, PayloadSealer
 from keys.items import ItemMeta
-from dropbox.problems import TooLarge
+from dropbox.problems import refusal
 from dropbox.storage import StagedItem, new_id, today
 from dropbox import submission_stream as arriving
 
@@ -72,8 +71,7 @@ class UploadSink:
 
     def write(self, data: bytes | memoryview) -> int:
         if self.size + len(data) > self._max:
-            raise TooLarge(_("Please send files of at most %(mib)s MiB each.",
-                             mib=self._max // (1024 * 1024)))
+            raise refusal(arriving.FILE_TOO_LARGE, self._max // (1024 * 1024))
         written = self._sealer.write(data)
         if self._sealer.ciphertext_size - self._written_back >= WRITEBACK_BYTES:
             self._file.flush()
@@ -158,17 +156,10 @@ class EncryptingRequest(Request):
         settings = current_app.extensions["dropbox"].config.settings
         if arrival.problem == arriving.DISK_FAILED:
             return arrival.failure or OSError("the disk failed while the submission arrived")
-        if arrival.problem == arriving.TOO_MANY_FILES:
-            return TooLarge(_("Please send at most %(limit)s files at a time.",
-                              limit=settings.max_files_per_submission))
-        if arrival.problem == arriving.FILE_TOO_LARGE:
-            return TooLarge(_("Please send files of at most %(mib)s MiB each.", mib=settings.max_file_mib))
-        if arrival.problem == arriving.FIELD_TOO_LARGE:
-            return TooLarge(_("Please keep a message under %(limit)s characters, or attach it as a file.",
-                              limit=settings.max_message_chars))
-        if arrival.problem in (arriving.FIELDS_TOO_LARGE, arriving.TOO_MANY_PARTS):
-            return RequestEntityTooLarge()
-        return BadRequest()
+        figures = {arriving.TOO_MANY_FILES: settings.max_files_per_submission,
+                   arriving.FILE_TOO_LARGE: settings.max_file_mib,
+                   arriving.FIELD_TOO_LARGE: settings.max_message_chars}
+        return refusal(arrival.problem, figures.get(arrival.problem or ""))
 
     def seal_message(self, text: str) -> UploadSink:
         sink = self.new_sink(ItemMeta(kind="message", date=today()))

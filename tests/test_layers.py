@@ -1,0 +1,36 @@
+"""The layers the layout promises: commands that serve no page load no web framework."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ("flask", "flask_babel", "babel", "werkzeug", "jinja2", "wtforms", "waitress")
+
+# Runs a command as `dropbox` does, then names every module it loaded.
+COMMAND = """
+import json, sys
+from dropbox.cli import cli
+try:
+    cli(sys.argv[1:], standalone_mode=False)
+except Exception:
+    pass  # what it said does not matter here (`status` on a fresh instance reports problems)
+finally:
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def loaded_by_command(*args: str | Path) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", COMMAND, *map(str, args)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    return {name.split(".")[0] for name in json.loads(result.stderr.splitlines()[-1])}
+
+
+@pytest.mark.parametrize("command", [("team", "list"), ("status",), ("desk", "list-users")])
+def test_commands_that_serve_no_page_do_not_load_flask(instance, command):
+    assert sorted(loaded_by_command(*command, "--data", instance) & set(WEB)) == []
+

@@ -1,4 +1,5 @@
-"""The layers the layout promises: commands that serve no page load no web framework."""
+"""The layers the layout promises: commands that serve no page load no web framework, and
+storage knows nothing above it (config, the code of practice, tor, the desk)."""
 from __future__ import annotations
 
 import json
@@ -34,3 +35,12 @@ def loaded_by_command(*args: str | Path) -> set[str]:
 def test_commands_that_serve_no_page_do_not_load_flask(instance, command):
     assert sorted(loaded_by_command(*command, "--data", instance) & set(WEB)) == []
 
+
+def test_storage_imports_nothing_above_it():
+    probe = "import json, sys, dropbox.storage; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, check=True)
+    loaded = set(json.loads(result.stdout))
+    above = {"dropbox.config", "dropbox.practice", "dropbox.migrations", "dropbox.languages"}
+    assert sorted(name for name in loaded if name in above or name.split(".")[0] in ("onion", *WEB)
+                  or name.startswith("dropbox.desk")) == []

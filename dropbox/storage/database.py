@@ -21,8 +21,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from dropbox import migrations
 from dropbox.storage.records import StorageError
+from dropbox.storage.schema import VERSION
 
 
 class UpgradeDue(StorageError):
@@ -57,7 +57,7 @@ class Database:
     def prepare(self) -> None:
         """Refuse a database of another version (UpgradeDue when it is behind), before
         anything is written; then create the folders beside it that are missing."""
-        found, current = stored_version(self.database), migrations.CURRENT
+        found, current = stored_version(self.database), VERSION
         data_dir = self.database.parent
         if found is None or found < current:
             made = ("has no database yet" if found is None else

@@ -26,7 +26,6 @@ from keys.errors import FormatError
 from keys.responder import Responder
 from dropbox.storage import Conversation, Item, StagedItem, Store, new_id, today
 
-LAST_EXPORT = "last_export_seq"
 BUNDLE_SUFFIX = ".odbx"
 V1_REPLY = ("this reply file was written by onion-dropbox 0.1 and is not signed, so nothing shows "
             "who wrote it (a responder left out of the conversation could have): ask its author "
@@ -36,7 +35,7 @@ V1_REPLY = ("this reply file was written by onion-dropbox 0.1 and is not signed,
 def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[str, int]:
     """One bundle per responder in `out_dir` (NAME.odbx) with what is new since the last team
     export (everything, with `everything`); returns how many conversations each got."""
-    since = 0 if everything else store.get_state(LAST_EXPORT)
+    since = 0 if everything else store.state.last_export()
     grouped = store.items_after(since)
     conversations = {cid: c for cid in grouped if (c := store.conversation(cid)) is not None}
     if not conversations:
@@ -49,7 +48,7 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
         _write(store, out_dir / f"{member.name}{BUNDLE_SUFFIX}", member, mine, grouped,
                designations, excluded=len(conversations) - len(mine))
         counts[member.name] = len(mine)
-    store.set_state(LAST_EXPORT, max(i.seq for items in grouped.values() for i in items))
+    store.state.set_last_export(max(i.seq for items in grouped.values() for i in items))
     return counts
 
 

@@ -11,7 +11,6 @@ import datetime
 import shutil
 
 from dropbox.config import Config
-from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
 
 
@@ -42,7 +41,7 @@ def unread_for(store: Store, days: int, today: datetime.date | None = None) -> s
     conversation that leaves them out."""
     today = today or datetime.date.today()
     oldest = (today - datetime.timedelta(days=days)).isoformat()
-    exported = store.get_state(LAST_EXPORT)
+    exported = store.state.last_export()
     downloaded = {a["name"]: a["last_download_seq"] for a in store.accounts()}
     # Every conversation has a reader on the team: what all of them have taken is taken.
     readers = {r.name for r in store.team()} | set(downloaded)

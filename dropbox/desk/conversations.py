@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from keys.codename import desk_name
 from keys.responder import Responder
-from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
 
 
@@ -75,7 +74,7 @@ def find(store: Store, name: str, designation: str) -> DeskConversation | None:
 def _seen(store: Store, account) -> int:
     # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
     # counts as a download for every reader. (My own uploaded replies are never new to me.)
-    return max(account["last_download_seq"], store.get_state(LAST_EXPORT))
+    return max(account["last_download_seq"], store.state.last_export())
 
 
 def _shown(row: dict, named: dict[str, tuple[str, bool]]) -> DeskConversation:

@@ -23,17 +23,12 @@ RETENTION_BODY = ("A conversation on the response desk will be deleted soon unde
                   "rules unless there is new activity. Please log in to see which.\n")
 
 
-def retention_notice_key(name: str) -> str:
-    """The state entry saying a responder is due a "deleted soon" notice (desk/housekeeping)."""
-    return f"retention_notice:{name}"
-
-
 def send_due_notices(config: Config, store: Store, now: float | None = None) -> list[str]:
     """Mail every responder with a due notice and no notice in the last hour; returns who."""
     settings = config.settings
     now = time.time() if now is None else now
     retention = {a["name"] for a in store.accounts()
-                 if store.get_state(retention_notice_key(a["name"]))}
+                 if store.state.retention_notice_due(a["name"])}
     due = [a for a in store.accounts()
            if (a["notice_pending"] or a["name"] in retention) and a["email"]
            and now - a["last_notice"] >= BATCH_SECONDS]
@@ -54,5 +49,5 @@ def send_due_notices(config: Config, store: Store, now: float | None = None) -> 
             smtp.send_message(message)
             store.update_account(account["name"], notice_pending=0, last_notice=int(now))
             if warned:
-                store.set_state(retention_notice_key(account["name"]), 0)
+                store.state.set_retention_notice_due(account["name"], False)
     return [a["name"] for a in due]

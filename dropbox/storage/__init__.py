@@ -12,11 +12,14 @@ One module per concept: the v0.1.0 schema (`schema`), the values rows turn into
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from dropbox.storage.conversations import ConversationTables
 from dropbox.storage.database import UpgradeDue, stored_version
 from dropbox.storage.desk import DeskTables
 from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedItem,
                                      StorageError, new_id, today)
+from dropbox.storage.state import InstanceState
 from dropbox.storage.team import TeamTable
 
 __all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store",
@@ -25,3 +28,7 @@ __all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError
 
 class Store(TeamTable, ConversationTables, DeskTables):
     """The instance's database and payload files. Safe to share between threads."""
+
+    def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
+        super().__init__(database, store_dir, tmp_dir)
+        self.state = InstanceState(self)

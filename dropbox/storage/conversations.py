@@ -22,7 +22,7 @@ class ConversationTables(Payloads):
         derived from the id) no conversation holds. Names are then unique without a third
         word, which would tell a responder that a conversation they cannot see holds the
         two-word one."""
-        with self._db() as db:
+        with self.transaction() as db:
             while True:
                 conversation_id = new_id()
                 if db.execute("SELECT 1 FROM desk_conversations WHERE designation = ?",
@@ -36,7 +36,7 @@ class ConversationTables(Payloads):
         (`new_conversation_id`); the conversation is named in the same transaction, and
         StorageError stores nothing if another conversation took its name meanwhile."""
         conversation_id = conversation_id or self.new_conversation_id()
-        with self._placed(conversation_id, items), self._db() as db:
+        with self._placed(conversation_id, items), self.transaction() as db:
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
@@ -53,7 +53,7 @@ class ConversationTables(Payloads):
                   first_position: int | None = None) -> None:
         """`first_position`: the reporter's place the items were bound to; if another submission
         took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
-        with self._placed(conversation_id, items), self._db() as db:
+        with self._placed(conversation_id, items), self.transaction() as db:
             db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
             if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
                 raise StorageError("another submission to this conversation came first")
@@ -73,7 +73,7 @@ class ConversationTables(Payloads):
         however many conversations are stored (every table it touches is indexed by conversation).
         When it returns, no database file holds what it deleted (`_forget_deleted`)."""
         for batch, marks in batches(conversation_ids):
-            with self._db() as db:
+            with self.transaction() as db:
                 found = [(row_id(row["id"]), _recipients(row["recipients"])) for row in db.execute(
                     f"SELECT id, recipients FROM conversations WHERE id IN ({marks})", batch)]
                 db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
@@ -86,7 +86,7 @@ class ConversationTables(Payloads):
 
     def inactive_since(self, day: str) -> dict[str, str]:
         """Conversation id → last activity, for those whose last activity was before `day`."""
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute("SELECT id, last_activity FROM conversations WHERE last_activity < ?",
                               (day,)).fetchall()
         return {row_id(r["id"]): r["last_activity"] for r in rows}
@@ -100,7 +100,7 @@ class ConversationTables(Payloads):
         items both untaken and old are walked, never all that are untaken or all that are
         old. (Were the clock set back a day, an item stamped with the earlier day would
         wait for the boundary to pass it: a late warning, never a false one.)"""
-        with self._db() as db:
+        with self.transaction() as db:
             first_recent = db.execute(
                 "SELECT seq FROM items INDEXED BY items_by_day WHERE created >= ?"
                 " ORDER BY created, seq LIMIT 1", (created_before,)).fetchone()
@@ -112,7 +112,7 @@ class ConversationTables(Payloads):
     def recipient_of(self, name: str, conversation_ids: list[str]) -> set[str]:
         """Those of `conversation_ids` whose recipient list names `name`."""
         mine: set[str] = set()
-        with self._db() as db:
+        with self.transaction() as db:
             for batch, marks in batches(conversation_ids):
                 mine.update(row_id(r["conversation_id"]) for r in db.execute(
                     "SELECT conversation_id FROM conversation_recipients WHERE name = ? AND"
@@ -121,7 +121,7 @@ class ConversationTables(Payloads):
 
     def count_for(self, name: str) -> int:
         """How many conversations name `name` as a recipient."""
-        with self._db() as db:
+        with self.transaction() as db:
             return self._count_for(db, name)
 
     @staticmethod
@@ -130,24 +130,24 @@ class ConversationTables(Payloads):
                           (name,)).fetchone()[0]
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
-        with self._db() as db:
+        with self.transaction() as db:
             row = db.execute("SELECT * FROM conversations WHERE lookup_id = ?", (lookup_id,)).fetchone()
         return None if row is None else _conversation(row)
 
     def conversation(self, conversation_id: str) -> Conversation | None:
-        with self._db() as db:
+        with self.transaction() as db:
             row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         return None if row is None else _conversation(row)
 
     def items(self, conversation_id: str) -> list[Item]:
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
                               (conversation_id,)).fetchall()
         return [_item(r) for r in rows]
 
     def reporter_items(self, conversation_id: str) -> int:
         """How many items the reporter has added: the place of their next one."""
-        with self._db() as db:
+        with self.transaction() as db:
             return self._reporter_items(db, conversation_id)
 
     @staticmethod
@@ -158,7 +158,7 @@ class ConversationTables(Payloads):
     def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
         in the conversations on whose recipient list they are."""
-        with self._db() as db:
+        with self.transaction() as db:
             if recipient is None:
                 rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
             else:
@@ -183,16 +183,6 @@ class ConversationTables(Payloads):
         return ("SELECT i.* FROM conversation_recipients r CROSS JOIN items i"
                 " ON i.conversation_id = r.conversation_id"
                 " WHERE r.name = ?1 AND i.seq > ?2 ORDER BY i.seq")
-
-    def get_state(self, key: str, default: int = 0) -> int:
-        with self._db() as db:
-            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return default if row is None else row["value"]
-
-    def set_state(self, key: str, value: int) -> None:
-        with self._db() as db:
-            db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
-                       (key, value, value))
 
     @staticmethod
     def _note_activity(db: sqlite3.Connection, recipients: tuple[Responder, ...]) -> None:

@@ -1,6 +1,6 @@
 """One SQLite database, opened the same way everywhere, used only at this program's version.
 
-Every query goes through `_db()`, one transaction each. Outside a request
+Every query goes through `transaction()`, one transaction each. Outside a request
 that is one connection per call; a web app calls `hold_connection()` when a
 request starts and `release_connection()` when it ends, so each request
 opens one connection, whatever number of queries it makes (connections are
@@ -110,7 +110,7 @@ class Database:
             db.close()
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """A connection inside a transaction, committed when the block ends (rolled back on an
         error). Nested blocks on a held connection share the outer transaction."""
         if not getattr(self._held, "wanted", False):

@@ -45,7 +45,7 @@ def record_audit(db: sqlite3.Connection, actor: str, action: str,
 
 class DeskTables(Database):
     def add_account(self, name: str, password_hash: bytes, sealed_totp: bytes, email: str) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             try:
                 db.execute("INSERT INTO desk_accounts (name, password_hash, sealed_totp, email)"
                            " VALUES (?, ?, ?, ?)", (name, password_hash, sealed_totp, email))
@@ -53,7 +53,7 @@ class DeskTables(Database):
                 raise StorageError(f"{name} has a desk account already") from None
 
     def reset_account(self, name: str, password_hash: bytes, sealed_totp: bytes) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             changed = db.execute(
                 "UPDATE desk_accounts SET password_hash = ?, sealed_totp = ?, last_otp_step = 0,"
                 " failures = 0, locked_until = 0 WHERE name = ?",
@@ -62,30 +62,30 @@ class DeskTables(Database):
             raise StorageError(f"{name} has no desk account")
 
     def remove_account(self, name: str) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             if db.execute("DELETE FROM desk_accounts WHERE name = ?", (name,)).rowcount == 0:
                 raise StorageError(f"{name} has no desk account")
             db.execute("DELETE FROM desk_stars WHERE name = ?", (name,))
 
     def account(self, name: str) -> sqlite3.Row | None:
-        with self._db() as db:
+        with self.transaction() as db:
             return db.execute("SELECT * FROM desk_accounts WHERE name = ?", (name,)).fetchone()
 
     def accounts(self) -> list[sqlite3.Row]:
-        with self._db() as db:
+        with self.transaction() as db:
             return db.execute("SELECT * FROM desk_accounts ORDER BY name").fetchall()
 
     def update_account(self, name: str, **values: int | str) -> None:
         columns = {"last_otp_step", "failures", "locked_until", "email", "last_download_seq",
                    "notice_pending", "last_notice"}
         assert values and set(values) <= columns
-        with self._db() as db:
+        with self.transaction() as db:
             db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",
                        (*values.values(), name))
 
     def claim_otp_step(self, name: str, step: int) -> bool:
         """Record `step` as used; False if it, or a later one, was used already."""
-        with self._db() as db:
+        with self.transaction() as db:
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
@@ -93,7 +93,7 @@ class DeskTables(Database):
         """One page of `name`'s conversations, most recently active first, in one query: the
         newest-first index is walked until the page is full, so a page costs the same however
         many conversations there are (a deep page walks the ones before it, nothing else)."""
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute(
                 f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_MINE}"
                 f" ORDER BY {_NEWEST_FIRST} LIMIT :limit OFFSET :offset) AS c"
@@ -103,7 +103,7 @@ class DeskTables(Database):
 
     def desk_conversation(self, name: str, seen_seq: int, designation: str) -> dict | None:
         """`name`'s conversation with that designation, as `desk_page` shows it; None for any other."""
-        with self._db() as db:
+        with self.transaction() as db:
             row = db.execute(
                 f"{_SUMMARY} FROM desk_conversations d JOIN conversations c ON c.id = d.conversation_id"
                 f" WHERE d.designation = :designation AND {_MINE}",
@@ -114,7 +114,7 @@ class DeskTables(Database):
         """Count one code guess before it is checked, in one statement, so that guesses
         arriving at once cannot all be checked before the count locks; False while locked.
         The guess that reaches `limit` sets the lock for the ones after it."""
-        with self._db() as db:
+        with self.transaction() as db:
             return db.execute(
                 "UPDATE desk_accounts SET failures = (CASE WHEN failures >= :limit THEN 0"
                 " ELSE failures END) + 1, locked_until = CASE WHEN (CASE WHEN failures >= :limit"
@@ -125,7 +125,7 @@ class DeskTables(Database):
     def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
         """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
         asked again with `tries` + 1 while the name is taken."""
-        with self._db() as db:
+        with self.transaction() as db:
             known = {}
             for batch, marks in batches(conversation_ids):
                 known.update((r["conversation_id"], (r["designation"], bool(r["closed"]))) for r in db.execute(
@@ -144,17 +144,17 @@ class DeskTables(Database):
         return {cid: known[cid] for cid in conversation_ids}
 
     def set_closed(self, conversation_id: str, closed: bool) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             db.execute("UPDATE desk_conversations SET closed = ? WHERE conversation_id = ?",
                        (int(closed), conversation_id))
 
     def stars(self, name: str) -> set[str]:
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute("SELECT conversation_id FROM desk_stars WHERE name = ?", (name,)).fetchall()
         return {r["conversation_id"] for r in rows}
 
     def toggle_star(self, name: str, conversation_id: str) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             if not db.execute("DELETE FROM desk_stars WHERE name = ? AND conversation_id = ?",
                               (name, conversation_id)).rowcount:
                 db.execute("INSERT INTO desk_stars VALUES (?, ?)", (name, conversation_id))
@@ -164,7 +164,7 @@ class DeskTables(Database):
 
     def audit_each(self, actor: str, action: str, abouts: list[tuple[Responder, ...] | None]) -> None:
         """One entry per audience in `abouts` (one per conversation), in one transaction."""
-        with self._db() as db:
+        with self.transaction() as db:
             for about in abouts:
                 record_audit(db, actor, action, about)
 
@@ -172,7 +172,7 @@ class DeskTables(Database):
         """((day, actor, action), how many) newest first, of the entries `name` may see: those
         about the whole team and those whose audience names them. Counted by SQLite, so the
         page does not decode every entry ever written."""
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute(
                 "SELECT day, actor, action, count(*) AS n FROM desk_audit WHERE audience IS NULL OR"
                 " EXISTS (SELECT 1 FROM json_each(desk_audit.audience) WHERE value = ?)"
@@ -181,24 +181,24 @@ class DeskTables(Database):
 
     def ask_deletion(self, conversation_id: str, name: str, due: str) -> str:
         """Record the request; returns the day it is due (asking again keeps the first)."""
-        with self._db() as db:
+        with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO desk_deletions VALUES (?, ?, ?)", (conversation_id, name, due))
             return db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
                               (conversation_id,)).fetchone()["due"]
 
     def cancel_deletion(self, conversation_id: str) -> bool:
-        with self._db() as db:
+        with self.transaction() as db:
             return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
                               (conversation_id,)).rowcount == 1
 
     def pending_deletions(self) -> dict[str, tuple[str, str]]:
         """conversation id → (who asked, day it is due), for every deletion waiting."""
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute("SELECT * FROM desk_deletions").fetchall()
         return {r["conversation_id"]: (r["requested_by"], r["due"]) for r in rows}
 
     def record_uploads(self, name: str, item_ids: list[str]) -> None:
         """`name` uploaded these replies on the desk: they are not "new" to them."""
-        with self._db() as db:
+        with self.transaction() as db:
             db.executemany("INSERT OR IGNORE INTO desk_uploads VALUES (?, ?)",
                            [(item_id, name) for item_id in item_ids])

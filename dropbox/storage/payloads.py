@@ -93,7 +93,7 @@ class Payloads(Database):
         # Only well-formed ids become paths: a torn last line is simply skipped.
         entries = [e for e in (line.split() for line in journal.read_text("ascii", "replace").splitlines())
                    if len(e) == 2 and all(ID_PATTERN.fullmatch(part) for part in e)]
-        with self._db() as db:
+        with self.transaction() as db:
             for conversation_id, item_id in entries:
                 if db.execute("SELECT 1 FROM items WHERE id = ? AND conversation_id = ?",
                               (item_id, conversation_id)).fetchone() is None:

@@ -13,7 +13,7 @@ from keys.responder import Responder
 
 class TeamTable(Database):
     def add_responder(self, responder: Responder) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             try:
                 db.execute("INSERT INTO team (name, public_key, signing_key) VALUES (?, ?, ?)",
                            (responder.name, bytes(responder.public_key), _signing(responder)))
@@ -22,19 +22,19 @@ class TeamTable(Database):
 
     def replace_responder(self, responder: Responder) -> None:
         """A new key under the same name: new items of every conversation naming them use it."""
-        with self._db() as db:
+        with self.transaction() as db:
             if db.execute("UPDATE team SET public_key = ?, signing_key = ? WHERE name = ?",
                           (bytes(responder.public_key), _signing(responder),
                            responder.name)).rowcount == 0:
                 raise StorageError(f"there is no responder named {responder.name!r}")
 
     def remove_responder(self, name: str) -> None:
-        with self._db() as db:
+        with self.transaction() as db:
             if db.execute("DELETE FROM team WHERE name = ?", (name,)).rowcount == 0:
                 raise StorageError(f"there is no responder named {name!r}")
 
     def team(self) -> list[Responder]:
-        with self._db() as db:
+        with self.transaction() as db:
             rows = db.execute("SELECT name, public_key, signing_key FROM team ORDER BY name").fetchall()
         return [Responder(r["name"], PublicKey(r["public_key"]),
                           VerifyKey(r["signing_key"]) if r["signing_key"] else None) for r in rows]

@@ -43,7 +43,7 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     designations = store.designations(list(conversations), desk_name)
     counts = {}
-    for member in store.team():
+    for member in store.team.members():
         mine = [c for c in conversations.values() if any(r.name == member.name for r in c.recipients)]
         _write(store, out_dir / f"{member.name}{BUNDLE_SUFFIX}", member, mine, grouped,
                designations, excluded=len(conversations) - len(mine))
@@ -57,7 +57,7 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     """The desk's "my bundle": `responder`'s conversations with items new since their last
     download (all, with `everything`); returns them. Its cost depends on their
     conversations only, and it tells nothing of those that leave them out."""
-    member = next((r for r in store.team() if r.name == responder), None)
+    member = next((r for r in store.team.members() if r.name == responder), None)
     if member is None:
         return []
     since = 0 if everything else store.account(responder)["last_download_seq"]
@@ -90,7 +90,7 @@ def _write_record(store: Store, writer: BundleWriter, conversation: Conversation
                   items: list[Item], designation: str) -> None:
     writer.conversation(ConversationEntry(
         conversation.id, tuple(_entry(i) for i in items),
-        store.current_recipients(conversation.recipients), conversation.reporter_key, designation))
+        store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation))
     for item in items:
         writer.write(item.header)
         with open(store.payload_path(item), "rb") as payload:
@@ -125,7 +125,7 @@ def import_replies(store: Store, path: Path) -> int:
     conversation = store.conversation(cid)
     if conversation is None:
         raise FormatError(f"conversation {cid} does not exist on this server")
-    recipients = store.current_recipients(conversation.recipients)
+    recipients = store.team.current_recipients(conversation.recipients)
     signer = next((r for r in recipients if r.name == proof.author), None)
     if signer is None:
         raise FormatError(f"the reply is signed as {proof.author}, who is not a current "

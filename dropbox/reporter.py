@@ -58,7 +58,7 @@ class TeamMember:
 
 def _team() -> list[TeamMember]:
     practice = _instance().config.practice
-    return [TeamMember(r.name, practice.organisation(r.name)) for r in _instance().store.team()]
+    return [TeamMember(r.name, practice.organisation(r.name)) for r in _instance().store.team.members()]
 
 
 def _fresh_session() -> None:
@@ -276,7 +276,7 @@ def report():
         return redirect(url_for("reporter.index"))
     if SHOWN in pending:
         return redirect(url_for("reporter.codename"))
-    store_team = _instance().store.team()
+    store_team = _instance().store.team.members()
     form = _report_form()
     if not form.validate_on_submit() or _files_refused():
         return render_template("report.html", form=form, dropped=_dropped_files()), \
@@ -352,7 +352,7 @@ def conversation():
         store = _instance().store
         position = store.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
-                                  store.current_recipients(current.recipients), current.id, position,
+                                  store.team.current_recipients(current.recipients), current.id, position,
                                   _max_files())
         if staged:
             store.add_items(current.id, "reporter", staged, first_position=position)

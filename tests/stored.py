@@ -24,7 +24,7 @@ THREADS = 8
 
 def populate(store: Store, count: int, rng: random.Random, lookups: dict[int, str] | None = None) -> list[str]:
     """`count` new conversations, in order; `lookups` gives some a real codename's lookup id."""
-    team = tuple(store.team())
+    team = tuple(store.team.members())
     recipients = [team if n % 5 != 4 else _leaving_two_out(team, rng) for n in range(count)]
     with ThreadPoolExecutor(THREADS) as pool:
         made = [pool.submit(_conversation, store, n, recipients[n], (lookups or {}).get(n))

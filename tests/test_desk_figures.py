@@ -61,7 +61,7 @@ def desk(instance):
 
 
 def _team(store, *names):
-    return tuple(r for r in store.team() if r.name in names)
+    return tuple(r for r in store.team.members() if r.name in names)
 
 
 def _make_old(store, conversation_id: str) -> None:

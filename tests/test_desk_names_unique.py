@@ -39,7 +39,7 @@ def _store(data: Path) -> Store:
 
 
 def _create(store: Store, conversation_id: str, names: set[str]) -> None:
-    recipients = tuple(r for r in store.team() if r.name in names)
+    recipients = tuple(r for r in store.team.members() if r.name in names)
     keys = [r.public_key for r in recipients]
     item = _stage(store, ItemMeta("message", "2026-12-01"), b"report", keys,
                   Binding(conversation_id, "reporter", 0))

@@ -78,7 +78,7 @@ from keys.envelope import Binding
 from keys.items import ItemMeta
 config = Config.load(Path(sys.argv[1]))
 store = Store(config.database, config.store_dir, config.tmp_dir)
-keys = [r.public_key for r in store.team()]
+keys = [r.public_key for r in store.team.members()]
 items = [_stage(store, ItemMeta("message", "2026-01-01"), b"never acknowledged", keys,
                 Binding("ab" * 16, "reporter", 0))]
 with store._placed("ab" * 16, items):

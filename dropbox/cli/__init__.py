@@ -85,7 +85,7 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     from dropbox.server import TorChoice, serve as run
     from onion.tor import read_torrc
     config, store = load(data_dir)
-    if not store.team():
+    if not store.team.members():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
     if not _is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "

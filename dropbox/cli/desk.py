@@ -35,7 +35,7 @@ def desk_add_user(name: str, email: str, data_dir: Path) -> None:
     """Give responder NAME a desk login: a password and an authenticator secret."""
     from dropbox.desk.accounts import add_account
     config, store = load(data_dir)
-    if name not in {r.name for r in store.team()}:
+    if name not in {r.name for r in store.team.members()}:
         raise click.ClickException(f"{name!r} is not on the team; add them with `dropbox team add` first")
     try:
         _show_credentials(add_account(config, store, name, email))

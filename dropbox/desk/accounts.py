@@ -118,7 +118,7 @@ def authenticate(config: Config, store: Store, name: str, password: str, code: s
     one guess worth limiting (a password of seven diceware words is not guessed online);
     it is counted before it is checked, atomically, and five lock the codes for a while."""
     now = time.time() if now is None else now
-    account = store.account(name) if name in {r.name for r in store.team()} else None
+    account = store.account(name) if name in {r.name for r in store.team.members()} else None
     right = _verify(account["password_hash"] if account else _decoy_hash(), password)
     if account is None or not right:
         raise LoginRefused(REFUSED)

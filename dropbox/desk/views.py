@@ -62,7 +62,7 @@ def require_login():
     name = session.get(USER)
     if request.endpoint in PUBLIC:
         return None
-    team = {r.name for r in _instance().store.team()}
+    team = {r.name for r in _instance().store.team.members()}
     account = _instance().store.account(name) if name in team else None
     # `desk reset-user` and `remove-user` run in another process: the login they end is
     # told apart by its credentials, checked on every request.

@@ -20,15 +20,15 @@ from dropbox.storage.desk import DeskTables
 from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedItem,
                                      StorageError, new_id, today)
 from dropbox.storage.state import InstanceState
-from dropbox.storage.team import TeamTable
+from dropbox.storage.team import Team
 
 __all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store",
            "UpgradeDue", "new_id", "stored_version", "today"]
 
 
-class Store(TeamTable, ConversationTables, DeskTables):
+class Store(ConversationTables, DeskTables):
     """The instance's database and payload files. Safe to share between threads."""
 
     def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
         super().__init__(database, store_dir, tmp_dir)
-        self.state = InstanceState(self)
+        self.team, self.state = Team(self), InstanceState(self)

@@ -41,7 +41,7 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
     if not conversations:
         return {}
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    designations = store.designations(list(conversations), desk_name)
+    designations = store.desk.designations(list(conversations), desk_name)
     counts = {}
     for member in store.team.members():
         mine = [c for c in conversations.values() if any(r.name == member.name for r in c.recipients)]
@@ -60,17 +60,17 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     member = next((r for r in store.team.members() if r.name == responder), None)
     if member is None:
         return []
-    since = 0 if everything else store.account(responder)["last_download_seq"]
+    since = 0 if everything else store.desk.account(responder).last_download_seq
     grouped = store.items_after(since, recipient=responder)
     mine = sorted((c for cid in grouped if (c := store.conversation(cid)) is not None),
                   key=lambda c: (c.created, c.id))
     if not mine:
         return []
     grouped = {c.id: grouped[c.id] for c in mine}
-    designations = store.designations([c.id for c in mine], desk_name)
+    designations = store.desk.designations([c.id for c in mine], desk_name)
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)
-    store.update_account(responder, last_download_seq=max(newest, since))
+    store.desk.update_account(responder, last_download_seq=max(newest, since))
     return mine
 
 

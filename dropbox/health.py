@@ -42,7 +42,7 @@ def unread_for(store: Store, days: int, today: datetime.date | None = None) -> s
     today = today or datetime.date.today()
     oldest = (today - datetime.timedelta(days=days)).isoformat()
     exported = store.state.last_export()
-    downloaded = {a["name"]: a["last_download_seq"] for a in store.accounts()}
+    downloaded = {a.name: a.last_download_seq for a in store.desk.accounts()}
     # Every conversation has a reader on the team: what all of them have taken is taken.
     readers = {r.name for r in store.team.members()} | set(downloaded)
     floor = max(exported, min((downloaded.get(name, 0) for name in readers), default=0))

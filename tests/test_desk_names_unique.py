@@ -58,7 +58,7 @@ def test_the_twins_share_a_name():
 
 def test_a_conversation_whose_name_another_holds_is_never_made(instance):
     store = _store(instance)
-    store.add_account("bahaa", b"x", b"x", "")
+    store.desk.add_account("bahaa", b"x", b"x", "")
     _create(store, TWINS[0], {"alexandra", "mario"})  # leaves bahaa out
     with pytest.raises(StorageError):
         _create(store, TWINS[1], {"alexandra", "bahaa", "mario"})
@@ -80,7 +80,7 @@ def test_every_conversation_is_named_when_made_with_two_words_all_different(inst
 def test_a_left_out_responder_sees_only_two_word_names_whatever_else_is_stored(instance):
     store = _store(instance)
     for name in ("alexandra", "bahaa"):
-        store.add_account(name, b"x", b"x", "")
+        store.desk.add_account(name, b"x", b"x", "")
     _create(store, TWINS[0], {"alexandra", "mario"})  # leaves bahaa out
     page_for(store, "alexandra", 1, 1000)  # the desk lists it, under its name
     try:

@@ -42,8 +42,8 @@ def test_purge_deletes_exactly_the_expired_conversations_from_every_table_and_th
     ids = populate(store, CONVERSATIONS, random.Random(7))
     expired = set(ids[::2][:600])  # more than one batch
     for cid in ids[:40]:  # starred and designated on the desk, expired or not
-        store.toggle_star("alexandra", cid)
-    store.designations(ids[:40], new_designation)
+        store.desk.toggle_star("alexandra", cid)
+    store.desk.designations(ids[:40], new_designation)
     audiences = {cid: sorted(r.name for r in store.conversation(cid).recipients) for cid in expired}
     with sqlite3.connect(instance / "dropbox.sqlite3") as db:
         db.executemany("UPDATE conversations SET last_activity = '2000-01-01' WHERE id = ?",

@@ -143,7 +143,7 @@ def export(data_dir: Path, out_dir: Path, everything: bool) -> None:
         click.echo("nothing new since the last export (use --all for everything); no file written")
     else:
         # The desk shows it: the audit names it, and what it held is no longer "new" to anyone.
-        store.audit("command line", "exported a bundle")
+        store.desk.audit("command line", "exported a bundle")
     for name, count in counts.items():
         click.echo(f"wrote {out_dir / (name + '.odbx')}: "
                    f"{counted(count, 'conversation', 'conversations')} for {name}")
@@ -195,7 +195,7 @@ def _audit_import(store, path: Path) -> None:
     from dropbox.exports import read_reply
     conversation = store.conversation(read_reply(path).conversation_id)
     if conversation is not None:
-        store.audit("command line", "imported a reply", conversation.recipients)
+        store.desk.audit("command line", "imported a reply", conversation.recipients)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

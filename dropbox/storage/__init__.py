@@ -16,19 +16,19 @@ from pathlib import Path
 
 from dropbox.storage.conversations import ConversationTables
 from dropbox.storage.database import UpgradeDue, stored_version
-from dropbox.storage.desk import DeskTables
+from dropbox.storage.desk import Account, Desk, Summary
 from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedItem,
                                      StorageError, new_id, today)
 from dropbox.storage.state import InstanceState
 from dropbox.storage.team import Team
 
-__all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store",
+__all__ = ["Account", "Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store", "Summary",
            "UpgradeDue", "new_id", "stored_version", "today"]
 
 
-class Store(ConversationTables, DeskTables):
+class Store(ConversationTables):
     """The instance's database and payload files. Safe to share between threads."""
 
     def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
         super().__init__(database, store_dir, tmp_dir)
-        self.team, self.state = Team(self), InstanceState(self)
+        self.team, self.desk, self.state = Team(self), Desk(self), InstanceState(self)

@@ -36,8 +36,8 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
     """One bundle per responder in `out_dir` (NAME.odbx) with what is new since the last team
     export (everything, with `everything`); returns how many conversations each got."""
     since = 0 if everything else store.state.last_export()
-    grouped = store.items_after(since)
-    conversations = {cid: c for cid in grouped if (c := store.conversation(cid)) is not None}
+    grouped = store.conversations.items_after(since)
+    conversations = {cid: c for cid in grouped if (c := store.conversations.conversation(cid)) is not None}
     if not conversations:
         return {}
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -61,8 +61,8 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     if member is None:
         return []
     since = 0 if everything else store.desk.account(responder).last_download_seq
-    grouped = store.items_after(since, recipient=responder)
-    mine = sorted((c for cid in grouped if (c := store.conversation(cid)) is not None),
+    grouped = store.conversations.items_after(since, recipient=responder)
+    mine = sorted((c for cid in grouped if (c := store.conversations.conversation(cid)) is not None),
                   key=lambda c: (c.created, c.id))
     if not mine:
         return []
@@ -93,7 +93,7 @@ def _write_record(store: Store, writer: BundleWriter, conversation: Conversation
         store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation))
     for item in items:
         writer.write(item.header)
-        with open(store.payload_path(item), "rb") as payload:
+        with open(store.conversations.payload_path(item), "rb") as payload:
             while chunk := payload.read(1 << 20):
                 writer.write(chunk)
 
@@ -122,7 +122,7 @@ def import_replies(store: Store, path: Path) -> int:
     """Store the reply in one reply file, if its author may write it. Raises FormatError."""
     reply = read_reply(path)
     cid, item, proof = reply.conversation_id, reply.item, reply.item.proof
-    conversation = store.conversation(cid)
+    conversation = store.conversations.conversation(cid)
     if conversation is None:
         raise FormatError(f"conversation {cid} does not exist on this server")
     recipients = store.team.current_recipients(conversation.recipients)
@@ -140,7 +140,7 @@ def import_replies(store: Store, path: Path) -> int:
     header = read_header(io.BytesIO(reply.envelope))
     if header.binding != Binding(cid, "team", item.position):
         raise FormatError("the reply is bound to another conversation or place")
-    if item.position > store.reporter_items(cid):
+    if item.position > store.conversations.reporter_items(cid):
         raise FormatError("the reply answers items this server does not hold")
     # The author signed whom the envelope is sealed to (a SealedBox names no one): a reply
     # written from an export made before a key was replaced goes to the old key, and is refused.
@@ -150,9 +150,9 @@ def import_replies(store: Store, path: Path) -> int:
                           "conversation's responders have today (a key was replaced, or the team "
                           "changed, since the export it was written from): write it again from a "
                           "fresh export; nothing was stored")
-    if any(i.id == item.id for i in store.items(cid)):
+    if any(i.id == item.id for i in store.conversations.items(cid)):
         raise FormatError(f"reply {item.id} has been imported already")
-    store.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,
+    store.conversations.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,
                                          json.dumps(proof.to_json(), sort_keys=True))])
     return 1
 

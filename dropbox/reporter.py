@@ -108,7 +108,7 @@ def _files_refused() -> bool:
 
 def _logged_in() -> Conversation | None:
     conversation_id = session.get(CONVERSATION)
-    return _instance().store.conversation(conversation_id) if conversation_id else None
+    return _instance().store.conversations.conversation(conversation_id) if conversation_id else None
 
 
 @reporter.get("/")
@@ -283,11 +283,11 @@ def report():
             400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
-    conversation_id = _instance().store.new_conversation_id()
+    conversation_id = _instance().store.conversations.new_conversation_id()
     staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
                                           secret.public_key),
                               recipients, conversation_id, 0, _max_files())
-    _instance().store.create_conversation(
+    _instance().store.conversations.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged, conversation_id)
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
@@ -321,7 +321,7 @@ def login():
     if phrase is not None and not budget.available():
         abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
-    conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
+    conversation = identity and _instance().store.conversations.find_by_lookup(identity.lookup_id)
     if not conversation:
         if phrase is not None:
             budget.spend()
@@ -350,12 +350,12 @@ def conversation():
     if form.validate_on_submit() and not _files_refused():
         text = typed(form.message.data)
         store = _instance().store
-        position = store.reporter_items(current.id)
+        position = store.conversations.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
                                   store.team.current_recipients(current.recipients), current.id, position,
                                   _max_files())
         if staged:
-            store.add_items(current.id, "reporter", staged, first_position=position)
+            store.conversations.add_items(current.id, "reporter", staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
@@ -366,7 +366,7 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
                        dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
-    items = store.items(current.id)
+    items = store.conversations.items(current.id)
     replies = {item.id: read_reply(store, item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
@@ -387,7 +387,7 @@ def delete():
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("delete.html", form=form)
-    _instance().store.delete_conversation(current.id, "the reporter")
+    _instance().store.conversations.delete_conversation(current.id, "the reporter")
     _fresh_session()
     return render_template("delete.html", deleted=True)
 

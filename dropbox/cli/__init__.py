@@ -193,7 +193,7 @@ def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
 def _audit_import(store, path: Path) -> None:
     """The desk's audit names a command-line import, seen only by the conversation's readers."""
     from dropbox.exports import read_reply
-    conversation = store.conversation(read_reply(path).conversation_id)
+    conversation = store.conversations.conversation(read_reply(path).conversation_id)
     if conversation is not None:
         store.desk.audit("command line", "imported a reply", conversation.recipients)
 

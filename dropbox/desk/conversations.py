@@ -54,7 +54,7 @@ def page_for(store: Store, name: str, number: int, size: int) -> Page:
     """Page `number` (from 1) of the responder's conversations, most recently active first; a
     number past the end gives the last page."""
     account = store.desk.account(name)
-    total = store.count_for(name) if account is not None else 0
+    total = store.conversations.count_for(name) if account is not None else 0
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
     if not total:

@@ -26,5 +26,5 @@ def carry_out_due(store: Store, today: datetime.date | None = None) -> int:
     day = (today or datetime.date.today()).isoformat()
     due = [(cid, by) for cid, (by, when) in store.desk.pending_deletions().items() if when <= day]
     for conversation_id, asked_by in due:
-        store.delete_conversation(conversation_id, asked_by)
+        store.conversations.delete_conversation(conversation_id, asked_by)
     return len(due)

@@ -27,8 +27,8 @@ def purge_expired(store: Store, retention_days: int, today: datetime.date | None
         return 0
     today = today or datetime.date.today()
     cutoff = (today - datetime.timedelta(days=retention_days)).isoformat()
-    expired = list(store.inactive_since(cutoff))
-    store.delete_conversations(expired, "retention")
+    expired = list(store.conversations.inactive_since(cutoff))
+    store.conversations.delete_conversations(expired, "retention")
     return len(expired)
 
 
@@ -42,7 +42,7 @@ def warn_of_deletions(config: Config, store: Store, today: datetime.date | None 
     days = {cid: datetime.date.fromisoformat(day).toordinal() for cid, day in due.items()}
     names = set()
     for conversation_id in (cid for cid, day in days.items() if day > warned):
-        conversation = store.conversation(conversation_id)
+        conversation = store.conversations.conversation(conversation_id)
         names |= {r.name for r in conversation.recipients} if conversation else set()
     for name in names:
         store.state.set_retention_notice_due(name, True)

@@ -119,8 +119,9 @@ def _warnings() -> dict:
     settings, store = instance.config.settings, instance.store
     due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
     unread = health.unread_for(store, settings.unread_warning_days)
-    mine = sorted(store.recipient_of(_me(), [*due, *unread]))
-    named = {cid: designation for cid, (designation, _) in store.desk.designations(mine, new_designation).items()}
+    mine = sorted(store.conversations.recipient_of(_me(), [*due, *unread]))
+    named = {cid: designation
+             for cid, (designation, _) in store.desk.designations(mine, new_designation).items()}
     # Whether the disk is nearly full, and no figure: free space moves with every upload,
     # those to conversations that leave this responder out included.
     disk_low = health.free_disk(instance.config) < instance.config.max_request_bytes
@@ -178,7 +179,7 @@ def _store_reply(upload) -> tuple[str, str, bool]:
             if "not a reply file" in str(exc):
                 return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
             raise
-        if not store.recipient_of(_me(), [reply.conversation_id]):
+        if not store.conversations.recipient_of(_me(), [reply.conversation_id]):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
         count = import_replies(store, temp)
     except FormatError as exc:
@@ -186,7 +187,7 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     finally:
         temp.unlink(missing_ok=True)
     store.desk.record_uploads(_me(), [reply.item.id])
-    if conversation := store.conversation(reply.conversation_id):  # the audience as stored
+    if conversation := store.conversations.conversation(reply.conversation_id):  # the audience as stored
         store.desk.audit(_me(), "uploaded a reply", conversation.recipients)
     return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
 

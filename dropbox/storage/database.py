@@ -48,7 +48,8 @@ def stored_version(database: Path) -> int | None:
 
 
 class Database:
-    """Opens the instance database; the tables of each concept are mixins built on this."""
+    """The instance database, and the store/ and tmp/ folders beside it; each concept's object
+    (team, conversations, desk, state) queries it through `transaction()`."""
 
     def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
         self.database, self.store_dir, self.tmp_dir = database, store_dir, tmp_dir
@@ -129,7 +130,7 @@ class Database:
         finally:
             self._held.depth -= 1
 
-    def _forget_deleted(self) -> None:
+    def forget_deleted(self) -> None:
         """Make a deletion complete on disk before it returns. With `secure_delete` the rows
         are zeroed in the pages the deletion wrote, but the write-ahead log still holds the
         pages earlier transactions wrote with them, and the database file the pages its last

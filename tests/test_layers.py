@@ -44,3 +44,33 @@ def test_storage_imports_nothing_above_it():
     above = {"dropbox.config", "dropbox.practice", "dropbox.migrations", "dropbox.languages"}
     assert sorted(name for name in loaded if name in above or name.split(".")[0] in ("onion", *WEB)
                   or name.startswith("dropbox.desk")) == []
+
+
+def test_storage_hands_out_frozen_values_never_rows(instance):
+    """What a concept's object returns is a frozen dataclass (or plain values), so no module
+    above storage reads a database row by column name."""
+    import dataclasses
+    import random
+    import sqlite3
+
+    from dropbox.config import Config
+    from dropbox.storage import Store
+    from stored import populate
+
+    config = Config.load(instance)
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    store.prepare()
+    [cid] = populate(store, 1, random.Random(1))
+    [member, *_] = store.team.members()
+    store.desk.add_account(member.name, b"hash", b"sealed", "")
+    conversation = store.conversations.conversation(cid)
+    store.desk.designations([cid], lambda cid, tries: f"name {tries}")
+    designation = store.desk.page(member.name, 0, 10, 0)[0].designation
+    values = [conversation, *store.conversations.items(cid), store.desk.account(member.name),
+              *store.desk.accounts(), *store.desk.page(member.name, 0, 10, 0),
+              store.desk.summary(member.name, 0, designation), member]
+    for value in values:
+        assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen, value
+        assert not any(isinstance(getattr(value, f.name), (sqlite3.Row, dict))
+                       for f in dataclasses.fields(value))
+    assert isinstance(store.state.last_export(), int)

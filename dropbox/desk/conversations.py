@@ -8,7 +8,7 @@ from the curated list derived from the conversation's id
 (`keys.codename.desk_name`), so `keys open` can print the same name offline;
 it has nothing to do with the reporter's codename. It is given when the
 conversation is made, whose id is drawn until its name is free
-(`Store.new_conversation_id`): no name grows a word because of a conversation
+(`store.conversations.new_conversation_id`): no name grows a word because of a conversation
 someone cannot see.
 
 The list comes a page at a time, each page one query, so what a responder

@@ -128,8 +128,8 @@ class Conversations(Payloads):
 
     @staticmethod
     def _count_for(db: sqlite3.Connection, name: str) -> int:
-        return db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
-                          (name,)).fetchone()[0]
+        return int(db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
+                              (name,)).fetchone()[0])
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
         with self._database.transaction() as db:
@@ -154,8 +154,8 @@ class Conversations(Payloads):
 
     @staticmethod
     def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
-        return db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
-                          (conversation_id, "reporter")).fetchone()[0]
+        return int(db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
+                              (conversation_id, "reporter")).fetchone()[0])
 
     def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only

@@ -17,9 +17,9 @@ import os
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from dropbox.storage.records import StorageError
 from dropbox.storage.schema import VERSION
@@ -42,7 +42,7 @@ def stored_version(database: Path) -> int | None:
     uri = f"{database.as_uri()}?mode=ro" + ("" if live else "&immutable=1")
     try:
         with closing(sqlite3.connect(uri, uri=True)) as db:
-            return db.execute("PRAGMA user_version").fetchone()[0]
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{database} cannot be read as a database: {exc}") from None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dropbox.storage.database import Database
@@ -171,7 +172,8 @@ class Desk:
                 " WHERE name = :name AND locked_until <= :now",
                 {"limit": limit, "until": now + lock_seconds, "name": name, "now": now}).rowcount == 1
 
-    def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
+    def designations(self, conversation_ids: list[str],
+                     new_designation: Callable[[str, int], str]) -> dict[str, tuple[str, bool]]:
         """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
         asked again with `tries` + 1 while the name is taken."""
         with self._database.transaction() as db:
@@ -232,8 +234,8 @@ class Desk:
         """Record the request; returns the day it is due (asking again keeps the first)."""
         with self._database.transaction() as db:
             db.execute("INSERT OR IGNORE INTO desk_deletions VALUES (?, ?, ?)", (conversation_id, name, due))
-            return db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
-                              (conversation_id,)).fetchone()["due"]
+            return str(db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
+                                  (conversation_id,)).fetchone()["due"])
 
     def cancel_deletion(self, conversation_id: str) -> bool:
         with self._database.transaction() as db:

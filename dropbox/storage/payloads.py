@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from dropbox.storage.database import Database
 from dropbox.storage.records import EnvelopeStream, Item, StagedItem, new_id
@@ -49,7 +49,7 @@ class Payloads:
         return id_path(self.store_dir, item.conversation_id[:2], item.conversation_id, item.id)
 
     @contextmanager
-    def envelope(self, item: Item) -> Iterator["EnvelopeStream"]:
+    def envelope(self, item: Item) -> Iterator[EnvelopeStream]:
         """The stored item as one envelope stream: header from its row, then the payload file."""
         with open(self.payload_path(item), "rb") as payload:
             yield EnvelopeStream(item.header, payload)

@@ -58,9 +58,10 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     download (all, with `everything`); returns them. Its cost depends on their
     conversations only, and it tells nothing of those that leave them out."""
     member = next((r for r in store.team.members() if r.name == responder), None)
-    if member is None:
+    account = store.desk.account(responder)
+    if member is None or account is None:  # only a responder with a desk login downloads
         return []
-    since = 0 if everything else store.desk.account(responder).last_download_seq
+    since = 0 if everything else account.last_download_seq
     grouped = store.conversations.items_after(since, recipient=responder)
     mine = sorted((c for cid in grouped if (c := store.conversations.conversation(cid)) is not None),
                   key=lambda c: (c.created, c.id))

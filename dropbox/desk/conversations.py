@@ -57,7 +57,7 @@ def page_for(store: Store, name: str, number: int, size: int) -> Page:
     total = store.conversations.count_for(name) if account is not None else 0
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
-    if not total:
+    if account is None or not total:
         return Page([], number, pages, total)
     rows = store.desk.page(name, _seen(store, account), size, (number - 1) * size)
     named = store.desk.designations([r.id for r in rows if r.designation is None], new_designation)
@@ -78,7 +78,7 @@ def _seen(store: Store, account: Account) -> int:
 
 
 def _shown(row: Summary, named: dict[str, tuple[str, bool]]) -> DeskConversation:
-    designation, closed = named.get(row.id, (row.designation, row.closed))
+    designation, closed = named[row.id] if row.designation is None else (row.designation, row.closed)
     if closed:
         status = "closed"
     elif row.last_origin == "team":

@@ -387,10 +387,11 @@ def _drop_incomplete(staging: Path) -> int:
     store = Store(staging / DATABASE, staging / "store", staging / "tmp")
     with closing(sqlite3.connect(staging / DATABASE)) as db:
         items = db.execute("SELECT conversation_id, id FROM items").fetchall()
+    folder = store.conversations.conversation_folder
     gone = sorted({conversation_id for conversation_id, item_id in items
-                   if not (id_path(store.conversation_folder(conversation_id), item_id).is_file()
+                   if not (id_path(folder(conversation_id), item_id).is_file()
                            or id_path(store.store_dir, conversation_id, item_id).is_file())})
-    store.delete_conversations(gone, "restore")
+    store.conversations.delete_conversations(gone, "restore")
     return len(gone)
 
 

@@ -26,7 +26,6 @@ from keys.errors import FormatError
 from keys.responder import Responder
 from dropbox.storage import Conversation, Item, StagedItem, Store, new_id, today
 
-LAST_EXPORT = "last_export_seq"
 BUNDLE_SUFFIX = ".odbx"
 V1_REPLY = ("this reply file was written by onion-dropbox 0.1 and is not signed, so nothing shows "
             "who wrote it (a responder left out of the conversation could have): ask its author "
@@ -36,20 +35,20 @@ V1_REPLY = ("this reply file was written by onion-dropbox 0.1 and is not signed,
 def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[str, int]:
     """One bundle per responder in `out_dir` (NAME.odbx) with what is new since the last team
     export (everything, with `everything`); returns how many conversations each got."""
-    since = 0 if everything else store.get_state(LAST_EXPORT)
-    grouped = store.items_after(since)
-    conversations = {cid: c for cid in grouped if (c := store.conversation(cid)) is not None}
+    since = 0 if everything else store.state.last_export()
+    grouped = store.conversations.items_after(since)
+    conversations = {cid: c for cid in grouped if (c := store.conversations.conversation(cid)) is not None}
     if not conversations:
         return {}
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    designations = store.designations(list(conversations), desk_name)
+    designations = store.desk.designations(list(conversations), desk_name)
     counts = {}
-    for member in store.team():
+    for member in store.team.members():
         mine = [c for c in conversations.values() if any(r.name == member.name for r in c.recipients)]
         _write(store, out_dir / f"{member.name}{BUNDLE_SUFFIX}", member, mine, grouped,
                designations, excluded=len(conversations) - len(mine))
         counts[member.name] = len(mine)
-    store.set_state(LAST_EXPORT, max(i.seq for items in grouped.values() for i in items))
+    store.state.set_last_export(max(i.seq for items in grouped.values() for i in items))
     return counts
 
 
@@ -58,21 +57,21 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     """The desk's "my bundle": `responder`'s conversations with items new since their last
     download (all, with `everything`); returns them. Its cost depends on their
     conversations only, and it tells nothing of those that leave them out."""
-    member = next((r for r in store.team() if r.name == responder), None)
-    account = store.account(responder)
-    if member is None or account is None:
+    member = next((r for r in store.team.members() if r.name == responder), None)
+    account = store.desk.account(responder)
+    if member is None or account is None:  # only a responder with a desk login downloads
         return []
-    since = 0 if everything else account["last_download_seq"]
-    grouped = store.items_after(since, recipient=responder)
-    mine = sorted((c for cid in grouped if (c := store.conversation(cid)) is not None),
+    since = 0 if everything else account.last_download_seq
+    grouped = store.conversations.items_after(since, recipient=responder)
+    mine = sorted((c for cid in grouped if (c := store.conversations.conversation(cid)) is not None),
                   key=lambda c: (c.created, c.id))
     if not mine:
         return []
     grouped = {c.id: grouped[c.id] for c in mine}
-    designations = store.designations([c.id for c in mine], desk_name)
+    designations = store.desk.designations([c.id for c in mine], desk_name)
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)
-    store.update_account(responder, last_download_seq=max(newest, since))
+    store.desk.update_account(responder, last_download_seq=max(newest, since))
     return mine
 
 
@@ -92,10 +91,10 @@ def _write_record(store: Store, writer: BundleWriter, conversation: Conversation
                   items: list[Item], designation: str) -> None:
     writer.conversation(ConversationEntry(
         conversation.id, tuple(_entry(i) for i in items),
-        store.current_recipients(conversation.recipients), conversation.reporter_key, designation))
+        store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation))
     for item in items:
         writer.write(item.header)
-        with open(store.payload_path(item), "rb") as payload:
+        with open(store.conversations.payload_path(item), "rb") as payload:
             while chunk := payload.read(1 << 20):
                 writer.write(chunk)
 
@@ -124,10 +123,10 @@ def import_replies(store: Store, path: Path) -> int:
     """Store the reply in one reply file, if its author may write it. Raises FormatError."""
     reply = read_reply(path)
     cid, item, proof = reply.conversation_id, reply.item, reply.item.proof
-    conversation = store.conversation(cid)
+    conversation = store.conversations.conversation(cid)
     if conversation is None:
         raise FormatError(f"conversation {cid} does not exist on this server")
-    recipients = store.current_recipients(conversation.recipients)
+    recipients = store.team.current_recipients(conversation.recipients)
     signer = next((r for r in recipients if r.name == proof.author), None)
     if signer is None:
         raise FormatError(f"the reply is signed as {proof.author}, who is not a current "
@@ -142,7 +141,7 @@ def import_replies(store: Store, path: Path) -> int:
     header = read_header(io.BytesIO(reply.envelope))
     if header.binding != Binding(cid, "team", item.position):
         raise FormatError("the reply is bound to another conversation or place")
-    if item.position > store.reporter_items(cid):
+    if item.position > store.conversations.reporter_items(cid):
         raise FormatError("the reply answers items this server does not hold")
     # The author signed whom the envelope is sealed to (a SealedBox names no one): a reply
     # written from an export made before a key was replaced goes to the old key, and is refused.
@@ -152,9 +151,9 @@ def import_replies(store: Store, path: Path) -> int:
                           "conversation's responders have today (a key was replaced, or the team "
                           "changed, since the export it was written from): write it again from a "
                           "fresh export; nothing was stored")
-    if any(i.id == item.id for i in store.items(cid)):
+    if any(i.id == item.id for i in store.conversations.items(cid)):
         raise FormatError(f"reply {item.id} has been imported already")
-    store.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,
+    store.conversations.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,
                                          json.dumps(proof.to_json(), sort_keys=True))])
     return 1
 

@@ -11,7 +11,6 @@ import datetime
 import shutil
 
 from dropbox.config import Config
-from dropbox.exports import LAST_EXPORT
 from dropbox.storage import Store
 
 
@@ -31,7 +30,7 @@ def deletions_within(store: Store, retention_days: int, days: int,
         return {}
     today = today or datetime.date.today()
     cutoff = (today + datetime.timedelta(days=days - retention_days)).isoformat()
-    return {conversation_id: day for conversation_id, last_activity in store.inactive_since(cutoff).items()
+    return {conversation_id: day for conversation_id, last_activity in store.conversations.inactive_since(cutoff).items()
             if (day := deletion_day(last_activity, retention_days)) is not None}
 
 
@@ -42,20 +41,21 @@ def unread_for(store: Store, days: int, today: datetime.date | None = None) -> s
     conversation that leaves them out."""
     today = today or datetime.date.today()
     oldest = (today - datetime.timedelta(days=days)).isoformat()
-    exported = store.get_state(LAST_EXPORT)
-    downloaded = {a["name"]: a["last_download_seq"] for a in store.accounts()}
+    exported = store.state.last_export()
+    downloaded = {a.name: a.last_download_seq for a in store.desk.accounts()}
     # Every conversation has a reader on the team: what all of them have taken is taken.
-    readers = {r.name for r in store.team()} | set(downloaded)
+    readers = {r.name for r in store.team.members()} | set(downloaded)
     floor = max(exported, min((downloaded.get(name, 0) for name in readers), default=0))
-    waiting = store.waiting_reports(floor, oldest)
+    conversations = store.conversations
+    waiting = conversations.waiting_reports(floor, oldest)
     # How far each conversation's own readers have taken it.
     taken = dict.fromkeys(waiting, floor)
     for name, seq in downloaded.items():
         if seq > floor:
-            for conversation_id in store.recipient_of(name, list(waiting)):
+            for conversation_id in conversations.recipient_of(name, list(waiting)):
                 taken[conversation_id] = max(taken[conversation_id], seq)
     return {conversation_id for mark in set(taken.values())
-            for conversation_id in store.waiting_reports(mark, oldest) if taken.get(conversation_id) == mark}
+            for conversation_id in conversations.waiting_reports(mark, oldest) if taken.get(conversation_id) == mark}
 
 
 def free_disk(config: Config) -> int:

@@ -7,14 +7,16 @@ usually sends English).
 """
 from __future__ import annotations
 
-from flask import request, session
-
 LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "ar": "العربية"}
 RIGHT_TO_LEFT = frozenset({"ar"})
 SESSION_KEY = "language"
 
 
 def select_language() -> str:
+    # Only pages choose a language: the commands that read LANGUAGES (through the code of
+    # practice) need no web framework, so Flask is imported here and not with the module.
+    from flask import request, session
+
     chosen = session.get(SESSION_KEY)
     if chosen in LANGUAGES:
         return chosen

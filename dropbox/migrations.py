@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dropbox.desk import upgrades as desk
 from dropbox.config import ONION_KEY_FILES
 from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
-from dropbox.storage.schema import SCHEMA
+from dropbox.storage.schema import SCHEMA, VERSION
 from keys.atomic_files import fsync_folder, write_atomically
 from keys.errors import FormatError
 from keys.ids import ID_PATTERN, check_id, id_path
@@ -194,7 +194,10 @@ STEPS: tuple[Step, ...] = (
     desk.step_name_every_conversation,
 )
 
-CURRENT = len(STEPS)
+CURRENT = VERSION
+if len(STEPS) != VERSION:
+    raise ImportError(f"dropbox.migrations has {len(STEPS)} steps, but storage.schema.VERSION is "
+                      f"{VERSION}: a new step raises VERSION with it")
 
 
 def version(db: sqlite3.Connection) -> int:

@@ -64,7 +64,7 @@ class TeamMember:
 
 def _team() -> list[TeamMember]:
     practice = _instance().config.practice
-    return [TeamMember(r.name, practice.organisation(r.name)) for r in _instance().store.team()]
+    return [TeamMember(r.name, practice.organisation(r.name)) for r in _instance().store.team.members()]
 
 
 def _fresh_session() -> None:
@@ -123,7 +123,7 @@ def _files_refused() -> bool:
 
 def _logged_in() -> Conversation | None:
     conversation_id = session.get(CONVERSATION)
-    return _instance().store.conversation(conversation_id) if conversation_id else None
+    return _instance().store.conversations.conversation(conversation_id) if conversation_id else None
 
 
 @reporter.get("/")
@@ -297,18 +297,18 @@ def report():
         return redirect(url_for("reporter.index"))
     if SHOWN in pending:
         return redirect(url_for("reporter.codename"))
-    store_team = _instance().store.team()
+    store_team = _instance().store.team.members()
     form = _report_form()
     if not form.validate_on_submit() or _files_refused():
         return render_template("report.html", form=form, dropped=_dropped_files()), \
             400 if request.method == "POST" else 200
     recipients = tuple(r for r in store_team if r.name in form.recipients.data)
     secret = PrivateKey(bytes.fromhex(pending["secret"]))
-    conversation_id = _instance().store.new_conversation_id()
+    conversation_id = _instance().store.conversations.new_conversation_id()
     staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
                                           secret.public_key),
                               recipients, conversation_id, 0, _max_files())
-    _instance().store.create_conversation(
+    _instance().store.conversations.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged, conversation_id)
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
@@ -343,7 +343,7 @@ def login():
     if phrase is not None and phrase not in known and not budget.available():
         abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
-    conversation = identity and _instance().store.find_by_lookup(identity.lookup_id)
+    conversation = identity and _instance().store.conversations.find_by_lookup(identity.lookup_id)
     if not conversation:
         if phrase is not None:
             budget.spend()
@@ -373,12 +373,12 @@ def conversation():
     if form.validate_on_submit() and not _files_refused():
         text = typed(form.message.data)
         store = _instance().store
-        position = store.reporter_items(current.id)
+        position = store.conversations.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
-                                  store.current_recipients(current.recipients), current.id, position,
+                                  store.team.current_recipients(current.recipients), current.id, position,
                                   _max_files())
         if staged:
-            store.add_items(current.id, "reporter", staged, first_position=position)
+            store.conversations.add_items(current.id, "reporter", staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
@@ -389,7 +389,7 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
                        dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
-    items = store.items(current.id)
+    items = store.conversations.items(current.id)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
@@ -410,7 +410,7 @@ def delete():
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("delete.html", form=form)
-    _instance().store.delete_conversation(current.id, "the reporter")
+    _instance().store.conversations.delete_conversation(current.id, "the reporter")
     _fresh_session()
     return render_template("delete.html", deleted=True)
 

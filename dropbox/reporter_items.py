@@ -107,7 +107,7 @@ def decrypt_reply(store: Store, item, secret: PrivateKey) -> Reply | None:
     The author named is the one whose signature `import_replies` verified, and only if the
     sealed reply claims the same name; an unsigned (v0.1.0) reply is from "the team"."""
     try:
-        with store.envelope(item) as stream:
+        with store.conversations.envelope(item) as stream:
             meta, body = split_item(open_envelope(stream, secret))
             text = b"".join(body).decode("utf-8", errors="replace")
     except (FormatError, OSError):

@@ -156,10 +156,11 @@ class EncryptingRequest(Request):
         settings = current_app.extensions["dropbox"].config.settings
         if arrival.problem == arriving.DISK_FAILED:
             return arrival.failure or OSError("the disk failed while the submission arrived")
+        problem = arrival.problem or arriving.MALFORMED
         figures = {arriving.TOO_MANY_FILES: settings.max_files_per_submission,
                    arriving.FILE_TOO_LARGE: settings.max_file_mib,
                    arriving.FIELD_TOO_LARGE: settings.max_message_chars}
-        return refusal(arrival.problem, figures.get(arrival.problem or ""))
+        return refusal(problem, figures.get(problem))
 
     def seal_message(self, text: str) -> UploadSink:
         sink = self.new_sink(ItemMeta(kind="message", date=today()))

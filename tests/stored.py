@@ -24,7 +24,7 @@ THREADS = 8
 
 def populate(store: Store, count: int, rng: random.Random, lookups: dict[int, str] | None = None) -> list[str]:
     """`count` new conversations, in order; `lookups` gives some a real codename's lookup id."""
-    team = tuple(store.team())
+    team = tuple(store.team.members())
     recipients = [team if n % 5 != 4 else _leaving_two_out(team, rng) for n in range(count)]
     with ThreadPoolExecutor(THREADS) as pool:
         made = [pool.submit(_conversation, store, n, recipients[n], (lookups or {}).get(n))
@@ -42,15 +42,15 @@ def _conversation(store: Store, n: int, recipients, lookup: str | None) -> str:
     day = time.strftime("%Y-%m-%d")
     keys = [r.public_key for r in recipients]
     reporter = PrivateKey.generate().public_key
-    conversation = store.new_conversation_id()
+    conversation = store.conversations.new_conversation_id()
     report = Report(False, "", (Answer("when", "When did it happen?", f"day {n}"),),
                     f"stored report {n}").encode()
     meta = ItemMeta("report", day, reporter_key=base64.b64encode(bytes(reporter)).decode())
-    store.create_conversation(lookup or new_id(), reporter, recipients,
+    store.conversations.create_conversation(lookup or new_id(), reporter, recipients,
                               [_stage(store, meta, report, keys, Binding(conversation, "reporter", 0))],
                               conversation)
     for position in range(1, 1 + n % 3):
-        store.add_items(conversation, "reporter", [_stage(
+        store.conversations.add_items(conversation, "reporter", [_stage(
             store, ItemMeta("message", day), f"follow-up {position} to {n}".encode(), keys,
             Binding(conversation, "reporter", position))], first_position=position)
     return conversation

@@ -70,7 +70,7 @@ def test_a_purge_leaves_nothing_of_what_it_deleted_while_others_read(instance):
 
     def reader():  # the site and the desk go on reading while the purge runs
         while not reading.is_set():
-            store.conversation(ids[len(reads) % len(ids)])
+            store.conversations.conversation(ids[len(reads) % len(ids)])
             reads.append(1)
     readers = [threading.Thread(target=reader) for _ in range(4)]
     for thread in readers:

@@ -61,7 +61,7 @@ def desk(instance):
 
 
 def _team(store, *names):
-    return tuple(r for r in store.team() if r.name in names)
+    return tuple(r for r in store.team.members() if r.name in names)
 
 
 def _make_old(store, conversation_id: str) -> None:
@@ -80,7 +80,7 @@ def test_a_left_out_responder_s_desk_does_not_move_with_what_leaves_them_out(des
 
     # A large report that leaves bahaa out, and alexandra downloading her bundle.
     left_out = _conversation(store, 3, _team(store, "alexandra"), None)  # a report alone
-    store.add_items(left_out, "reporter", [_stage(
+    store.conversations.add_items(left_out, "reporter", [_stage(
         store, ItemMeta("file", LONG_AGO, name="video.mp4"), bytes(64 * 1024 * 1024),
         [r.public_key for r in _team(store, "alexandra")], Binding(left_out, "reporter", 1))],
         first_position=1)

@@ -39,12 +39,12 @@ def _store(data: Path) -> Store:
 
 
 def _create(store: Store, conversation_id: str, names: set[str]) -> None:
-    recipients = tuple(r for r in store.team() if r.name in names)
+    recipients = tuple(r for r in store.team.members() if r.name in names)
     keys = [r.public_key for r in recipients]
     item = _stage(store, ItemMeta("message", "2026-12-01"), b"report", keys,
                   Binding(conversation_id, "reporter", 0))
-    store.create_conversation(conversation_id, PrivateKey.generate().public_key, recipients, [item],
-                              conversation_id)
+    store.conversations.create_conversation(conversation_id, PrivateKey.generate().public_key,
+                                            recipients, [item], conversation_id)
 
 
 def _names(data: Path) -> dict[str, str]:
@@ -58,12 +58,13 @@ def test_the_twins_share_a_name():
 
 def test_a_conversation_whose_name_another_holds_is_never_made(instance):
     store = _store(instance)
-    store.add_account("bahaa", b"x", b"x", "")
+    store.desk.add_account("bahaa", b"x", b"x", "")
     _create(store, TWINS[0], {"alexandra", "mario"})  # leaves bahaa out
     with pytest.raises(StorageError):
         _create(store, TWINS[1], {"alexandra", "bahaa", "mario"})
     assert _names(instance) == {TWINS[0]: desk_name(TWINS[0])}
-    assert not (store.conversation_folder(TWINS[1])).exists() and store.conversation(TWINS[1]) is None
+    assert not store.conversations.conversation_folder(TWINS[1]).exists()
+    assert store.conversations.conversation(TWINS[1]) is None
 
 
 def test_every_conversation_is_named_when_made_with_two_words_all_different(instance):
@@ -74,13 +75,13 @@ def test_every_conversation_is_named_when_made_with_two_words_all_different(inst
     assert all(names[cid] == desk_name(cid) and names[cid].count("-") == 1 for cid in ids)
     taken = set(names.values())
     for _ in range(2000):  # a new id never derives a name that is taken
-        assert desk_name(store.new_conversation_id()) not in taken
+        assert desk_name(store.conversations.new_conversation_id()) not in taken
 
 
 def test_a_left_out_responder_sees_only_two_word_names_whatever_else_is_stored(instance):
     store = _store(instance)
     for name in ("alexandra", "bahaa"):
-        store.add_account(name, b"x", b"x", "")
+        store.desk.add_account(name, b"x", b"x", "")
     _create(store, TWINS[0], {"alexandra", "mario"})  # leaves bahaa out
     page_for(store, "alexandra", 1, 1000)  # the desk lists it, under its name
     try:

@@ -112,7 +112,7 @@ def test_deleting_by_an_id_that_is_not_one_touches_nothing(data, victim):
     config = Config.load(data)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     with pytest.raises(FormatError):
-        store._remove_folder(hostile_id(victim))
+        store.conversations._remove_folder(hostile_id(victim))
     assert (victim / "precious.txt").read_text() == "keep me"
 
 

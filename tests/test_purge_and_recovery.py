@@ -42,9 +42,10 @@ def test_purge_deletes_exactly_the_expired_conversations_from_every_table_and_th
     ids = populate(store, CONVERSATIONS, random.Random(7))
     expired = set(ids[::2][:600])  # more than one batch
     for cid in ids[:40]:  # starred and designated on the desk, expired or not
-        store.toggle_star("alexandra", cid)
-    store.designations(ids[:40], new_designation)
-    audiences = {cid: sorted(r.name for r in store.conversation(cid).recipients) for cid in expired}
+        store.desk.toggle_star("alexandra", cid)
+    store.desk.designations(ids[:40], new_designation)
+    audiences = {cid: sorted(r.name for r in store.conversations.conversation(cid).recipients)
+                 for cid in expired}
     with sqlite3.connect(instance / "dropbox.sqlite3") as db:
         db.executemany("UPDATE conversations SET last_activity = '2000-01-01' WHERE id = ?",
                        [(cid,) for cid in expired])
@@ -62,7 +63,7 @@ def test_purge_deletes_exactly_the_expired_conversations_from_every_table_and_th
                                        " AND action = 'deleted a conversation'"))
     assert entries == sorted(json.dumps(a) for a in audiences.values())
     # What is left is whole: every kept conversation still counts for each of its recipients.
-    assert store.count_for("bahaa") == len(_column(
+    assert store.conversations.count_for("bahaa") == len(_column(
         instance, "SELECT conversation_id FROM conversation_recipients WHERE name = 'bahaa'"))
     assert dropbox("purge", "--data", instance).out.startswith("deleted 0 conversations")
 
@@ -78,11 +79,11 @@ from keys.envelope import Binding
 from keys.items import ItemMeta
 config = Config.load(Path(sys.argv[1]))
 store = Store(config.database, config.store_dir, config.tmp_dir)
-keys = [r.public_key for r in store.team()]
+keys = [r.public_key for r in store.team.members()]
 items = [_stage(store, ItemMeta("message", "2026-01-01"), b"never acknowledged", keys,
                 Binding("ab" * 16, "reporter", 0))]
-with store._placed("ab" * 16, items):
-    print(store.conversation_folder("ab" * 16) / items[0].id, flush=True)
+with store.conversations._placed("ab" * 16, items):
+    print(store.conversations.conversation_folder("ab" * 16) / items[0].id, flush=True)
     os._exit(9)  # killed after the payload is in place, before its row is committed
 """
 

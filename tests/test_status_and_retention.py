@@ -142,7 +142,7 @@ def test_responders_get_one_bare_mail_before_a_deletion_and_the_recused_none(
     config = Config.load(instance)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     for account in ("alexandra", "bahaa"):  # the report's own activity notice is not the point
-        store.update_account(account, notice_pending=0)
+        store.desk.update_account(account, notice_pending=0)
     assert warn_of_deletions(config, store) == {"alexandra", "mario"}
     assert warn_of_deletions(config, store) == set()  # once, not every round
     assert send_due_notices(config, store, now=time.time() + 3601) == ["alexandra"]

@@ -85,8 +85,10 @@ def test_two_submissions_cannot_take_the_same_place(server, airgap):
     late = server.data / "tmp" / "late.part"
     late.write_bytes(b"ciphertext")
     with pytest.raises(StorageError, match="came first"):
-        store.add_items(cid, "reporter", [StagedItem("f" * 32, b"header", late, 10)], first_position=1)
-    assert store.reporter_items(cid) == 2 and not (server.data / "store" / cid / ("f" * 32)).exists()
+        store.conversations.add_items(cid, "reporter", [StagedItem("f" * 32, b"header", late, 10)],
+                                      first_position=1)
+    assert store.conversations.reporter_items(cid) == 2
+    assert not (server.data / "store" / cid / ("f" * 32)).exists()
 
 
 def test_a_reply_written_before_a_key_was_replaced_is_refused_at_import(server, airgap, tmp_path):

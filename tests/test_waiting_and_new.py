@@ -54,8 +54,8 @@ def test_reports_waiting_unread_are_exactly_the_old_untaken_ones_from_reporters(
             before = (datetime.date(2026, 1, 1) + datetime.timedelta(days=day)).isoformat()
             expected = {cid for seq, cid, origin, created in items
                         if seq > taken and origin == "reporter" and created < before}
-            assert store.waiting_reports(taken, before) == expected, (taken, before)
-    assert store.waiting_reports(0, "2027-01-01")  # the check above was not of empty sets only
+            assert store.conversations.waiting_reports(taken, before) == expected, (taken, before)
+    assert store.conversations.waiting_reports(0, "2027-01-01")  # the check above was not of empty sets only
 
 
 def test_what_is_new_for_me_is_exactly_my_items_after_my_mark_whichever_list_is_walked(filled):
@@ -70,7 +70,7 @@ def test_what_is_new_for_me_is_exactly_my_items_after_my_mark_whichever_list_is_
     # near the end only a few are (the new items are walked).
     for since in (0, last // 2, last - 5, last - 1, last):
         for name, cids in mine.items():
-            found = store.items_after(since, recipient=name)
+            found = store.conversations.items_after(since, recipient=name)
             expected = [(seq, cid) for seq, cid in items if seq > since and cid in cids]
             assert sorted((i.seq, i.conversation_id) for group in found.values() for i in group) \
                 == expected, (since, name)

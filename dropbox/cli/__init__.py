@@ -85,7 +85,7 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     from dropbox.server import TorChoice, serve as run
     from onion.tor import read_torrc
     config, store = load(data_dir)
-    if not store.team():
+    if not store.team.members():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
     if not _is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it "
@@ -143,7 +143,7 @@ def export(data_dir: Path, out_dir: Path, everything: bool) -> None:
         click.echo("nothing new since the last export (use --all for everything); no file written")
     else:
         # The desk shows it: the audit names it, and what it held is no longer "new" to anyone.
-        store.audit("command line", "exported a bundle")
+        store.desk.audit("command line", "exported a bundle")
     for name, count in counts.items():
         click.echo(f"wrote {out_dir / (name + '.odbx')}: "
                    f"{counted(count, 'conversation', 'conversations')} for {name}")
@@ -193,9 +193,9 @@ def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
 def _audit_import(store, path: Path) -> None:
     """The desk's audit names a command-line import, seen only by the conversation's readers."""
     from dropbox.exports import read_reply
-    conversation = store.conversation(read_reply(path).conversation_id)
+    conversation = store.conversations.conversation(read_reply(path).conversation_id)
     if conversation is not None:
-        store.audit("command line", "imported a reply", conversation.recipients)
+        store.desk.audit("command line", "imported a reply", conversation.recipients)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

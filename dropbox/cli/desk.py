@@ -35,7 +35,7 @@ def desk_add_user(name: str, email: str, data_dir: Path) -> None:
     """Give responder NAME a desk login: a password and an authenticator secret."""
     from dropbox.desk.accounts import add_account
     config, store = load(data_dir)
-    if name not in {r.name for r in store.team()}:
+    if name not in {r.name for r in store.team.members()}:
         raise click.ClickException(f"{name!r} is not on the team; add them with `dropbox team add` first")
     try:
         _show_credentials(add_account(config, store, name, email))
@@ -59,7 +59,7 @@ def desk_reset_user(name: str, data_dir: Path) -> None:
 def desk_remove_user(name: str, data_dir: Path) -> None:
     """Remove NAME's desk login."""
     _, store = load(data_dir)
-    store.remove_account(name)
+    store.desk.remove_account(name)
     click.echo(f"removed the desk login of {name}")
 
 
@@ -69,16 +69,16 @@ def desk_list_users(data_dir: Path) -> None:
     """List desk logins, their notice address, and any lock."""
     import time
     _, store = load(data_dir)
-    accounts = store.accounts()
+    accounts = store.desk.accounts()
     if not accounts:
         click.echo("no desk logins yet; add one with `dropbox desk add-user NAME`")
     for account in accounts:
-        locked = account["locked_until"] - time.time()
+        locked = account.locked_until - time.time()
         if locked > 0:
             state = f"LOCKED for {counted(int(locked // 60) + 1, 'more minute', 'more minutes')}"
-        elif account["failures"]:
-            state = f"{counted(account['failures'], 'failed login', 'failed logins')} in a row"
+        elif account.failures:
+            state = f"{counted(account.failures, 'failed login', 'failed logins')} in a row"
         else:
             state = "ok"
-        click.echo(f"{account['name']}\t{account['email'] or '(no mail)'}\t{state}")
+        click.echo(f"{account.name}\t{account.email or '(no mail)'}\t{state}")
 

@@ -64,7 +64,7 @@ def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
             click.echo(f"PROBLEM: {problem}")
         sys.exit(1)
     click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}, "
-               f"{len(store.team())} responder(s)")
+               f"{len(store.team.members())} responder(s)")
     problems = _tor_problems(config, control_port, control_socket)
 
     free, largest = health.free_disk(config), config.max_request_bytes

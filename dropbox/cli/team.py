@@ -25,9 +25,9 @@ def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
     check_name(name)
     if responder.name != name:
         raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
-    if any(bytes(r.public_key) == bytes(responder.public_key) for r in store.team()):
+    if any(bytes(r.public_key) == bytes(responder.public_key) for r in store.team.members()):
         raise click.ClickException("this public key is on the team already under another name")
-    store.add_responder(responder)
+    store.team.add(responder)
     click.echo(f"added {name} (fingerprint {responder.fingerprint})")
     _warn_if_unsigned(responder)
 
@@ -52,9 +52,10 @@ def team_replace(name: str, pubfile: Path, data_dir: Path) -> None:
     responder = Responder.load(pubfile)
     if responder.name != name:
         raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
-    if any(bytes(r.public_key) == bytes(responder.public_key) and r.name != name for r in store.team()):
+    if any(bytes(r.public_key) == bytes(responder.public_key) and r.name != name
+           for r in store.team.members()):
         raise click.ClickException("this public key is on the team already under another name")
-    store.replace_responder(responder)
+    store.team.replace(responder)
     click.echo(f"replaced {name}'s key (fingerprint now {responder.fingerprint}); new items of "
                "their conversations are sealed to it")
     _warn_if_unsigned(responder)
@@ -65,7 +66,7 @@ def team_replace(name: str, pubfile: Path, data_dir: Path) -> None:
 def team_list(data_dir: Path) -> None:
     """List the responders and their key fingerprints."""
     _, store = load(data_dir)
-    members = store.team()
+    members = store.team.members()
     if not members:
         click.echo("no responders yet; add one with `dropbox team add NAME PUBFILE`")
     for responder in members:
@@ -78,6 +79,6 @@ def team_list(data_dir: Path) -> None:
 def team_remove(name: str, data_dir: Path) -> None:
     """Remove responder NAME: nothing new is encrypted to them, in any conversation."""
     _, store = load(data_dir)
-    store.remove_responder(name)
+    store.team.remove(name)
     click.echo(f"removed {name}")
 

@@ -21,7 +21,7 @@ from nacl.pwhash import argon2id
 
 from keys import codename as diceware
 from dropbox.config import Config
-from dropbox.storage import Store
+from dropbox.storage import Account, Store
 
 ISSUER = "onion-dropbox desk"
 MAX_FAILURES = 5
@@ -78,21 +78,21 @@ def _new_credentials(config: Config, name: str) -> tuple[Credentials, bytes, byt
 
 def add_account(config: Config, store: Store, name: str, email: str = "") -> Credentials:
     credentials, password_hash, sealed = _new_credentials(config, name)
-    store.add_account(name, password_hash, sealed, email)
+    store.desk.add_account(name, password_hash, sealed, email)
     return credentials
 
 
 def reset_account(config: Config, store: Store, name: str) -> Credentials:
     """New password and TOTP secret; the old ones stop working and any lock is lifted."""
     credentials, password_hash, sealed = _new_credentials(config, name)
-    store.reset_account(name, password_hash, sealed)
+    store.desk.reset_account(name, password_hash, sealed)
     return credentials
 
 
-def credentials_stamp(account) -> str:
+def credentials_stamp(account: Account) -> str:
     """Names the account's current password and TOTP secret (a reset changes it), and
     reveals neither."""
-    digest = hashlib.blake2b(bytes(account["password_hash"]) + bytes(account["sealed_totp"]),
+    digest = hashlib.blake2b(bytes(account.password_hash) + bytes(account.sealed_totp),
                              digest_size=16, person=b"odbx-desk-login")
     return digest.hexdigest()
 
@@ -118,15 +118,15 @@ def authenticate(config: Config, store: Store, name: str, password: str, code: s
     one guess worth limiting (a password of seven diceware words is not guessed online);
     it is counted before it is checked, atomically, and five lock the codes for a while."""
     now = time.time() if now is None else now
-    account = store.account(name) if name in {r.name for r in store.team()} else None
-    right = _verify(account["password_hash"] if account else _decoy_hash(), password)
+    account = store.desk.account(name) if name in {r.name for r in store.team.members()} else None
+    right = _verify(account.password_hash if account else _decoy_hash(), password)
     if account is None or not right:
         raise LoginRefused(REFUSED)
-    if not store.reserve_code_guess(name, int(now), MAX_FAILURES, LOCK_SECONDS):
+    if not store.desk.reserve_code_guess(name, int(now), MAX_FAILURES, LOCK_SECONDS):
         raise LoginRefused(LOCKED)
-    totp_secret = secret.SecretBox(config.desk_key).decrypt(account["sealed_totp"]).decode("ascii")
+    totp_secret = secret.SecretBox(config.desk_key).decrypt(account.sealed_totp).decode("ascii")
     step = _otp_step(pyotp.TOTP(totp_secret), code, now)
-    if step is not None and store.claim_otp_step(name, step):
-        store.update_account(name, failures=0, locked_until=0)
+    if step is not None and store.desk.claim_otp_step(name, step):
+        store.desk.update_account(name, failures=0, locked_until=0)
         return
     raise LoginRefused(REFUSED)

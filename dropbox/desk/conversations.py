@@ -8,7 +8,7 @@ from the curated list derived from the conversation's id
 (`keys.codename.desk_name`), so `keys open` can print the same name offline;
 it has nothing to do with the reporter's codename. It is given when the
 conversation is made, whose id is drawn until its name is free
-(`Store.new_conversation_id`): no name grows a word because of a conversation
+(`store.conversations.new_conversation_id`): no name grows a word because of a conversation
 someone cannot see.
 
 The list comes a page at a time, each page one query, so what a responder
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 from keys.codename import desk_name
 from keys.responder import Responder
-from dropbox.exports import LAST_EXPORT
-from dropbox.storage import Store
+from dropbox.storage import Account, Store, Summary
 
 
 @dataclass(frozen=True)
@@ -54,39 +53,38 @@ new_designation = desk_name
 def page_for(store: Store, name: str, number: int, size: int) -> Page:
     """Page `number` (from 1) of the responder's conversations, most recently active first; a
     number past the end gives the last page."""
-    account = store.account(name)
-    total = store.count_for(name) if account is not None else 0
+    account = store.desk.account(name)
+    total = store.conversations.count_for(name) if account is not None else 0
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
-    if not total:
+    if account is None or not total:
         return Page([], number, pages, total)
-    rows = store.desk_page(name, _seen(store, account), size, (number - 1) * size)
-    named = store.designations([r["id"] for r in rows if r["designation"] is None], new_designation)
+    rows = store.desk.page(name, _seen(store, account), size, (number - 1) * size)
+    named = store.desk.designations([r.id for r in rows if r.designation is None], new_designation)
     return Page([_shown(row, named) for row in rows], number, pages, total)
 
 
 def find(store: Store, name: str, designation: str) -> DeskConversation | None:
     """The responder's conversation with that designation; None for any other."""
-    account = store.account(name)
-    row = account and store.desk_conversation(name, _seen(store, account), designation)
+    account = store.desk.account(name)
+    row = account and store.desk.summary(name, _seen(store, account), designation)
     return _shown(row, {}) if row else None
 
 
-def _seen(store: Store, account) -> int:
+def _seen(store: Store, account: Account) -> int:
     # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
     # counts as a download for every reader. (My own uploaded replies are never new to me.)
-    return max(account["last_download_seq"], store.get_state(LAST_EXPORT))
+    return max(account.last_download_seq, store.state.last_export())
 
 
-def _shown(row: dict, named: dict[str, tuple[str, bool]]) -> DeskConversation:
-    designation, closed = named.get(row["id"], (row["designation"], bool(row["closed"])))
+def _shown(row: Summary, named: dict[str, tuple[str, bool]]) -> DeskConversation:
+    designation, closed = named[row.id] if row.designation is None else (row.designation, row.closed)
     if closed:
         status = "closed"
-    elif row["last_origin"] == "team":
+    elif row.last_origin == "team":
         status = "replied"
     else:
-        status = "new" if row["new_items"] else "downloaded"
-    deletion = (row["deletion_asked_by"], row["deletion_due"]) if row["deletion_due"] else None
-    return DeskConversation(row["id"], designation, row["recipients"], row["created"], row["last_activity"],
-                            row["items"], row["size"], row["new_items"], status, bool(row["starred"]),
-                            deletion)
+        status = "new" if row.new_items else "downloaded"
+    return DeskConversation(row.id, designation, row.recipients, row.created, row.last_activity,
+                            row.items, row.size, row.new_items, status, row.starred,
+                            row.deletion)

@@ -18,13 +18,13 @@ def ask(store: Store, conversation_id: str, name: str, grace_days: int,
         today: datetime.date | None = None) -> str:
     """Schedule the deletion; returns the day it is due."""
     due = (today or datetime.date.today()) + datetime.timedelta(days=grace_days)
-    return store.ask_deletion(conversation_id, name, due.isoformat())
+    return store.desk.ask_deletion(conversation_id, name, due.isoformat())
 
 
 def carry_out_due(store: Store, today: datetime.date | None = None) -> int:
     """Delete every conversation whose deletion is due; returns how many."""
     day = (today or datetime.date.today()).isoformat()
-    due = [(cid, by) for cid, (by, when) in store.pending_deletions().items() if when <= day]
+    due = [(cid, by) for cid, (by, when) in store.desk.pending_deletions().items() if when <= day]
     for conversation_id, asked_by in due:
-        store.delete_conversation(conversation_id, asked_by)
+        store.conversations.delete_conversation(conversation_id, asked_by)
     return len(due)

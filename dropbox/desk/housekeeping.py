@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dropbox import health
 from dropbox.config import Config
 from dropbox.desk.deletions import carry_out_due
-from dropbox.desk.notices import retention_notice_key, send_due_notices
+from dropbox.desk.notices import send_due_notices
 from dropbox.storage import Store
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,9 @@ def purge_expired(store: Store, retention_days: int, today: datetime.date | None
         return 0
     today = today or datetime.date.today()
     cutoff = (today - datetime.timedelta(days=retention_days)).isoformat()
-    expired = list(store.inactive_since(cutoff))
-    store.delete_conversations(expired, "retention")
+    expired = list(store.conversations.inactive_since(cutoff))
+    store.conversations.delete_conversations(expired, "retention")
     return len(expired)
-
-
-# The latest deletion day (an ordinal) whose recipients were told; a conversation whose
-# deletion day moves later (new activity) is told about again when it comes near.
-WARNED_THROUGH = "retention_warned_through"
 
 
 def warn_of_deletions(config: Config, store: Store, today: datetime.date | None = None) -> set[str]:
@@ -44,16 +39,16 @@ def warn_of_deletions(config: Config, store: Store, today: datetime.date | None 
     settings = config.settings
     due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days,
                                   today)
-    warned = store.get_state(WARNED_THROUGH)
+    warned = store.state.warned_through()
     days = {cid: datetime.date.fromisoformat(day).toordinal() for cid, day in due.items()}
     names = set()
     for conversation_id in (cid for cid, day in days.items() if day > warned):
-        conversation = store.conversation(conversation_id)
+        conversation = store.conversations.conversation(conversation_id)
         names |= {r.name for r in conversation.recipients} if conversation else set()
     for name in names:
-        store.set_state(retention_notice_key(name), 1)
+        store.state.set_retention_notice_due(name, True)
     if days and max(days.values()) > warned:
-        store.set_state(WARNED_THROUGH, max(days.values()))
+        store.state.set_warned_through(max(days.values()))
     return names
 
 
@@ -64,13 +59,11 @@ CHORES: dict[str, Callable[[Config, Store], object]] = {
     "deletions asked on the desk": lambda config, store: carry_out_due(store),
     "sending notices": send_due_notices,
 }
-# State entry: since when (unix seconds) a chore has failed at every try; absent or 0 once it succeeds.
-FAILING = "chore_failing_since:"
 
 
 def failing_chores(store: Store) -> dict[str, int]:
     """Chore name → since when it has failed at every try (unix seconds), for `dropbox status`."""
-    found = {name: store.get_state(FAILING + name) for name in CHORES}
+    found = {name: store.state.chore_failing_since(name) for name in CHORES}
     return {name: since for name, since in found.items() if since}
 
 
@@ -101,10 +94,10 @@ class Housekeeping(threading.Thread):
 
     def _note(self, name: str, failed: bool) -> None:
         try:
-            since = self.store.get_state(FAILING + name)
+            since = self.store.state.chore_failing_since(name)
             if failed and not since:
-                self.store.set_state(FAILING + name, int(time.time()))
+                self.store.state.set_chore_failing_since(name, int(time.time()))
             elif since and not failed:
-                self.store.set_state(FAILING + name, 0)
+                self.store.state.set_chore_failing_since(name, 0)
         except Exception as exc:  # noqa: BLE001 - the database itself failing: the log has said so already
             log.error("noting that %s failed, failed too: %s", name, type(exc).__name__)

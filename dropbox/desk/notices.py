@@ -23,20 +23,15 @@ RETENTION_BODY = ("A conversation on the response desk will be deleted soon unde
                   "rules unless there is new activity. Please log in to see which.\n")
 
 
-def retention_notice_key(name: str) -> str:
-    """The state entry saying a responder is due a "deleted soon" notice (desk/housekeeping)."""
-    return f"retention_notice:{name}"
-
-
 def send_due_notices(config: Config, store: Store, now: float | None = None) -> list[str]:
     """Mail every responder with a due notice and no notice in the last hour; returns who."""
     settings = config.settings
     now = time.time() if now is None else now
-    retention = {a["name"] for a in store.accounts()
-                 if store.get_state(retention_notice_key(a["name"]))}
-    due = [a for a in store.accounts()
-           if (a["notice_pending"] or a["name"] in retention) and a["email"]
-           and now - a["last_notice"] >= BATCH_SECONDS]
+    retention = {a.name for a in store.desk.accounts()
+                 if store.state.retention_notice_due(a.name)}
+    due = [a for a in store.desk.accounts()
+           if (a.notice_pending or a.name in retention) and a.email
+           and now - a.last_notice >= BATCH_SECONDS]
     if not settings.smtp_host or not due:
         return []
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=60) as smtp:
@@ -47,12 +42,12 @@ def send_due_notices(config: Config, store: Store, now: float | None = None) -> 
         for account in due:
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = \
-                settings.smtp_from, account["email"], SUBJECT
-            warned = account["name"] in retention
-            message.set_content((BODY if account["notice_pending"] else "")
+                settings.smtp_from, account.email, SUBJECT
+            warned = account.name in retention
+            message.set_content((BODY if account.notice_pending else "")
                                 + (RETENTION_BODY if warned else ""))
             smtp.send_message(message)
-            store.update_account(account["name"], notice_pending=0, last_notice=int(now))
+            store.desk.update_account(account.name, notice_pending=0, last_notice=int(now))
             if warned:
-                store.set_state(retention_notice_key(account["name"]), 0)
-    return [a["name"] for a in due]
+                store.state.set_retention_notice_due(account.name, False)
+    return [a.name for a in due]

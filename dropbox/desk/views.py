@@ -62,8 +62,8 @@ def require_login():
     name = session.get(USER)
     if request.endpoint in PUBLIC:
         return None
-    team = {r.name for r in _instance().store.team()}
-    account = _instance().store.account(name) if name in team else None
+    team = {r.name for r in _instance().store.team.members()}
+    account = _instance().store.desk.account(name) if name in team else None
     # `desk reset-user` and `remove-user` run in another process: the login they end is
     # told apart by its credentials, checked on every request.
     if account is None or session.get(CREDENTIALS) != accounts.credentials_stamp(account):
@@ -88,8 +88,8 @@ def login():
     session.clear()
     session.regenerate()
     session[USER] = form.username.data.strip()
-    session[CREDENTIALS] = accounts.credentials_stamp(instance.store.account(_me()))
-    instance.store.audit(_me(), "logged in")
+    session[CREDENTIALS] = accounts.credentials_stamp(instance.store.desk.account(_me()))
+    instance.store.desk.audit(_me(), "logged in")
     return redirect(url_for("desk.conversations"))
 
 
@@ -119,8 +119,9 @@ def _warnings() -> dict:
     settings, store = instance.config.settings, instance.store
     due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
     unread = health.unread_for(store, settings.unread_warning_days)
-    mine = sorted(store.recipient_of(_me(), [*due, *unread]))
-    named = {cid: designation for cid, (designation, _) in store.designations(mine, new_designation).items()}
+    mine = sorted(store.conversations.recipient_of(_me(), [*due, *unread]))
+    named = {cid: designation
+             for cid, (designation, _) in store.desk.designations(mine, new_designation).items()}
     # Whether the disk is nearly full, and no figure: free space moves with every upload,
     # those to conversations that leave this responder out included.
     disk_low = health.free_disk(instance.config) < instance.config.max_request_bytes
@@ -148,7 +149,7 @@ def bundle():
         temp.unlink(missing_ok=True)  # an open stream keeps the file readable until sent
     # One entry per conversation, for its readers: an entry for the whole team would tell a
     # left-out responder that there was something new for me that they do not have.
-    store.audit_each(_me(), "downloaded a conversation", [c.recipients for c in downloaded])
+    store.desk.audit_each(_me(), "downloaded a conversation", [c.recipients for c in downloaded])
     return send_file(stream, mimetype="application/octet-stream", as_attachment=True,
                      download_name=f"desk-{_me()}-{today()}.odbx")
 
@@ -178,16 +179,16 @@ def _store_reply(upload) -> tuple[str, str, bool]:
             if "not a reply file" in str(exc):
                 return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
             raise
-        if not store.recipient_of(_me(), [reply.conversation_id]):
+        if not store.conversations.recipient_of(_me(), [reply.conversation_id]):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
         count = import_replies(store, temp)
     except FormatError as exc:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    store.record_uploads(_me(), [reply.item.id])
-    if conversation := store.conversation(reply.conversation_id):  # the audience as stored
-        store.audit(_me(), "uploaded a reply", conversation.recipients)
+    store.desk.record_uploads(_me(), [reply.item.id])
+    if conversation := store.conversations.conversation(reply.conversation_id):  # the audience as stored
+        store.desk.audit(_me(), "uploaded a reply", conversation.recipients)
     return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
 
 
@@ -196,7 +197,7 @@ def star(designation: str):
     found = find(_instance().store, _me(), designation)
     if found is None or not ConfirmForm().validate_on_submit():
         abort(404)
-    _instance().store.toggle_star(_me(), found.id)
+    _instance().store.desk.toggle_star(_me(), found.id)
     return redirect(url_for("desk.conversations", page=request.form.get("page", 1, type=int)))
 
 
@@ -218,10 +219,10 @@ def confirm(designation: str, action: str):
     if action == "delete":
         deletions.ask(store, found.id, _me(), grace)
     elif action == "keep":
-        store.cancel_deletion(found.id)
+        store.desk.cancel_deletion(found.id)
     else:
-        store.set_closed(found.id, action == "close")
-    store.audit(_me(), said, found.recipients)
+        store.desk.set_closed(found.id, action == "close")
+    store.desk.audit(_me(), said, found.recipients)
     if action == "delete":
         deletions.carry_out_due(store)  # with deletion_grace_days = 0, at once
     return redirect(url_for("desk.conversations"))
@@ -230,4 +231,4 @@ def confirm(designation: str, action: str):
 @desk.get("/audit")
 def audit():
     """Who did what on which day; an entry about a conversation only for its recipients."""
-    return render_template("audit.html", rows=_instance().store.audit_counts(_me()))
+    return render_template("audit.html", rows=_instance().store.desk.audit_counts(_me()))

@@ -6,22 +6,40 @@ its recipients (names and public keys, as they were when the report was
 made) and day-precision dates. An item row holds its envelope header; the
 payload lives in `store/<bucket>/<conversation>/<item>` (payloads.py).
 
-One module per concept: the v0.1.0 schema (`schema`), the values rows turn into
-(`records`), opening and upgrading the database (`database`), payload files
-(`payloads`), the team, conversations and items, and the desk's tables.
+One object per concept over one database (`database`), each with its queries in
+its own module and returning frozen dataclasses (`records`, `desk`), never rows:
+`store.team`, `store.conversations` (with their payload files), `store.desk` and
+`store.state` (the instance's own counters). The v0.1.0 schema is `schema`.
+Storage imports nothing above it: upgrading is `dropbox.migrations`' job, run
+only by `dropbox upgrade`; `Store.prepare()` refuses a database of another version.
 """
 from __future__ import annotations
 
-from dropbox.storage.conversations import ConversationTables
-from dropbox.storage.database import UpgradeDue, stored_version
-from dropbox.storage.desk import DeskTables
+from pathlib import Path
+
+from dropbox.storage.conversations import Conversations
+from dropbox.storage.database import Database, UpgradeDue, stored_version
+from dropbox.storage.desk import Account, Desk, Summary
 from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedItem,
                                      StorageError, new_id, today)
-from dropbox.storage.team import TeamTable
+from dropbox.storage.state import InstanceState
+from dropbox.storage.team import Team
 
-__all__ = ["Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError", "Store",
-           "UpgradeDue", "new_id", "stored_version", "today"]
+__all__ = ["Account", "Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError",
+           "Store", "Summary", "UpgradeDue", "new_id", "stored_version", "today"]
 
 
-class Store(TeamTable, ConversationTables, DeskTables):
-    """The instance's database and payload files. Safe to share between threads."""
+class Store(Database):
+    """The instance's database and payload files, and the object of each concept over them.
+    Safe to share between threads."""
+
+    def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
+        super().__init__(database, store_dir, tmp_dir)
+        self.team = Team(self)
+        self.conversations = Conversations(self)
+        self.desk = Desk(self)
+        self.state = InstanceState(self)
+
+    def recover(self) -> None:
+        """Drop what a crash left half-written. Only at server start: never under a running server."""
+        self.conversations.recover()

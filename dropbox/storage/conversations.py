@@ -16,13 +16,15 @@ from keys.responder import Responder
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
 
 
-class ConversationTables(Payloads):
+class Conversations(Payloads):
+    """Conversations and their items, rows and payload files together."""
+
     def new_conversation_id(self) -> str:
         """An id for a new conversation whose desk name (`keys.codename.desk_name`, two words
         derived from the id) no conversation holds. Names are then unique without a third
         word, which would tell a responder that a conversation they cannot see holds the
         two-word one."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             while True:
                 conversation_id = new_id()
                 if db.execute("SELECT 1 FROM desk_conversations WHERE designation = ?",
@@ -36,7 +38,7 @@ class ConversationTables(Payloads):
         (`new_conversation_id`); the conversation is named in the same transaction, and
         StorageError stores nothing if another conversation took its name meanwhile."""
         conversation_id = conversation_id or self.new_conversation_id()
-        with self._placed(conversation_id, items), self._db() as db:
+        with self._placed(conversation_id, items), self._database.transaction() as db:
             db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
                         _recipients_json(recipients), today(), today()))
@@ -53,7 +55,7 @@ class ConversationTables(Payloads):
                   first_position: int | None = None) -> None:
         """`first_position`: the reporter's place the items were bound to; if another submission
         took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
-        with self._placed(conversation_id, items), self._db() as db:
+        with self._placed(conversation_id, items), self._database.transaction() as db:
             db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
             if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
                 raise StorageError("another submission to this conversation came first")
@@ -71,9 +73,9 @@ class ConversationTables(Payloads):
     def delete_conversations(self, conversation_ids: list[str], actor: str) -> None:
         """`delete_conversation` for many, a batch per transaction: each deletion costs the same
         however many conversations are stored (every table it touches is indexed by conversation).
-        When it returns, no database file holds what it deleted (`_forget_deleted`)."""
+        When it returns, no database file holds what it deleted (`Database.forget_deleted`)."""
         for batch, marks in batches(conversation_ids):
-            with self._db() as db:
+            with self._database.transaction() as db:
                 found = [(row_id(row["id"]), _recipients(row["recipients"])) for row in db.execute(
                     f"SELECT id, recipients FROM conversations WHERE id IN ({marks})", batch)]
                 db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
@@ -82,11 +84,11 @@ class ConversationTables(Payloads):
             for conversation_id, _ in found:
                 self._remove_folder(conversation_id)
         if conversation_ids:
-            self._forget_deleted()
+            self._database.forget_deleted()
 
     def inactive_since(self, day: str) -> dict[str, str]:
         """Conversation id → last activity, for those whose last activity was before `day`."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             rows = db.execute("SELECT id, last_activity FROM conversations WHERE last_activity < ?",
                               (day,)).fetchall()
         return {row_id(r["id"]): r["last_activity"] for r in rows}
@@ -100,7 +102,7 @@ class ConversationTables(Payloads):
         items both untaken and old are walked, never all that are untaken or all that are
         old. (Were the clock set back a day, an item stamped with the earlier day would
         wait for the boundary to pass it: a late warning, never a false one.)"""
-        with self._db() as db:
+        with self._database.transaction() as db:
             first_recent = db.execute(
                 "SELECT seq FROM items INDEXED BY items_by_day WHERE created >= ?"
                 " ORDER BY created, seq LIMIT 1", (created_before,)).fetchone()
@@ -112,7 +114,7 @@ class ConversationTables(Payloads):
     def recipient_of(self, name: str, conversation_ids: list[str]) -> set[str]:
         """Those of `conversation_ids` whose recipient list names `name`."""
         mine: set[str] = set()
-        with self._db() as db:
+        with self._database.transaction() as db:
             for batch, marks in batches(conversation_ids):
                 mine.update(row_id(r["conversation_id"]) for r in db.execute(
                     "SELECT conversation_id FROM conversation_recipients WHERE name = ? AND"
@@ -121,44 +123,44 @@ class ConversationTables(Payloads):
 
     def count_for(self, name: str) -> int:
         """How many conversations name `name` as a recipient."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             return self._count_for(db, name)
 
     @staticmethod
     def _count_for(db: sqlite3.Connection, name: str) -> int:
-        return db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
-                          (name,)).fetchone()[0]
+        return int(db.execute("SELECT count(*) FROM conversation_recipients WHERE name = ?",
+                              (name,)).fetchone()[0])
 
     def find_by_lookup(self, lookup_id: str) -> Conversation | None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             row = db.execute("SELECT * FROM conversations WHERE lookup_id = ?", (lookup_id,)).fetchone()
         return None if row is None else _conversation(row)
 
     def conversation(self, conversation_id: str) -> Conversation | None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         return None if row is None else _conversation(row)
 
     def items(self, conversation_id: str) -> list[Item]:
-        with self._db() as db:
+        with self._database.transaction() as db:
             rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
                               (conversation_id,)).fetchall()
         return [_item(r) for r in rows]
 
     def reporter_items(self, conversation_id: str) -> int:
         """How many items the reporter has added: the place of their next one."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             return self._reporter_items(db, conversation_id)
 
     @staticmethod
     def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
-        return db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
-                          (conversation_id, "reporter")).fetchone()[0]
+        return int(db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
+                              (conversation_id, "reporter")).fetchone()[0])
 
     def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
         in the conversations on whose recipient list they are."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             if recipient is None:
                 rows = db.execute("SELECT * FROM items WHERE seq > ? ORDER BY seq", (seq,)).fetchall()
             else:
@@ -183,16 +185,6 @@ class ConversationTables(Payloads):
         return ("SELECT i.* FROM conversation_recipients r CROSS JOIN items i"
                 " ON i.conversation_id = r.conversation_id"
                 " WHERE r.name = ?1 AND i.seq > ?2 ORDER BY i.seq")
-
-    def get_state(self, key: str, default: int = 0) -> int:
-        with self._db() as db:
-            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return default if row is None else row["value"]
-
-    def set_state(self, key: str, value: int) -> None:
-        with self._db() as db:
-            db.execute("INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
-                       (key, value, value))
 
     @staticmethod
     def _note_activity(db: sqlite3.Connection, recipients: tuple[Responder, ...]) -> None:

@@ -1,6 +1,6 @@
 """One SQLite database, opened the same way everywhere, used only at this program's version.
 
-Every query goes through `_db()`, one transaction each. Outside a request
+Every query goes through `transaction()`, one transaction each. Outside a request
 that is one connection per call; a web app calls `hold_connection()` when a
 request starts and `release_connection()` when it ends, so each request
 opens one connection, whatever number of queries it makes (connections are
@@ -17,12 +17,12 @@ import os
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 
-from dropbox import migrations
 from dropbox.storage.records import StorageError
+from dropbox.storage.schema import VERSION
 
 
 class UpgradeDue(StorageError):
@@ -42,13 +42,14 @@ def stored_version(database: Path) -> int | None:
     uri = f"{database.as_uri()}?mode=ro" + ("" if live else "&immutable=1")
     try:
         with closing(sqlite3.connect(uri, uri=True)) as db:
-            return db.execute("PRAGMA user_version").fetchone()[0]
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{database} cannot be read as a database: {exc}") from None
 
 
 class Database:
-    """Opens the instance database; the tables of each concept are mixins built on this."""
+    """The instance database, and the store/ and tmp/ folders beside it; each concept's object
+    (team, conversations, desk, state) queries it through `transaction()`."""
 
     def __init__(self, database: Path, store_dir: Path, tmp_dir: Path):
         self.database, self.store_dir, self.tmp_dir = database, store_dir, tmp_dir
@@ -57,7 +58,7 @@ class Database:
     def prepare(self) -> None:
         """Refuse a database of another version (UpgradeDue when it is behind), before
         anything is written; then create the folders beside it that are missing."""
-        found, current = stored_version(self.database), migrations.CURRENT
+        found, current = stored_version(self.database), VERSION
         data_dir = self.database.parent
         if found is None or found < current:
             made = ("has no database yet" if found is None else
@@ -110,7 +111,7 @@ class Database:
             db.close()
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """A connection inside a transaction, committed when the block ends (rolled back on an
         error). Nested blocks on a held connection share the outer transaction."""
         if not getattr(self._held, "wanted", False):
@@ -129,7 +130,7 @@ class Database:
         finally:
             self._held.depth -= 1
 
-    def _forget_deleted(self) -> None:
+    def forget_deleted(self) -> None:
         """Make a deletion complete on disk before it returns. With `secure_delete` the rows
         are zeroed in the pages the deletion wrote, but the write-ahead log still holds the
         pages earlier transactions wrote with them, and the database file the pages its last

@@ -7,10 +7,44 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import StorageError, _recipients, batches, today
+from dropbox.storage.records import StorageError, _recipients, batches, row_id, today
 from keys.responder import Responder
+
+
+@dataclass(frozen=True)
+class Account:
+    """A responder's desk login. Times are unix seconds."""
+    name: str
+    password_hash: bytes
+    sealed_totp: bytes
+    last_otp_step: int
+    failures: int
+    locked_until: int
+    email: str
+    last_download_seq: int  # the newest item their own bundle has taken
+    notice_pending: bool
+    last_notice: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the desk's list shows of one conversation to one responder."""
+    id: str
+    recipients: tuple[Responder, ...]
+    created: str
+    last_activity: str
+    designation: str | None  # None until the desk first names it
+    closed: bool
+    starred: bool
+    items: int
+    size: int  # bytes of ciphertext, headers included
+    new_items: int  # since the responder's last download, less the replies they uploaded
+    last_origin: str | None  # "reporter" or "team"
+    deletion: tuple[str, str] | None  # (who asked, day due) while a deletion waits
 
 
 # What the desk's list shows of a conversation `c` for responder :name, items counted by index:
@@ -31,8 +65,17 @@ _MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AN
 _NEWEST_FIRST = "c.last_activity DESC, c.created DESC, c.id DESC"
 
 
-def _summary(row: sqlite3.Row) -> dict:
-    return {**dict(row), "recipients": _recipients(row["recipients"])}
+def _summary(row: sqlite3.Row) -> Summary:
+    return Summary(row_id(row["id"]), _recipients(row["recipients"]), row["created"],
+                   row["last_activity"], row["designation"], bool(row["closed"]), bool(row["starred"]),
+                   row["items"], row["size"], row["new_items"], row["last_origin"],
+                   (row["deletion_asked_by"], row["deletion_due"]) if row["deletion_due"] else None)
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(row["name"], bytes(row["password_hash"]), bytes(row["sealed_totp"]),
+                   row["last_otp_step"], row["failures"], row["locked_until"], row["email"],
+                   row["last_download_seq"], bool(row["notice_pending"]), row["last_notice"])
 
 
 def record_audit(db: sqlite3.Connection, actor: str, action: str,
@@ -43,9 +86,15 @@ def record_audit(db: sqlite3.Connection, actor: str, action: str,
                (today(), actor, action, audience))
 
 
-class DeskTables(Database):
+class Desk:
+    """The desk's own tables: accounts, names of conversations, stars, the audit log, deletions
+    waiting and who uploaded which reply."""
+
+    def __init__(self, database: Database):
+        self._database = database
+
     def add_account(self, name: str, password_hash: bytes, sealed_totp: bytes, email: str) -> None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             try:
                 db.execute("INSERT INTO desk_accounts (name, password_hash, sealed_totp, email)"
                            " VALUES (?, ?, ?, ?)", (name, password_hash, sealed_totp, email))
@@ -53,7 +102,7 @@ class DeskTables(Database):
                 raise StorageError(f"{name} has a desk account already") from None
 
     def reset_account(self, name: str, password_hash: bytes, sealed_totp: bytes) -> None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             changed = db.execute(
                 "UPDATE desk_accounts SET password_hash = ?, sealed_totp = ?, last_otp_step = 0,"
                 " failures = 0, locked_until = 0 WHERE name = ?",
@@ -62,38 +111,39 @@ class DeskTables(Database):
             raise StorageError(f"{name} has no desk account")
 
     def remove_account(self, name: str) -> None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             if db.execute("DELETE FROM desk_accounts WHERE name = ?", (name,)).rowcount == 0:
                 raise StorageError(f"{name} has no desk account")
             db.execute("DELETE FROM desk_stars WHERE name = ?", (name,))
 
-    def account(self, name: str) -> sqlite3.Row | None:
-        with self._db() as db:
-            return db.execute("SELECT * FROM desk_accounts WHERE name = ?", (name,)).fetchone()
+    def account(self, name: str) -> Account | None:
+        with self._database.transaction() as db:
+            row = db.execute("SELECT * FROM desk_accounts WHERE name = ?", (name,)).fetchone()
+        return None if row is None else _account(row)
 
-    def accounts(self) -> list[sqlite3.Row]:
-        with self._db() as db:
-            return db.execute("SELECT * FROM desk_accounts ORDER BY name").fetchall()
+    def accounts(self) -> list[Account]:
+        with self._database.transaction() as db:
+            return [_account(row) for row in db.execute("SELECT * FROM desk_accounts ORDER BY name")]
 
     def update_account(self, name: str, **values: int | str) -> None:
         columns = {"last_otp_step", "failures", "locked_until", "email", "last_download_seq",
                    "notice_pending", "last_notice"}
         assert values and set(values) <= columns
-        with self._db() as db:
+        with self._database.transaction() as db:
             db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",
                        (*values.values(), name))
 
     def claim_otp_step(self, name: str, step: int) -> bool:
         """Record `step` as used; False if it, or a later one, was used already."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
-    def desk_page(self, name: str, seen_seq: int, limit: int, offset: int) -> list[dict]:
+    def page(self, name: str, seen_seq: int, limit: int, offset: int) -> list[Summary]:
         """One page of `name`'s conversations, most recently active first, in one query: the
         newest-first index is walked until the page is full, so a page costs the same however
         many conversations there are (a deep page walks the ones before it, nothing else)."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             rows = db.execute(
                 f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_MINE}"
                 f" ORDER BY {_NEWEST_FIRST} LIMIT :limit OFFSET :offset) AS c"
@@ -101,9 +151,9 @@ class DeskTables(Database):
                 {"name": name, "seen": seen_seq, "limit": limit, "offset": offset}).fetchall()
         return [_summary(row) for row in rows]
 
-    def desk_conversation(self, name: str, seen_seq: int, designation: str) -> dict | None:
-        """`name`'s conversation with that designation, as `desk_page` shows it; None for any other."""
-        with self._db() as db:
+    def summary(self, name: str, seen_seq: int, designation: str) -> Summary | None:
+        """`name`'s conversation with that designation, as `page` shows it; None for any other."""
+        with self._database.transaction() as db:
             row = db.execute(
                 f"{_SUMMARY} FROM desk_conversations d JOIN conversations c ON c.id = d.conversation_id"
                 f" WHERE d.designation = :designation AND {_MINE}",
@@ -114,7 +164,7 @@ class DeskTables(Database):
         """Count one code guess before it is checked, in one statement, so that guesses
         arriving at once cannot all be checked before the count locks; False while locked.
         The guess that reaches `limit` sets the lock for the ones after it."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             return db.execute(
                 "UPDATE desk_accounts SET failures = (CASE WHEN failures >= :limit THEN 0"
                 " ELSE failures END) + 1, locked_until = CASE WHEN (CASE WHEN failures >= :limit"
@@ -122,11 +172,12 @@ class DeskTables(Database):
                 " WHERE name = :name AND locked_until <= :now",
                 {"limit": limit, "until": now + lock_seconds, "name": name, "now": now}).rowcount == 1
 
-    def designations(self, conversation_ids: list[str], new_designation) -> dict[str, tuple[str, bool]]:
+    def designations(self, conversation_ids: list[str],
+                     new_designation: Callable[[str, int], str]) -> dict[str, tuple[str, bool]]:
         """Each conversation's designation and closed flag; a new one is `new_designation(id, tries)`,
         asked again with `tries` + 1 while the name is taken."""
-        with self._db() as db:
-            known = {}
+        with self._database.transaction() as db:
+            known: dict[str, tuple[str, bool]] = {}
             for batch, marks in batches(conversation_ids):
                 known.update((r["conversation_id"], (r["designation"], bool(r["closed"]))) for r in db.execute(
                     f"SELECT * FROM desk_conversations WHERE conversation_id IN ({marks})", batch))
@@ -144,17 +195,17 @@ class DeskTables(Database):
         return {cid: known[cid] for cid in conversation_ids}
 
     def set_closed(self, conversation_id: str, closed: bool) -> None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             db.execute("UPDATE desk_conversations SET closed = ? WHERE conversation_id = ?",
                        (int(closed), conversation_id))
 
     def stars(self, name: str) -> set[str]:
-        with self._db() as db:
+        with self._database.transaction() as db:
             rows = db.execute("SELECT conversation_id FROM desk_stars WHERE name = ?", (name,)).fetchall()
         return {r["conversation_id"] for r in rows}
 
     def toggle_star(self, name: str, conversation_id: str) -> None:
-        with self._db() as db:
+        with self._database.transaction() as db:
             if not db.execute("DELETE FROM desk_stars WHERE name = ? AND conversation_id = ?",
                               (name, conversation_id)).rowcount:
                 db.execute("INSERT INTO desk_stars VALUES (?, ?)", (name, conversation_id))
@@ -164,7 +215,7 @@ class DeskTables(Database):
 
     def audit_each(self, actor: str, action: str, abouts: list[tuple[Responder, ...] | None]) -> None:
         """One entry per audience in `abouts` (one per conversation), in one transaction."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             for about in abouts:
                 record_audit(db, actor, action, about)
 
@@ -172,7 +223,7 @@ class DeskTables(Database):
         """((day, actor, action), how many) newest first, of the entries `name` may see: those
         about the whole team and those whose audience names them. Counted by SQLite, so the
         page does not decode every entry ever written."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             rows = db.execute(
                 "SELECT day, actor, action, count(*) AS n FROM desk_audit WHERE audience IS NULL OR"
                 " EXISTS (SELECT 1 FROM json_each(desk_audit.audience) WHERE value = ?)"
@@ -181,24 +232,24 @@ class DeskTables(Database):
 
     def ask_deletion(self, conversation_id: str, name: str, due: str) -> str:
         """Record the request; returns the day it is due (asking again keeps the first)."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             db.execute("INSERT OR IGNORE INTO desk_deletions VALUES (?, ?, ?)", (conversation_id, name, due))
-            return db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
-                              (conversation_id,)).fetchone()["due"]
+            return str(db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
+                                  (conversation_id,)).fetchone()["due"])
 
     def cancel_deletion(self, conversation_id: str) -> bool:
-        with self._db() as db:
+        with self._database.transaction() as db:
             return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
                               (conversation_id,)).rowcount == 1
 
     def pending_deletions(self) -> dict[str, tuple[str, str]]:
         """conversation id → (who asked, day it is due), for every deletion waiting."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             rows = db.execute("SELECT * FROM desk_deletions").fetchall()
         return {r["conversation_id"]: (r["requested_by"], r["due"]) for r in rows}
 
     def record_uploads(self, name: str, item_ids: list[str]) -> None:
         """`name` uploaded these replies on the desk: they are not "new" to them."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             db.executemany("INSERT OR IGNORE INTO desk_uploads VALUES (?, ?)",
                            [(item_id, name) for item_id in item_ids])

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
 
 from dropbox.storage.database import Database
 from dropbox.storage.records import EnvelopeStream, Item, StagedItem, new_id
@@ -28,8 +28,12 @@ from keys.ids import ID_PATTERN, id_path
 JOURNAL = ".placing"
 
 
-class Payloads(Database):
-    """Where each item's ciphertext lives."""
+class Payloads:
+    """Where each item's ciphertext lives: beside the database, in its store/ and tmp/ folders."""
+
+    def __init__(self, database: Database):
+        self._database = database
+        self.store_dir, self.tmp_dir = database.store_dir, database.tmp_dir
 
     def recover(self) -> None:
         """Drop what a crash left half-written. Only at server start: never under a running server."""
@@ -93,7 +97,7 @@ class Payloads(Database):
         # Only well-formed ids become paths: a torn last line is simply skipped.
         entries = [e for e in (line.split() for line in journal.read_text("ascii", "replace").splitlines())
                    if len(e) == 2 and all(ID_PATTERN.fullmatch(part) for part in e)]
-        with self._db() as db:
+        with self._database.transaction() as db:
             for conversation_id, item_id in entries:
                 if db.execute("SELECT 1 FROM items WHERE id = ? AND conversation_id = ?",
                               (item_id, conversation_id)).fetchone() is None:

@@ -6,10 +6,10 @@ import datetime
 import json
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from collections.abc import Iterator
 
 from nacl.public import PublicKey
 

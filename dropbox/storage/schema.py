@@ -1,6 +1,12 @@
 """The database as v0.1.0 (commit da78831) created it, frozen: every later change is a step in
 `dropbox.migrations`, so an old database and a new one reach the same schema the same way."""
 
+# The version (SQLite's user_version) this program reads and writes: how many steps of
+# `dropbox.migrations` its database has been through. Declared here, not counted from the
+# steps, so that storage need not import what the steps import (config, the code of practice,
+# tor keys, the desk); `dropbox.migrations` refuses to load if its steps do not reach it.
+VERSION = 12
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS team (
     name TEXT PRIMARY KEY,

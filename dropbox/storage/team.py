@@ -11,30 +11,33 @@ from dropbox.storage.records import StorageError
 from keys.responder import Responder
 
 
-class TeamTable(Database):
-    def add_responder(self, responder: Responder) -> None:
-        with self._db() as db:
+class Team:
+    def __init__(self, database: Database):
+        self._database = database
+
+    def add(self, responder: Responder) -> None:
+        with self._database.transaction() as db:
             try:
                 db.execute("INSERT INTO team (name, public_key, signing_key) VALUES (?, ?, ?)",
                            (responder.name, bytes(responder.public_key), _signing(responder)))
             except sqlite3.IntegrityError:
                 raise StorageError(f"{responder.name} is on the team already") from None
 
-    def replace_responder(self, responder: Responder) -> None:
+    def replace(self, responder: Responder) -> None:
         """A new key under the same name: new items of every conversation naming them use it."""
-        with self._db() as db:
+        with self._database.transaction() as db:
             if db.execute("UPDATE team SET public_key = ?, signing_key = ? WHERE name = ?",
                           (bytes(responder.public_key), _signing(responder),
                            responder.name)).rowcount == 0:
                 raise StorageError(f"there is no responder named {responder.name!r}")
 
-    def remove_responder(self, name: str) -> None:
-        with self._db() as db:
+    def remove(self, name: str) -> None:
+        with self._database.transaction() as db:
             if db.execute("DELETE FROM team WHERE name = ?", (name,)).rowcount == 0:
                 raise StorageError(f"there is no responder named {name!r}")
 
-    def team(self) -> list[Responder]:
-        with self._db() as db:
+    def members(self) -> list[Responder]:
+        with self._database.transaction() as db:
             rows = db.execute("SELECT name, public_key, signing_key FROM team ORDER BY name").fetchall()
         return [Responder(r["name"], PublicKey(r["public_key"]),
                           VerifyKey(r["signing_key"]) if r["signing_key"] else None) for r in rows]
@@ -42,7 +45,7 @@ class TeamTable(Database):
     def current_recipients(self, chosen: tuple[Responder, ...]) -> tuple[Responder, ...]:
         """The reporter's choice, kept by name, with today's keys: a removed responder drops out,
         a replaced key is replaced."""
-        team = {r.name: r for r in self.team()}
+        team = {r.name: r for r in self.members()}
         return tuple(team[r.name] for r in chosen if r.name in team)
 
 

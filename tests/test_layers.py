@@ -1,0 +1,76 @@
+"""The layers the layout promises: commands that serve no page load no web framework, and
+storage knows nothing above it (config, the code of practice, tor, the desk)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ("flask", "flask_babel", "babel", "werkzeug", "jinja2", "wtforms", "waitress")
+
+# Runs a command as `dropbox` does, then names every module it loaded.
+COMMAND = """
+import json, sys
+from dropbox.cli import cli
+try:
+    cli(sys.argv[1:], standalone_mode=False)
+except Exception:
+    pass  # what it said does not matter here (`status` on a fresh instance reports problems)
+finally:
+    print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def loaded_by_command(*args: str | Path) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", COMMAND, *map(str, args)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    return {name.split(".")[0] for name in json.loads(result.stderr.splitlines()[-1])}
+
+
+@pytest.mark.parametrize("command", [("team", "list"), ("status",), ("desk", "list-users")])
+def test_commands_that_serve_no_page_do_not_load_flask(instance, command):
+    assert sorted(loaded_by_command(*command, "--data", instance) & set(WEB)) == []
+
+
+def test_storage_imports_nothing_above_it():
+    probe = "import json, sys, dropbox.storage; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, check=True)
+    loaded = set(json.loads(result.stdout))
+    above = {"dropbox.config", "dropbox.practice", "dropbox.migrations", "dropbox.languages"}
+    assert sorted(name for name in loaded if name in above or name.split(".")[0] in ("onion", *WEB)
+                  or name.startswith("dropbox.desk")) == []
+
+
+def test_storage_hands_out_frozen_values_never_rows(instance):
+    """What a concept's object returns is a frozen dataclass (or plain values), so no module
+    above storage reads a database row by column name."""
+    import dataclasses
+    import random
+    import sqlite3
+
+    from dropbox.config import Config
+    from dropbox.storage import Store
+    from stored import populate
+
+    config = Config.load(instance)
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    store.prepare()
+    [cid] = populate(store, 1, random.Random(1))
+    [member, *_] = store.team.members()
+    store.desk.add_account(member.name, b"hash", b"sealed", "")
+    conversation = store.conversations.conversation(cid)
+    store.desk.designations([cid], lambda cid, tries: f"name {tries}")
+    designation = store.desk.page(member.name, 0, 10, 0)[0].designation
+    values = [conversation, *store.conversations.items(cid), store.desk.account(member.name),
+              *store.desk.accounts(), *store.desk.page(member.name, 0, 10, 0),
+              store.desk.summary(member.name, 0, designation), member]
+    for value in values:
+        assert dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen, value
+        assert not any(isinstance(getattr(value, f.name), (sqlite3.Row, dict))
+                       for f in dataclasses.fields(value))
+    assert isinstance(store.state.last_export(), int)

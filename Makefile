@@ -57,13 +57,13 @@ test-fast: install
 	$(VENV)/bin/python -m pytest -m "not slow" -q
 
 # Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
-# Reuses the tests' server starter and streaming client, hence tests/ on the path.
+# Reuses the tests' server starter (tests/support) and streaming client, hence tests/ on the path.
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
 # The site under the attacks of tests/adversarial, measured (README "Under attack"); ~3 minutes.
 bench-attacks: install
-	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
+	PYTHONPATH=tests $(VENV)/bin/python -m bench.attacks
 
 # The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
 # tree with the tools the lock pinned; catalogues are compiled into the wheel.

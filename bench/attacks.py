@@ -15,11 +15,12 @@ from pathlib import Path
 import requests
 from flask import Flask, Response
 
-from attack import SlowConnections, rss_kib
+from adversarial.attack import SlowConnections, rss_kib
 from bench.rig import Rig
-from conftest import dropbox, start_server
 from formclient import FormClient, open_report_form
-from test_big_fields import _body, _flood
+from support.commands import dropbox
+from support.floods import flood, many_fields
+from support.server import start_server
 
 SLOW = 2000
 
@@ -127,8 +128,8 @@ def big_fields(data: Path) -> dict:
     try:
         requests.get(server.url, timeout=30)
         before, peak_before = rss_kib(server), rss_kib(server, "VmHWM")
-        body, content_type = _body(480_000, 250)
-        statuses = _flood(server.url + "report", body, content_type)
+        body, content_type = many_fields(480_000, 250)
+        statuses = flood(server.url + "report", body, content_type)
         return {"statuses": sorted(set(statuses)),
                 "peak_growth_mib": (rss_kib(server, "VmHWM") - peak_before) / 1024,
                 "after_mib": (rss_kib(server) - before) / 1024}

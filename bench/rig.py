@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import Server, dropbox, start_server
+from support.commands import dropbox
+from support.server import Server, start_server
 from uploads import ReportSession, multipart, send
 
 TEAM = ("ana", "bo", "cy", "di")
@@ -26,7 +27,7 @@ class Rig:
     passphrase_file: Path
 
     @classmethod
-    def create(cls, folder: Path) -> "Rig":
+    def create(cls, folder: Path) -> Rig:
         keys = folder / "airgap"
         keys.mkdir(parents=True)
         passphrase_file = keys / "passphrase.txt"

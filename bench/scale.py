@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from bench.rig import TEAM, Rig
-from conftest import Server, dropbox
+from support.commands import dropbox
+from support.server import Server
 from deskclient import add_user, desk_login, desk_url
 from dropbox.config import Config
 from dropbox.storage import Store
@@ -167,5 +168,5 @@ def scale(rig: Rig, sizes: list[int]) -> dict:
         by_size[str(count)] = measure(rig, count)
     ratios = {str(count): {name: _ratio(by_size[str(count)][name], by_size[str(before)][name])
                            for name in by_size[str(count)]}
-              for before, count in zip(sizes, sizes[1:])}
+              for before, count in zip(sizes, sizes[1:], strict=False)}
     return {"sizes": sizes, "seconds": by_size, "ratios": ratios}

@@ -100,7 +100,7 @@ def test_report_answers_reach_the_responder_in_english_with_the_content_warning_
 
 
 def test_a_report_with_only_a_message_is_accepted_and_shows_no_content_warning(server, airgap, tmp_path):
-    from test_whole_loop import new_report
+    from support.reporter import new_report
     new_report(server, "just this")
     bundle = tmp_path / "export.bundle"
     dropbox("export", "--data", server.data, "--out", bundle)

@@ -14,7 +14,7 @@ from keys import envelope
 from keys.responder import ResponderKey
 
 from conftest import PASSPHRASE, dropbox, opened_conversations
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 
 def newest_header(data) -> envelope.Header:

@@ -60,7 +60,7 @@ def padding_overhead() -> dict:
         unpadded = size + (size // envelope.CHUNK_SIZE + 1) * 17
         measured[str(size)] = round(payload / unpadded - 1, 4)
     return {"max_from_1KiB": round(max(overheads), 4), "mean_from_1KiB": round(sum(overheads) / len(overheads), 4),
-            "max_from_1MiB": round(max(o for s, o in zip(sizes, overheads) if s >= 1 << 20), 4),
+            "max_from_1MiB": round(max(o for s, o in zip(sizes, overheads, strict=True) if s >= 1 << 20), 4),
             "measured_on_envelopes": measured}
 
 

@@ -117,8 +117,8 @@ def versions() -> dict[str, str]:
     found = {}
     for name, args in (("gpg", ["--version"]), ("age", ["--version"]), ("gzip", ["--version"])):
         path = shutil.which(name)
-        found[name] = subprocess.run([path, *args], capture_output=True, text=True).stdout.splitlines()[0] \
-            if path else "missing"
+        found[name] = subprocess.run([path, *args], capture_output=True, check=False,
+                                     text=True).stdout.splitlines()[0] if path else "missing"
     return found
 
 

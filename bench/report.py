@@ -51,7 +51,7 @@ def _scale_checks(scale: dict | None) -> list:
     sizes = [str(n) for n in scale["sizes"]]
     checks = [(f"{name}: {size} vs {before} conversations", scale["ratios"][size][name],
                f"≤ {LINEAR_RATIO}×", lambda v: v <= LINEAR_RATIO)
-              for before, size in zip(sizes, sizes[1:]) for name in SCALED]
+              for before, size in zip(sizes, sizes[1:], strict=False) for name in SCALED]
     return checks + [(f"{name} at {size} conversations (s)", scale["seconds"][size][name],
                       f"< {DESK_SECONDS}", lambda v: v < DESK_SECONDS)
                      for size in sizes if int(size) >= DESK_SIZES for name in DESK_PAGES]
@@ -70,7 +70,7 @@ def _scale_section(scale: dict | None) -> list[str]:
         "operation (HTTP exchanges as a client sees them; commands as a person runs them), and "
         "the ratio of each size to the one before.", "",
         "| operation | " + " | ".join(f"{int(n):,} (s)" for n in sizes) + " | "
-        + " | ".join(f"{int(n):,}:{int(b):,}" for b, n in zip(sizes, sizes[1:])) + " |",
+        + " | ".join(f"{int(n):,}:{int(b):,}" for b, n in zip(sizes, sizes[1:], strict=False)) + " |",
         "|---|" + "---|" * (2 * len(sizes) - 1),
         *(f"| {name} | " + " | ".join(_or_failed(scale["seconds"][n][name]) for n in sizes) + " | "
           + " | ".join(_or_failed(scale["ratios"][n][name], "×") for n in sizes[1:]) + " |" for name in names),

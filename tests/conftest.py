@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from formclient import FormClient
 from support.airgap import PASSPHRASE, TEAM, Airgap, opened_conversations
 from support.commands import BIN, Run, dropbox, require_tool, run, unavailable
 from support.instance import set_settings
@@ -58,6 +59,19 @@ def server(instance):
     running = start_server(instance)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def reporter(instance) -> FormClient:
+    """A reporter's browser on the reporter app in this process, no server: for what a route
+    answers (support/inprocess.py). The store is prepared first, as `dropbox serve` does."""
+    from dropbox.app import create_app
+    from dropbox.config import Config
+    from dropbox.storage import Store
+    from support.inprocess import URL, in_process
+    config = Config.load(instance)
+    Store(config.database, config.store_dir, config.tmp_dir).prepare()
+    return FormClient(URL, in_process(create_app(config)))
 
 
 @pytest.fixture

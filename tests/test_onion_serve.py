@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from conftest import dropbox, require_tool, start_server
+from support.commands import invoke
 from tornet import wait_for
 
 ONION_URL = re.compile(r"reporter site: http://([a-z2-7]{56}\.onion)/")
@@ -158,21 +159,21 @@ def test_desk_is_published_again_when_access_changes_and_taken_down_when_none_is
         server.stop()
 
 
-def test_request_through_another_host_gets_the_tor2web_warning_not_the_site(server):
-    address = dropbox("onion", "address", "--data", server.data).out.strip()
+def test_request_through_another_host_gets_the_tor2web_warning_not_the_site(reporter, instance):
+    address = invoke("onion", "address", "--data", instance).out.strip()
     for host in ("gateway.example", f"{address}.to", "203.0.113.9:8080", f"{address[:-8]}x.onion"):
-        page = requests.get(server.url, headers={"Host": host}, timeout=30)
+        page = reporter.http.get(reporter.base_url, headers={"Host": host}, timeout=30)
         assert page.status_code == 403
         assert "anonymity is at risk" in page.text and address in page.text
         assert "Start a new report" not in page.text and "<form" not in page.text
         assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
-    post = requests.post(server.url + "start", headers={"Host": "gateway.example"}, timeout=30)
+    post = reporter.http.post(reporter.base_url + "start", headers={"Host": "gateway.example"}, timeout=30)
     assert post.status_code == 403 and "anonymity is at risk" in post.text
 
 
-def test_site_answers_to_its_onion_address_and_to_loopback(server):
-    address = dropbox("onion", "address", "--data", server.data).out.strip()
+def test_site_answers_to_its_onion_address_and_to_loopback(reporter, instance):
+    address = invoke("onion", "address", "--data", instance).out.strip()
     for host in (address, f"{address}:80", address.upper(), "localhost:8080", "127.0.0.1", "[::1]:80"):
-        page = requests.get(server.url, headers={"Host": host}, timeout=30)
+        page = reporter.http.get(reporter.base_url, headers={"Host": host}, timeout=30)
         assert page.status_code == 200, host
         assert "Start a new report" in page.text

@@ -48,3 +48,18 @@ def run(*args: str | Path, check: bool = True, cwd: Path | None = None) -> Run:
 
 def dropbox(*args: str | Path, check: bool = True) -> Run:
     return run(BIN / "dropbox", *args, check=check)
+
+
+def invoke(*args: str | Path, check: bool = True) -> Run:
+    """A `dropbox` command run in this process by click's runner: for checks of what a command
+    says to its arguments, without the second a subprocess costs."""
+    from click.testing import CliRunner
+
+    from dropbox.cli import cli
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    said = Run(result.exit_code, result.stdout, result.stderr)
+    if check and said.code != 0:
+        raise AssertionError(f"{args} failed ({said.code}):\n{said.out}\n{said.err}")
+    return said

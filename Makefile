@@ -52,7 +52,7 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 # The loop while changing code: everything but the tests marked slow (real tor, browsers, big
-# payloads, the packaging build). CI runs `make test`, which is all of it.
+# payloads, the packaging build, a minute of stress). CI runs `make test`, which is all of it.
 test-fast: install
 	$(VENV)/bin/python -m pytest -m "not slow" -q
 

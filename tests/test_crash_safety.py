@@ -34,6 +34,7 @@ def stored_items(data: Path) -> list[sqlite3.Row]:
         return db.execute("SELECT conversation_id, id, payload_size FROM items").fetchall()
 
 
+@pytest.mark.slow  # thirty server starts and kills: a minute
 def test_nothing_acknowledged_is_lost_across_thirty_kills(instance, airgap, tmp_path):
     rng = random.Random(30)
     acknowledged: list[str] = []

@@ -90,6 +90,7 @@ def test_starring_on_a_later_page_comes_back_to_that_page(desk):
     assert "★" in row.text()
 
 
+@pytest.mark.slow
 def test_the_page_links_pass_axe_and_fit_a_small_screen(browser, desk):
     visit = Visit(browser, DeskSite(desk["url"]), "en", width=320)
     page = visit.page

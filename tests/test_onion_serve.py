@@ -44,6 +44,7 @@ def launched_tor_pid(server) -> int:
     return int(found.group(1))
 
 
+@pytest.mark.slow  # a real tor
 def test_serve_publishes_the_instance_address_and_on_sigterm_removes_it_and_stops_tor(
         instance, offline_torrc):
     server = start_server(instance, args=("--tor", "launch", "--tor-config", str(offline_torrc)))
@@ -63,6 +64,7 @@ def test_serve_publishes_the_instance_address_and_on_sigterm_removes_it_and_stop
     assert "onion services removed, tor stopped" in "".join(server.log)
 
 
+@pytest.mark.slow  # a real tor
 def test_serve_says_so_and_exits_non_zero_when_tor_dies(instance, offline_torrc):
     server = start_server(instance, args=("--tor", "launch", "--tor-config", str(offline_torrc)))
     try:
@@ -92,6 +94,7 @@ def test_serve_refuses_a_tor_config_it_cannot_read(instance, tmp_path):
     assert said.code == 1 and "cannot read" in said.err
 
 
+@pytest.mark.slow  # a real tor
 def test_serve_attaches_to_a_running_tor_with_a_password_and_leaves_it_running(
         instance, tmp_path):
     tor = require_tool("tor")
@@ -141,6 +144,7 @@ def test_system_without_a_control_port_says_what_to_do(instance):
     assert said.code == 1 and "no tor control port" in said.err
 
 
+@pytest.mark.slow  # a real tor
 def test_desk_is_published_again_when_access_changes_and_taken_down_when_none_is_left(
         instance, offline_torrc):
     dropbox("onion", "desk-access", "add", "alexandra", "--data", instance)

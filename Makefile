@@ -58,16 +58,17 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 # The loop while changing code: everything but the tests marked slow (real tor, browsers, big
-# payloads, the packaging build). CI runs `make test`, which is all of it.
+# payloads, the packaging build, a minute of stress). CI runs `make test`, which is all of it.
 test-fast: install
 	$(VENV)/bin/python -m pytest -m "not slow" -q
 
 # Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
-# Reuses the tests' server starter and streaming client, hence tests/ on the path.
+# Reuses the tests' server starter (tests/support) and streaming client, hence tests/ on the path.
 bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
 # The site under the attacks of tests/adversarial, measured (README "Under attack"); ~5 minutes.
+# It reuses those tests' attackers, hence tests/adversarial on the path too.
 bench-attacks: install
 	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
 

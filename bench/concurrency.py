@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.rig import MiB, Rig, percentiles, random_file, upload_file
-from conftest import dropbox
+from support.commands import dropbox
 from formclient import FormClient
 from uploads import ReportSession
 

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import Server, dropbox, start_server
+from support.commands import dropbox
+from support.server import Server, start_server
 from uploads import ReportSession, multipart, send
 
 TEAM = ("ana", "bo", "cy", "di")

@@ -18,7 +18,7 @@ from pathlib import Path
 from bench import peers
 from bench.profiling import stages, summary
 from bench.rig import MiB, Rig, mb_per_s, random_file, upload_file
-from conftest import dropbox, run
+from support.commands import dropbox, run
 from uploads import ReportSession
 
 PROFILED_SIZE = 100 * MiB

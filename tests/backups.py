@@ -11,7 +11,7 @@ import tarfile
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from nacl.public import PublicKey
 from nacl.signing import SigningKey

@@ -2,93 +2,25 @@
 
 Nothing is mocked: keys are made with the `keys new` command (real argon2id
 cost), the instance with `dropbox init`, and the server is `dropbox serve`
-started as a subprocess on a loopback port, driven over HTTP.
+started as a subprocess on a loopback port, driven over HTTP. What the fixtures
+stand on lives in tests/support (the benchmarks use it too); its names most test
+modules need are importable from here as well.
 """
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-TEAM = ("alexandra", "bahaa", "mario")
-PASSPHRASE = "correct horse battery staple"
-BIN = Path(sys.executable).parent
+from formclient import FormClient
+from support.airgap import PASSPHRASE, TEAM, Airgap, opened_conversations
+from support.commands import BIN, Run, dropbox, require_tool, run, unavailable
+from support.instance import set_settings
+from support.server import Server, start_server
 
-
-def require_tool(name: str) -> str:
-    """The path of a tool a test needs. Missing: a skip on a laptop, a failure in CI,
-    because a skipped test proves nothing and CI must have everything installed."""
-    path = shutil.which(name)
-    if path:
-        return path
-    unavailable(f"{name} is not installed")
-
-
-def unavailable(reason: str) -> None:
-    """Skip here, fail in CI: CI must have what every test needs (install it in .ci/run)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}, and CI must run this test")
-    pytest.skip(reason)
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def run(*args: str | Path, check: bool = True, cwd: Path | None = None) -> Run:
-    """Run a command of ours as a user would and return what it said."""
-    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=300)
-    result = Run(proc.returncode, proc.stdout, proc.stderr)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return result
-
-
-def dropbox(*args: str | Path, check: bool = True) -> Run:
-    return run(BIN / "dropbox", *args, check=check)
-
-
-@dataclass(frozen=True)
-class Airgap:
-    """The responders' air-gapped machine: key files and the passphrase file."""
-    folder: Path
-    passphrase_file: Path
-
-    def key(self, name: str) -> Path:
-        return self.folder / f"{name}.key"
-
-    def pub(self, name: str) -> Path:
-        return self.folder / f"{name}.pub"
-
-    def open(self, bundle: Path, name: str, out: Path, check: bool = True) -> Run:
-        return dropbox("keys", "open", bundle, "--key", self.key(name), "--out", out,
-                       "--passphrase-file", self.passphrase_file, check=check)
-
-    def reply(self, bundle: Path, conversation: str, name: str, message: str, out: Path,
-              check: bool = True) -> Run:
-        message_file = out.with_suffix(".txt")
-        message_file.write_text(message, "utf-8")
-        return dropbox("keys", "reply", bundle, conversation, "--key", self.key(name),
-                       "--message-file", message_file, "--out", out,
-                       "--passphrase-file", self.passphrase_file, check=check)
-
-
-def opened_conversations(out: Path) -> dict[str, Path]:
-    """The folder `keys open` wrote for each conversation id, from OUT/index.txt."""
-    index = out / "index.txt"
-    lines = index.read_text("utf-8").splitlines() if index.exists() else []
-    return {cid: out / folder for _, cid, folder in (line.split("\t") for line in lines)}
+__all__ = ["BIN", "PASSPHRASE", "TEAM", "Airgap", "Run", "Server", "dropbox", "opened_conversations",
+           "require_tool", "run", "start_server", "unavailable"]
 
 
 @pytest.fixture(scope="session")
@@ -122,60 +54,67 @@ def instance(tmp_path, instance_template) -> Path:
     return data
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    data: Path
-    log: list[str]
-
-    def peak_rss_kib(self) -> int:
-        """The server's peak resident memory so far (VmHWM), in KiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmHWM")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_server(data: Path, env: dict | None = None, args: tuple[str, ...] = ("--tor", "off"),
-                 launcher: list[str] | None = None) -> Server:
-    """`dropbox serve` on a free loopback port; `launcher` replaces the `dropbox` command
-    (the benchmarks run it under a profiler)."""
-    process = subprocess.Popen(
-        [*(launcher or [str(BIN / "dropbox")]), "serve", "--data", str(data), "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **(env or {})})
-    log: list[str] = []
-    ready = threading.Event()
-    url: list[str] = []
-
-    def pump():
-        for line in process.stdout:
-            log.append(line)
-            found = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
-            if found and not url:
-                url.append(found.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(30) or not url:
-        process.kill()
-        raise AssertionError("server did not start:\n" + "".join(log))
-    return Server(url[0] + "/", process, data, log)
-
-
 @pytest.fixture
 def server(instance):
     running = start_server(instance)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def reporter(instance) -> FormClient:
+    """A reporter's browser on the reporter app in this process, no server: for what a route
+    answers (support/inprocess.py). The store is prepared first, as `dropbox serve` does."""
+    from dropbox.app import create_app
+    from dropbox.config import Config
+    from dropbox.storage import Store
+    from support.inprocess import URL, in_process
+    config = Config.load(instance)
+    Store(config.database, config.store_dir, config.tmp_dir).prepare()
+    return FormClient(URL, in_process(create_app(config)))
+
+
+@pytest.fixture
+def configured_server(instance, request):
+    """The server on an instance whose settings the test names: parametrize it indirectly
+    with a dict of config.toml values."""
+    set_settings(instance, **request.param)
+    running = start_server(instance)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for a module's browser tests (see support/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from support.browser import CHROMIUM_ARGS, chromium_with_axe
+    chromium = chromium_with_axe()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, instance_template):
+    """One server for a module's browser visits, on its own copy of the template instance."""
+    data = tmp_path_factory.mktemp("browser") / "instance"
+    shutil.copytree(instance_template, data, symlinks=True)
+    running = start_server(data)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    """A real SMTP server on loopback for a module: (its Mailbox, its port)."""
+    from aiosmtpd.controller import Controller
+
+    from support.mail import Mailbox, free_port
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield box, controller.port
+    controller.stop()

@@ -15,7 +15,9 @@ import pyotp
 
 from pathlib import Path
 
-from conftest import TEAM, Server, dropbox
+from support.airgap import TEAM
+from support.commands import dropbox
+from support.server import Server
 from formclient import FormClient, Page
 
 

@@ -21,7 +21,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 class Node:
     tag: str
     attrs: dict[str, str]
-    children: list["Node | str"] = field(default_factory=list)
+    children: list[Node | str] = field(default_factory=list)
 
     def text(self) -> str:
         return "".join(c if isinstance(c, str) else c.text() for c in self.children)
@@ -130,9 +130,10 @@ class Page:
 
 
 class FormClient:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, http: requests.Session | None = None):
+        """`http` answers in process when given (support/inprocess.py); else a real Session."""
         self.base_url = base_url
-        self.http = requests.Session()
+        self.http = http or requests.Session()
 
     def get(self, path_or_url: str) -> Page:
         return Page(self.http.get(urljoin(self.base_url, path_or_url), timeout=60))

@@ -72,7 +72,7 @@ def sealed_items(conv: Conversation, damage=None, start: int = 0):
     out, reporter_items = [], 0
     # A test may give a conversation an id no writer would use; its envelopes still need one.
     bound_to = conv.id if re.fullmatch(r"[a-z0-9]{16,64}", conv.id) else BINDING.conversation_id
-    for index, (item_id, plaintext) in enumerate(zip(conv.item_ids, conv.items)):
+    for index, (item_id, plaintext) in enumerate(zip(conv.item_ids, conv.items, strict=True)):
         try:  # leniently: tests also seal metadata no reader accepts
             meta = json.loads(plaintext[4:4 + int.from_bytes(plaintext[:4], "big")])
             kind, name = meta.get("kind"), meta.get("name")
@@ -127,7 +127,7 @@ def write_export_v1(path: Path, conversations: list[Conversation]) -> Path:
         sealed += blobs
         entries.append(bundle_v1.ConversationEntry(
             conv.id, tuple(Responder(r.name, r.secret_key.public_key) for r in conv.recipients),
-            tuple(bundle_v1.ItemEntry(i, len(b)) for i, b in zip(conv.item_ids, blobs)),
+            tuple(bundle_v1.ItemEntry(i, len(b)) for i, b in zip(conv.item_ids, blobs, strict=True)),
             conv.reporter.public_key if conv.reporter else None))
     with open(path, "wb") as out:
         writer = BundleWriterV1(out, bundle_v1.Manifest("export", DATE, tuple(entries)))

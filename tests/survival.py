@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from conftest import dropbox
+from support.commands import dropbox
 from deskclient import Login, desk_login, designations
 from formclient import FormClient, Page
 

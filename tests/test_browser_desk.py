@@ -13,8 +13,8 @@ import requests
 
 from conftest import start_server
 from deskclient import add_user, desk_url, new_instance
-from test_browser_reporter import Visit, browser  # noqa: F401  (fixture)
-from test_whole_loop import new_report
+from support.browser import DeskSite, Visit, log_in_to_desk
+from support.reporter import new_report
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +29,6 @@ def desk(tmp_path_factory, airgap):
         new_report(server, message, files=[("files", "a.txt", b"a" * 3000)])
     yield server, desk_url(server), logins
     server.stop()
-
-
-class DeskSite:
-    def __init__(self, url: str):
-        self.url = url
-
-
-def _log_in(page, login, password: str | None = None) -> None:
-    page.goto("login")
-    page.fill("#username", login.name)
-    page.fill("#password", password or login.password)
-    page.fill("#otp", login.code())
-    page.click("form.login button")
 
 
 @pytest.mark.parametrize("width", [1280, 320])
@@ -61,10 +48,10 @@ def test_every_desk_page_passes_axe_and_fits_the_screen(browser, desk, width):
     try:
         page.goto("login")
         seen("login")
-        _log_in(page, login, password="not the password")
+        log_in_to_desk(page, login, password="not the password")
         assert page.locator("#refused").count() == 1
         seen("login-refused")
-        _log_in(page, login)
+        log_in_to_desk(page, login)
         assert page.locator("tr.conversation").count() == 3
         first = page.locator("tr.conversation").first.get_attribute("id")
         page.click(f"tr[id='{first}'] a[href$='/close']")

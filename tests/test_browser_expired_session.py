@@ -15,15 +15,14 @@ import time
 import pytest
 
 from conftest import dropbox, opened_conversations
-from test_browser_reporter import Visit, browser  # noqa: F401  (the module's browser fixture)
-from test_sessions_and_secrets import configured_server  # noqa: F401  (the fixture)
+from support.browser import Visit
 
 IDLE_SECONDS = 3
 pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("configured_server", [{"session_idle_seconds": IDLE_SECONDS}], indirect=True)
-def test_report_written_while_the_session_ended_comes_back_filled_in(browser, configured_server,  # noqa: F811
+def test_report_written_while_the_session_ended_comes_back_filled_in(browser, configured_server,
                                                                      airgap, tmp_path):
     site = configured_server
     marker = secrets.token_hex(6)

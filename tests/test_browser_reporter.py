@@ -13,99 +13,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from pathlib import Path
 
 import pytest
 
-from conftest import TEAM, dropbox, opened_conversations, require_tool, start_server
+from conftest import TEAM, dropbox, opened_conversations
+from support.browser import LANGUAGES, SCREENSHOTS, Visit
 
-HERE = Path(__file__).parent
-AXE = HERE / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = HERE / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-LANGUAGES = {"en": "ltr", "es": "ltr", "fr": "ltr", "ar": "rtl"}
 # What each language's pages must say, so a test notices an untranslated page.
 SENT = {"en": "has been sent", "es": "ha sido enviado", "fr": "a été envoyé", "ar": "تم إرسال بلاغك"}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_tool("chromium")
-    if not AXE.is_file():
-        require_tool("npm")
-        pytest.fail("axe-core is not installed: run `make install` (npm ci in tests/browser)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, airgap):
-    data = tmp_path_factory.mktemp("browser") / "instance"
-    dropbox("init", "--data", data)
-    for name in TEAM:
-        dropbox("team", "add", name, airgap.pub(name), "--data", data)
-    running = start_server(data)
-    yield running
-    running.stop()
-
-
-class Visit:
-    """One reporter's browser context: no JavaScript, checks and saves every page it sees."""
-
-    def __init__(self, browser, site, language: str, width: int = 1000):
-        size = {"width": width, "height": 900}
-        self.context = browser.new_context(java_script_enabled=False, base_url=site.url, viewport=size)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(60_000)
-        self.auditor = browser.new_context(viewport=size).new_page()
-        self.language = language
-        self.violations: dict[str, list] = {}
-
-    def width(self) -> int:
-        """How wide the page is drawn, once it has loaded: a click returns when the navigation
-        commits, when the new document may not exist yet (seen under load in CI)."""
-        self.page.wait_for_load_state()
-        return self.page.evaluate("document.documentElement.scrollWidth")
-
-    def check(self, name: str) -> None:
-        """What every reporter page has (no script, language, links, quick exit), then axe and a screenshot."""
-        page = self.page
-        page.wait_for_load_state()  # not the empty document of a navigation just committed
-        assert page.locator("script").count() == 0, f"{name}: a reporter page holds a script"
-        assert page.locator("html").get_attribute("lang") == self.language, name
-        assert page.locator("html").get_attribute("dir") == LANGUAGES[self.language], name
-        for code in LANGUAGES:
-            assert page.locator(f'a[hreflang="{code}"]').count() == 1, f"{name}: no link to {code}"
-        assert page.locator("a.quick-exit").count() == 1, f"{name}: no quick exit"
-        self.axe_and_screenshot(name)
-
-    def axe_and_screenshot(self, name: str) -> None:
-        """axe-core's violations on the page as it is now (kept by name), and its screenshot."""
-        page = self.page
-        page.wait_for_load_state()
-        html, url = page.content(), page.url
-        self.auditor.route(url, lambda route: route.fulfill(
-            status=200, content_type="text/html; charset=utf-8", body=html))
-        self.auditor.goto(url)
-        self.auditor.unroute(url)
-        self.auditor.evaluate(AXE.read_text("utf-8"))
-        result = self.auditor.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        found = [{"id": v["id"], "help": v["help"], "nodes": [n["html"] for n in v["nodes"]][:3]}
-                 for v in result["violations"]]
-        if found:
-            self.violations[name] = found
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{self.language}-{name}.png", full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-        self.auditor.context.close()
 
 
 def _export_and_reply(site, airgap, tmp_path, marker: str, reply_text: str) -> None:

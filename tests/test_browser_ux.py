@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import TEAM
-from test_browser_reporter import LANGUAGES, Visit, browser, site  # noqa: F401  (fixtures)
+from support.browser import LANGUAGES, Visit
 
 pytestmark = pytest.mark.slow
 

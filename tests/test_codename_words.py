@@ -21,8 +21,8 @@ NAMED_IN_THE_ISSUE = {"womanhood", "oppressor", "grope", "predator", "strangle",
 
 
 def test_the_removal_list_is_sorted_unique_and_made_of_eff_words():
-    lines = [l for l in (ROOT / "keys" / "removed_words.txt").read_text("ascii").splitlines()
-             if l and not l.startswith("#")]
+    lines = [word for word in (ROOT / "keys" / "removed_words.txt").read_text("ascii").splitlines()
+             if word and not word.startswith("#")]
     assert lines == sorted(set(lines))
     assert set(lines) <= set(eff_wordlist())
     assert len(lines) == len(removed_words()) == 911

@@ -34,6 +34,7 @@ def stored_items(data: Path) -> list[sqlite3.Row]:
         return db.execute("SELECT conversation_id, id, payload_size FROM items").fetchall()
 
 
+@pytest.mark.slow  # thirty server starts and kills: a minute
 def test_nothing_acknowledged_is_lost_across_thirty_kills(instance, airgap, tmp_path):
     rng = random.Random(30)
     acknowledged: list[str] = []
@@ -41,7 +42,7 @@ def test_nothing_acknowledged_is_lost_across_thirty_kills(instance, airgap, tmp_
         server = start_server(instance)
         stop = threading.Event()
 
-        def reporter():
+        def reporter(server=server, stop=stop):  # this round's server
             while not stop.is_set():
                 marker = secrets.token_hex(8)
                 try:
@@ -87,7 +88,7 @@ def small_disk(tmp_path, airgap):
     mountpoint = tmp_path / "small"
     mountpoint.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mountpoint)],
-                             capture_output=True, text=True)
+                             capture_output=True, check=False, text=True)
     if mounted.returncode != 0:
         unavailable(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
     data = mountpoint / "instance"

@@ -20,7 +20,7 @@ from dropbox.config import Config
 from dropbox.desk.housekeeping import purge_expired
 from dropbox.storage import Store
 from stored import populate
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 
 def _traces(data: Path) -> dict[str, tuple[bytes, ...]]:

@@ -13,7 +13,7 @@ import requests
 
 from conftest import start_server
 from deskclient import new_instance, add_user, desk_login, desk_url, designations
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 from dropbox.desk import deletions
 from dropbox.headers import HEADERS
 from dropbox.storage import Store
@@ -182,7 +182,8 @@ def test_star_marks_a_conversation_for_me_only(desk):
     page = alexandra.get("")
     star = next(f for f in page.forms() if f.action.endswith(f"/{shared}/star"))
     alexandra.http.post(star.action, data=star.defaults(), timeout=60)
-    starred = lambda page: {n.attrs["id"] for n in page.by_class("conversation") if "★" in n.text()}
+    def starred(page) -> set[str]:
+        return {n.attrs["id"] for n in page.by_class("conversation") if "★" in n.text()}
     assert shared in starred(alexandra.get(""))
     assert shared not in starred(bahaa.get(""))
 

@@ -9,48 +9,17 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import email
-import socket
 import sqlite3
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from conftest import dropbox, start_server
 from deskclient import new_instance, add_user
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 from dropbox.config import Config
 from dropbox.desk.notices import send_due_notices
 from dropbox.storage import Store
-
-
-class Mailbox:
-    """Keeps every message the SMTP server receives."""
-
-    def __init__(self):
-        self.mails: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
-        return "250 OK"
-
-    def to(self, address: str) -> list[str]:
-        return [text for rcpts, text in self.mails if address in rcpts]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield box, controller.port
-    controller.stop()
 
 
 def _age(data, conversation_id: str, days: int) -> None:

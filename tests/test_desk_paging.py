@@ -13,9 +13,8 @@ import pytest
 from conftest import start_server
 from deskclient import add_user, desk_login, desk_url, designations, new_instance
 from dropbox.config import Settings
-from test_browser_desk import DeskSite, _log_in
-from test_browser_reporter import Visit, browser  # noqa: F401  (fixture)
-from test_whole_loop import new_report
+from support.browser import DeskSite, Visit, log_in_to_desk
+from support.reporter import new_report
 
 PAGE = 4
 REPORTS = 11
@@ -91,11 +90,12 @@ def test_starring_on_a_later_page_comes_back_to_that_page(desk):
     assert "★" in row.text()
 
 
+@pytest.mark.slow
 def test_the_page_links_pass_axe_and_fit_a_small_screen(browser, desk):
     visit = Visit(browser, DeskSite(desk["url"]), "en", width=320)
     page = visit.page
     try:
-        _log_in(page, desk["mario"])  # mario, in a browser with JavaScript off: his own code
+        log_in_to_desk(page, desk["mario"])  # mario, in a browser with JavaScript off: his own code
         page.click("a[rel=next]")
         assert "Page 2 of 3." in page.locator("#count").inner_text()
         assert page.locator("tr.conversation").count() == PAGE

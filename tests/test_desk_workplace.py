@@ -15,7 +15,7 @@ import pytest
 from conftest import dropbox, start_server
 from deskclient import add_user, desk_login, desk_url, new_instance
 from formclient import FormClient
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 from keys.codename import desk_name
 from dropbox.cli.upgrade import apply_upgrades
 

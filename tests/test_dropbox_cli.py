@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from conftest import TEAM, dropbox, opened_conversations
-from test_whole_loop import new_report
+from support.reporter import new_report
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.1.0"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from nacl import bindings as sodium
+from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
@@ -198,7 +199,7 @@ def _spec_open(data: bytes, secret: bytes) -> tuple[str, bytes]:
     mac = hmac.new(_b2b(b"header", 32, key=file_key, person=b"odbx-envelope"), data[:end], "sha256")
     assert mac.digest() == data[end:end + 32]
     length = int.from_bytes(bytes(a ^ b for a, b in zip(
-        masked, _b2b(b"length", 8, key=file_key, person=b"odbx-envelope"))), "big")
+        masked, _b2b(b"length", 8, key=file_key, person=b"odbx-envelope"), strict=True)), "big")
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(
         state, ss_header, _b2b(b"payload", 32, key=file_key, person=b"odbx-envelope"))
@@ -213,7 +214,7 @@ def _spec_open(data: bytes, secret: bytes) -> tuple[str, bytes]:
 def _unseal(stanza: bytes, public: bytes, secret: bytes) -> bytes | None:
     try:
         return sodium.crypto_box_seal_open(stanza, public, secret)
-    except Exception:
+    except CryptoError:  # sealed to another recipient
         return None
 
 

@@ -270,7 +270,7 @@ def test_reply_can_be_read_by_the_reporter_and_every_listed_responder(export, co
         reply, meta, body = open_reply(tmp_path / "reply.odbx", reader)
         assert (reply.head.kind, reply.conversation_id, reply.item.id) == ("reply", first.id, item_id)
         assert (meta.kind, meta.name, reply.item.proof.author) == ("reply", "alice", "alice")
-        assert body == "We talked to them. Thank you.".encode()
+        assert body == b"We talked to them. Thank you."
     with pytest.raises(envelope.NotARecipient):
         open_reply(tmp_path / "reply.odbx", PrivateKey.generate())
     assert [p.name for p in tmp_path.iterdir()] == ["reply.odbx"]   # no temporary file left

@@ -15,14 +15,14 @@ import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 
 from conftest import BIN, TEAM, dropbox, opened_conversations, require_tool
-from test_browser_reporter import CHROMIUM_ARGS
-from test_whole_loop import log_in, new_report
+from support.browser import CHROMIUM_ARGS
+from support.reporter import log_in, new_report
 from tornet import Client, TorNetwork, free_port, own_network_namespace, wait_for
 
 pytestmark = pytest.mark.slow
@@ -153,7 +153,7 @@ def tor_browser(published: Published) -> Iterator[Callable]:
     function that opens a page in a new private context (a new visit)."""
     chromium = require_tool("chromium")
     from playwright.sync_api import sync_playwright
-    proxy = ["--proxy-server=socks5://127.0.0.1:%d" % published.client.socks_port,
+    proxy = [f"--proxy-server=socks5://127.0.0.1:{published.client.socks_port}",
              "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS + proxy)

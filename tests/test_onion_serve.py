@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from conftest import dropbox, require_tool, start_server
+from support.commands import invoke
 from tornet import wait_for
 
 ONION_URL = re.compile(r"reporter site: http://([a-z2-7]{56}\.onion)/")
@@ -43,6 +44,7 @@ def launched_tor_pid(server) -> int:
     return int(found.group(1))
 
 
+@pytest.mark.slow  # a real tor
 def test_serve_publishes_the_instance_address_and_on_sigterm_removes_it_and_stops_tor(
         instance, offline_torrc):
     server = start_server(instance, args=("--tor", "launch", "--tor-config", str(offline_torrc)))
@@ -62,6 +64,7 @@ def test_serve_publishes_the_instance_address_and_on_sigterm_removes_it_and_stop
     assert "onion services removed, tor stopped" in "".join(server.log)
 
 
+@pytest.mark.slow  # a real tor
 def test_serve_says_so_and_exits_non_zero_when_tor_dies(instance, offline_torrc):
     server = start_server(instance, args=("--tor", "launch", "--tor-config", str(offline_torrc)))
     try:
@@ -91,6 +94,7 @@ def test_serve_refuses_a_tor_config_it_cannot_read(instance, tmp_path):
     assert said.code == 1 and "cannot read" in said.err
 
 
+@pytest.mark.slow  # a real tor
 def test_serve_attaches_to_a_running_tor_with_a_password_and_leaves_it_running(
         instance, tmp_path):
     tor = require_tool("tor")
@@ -140,6 +144,7 @@ def test_system_without_a_control_port_says_what_to_do(instance):
     assert said.code == 1 and "no tor control port" in said.err
 
 
+@pytest.mark.slow  # a real tor
 def test_desk_is_published_again_when_access_changes_and_taken_down_when_none_is_left(
         instance, offline_torrc):
     dropbox("onion", "desk-access", "add", "alexandra", "--data", instance)
@@ -158,21 +163,21 @@ def test_desk_is_published_again_when_access_changes_and_taken_down_when_none_is
         server.stop()
 
 
-def test_request_through_another_host_gets_the_tor2web_warning_not_the_site(server):
-    address = dropbox("onion", "address", "--data", server.data).out.strip()
+def test_request_through_another_host_gets_the_tor2web_warning_not_the_site(reporter, instance):
+    address = invoke("onion", "address", "--data", instance).out.strip()
     for host in ("gateway.example", f"{address}.to", "203.0.113.9:8080", f"{address[:-8]}x.onion"):
-        page = requests.get(server.url, headers={"Host": host}, timeout=30)
+        page = reporter.http.get(reporter.base_url, headers={"Host": host}, timeout=30)
         assert page.status_code == 403
         assert "anonymity is at risk" in page.text and address in page.text
         assert "Start a new report" not in page.text and "<form" not in page.text
         assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
-    post = requests.post(server.url + "start", headers={"Host": "gateway.example"}, timeout=30)
+    post = reporter.http.post(reporter.base_url + "start", headers={"Host": "gateway.example"}, timeout=30)
     assert post.status_code == 403 and "anonymity is at risk" in post.text
 
 
-def test_site_answers_to_its_onion_address_and_to_loopback(server):
-    address = dropbox("onion", "address", "--data", server.data).out.strip()
+def test_site_answers_to_its_onion_address_and_to_loopback(reporter, instance):
+    address = invoke("onion", "address", "--data", instance).out.strip()
     for host in (address, f"{address}:80", address.upper(), "localhost:8080", "127.0.0.1", "[::1]:80"):
-        page = requests.get(server.url, headers={"Host": host}, timeout=30)
+        page = reporter.http.get(reporter.base_url, headers={"Host": host}, timeout=30)
         assert page.status_code == 200, host
         assert "Start a new report" in page.text

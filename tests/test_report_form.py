@@ -100,7 +100,7 @@ def test_report_answers_reach_the_responder_in_english_with_the_content_warning_
 
 
 def test_a_report_with_only_a_message_is_accepted_and_shows_no_content_warning(server, airgap, tmp_path):
-    from test_whole_loop import new_report
+    from support.reporter import new_report
     new_report(server, "just this")
     bundle = tmp_path / "export.bundle"
     dropbox("export", "--data", server.data, "--out", bundle)
@@ -124,8 +124,8 @@ def test_the_report_body_format_round_trips_and_refuses_damage():
             Report.decode(damaged)
 
 
-def test_codename_must_be_confirmed_and_a_fresh_one_can_be_had(server):
-    client = FormClient(server.url)
+def test_codename_must_be_confirmed_and_a_fresh_one_can_be_had(reporter):
+    client = reporter
     page = client.submit(client.get("/"), "Start a new report")
     first = page.by_id("codename").text().split()
     assert client.get("/report").url.endswith("/codename")  # the form waits for the confirmation
@@ -141,8 +141,8 @@ def test_codename_must_be_confirmed_and_a_fresh_one_can_be_had(server):
     assert client.get("/codename").by_id("codename") is None
 
 
-def test_language_choice_sticks_for_the_session_and_arabic_is_right_to_left(server):
-    client = FormClient(server.url)
+def test_language_choice_sticks_for_the_session_and_arabic_is_right_to_left(reporter):
+    client = reporter
     landing = client.get("/")
     assert re.search(r'<html lang="en" dir="ltr">', landing.response.text)
     links = {n.attrs["hreflang"]: n.attrs["href"] for n in landing.root.walk()
@@ -161,13 +161,12 @@ def test_language_choice_sticks_for_the_session_and_arabic_is_right_to_left(serv
         'lang="fr"' in client.get("/login").response.text
 
 
-def test_language_link_never_leaves_the_site(server):
-    client = FormClient(server.url)
+def test_language_link_never_leaves_the_site(reporter):
     for target in ("https://example.org/", "//example.org/", "/\\example.org"):
-        response = client.http.get(server.url + "language/es", params={"next": target},
-                                   allow_redirects=False)
+        response = reporter.http.get(reporter.base_url + "language/es", params={"next": target},
+                                     allow_redirects=False)
         assert response.status_code == 302
-        assert response.headers["Location"] in ("/", server.url)
+        assert response.headers["Location"] in ("/", reporter.base_url)
 
 
 def test_reporter_pages_run_no_script_fetch_nothing_elsewhere_and_the_landing_page_is_small(server):

@@ -9,7 +9,7 @@ with plain newlines, so the responder's report.txt holds no `\\u000d` at every l
 from __future__ import annotations
 
 from conftest import dropbox, opened_conversations
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 HOSTILE = "Thank you.\x1b[2J\x1b[31m We read it.\rHidden\u202eevil\u2028end"
 

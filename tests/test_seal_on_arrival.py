@@ -19,8 +19,7 @@ import pytest
 
 from conftest import dropbox
 from formclient import FormClient, Page, open_report_form
-from test_sessions_and_secrets import configured_server  # noqa: F401  (the fixture)
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 from uploads import PIECE, ReportSession, marked_content, multipart, send
 
 GiB = 1 << 30
@@ -118,7 +117,7 @@ def test_an_accepted_upload_is_sealed_once_and_stored(server, airgap, tmp_path):
 
 
 @pytest.mark.parametrize("configured_server", [{"session_idle_seconds": 2}], indirect=True)
-def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(configured_server):  # noqa: F811
+def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(configured_server):
     """Issue 13: the words of a follow-up whose session ended are on the page after logging in."""
     server = configured_server
     codename, _ = new_report(server, "first")
@@ -140,7 +139,7 @@ def test_a_follow_up_sent_after_the_session_ended_comes_back_after_login(configu
 
 
 @pytest.mark.parametrize("configured_server", [{"max_bytes_in_flight_mib": 1}], indirect=True)
-def test_bodies_in_flight_are_capped_and_refused_before_reading(configured_server):  # noqa: F811
+def test_bodies_in_flight_are_capped_and_refused_before_reading(configured_server):
     """Issue 10, the disk: past the cap on bytes in flight (what has arrived of each body, past
     what stays in memory), a body gets 507, unread from there on, its words back; the cap is
     given back when a body ends, even one whose sender hung up."""
@@ -172,7 +171,7 @@ def test_bodies_in_flight_are_capped_and_refused_before_reading(configured_serve
 
 # More than any disk here has free.
 @pytest.mark.parametrize("configured_server", [{"disk_reserve_mib": 1 << 30}], indirect=True)
-def test_a_free_space_reserve_refuses_uploads_not_pages(configured_server):  # noqa: F811
+def test_a_free_space_reserve_refuses_uploads_not_pages(configured_server):
     server = configured_server
     new_report(server, "a short report fits in memory")
     session = ReportSession.start(server.url)

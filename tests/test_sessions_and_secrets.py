@@ -3,30 +3,12 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import start_server
 from formclient import FormClient
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 from uploads import ReportSession, marked_content, multipart, send
-
-
-def set_settings(data: Path, **values) -> None:
-    config = data / "config.toml"
-    text = config.read_text()
-    for name, value in values.items():
-        text = re.sub(rf"^{name} = .*$", f"{name} = {value}", text, flags=re.M)
-    config.write_text(text)
-
-
-@pytest.fixture
-def configured_server(instance, request):
-    set_settings(instance, **request.param)
-    server = start_server(instance)
-    yield server
-    server.stop()
 
 
 def test_cookie_holds_only_a_random_id_that_changes_at_login_and_goes_at_logout(server):

@@ -5,6 +5,7 @@ import io
 import os
 
 import pytest
+from nacl.exceptions import CryptoError
 
 from dropbox.spool import BLOCK, SealedSpool, SealedOverflowableBuffer
 
@@ -47,7 +48,7 @@ def test_spool_detects_a_changed_block(tmp_path):
     spool._file.seek(100)
     spool._file.write(bytes([flipped]))
     spool.seek(0)
-    with pytest.raises(Exception):
+    with pytest.raises(CryptoError):
         spool.read(10)
 
 

@@ -20,7 +20,6 @@ from conftest import dropbox, start_server
 from deskclient import add_user, desk_login, desk_url
 from formclient import FormClient, open_report_form
 from survival import reporter_page
-from test_desk_housekeeping import mailbox  # noqa: F401 (a fixture: a real SMTP server)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import dropbox, start_server
 from deskclient import Login, desk_login, desk_url, designations
 from dropbox import migrations
-from test_whole_loop import log_in
+from support.reporter import log_in
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
 FACTS = json.loads((FIXTURE / "fixture.json").read_text())

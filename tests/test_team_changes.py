@@ -14,7 +14,8 @@ from keys import envelope
 from keys.responder import ResponderKey
 
 from conftest import PASSPHRASE, dropbox, opened_conversations
-from test_whole_loop import log_in, new_report
+from support.commands import invoke
+from support.reporter import log_in, new_report
 
 
 def newest_header(data) -> envelope.Header:
@@ -69,8 +70,8 @@ def test_replaced_key_receives_new_items_and_the_old_key_does_not(server, airgap
 
 
 @pytest.mark.parametrize("command", ["add", "replace"])
-def test_team_refuses_a_key_file_of_another_name(server, airgap, command):
-    said = dropbox("team", command, "mario", airgap.pub("bahaa"), "--data", server.data, check=False)
+def test_team_refuses_a_key_file_of_another_name(instance, airgap, command):
+    said = invoke("team", command, "mario", airgap.pub("bahaa"), "--data", instance, check=False)
     assert said.code == 1 and "is the key of 'bahaa'" in said.err
 
 

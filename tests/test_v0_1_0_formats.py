@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dropbox, opened_conversations, start_server
-from test_whole_loop import log_in
+from support.reporter import log_in
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.1.0"
 FIXTURE = json.loads((FIXTURES / "fixture.json").read_text())
@@ -55,7 +55,7 @@ def test_old_key_opens_a_new_export_of_old_envelopes_marked_as_made_before_bindi
     assert "made before binding" in index and "unsigned" in index
     # Each conversation printed with its id and the desk's two-word name, which the folder carries.
     for cid, folder in folders.items():
-        line = next(l for l in opened.out.splitlines() if cid in l)
+        line = next(said for said in opened.out.splitlines() if cid in said)
         designation = line.split()[0]
         assert len(designation.split("-")) == 2 and folder.name == f"{designation}_{cid}"
     bahaa = keys_cmd(old, "open", old / "export", "--key", old / "airgap" / "bahaa.key",

@@ -15,25 +15,7 @@ from nacl.public import PrivateKey
 
 from formclient import FormClient, Page, open_report_form
 from conftest import TEAM, dropbox, opened_conversations
-
-
-def new_report(server, message: str, files=(), exclude: set[str] = frozenset()) -> tuple[str, Page]:
-    """Landing page → start → codename → report form → confirmation. Returns the codename."""
-    client = FormClient(server.url)
-    codename, form_page = open_report_form(client)
-    boxes = {n.attrs["value"] for n in form_page.root.walk() if n.attrs.get("name") == "recipients"}
-    assert boxes == set(TEAM)
-    done = client.submit(form_page, "Send the report", fill={"message": message},
-                         uncheck={"recipients": set(exclude)}, files=list(files))
-    assert done.status == 200, done.text
-    assert "has been sent" in done.text
-    return codename, done
-
-
-def log_in(server, codename: str) -> tuple[FormClient, Page]:
-    client = FormClient(server.url)
-    page = client.submit(client.get("/login"), "Log in", fill={"codename": codename})
-    return client, page
+from support.reporter import log_in, new_report
 
 
 def opened_texts(folder: Path) -> dict[str, bytes]:

@@ -39,7 +39,7 @@ def wait_for(what: str, check, timeout: float, every: float = 2.0):
             result = check()
             if result:
                 return result
-        except Exception as exc:  # the network is not there yet; say the last reason on timeout
+        except (OSError, stem.ControllerError) as exc:  # not there yet; say the last reason on timeout
             last_error = exc
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last error: {last_error!r}")
@@ -90,7 +90,7 @@ class TorNetwork:
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     # --- building -------------------------------------------------------------------------
-    def build(self) -> "TorNetwork":
+    def build(self) -> TorNetwork:
         for index in range(AUTHORITIES + RELAYS):
             authority = index < AUTHORITIES
             name = f"{'auth' if authority else 'relay'}{index}"
@@ -161,7 +161,7 @@ class TorNetwork:
             return text.count("\ns ") >= len(self.nodes) and text.count("HSDir") >= len(self.nodes)
         wait_for("a consensus listing every relay", listed, timeout)
 
-    def start_client(self) -> "Client":
+    def start_client(self) -> Client:
         folder = self.folder / "client"
         folder.mkdir(mode=0o700)
         client = Client(folder, free_port(), free_port())

@@ -11,7 +11,7 @@ import http.client
 import os
 import secrets
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from formclient import FormClient, open_report_form
@@ -28,7 +28,7 @@ class ReportSession:
     defaults: list[tuple[str, str]]  # what a browser sends for the untouched form, token included
 
     @classmethod
-    def start(cls, server_url: str) -> "ReportSession":
+    def start(cls, server_url: str) -> ReportSession:
         client = FormClient(server_url)
         codename, form_page = open_report_form(client)
         defaults = form_page.form("Send the report").defaults()

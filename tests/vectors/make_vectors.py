@@ -96,7 +96,7 @@ def spec_envelope(recipients: list[bytes], chunks: list[tuple[bytes, int]], cont
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, subkey(file_key, b"payload"))
     mask = b2b(b"length", 8, key=file_key, person=b"odbx-envelope")
-    masked = bytes(a ^ b for a, b in zip(length.to_bytes(8, "big"), mask))
+    masked = bytes(a ^ b for a, b in zip(length.to_bytes(8, "big"), mask, strict=True))
     signed = (b"ODBXENV" + bytes([version, len(recipients)])
               + b"".join(sealed_box(k, file_key) for k in recipients) + ss_header
               + masked + bytes([len(context)]) + context)

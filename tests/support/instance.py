@@ -1,0 +1,14 @@
+"""Changing an instance as its operator would, between two starts of the server."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def set_settings(data: Path, **values) -> None:
+    """Set top-level settings in the instance's config.toml, written as TOML values."""
+    config = data / "config.toml"
+    text = config.read_text()
+    for name, value in values.items():
+        text = re.sub(rf"^{name} = .*$", f"{name} = {value}", text, flags=re.M)
+    config.write_text(text)

@@ -27,7 +27,8 @@ finally:
 
 def loaded_by_command(*args: str | Path) -> set[str]:
     result = subprocess.run([sys.executable, "-c", COMMAND, *map(str, args)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120,
+                            check=False)  # `status` may exit 1 for what needs attention
     return {name.split(".")[0] for name in json.loads(result.stderr.splitlines()[-1])}
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from formclient import FormClient
 from support.reporter import log_in, new_report
+from support.server import start_server
 from uploads import ReportSession, marked_content, multipart, send
 
 

@@ -98,7 +98,7 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
         try:
             if sock.recv(65536) == b"":
                 return True
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return True

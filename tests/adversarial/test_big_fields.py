@@ -19,8 +19,8 @@ MiB = 1024
 def _body(field_bytes: int, fields: int) -> tuple[bytes, str]:
     boundary = "bigfields"
     value = b"A" * field_bytes
-    one = lambda i: (f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n'
-                     .encode() + value + b"\r\n")
+    def one(i: int) -> bytes:
+        return f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n'.encode() + value + b"\r\n"
     body = b"".join(one(i) for i in range(fields)) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 

@@ -22,7 +22,7 @@ def test_logout_is_final_even_for_a_request_of_that_session_still_running(server
         content_type, total, pieces = multipart([("csrf_token", token), ("message", "")],
                                                 "late.bin", UPLOAD, marked_content(b"late", UPLOAD))
 
-        def log_out_when_sent(sent: int) -> None:
+        def log_out_when_sent(sent: int, total: int = total, client=client) -> None:
             if sent == total:  # the upload is whole: the app is working on it now
                 client.submit(client.get("/conversation"), "Log out")
         status = send(server.url, "/conversation", cookie, content_type, total, pieces,

@@ -19,7 +19,7 @@ def test_onion_services_are_published_with_a_stream_limit_per_circuit(instance, 
     try:
         wait_for("the onion address", lambda: ONION_URL.search("".join(server.log)), 60, 0.2)
         line = wait_for("the stream limit", lambda: next(
-            (l for l in server.log if "streams per circuit" in l), None), 30, 0.2)
+            (line for line in server.log if "streams per circuit" in line), None), 30, 0.2)
         assert "at most 20 streams per circuit" in line
         assert requests.get(server.url, timeout=30).status_code == 200
     finally:

@@ -45,7 +45,7 @@ def instance_tar(data: Path, files: dict[str, bytes] | None = None, modes: dict[
     then every folder and file), with `files` put in place of what the instance holds (the
     database too), `modes` given to members, and `extra(tar)` adding members at the end."""
     with closing(sqlite3.connect(data / "dropbox.sqlite3")) as db:
-        entries = {"dropbox.sqlite3": db.serialize()}
+        entries: dict[str, bytes | None] = {"dropbox.sqlite3": db.serialize()}
     for path in sorted(data.rglob("*")):
         name = path.relative_to(data).as_posix()
         if not name.startswith(("dropbox.sqlite3", "tmp", "tor")):

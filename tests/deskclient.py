@@ -33,9 +33,10 @@ class Login:
 
 
 def parse_credentials(name: str, output: str) -> Login:
-    password = re.search(r"^password: (.+)$", output, re.M).group(1).strip()
-    uri = re.search(r"(otpauth://\S+)", output).group(1)
-    return Login(name, password, parse_qs(urlparse(uri).query)["secret"][0])
+    password = re.search(r"^password: (.+)$", output, re.M)
+    uri = re.search(r"(otpauth://\S+)", output)
+    assert password is not None and uri is not None, output[:200]
+    return Login(name, password.group(1).strip(), parse_qs(urlparse(uri.group(1)).query)["secret"][0])
 
 
 def add_user(data, name: str, *extra: str) -> Login:

@@ -76,7 +76,7 @@ class Form:
 
     def defaults(self) -> list[tuple[str, str]]:
         """What the browser would send if nothing were touched."""
-        values = []
+        values: list[tuple[str, str]] = []
         for node in self.controls():
             name, kind = node.attrs.get("name"), node.attrs.get("type", "text")
             if not name or node.tag == "button" or kind in ("file", "submit"):
@@ -162,7 +162,9 @@ def open_report_form(client: FormClient) -> tuple[str, Page]:
     assert landing.status == 200
     codename_page = client.submit(landing, "Start a new report")
     assert codename_page.status == 200
-    codename = codename_page.by_id("codename").text().strip()
+    shown = codename_page.by_id("codename")
+    assert shown is not None, codename_page.text[:200]
+    codename = shown.text().strip()
     assert "write" in codename_page.text.lower()
     form_page = client.submit(codename_page, "Continue", fill={"written_down": "y"})
     assert form_page.status == 200

@@ -90,7 +90,9 @@ def sealed_items(conv: Conversation, damage=None, start: int = 0):
             blob = damage(blob, start + index)
         proof = None
         if kind == "reply" and name in authors:
-            proof = Proof.sign(authors[name].signing_key, name, conv.id, item_id,
+            signing_key = authors[name].signing_key
+            assert signing_key is not None, f"{name} signs replies, so needs a version 2 key"
+            proof = Proof.sign(signing_key, name, conv.id, item_id,
                                binding.position, blob, readers)
         out.append((ItemEntry(item_id, len(blob), binding.origin, binding.position, proof), blob))
     return out
@@ -242,6 +244,8 @@ def forge_reply(bundle_path: Path, conversation_id: str, signer: ResponderKey, c
     from keys.bundle import BundleReader
     with open(bundle_path, "rb") as stream:
         [entry] = [e for e, _ in BundleReader(stream).records() if e.id == conversation_id]
+    assert entry.reporter_key is not None, f"{conversation_id} in {bundle_path} names no reporter key"
+    assert signer.signing_key is not None, f"{signer.name} has a version 1 key: it cannot sign"
     binding = envelope.Binding(conversation_id, "team", 1)
     readers = [entry.reporter_key, *(r.public_key for r in entry.recipients)]
     sealed = envelope.seal(ItemMeta("reply", DATE, claimed).encode() + b"Reply from a colleague?",

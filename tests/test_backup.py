@@ -68,7 +68,9 @@ def backup_key(made_backup_key, tmp_path) -> tuple[Path, Path]:
 
 def signer(said: str) -> str:
     """The backup signer's fingerprint, as `dropbox backup` printed it."""
-    return re.search(r"backup signer ([A-Z2-7]{4}(?: [A-Z2-7]{4}){3})", said)[1]
+    found = re.search(r"backup signer ([A-Z2-7]{4}(?: [A-Z2-7]{4}){3})", said)
+    assert found is not None, said[:200]
+    return found[1]
 
 
 @pytest.mark.slow

@@ -53,12 +53,12 @@ def records(data: bytes) -> list[dict]:
 
 def rebuild(recs: list[dict], blobs: list[bytes]) -> bytes:
     body = MAGIC + bytes([2])
-    blobs = iter(blobs)
+    sealed = iter(blobs)
     for record in recs:
         data = json.dumps(record).encode()
         body += struct.pack(">I", len(data)) + data
         for _ in record.get("items", []):
-            body += next(blobs)
+            body += next(sealed)
     return body + hashlib.blake2b(body, digest_size=32, person=b"odbx-bundle").digest()
 
 

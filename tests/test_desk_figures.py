@@ -28,8 +28,10 @@ class Responder:
 
     def __init__(self, app, login: Login):
         self.client = app.test_client()
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                          self.client.get("/login").text).group(1)
+        page = self.client.get("/login").text
+        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert found is not None, page[:200]
+        token = found.group(1)
         answer = self.client.post("/login", data={"csrf_token": token, "username": login.name,
                                                    "password": login.password, "otp": login.code()})
         assert answer.status_code == 302, answer.text

@@ -40,9 +40,9 @@ def _reporter_pages(url: str, language: str) -> dict[str, str]:
     pages["login"] = client.get("/login")
     pages["login-refused"] = client.submit(pages["login"], "", fill={"codename": "not a codename"})
     pages["problem-404"] = client.get("/no-such-page")
-    pages["tor2web"] = FormClient(url)
-    pages["tor2web"].http.headers["Host"] = "example.onion.to"
-    pages["tor2web"] = pages["tor2web"].get("/")
+    tor2web = FormClient(url)
+    tor2web.http.headers["Host"] = "example.onion.to"
+    pages["tor2web"] = tor2web.get("/")
     # A logged-in reporter: a conversation, a follow-up with a file, the delete pages.
     reporter = FormClient(url)
     codename, form = open_report_form(reporter)

@@ -32,6 +32,7 @@ def tor_hostname_for(hs_dir: Path, tmp_path: Path) -> str:
         [tor, "--DataDirectory", str(data), "--DisableNetwork", "1", "--SocksPort", "0",
          "--HiddenServiceDir", str(hs_dir), "--HiddenServicePort", "80 127.0.0.1:9",
          "--Log", "err stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None  # stderr=PIPE
     try:
         deadline = time.monotonic() + 120
         while not (hs_dir / "hostname").exists():

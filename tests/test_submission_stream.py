@@ -57,9 +57,11 @@ def _receive(body: bytes, reads: list[int], tmp_path) -> Arrival:
 
 
 def _opened(arrival: Arrival, key: PrivateKey) -> list[bytes]:
-    contents = []
+    contents: list[bytes] = []
     for _name, storage in arrival.files:
-        staged = storage.stream.claim([key.public_key], Binding("a" * 16, "reporter", 1))
+        sink = storage.stream
+        assert isinstance(sink, UploadSink), f"{_name} was not sealed as it arrived: {sink!r}"
+        staged = sink.claim([key.public_key], Binding("a" * 16, "reporter", 1))
         _meta, body = split_item(iter([open_bytes(staged.header + staged.temp_path.read_bytes(), key)]))
         contents.append(b"".join(body))
     return contents
@@ -214,6 +216,7 @@ def _whole_body(boundary: bytes, body: bytes) -> tuple[list, list] | None:
                     if isinstance(part, werkzeug_multipart.File):
                         files.append(value)
                     else:
+                        assert isinstance(part, werkzeug_multipart.Field), "data before any part"
                         fields.append((part.name, value.decode("utf-8", "replace")))
     except ValueError:
         return None

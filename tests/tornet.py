@@ -106,7 +106,9 @@ class TorNetwork:
                                 "-c", keys / "authority_certificate", "--passphrase-fd", "0"],
                                input=b"\n", check=True, capture_output=True, timeout=120)
                 cert = (keys / "authority_certificate").read_text()
-                node.v3ident = re.search(r"^fingerprint (\w+)$", cert, re.M).group(1)
+                ident = re.search(r"^fingerprint (\w+)$", cert, re.M)
+                assert ident is not None, cert[:200]
+                node.v3ident = ident.group(1)
             listed = subprocess.run(
                 ["tor", "--list-fingerprint", "--quiet", "--DataDirectory", str(node.folder),
                  "--ORPort", str(node.or_port), "--Nickname", name],

@@ -79,6 +79,7 @@ def send(url: str, path: str, cookie: str, content_type: str, total: int, pieces
          every: Callable[[int], None] | None = None, hang_up_at: int | None = None) -> int | None:
     """POST the body; calls `every(sent)` after each piece; returns the status, None if we hung up."""
     parts = urlsplit(url)
+    assert parts.hostname is not None, url
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
     conn.putrequest("POST", path)
     conn.putheader("Content-Type", content_type)

@@ -49,10 +49,13 @@ def client(instance, monkeypatch):
 
 
 def _start(client) -> str:
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/").text).group(1)
-    page = client.post("/start", data={"csrf_token": token}, follow_redirects=True).text
-    words = re.search(r'id="codename"[^>]*>(.*?)</p>', page, re.S).group(1)
-    return " ".join(re.findall(r"<span>([^<]+)</span>", words))
+    landing = client.get("/").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', landing)
+    assert token is not None, landing[:200]
+    page = client.post("/start", data={"csrf_token": token.group(1)}, follow_redirects=True).text
+    words = re.search(r'id="codename"[^>]*>(.*?)</p>', page, re.S)
+    assert words is not None, page[:200]
+    return " ".join(re.findall(r"<span>([^<]+)</span>", words.group(1)))
 
 
 def test_an_unconfirmed_codename_is_forgotten_in_time_with_no_request_meanwhile(client):

@@ -54,7 +54,7 @@ class Reporter:
         content_type = f"multipart/form-data; boundary={BOUNDARY}"
         cookie = self.client.get_cookie("session").value
         environ = EnvironBuilder(path=path, method="POST", content_type=content_type,
-                                 headers={"Cookie": f"session={cookie}"}).get_environ()
+                                 headers=[("Cookie", f"session={cookie}")]).get_environ()
         config = self.app.extensions["dropbox"].config
         settings = config.settings
         limits = Limits(field_bytes=settings.max_text_field_bytes, fields_bytes=settings.max_form_text_bytes,

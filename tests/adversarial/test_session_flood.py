@@ -23,6 +23,7 @@ CAP_PER_TEST = 8
 
 def _flood(url: str) -> int:
     address = urlsplit(url)
+    assert address.hostname is not None, url
     conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     made = 0
     for i in range(FLOOD):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -22,7 +23,7 @@ def require_tool(name: str) -> str:
     unavailable(f"{name} is not installed")
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip here, fail in CI: CI must have what every test needs (install it in .ci/run)."""
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}, and CI must run this test")

@@ -1,11 +1,13 @@
 """A reporter's two visits through the real form: sending a report, and logging in later."""
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from formclient import FormClient, Page, open_report_form
 from support.airgap import TEAM
 
 
-def new_report(server, message: str, files=(), exclude: set[str] = frozenset()) -> tuple[str, Page]:
+def new_report(server, message: str, files=(), exclude: AbstractSet[str] = frozenset()) -> tuple[str, Page]:
     """Landing page → start → codename → report form → confirmation. Returns the codename."""
     client = FormClient(server.url)
     codename, form_page = open_report_form(client)

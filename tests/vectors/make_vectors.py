@@ -27,8 +27,10 @@ import hmac
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from nacl import bindings as sodium
+from nacl.public import PublicKey
 
 from keys import envelope as keys_envelope
 from keys.codename import Peppers, StretchCost, derive
@@ -175,7 +177,7 @@ def envelopes() -> None:
     bad("envelope", name, ["mallory"], "not among the envelope's recipients", "a key that is not a recipient")
     data = plaintext("by keys", 70_000)
     name = write("envelope-good-by-keys.bin", keys_envelope.seal(
-        data, [keys_envelope.PublicKey(PUBLIC["alice"])], keys_envelope.Binding(CONV_B, "team", 7)))
+        data, [PublicKey(PUBLIC["alice"])], keys_envelope.Binding(CONV_B, "team", 7)))
     good_envelope(name, data, ["alice"], f"{CONV_B}/team/7",
                   "written by keys/envelope.py, checked against the spec by the tests")
 
@@ -474,7 +476,7 @@ def reply_files() -> None:
     index.append({"file": write("reply-good.bin", reply_file()), "type": "reply", "expect": "good",
                   "keys": ["reporter", "bob"], "author": "alice", "conversation": CONV_A,
                   "position": 3, "comment": "alice's signed reply to conversation A"})
-    for label, changes, error, comment in [
+    cases: list[tuple[str, dict[str, Any], str, str]] = [
         ("for", {"head_changes": {"for": responder("alice")}}, "names no responder",
          "a head with `for`"),
         ("recipients", {"conv_changes": {"recipients": [responder("mallory")]}},
@@ -493,7 +495,8 @@ def reply_files() -> None:
          "the reply's position left out"),
         ("unsigned", {"item_changes": {"proof": None}}, "not signed", "the proof left out"),
         ("two-items", {"items": 2}, "exactly one reply", "one record listing the reply twice"),
-    ]:
+    ]
+    for label, changes, error, comment in cases:
         bad("reply", write(f"reply-bad-{label}.bin", reply_file(**changes)), [], error, comment)
 
 

@@ -3,8 +3,9 @@
 Layout of a data directory (nothing else of ours is written anywhere; no symbolic links):
     config.toml        settings a person may edit
     code-of-practice.toml  what the reporter's pages and report form show
-    secrets/           peppers, the session-signing key, the onion service keys and the
-                       backup signing key (made by the first backup), mode 0600
+    secrets/           peppers, the session-signing key, the codename tag key (ratelimit.py),
+                       the onion service keys and the backup signing key (made by the
+                       first backup), mode 0600
     desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
     tor/               the launched tor's state (`serve --tor launch`)
     dropbox.sqlite3    conversations, items (headers only), team
@@ -31,6 +32,7 @@ from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice, PracticeError
 CONFIG_FILE = "config.toml"
 PEPPER_FILE = "peppers"
 SESSION_KEY_FILE = "session-key"
+TAG_KEY_FILE = "codename-tag-key"  # made by an upgrade step, which `init` runs too
 ONION_KEY_FILES = {"site": "onion-site-key", "desk": "onion-desk-key"}
 
 
@@ -173,6 +175,9 @@ class Config:
     practice: Practice
     peppers: Peppers = field(repr=False)
     session_key: bytes = field(repr=False)
+    # None only before `dropbox upgrade` has made it: every command refuses such an instance
+    # (`Store.prepare`), and the reporter site will not start without it (`create_app`).
+    tag_key: bytes | None = field(repr=False)
 
     @property
     def database(self) -> Path:
@@ -220,6 +225,8 @@ class Config:
             settings = Settings.from_toml(data_dir / CONFIG_FILE)
             pepper = (data_dir / "secrets" / PEPPER_FILE).read_bytes()
             session_key = (data_dir / "secrets" / SESSION_KEY_FILE).read_bytes()
+            tag_file = data_dir / "secrets" / TAG_KEY_FILE
+            tag_key = tag_file.read_bytes() if tag_file.exists() else None
             practice = Practice.load(data_dir / PRACTICE_FILE)
         except PracticeError as exc:
             raise InstanceError(str(exc)) from None
@@ -227,9 +234,9 @@ class Config:
             raise InstanceError(f"instance at {data_dir} is incomplete: {exc.strerror}: {exc.filename} "
                                 f"(made by an earlier version? `dropbox upgrade --data {data_dir}` "
                                 "repairs it)") from None
-        if len(pepper) != 64 or len(session_key) != 32:
+        if len(pepper) != 64 or len(session_key) != 32 or len(tag_key or bytes(32)) != 32:
             raise InstanceError(f"instance at {data_dir} has damaged secrets")
-        return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key)
+        return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key, tag_key)
 
 
 def create_instance(data_dir: Path) -> Path:

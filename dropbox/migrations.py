@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 from contextlib import closing
@@ -30,7 +31,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from dropbox.desk import upgrades as desk
-from dropbox.config import ONION_KEY_FILES
+from dropbox.config import ONION_KEY_FILES, TAG_KEY_FILE
 from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
 from dropbox.storage.schema import SCHEMA, VERSION
 from keys.atomic_files import fsync_folder, write_atomically
@@ -178,6 +179,21 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a TOML basic string, for text without controls
 
 
+def tag_codenames_for_the_login_budget(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Each conversation's 3-byte keyed tag of its codename, so that a codename with a
+    conversation gets past a budget emptied by wrong guesses, restarts included
+    (`dropbox.ratelimit`), and the key it is made with. The tags of existing conversations
+    stay NULL until their reporters next log in: the codenames are not stored."""
+    if not _has_column(db, "conversations", "codename_tag"):
+        db.execute("ALTER TABLE conversations ADD COLUMN codename_tag BLOB")
+    db.execute("CREATE INDEX IF NOT EXISTS conversations_by_codename_tag ON conversations(codename_tag)")
+    if data_dir is None:
+        return
+    key = data_dir / "secrets" / TAG_KEY_FILE
+    if not key.exists():  # a key already there has tagged conversations: it stays
+        write_atomically(key, secrets.token_bytes(32), 0o600)
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -192,6 +208,7 @@ STEPS: tuple[Step, ...] = (
     practice_says_what_the_code_says,
     drop_payloads_no_row_names,
     desk.step_name_every_conversation,
+    tag_codenames_for_the_login_budget,
 )
 
 CURRENT = VERSION

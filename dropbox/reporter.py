@@ -23,6 +23,7 @@ from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginF
 from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import BUSY, EXPIRED
+from dropbox.ratelimit import codename_tag
 from dropbox.redirects import page_of_this_app
 from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
 from dropbox.sessions import MemorySession, MemorySessions
@@ -160,9 +161,9 @@ def _new_codename() -> None:
     config = _instance().config
     phrase = codenames.new_codename()
     identity = codenames.derive(phrase, config.peppers, config.codename_cost)
-    _instance().known_codenames.add(phrase)
     _fresh_session()
     session[PENDING] = {"lookup_id": identity.lookup_id, "secret": bytes(identity.secret_key).hex(),
+                        "tag": codename_tag(phrase, config.tag_key).hex(),
                         SHOWN: _unconfirmed().hold(phrase)}
 
 
@@ -309,7 +310,8 @@ def report():
                                           secret.public_key),
                               recipients, conversation_id, 0, _max_files())
     _instance().store.conversations.create_conversation(
-        pending["lookup_id"], secret.public_key, recipients, staged, conversation_id)
+        pending["lookup_id"], secret.public_key, recipients, staged, conversation_id,
+        bytes.fromhex(pending["tag"]))
     session.pop(PENDING)
     session[CONVERSATION] = conversation_id
     session[SECRET] = pending["secret"]
@@ -335,22 +337,24 @@ def login():
     if not _room_for_one_more():  # the codename is typed again; a carried follow-up rides on
         form.form_errors.append(str(BUSY))
         return render_template("login.html", form=form, draft=draft), 429
-    config, budget, known = _instance().config, _instance().login_failures, _instance().known_codenames
+    config, budget = _instance().config, _instance().login_failures
+    conversations = _instance().store.conversations
     phrase = codenames.normalize(form.codename.data)
+    tag = phrase and codename_tag(phrase, config.tag_key)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
     # a codename of the list's words costs nothing, so it must not lock reporters out either;
-    # nor may guesses keep out a codename seen since start-up (ratelimit.py).
-    if phrase is not None and phrase not in known and not budget.available():
+    # nor may guesses keep out a codename whose conversation bears its tag (ratelimit.py).
+    if tag and not budget.available() and not conversations.has_codename_tag(tag):
         abort(429)
     identity = phrase and codenames.derive(phrase, config.peppers, config.codename_cost)
-    conversation = identity and _instance().store.conversations.find_by_lookup(identity.lookup_id)
+    conversation = identity and conversations.find_by_lookup(identity.lookup_id)
     if not conversation:
         if phrase is not None:
             budget.spend()
         form.codename.errors.append(
             _("No report is known under this codename. Check each of its words and try again."))
         return render_template("login.html", form=form, draft=draft), 403
-    known.add(phrase)
+    conversations.tag_codename(conversation.id, tag)
     _fresh_session()
     session[CONVERSATION] = conversation.id
     session[SECRET] = bytes(identity.secret_key).hex()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from dropbox.formlimits import bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
 from dropbox.problems import EXPIRED, PROBLEMS, message_for
-from dropbox.ratelimit import FailureBudget, KnownCodenames
+from dropbox.ratelimit import FailureBudget
 from dropbox.sessions import MemorySessions
 from dropbox.storage import Store
 
@@ -33,12 +33,10 @@ STATIC = Path(__file__).parent / "static"
 
 @dataclass(frozen=True)
 class Instance:
-    """What every request may use: the config, the store, the failed-login budget and the
-    codenames that need none."""
+    """What every request may use: the config, the store and the failed-login budget."""
     config: Config
     store: Store
     login_failures: FailureBudget
-    known_codenames: KnownCodenames = field(default_factory=KnownCodenames)
 
 
 def build_app(import_name: str, config: Config, *, service: str, cookie: str,

@@ -33,15 +33,17 @@ class Conversations(Payloads):
 
     def create_conversation(self, lookup_id: str, reporter_key: PublicKey,
                             recipients: tuple[Responder, ...], items: list[StagedItem],
-                            conversation_id: str | None = None) -> str:
+                            conversation_id: str | None = None, codename_tag: bytes | None = None) -> str:
         """`conversation_id` is chosen by the caller when the items are bound to it already
         (`new_conversation_id`); the conversation is named in the same transaction, and
-        StorageError stores nothing if another conversation took its name meanwhile."""
+        StorageError stores nothing if another conversation took its name meanwhile.
+        `codename_tag`: see `dropbox.ratelimit`."""
         conversation_id = conversation_id or self.new_conversation_id()
         with self._placed(conversation_id, items), self._database.transaction() as db:
-            db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO conversations (id, lookup_id, reporter_key, recipients, created,"
+                       " last_activity, codename_tag) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (conversation_id, lookup_id, bytes(reporter_key),
-                        _recipients_json(recipients), today(), today()))
+                        _recipients_json(recipients), today(), today(), codename_tag))
             if not db.execute("INSERT OR IGNORE INTO desk_conversations (conversation_id, designation)"
                               " VALUES (?, ?)", (conversation_id, desk_name(conversation_id))).rowcount:
                 raise StorageError("another conversation has this one's name; nothing was stored")
@@ -135,6 +137,19 @@ class Conversations(Payloads):
         with self._database.transaction() as db:
             row = db.execute("SELECT * FROM conversations WHERE lookup_id = ?", (lookup_id,)).fetchone()
         return None if row is None else _conversation(row)
+
+    def has_codename_tag(self, tag: bytes) -> bool:
+        """Whether some conversation's codename has this tag (`dropbox.ratelimit`)."""
+        with self._database.transaction() as db:
+            return db.execute("SELECT 1 FROM conversations WHERE codename_tag = ? LIMIT 1",
+                              (tag,)).fetchone() is not None
+
+    def tag_codename(self, conversation_id: str, tag: bytes) -> None:
+        """Give a conversation its codename's tag: one made before tags were stored gains it
+        at its reporter's next login (written only when it differs)."""
+        with self._database.transaction() as db:
+            db.execute("UPDATE conversations SET codename_tag = ? WHERE id = ? AND codename_tag IS NOT ?",
+                       (tag, conversation_id, tag))
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         with self._database.transaction() as db:

@@ -20,10 +20,10 @@ from attack import SlowConnections, closed_by_server, connect, rss_kib, set_sett
 from bench.rig import Rig
 from conftest import dropbox, start_server
 from formclient import FormClient, open_report_form
-from test_big_fields import _body, _flood
 from test_disk_budget import _chunked_until_answered, _head
 from test_eviction import FastBodies, _slow_report
 from test_unread_answers import _never_reading
+from support.floods import flood, many_fields
 from uploads import ReportSession, marked_content, multipart, send
 from keys import codename as codenames
 
@@ -97,7 +97,7 @@ def slow_connections(data: Path) -> dict:
             "rss_growth_mib": (rss_with - rss_before) / 1024}
 
 
-def login_flood(data: Path, seconds: int = 60) -> dict:
+def loginflood(data: Path, seconds: int = 60) -> dict:
     server = start_server(data)
     stop = threading.Event()
     junk = []
@@ -134,8 +134,8 @@ def big_fields(data: Path) -> dict:
     try:
         requests.get(server.url, timeout=30)
         before, peak_before = rss_kib(server), rss_kib(server, "VmHWM")
-        body, content_type = _body(480_000, 250)
-        statuses = _flood(server.url + "report", body, content_type)
+        body, content_type = many_fields(480_000, 250)
+        statuses = flood(server.url + "report", body, content_type)
         return {"statuses": sorted(set(statuses)),
                 "peak_growth_mib": (rss_kib(server, "VmHWM") - peak_before) / 1024,
                 "after_mib": (rss_kib(server) - before) / 1024}
@@ -341,7 +341,7 @@ def main() -> None:
     try:
         rig = Rig.create(scratch)
         results = {"slow": slow_connections(_init(rig, scratch / "a")),
-                   "flood": login_flood(_init(rig, scratch / "b")),
+                   "flood": loginflood(_init(rig, scratch / "b")),
                    "fields": big_fields(_init(rig, scratch / "c")),
                    "unread_answers": unread_answers(_init(rig, scratch / "d")),
                    "disk_holders": disk_holders(_init(rig, scratch / "e")),

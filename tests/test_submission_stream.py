@@ -42,8 +42,9 @@ def _body(files: list[bytes]) -> bytes:
     return body + b"--" + BOUNDARY + b"--\r\n"
 
 
-def _receive(body: bytes, reads: list[int], tmp_path) -> Arrival:
-    arrival = Arrival(BOUNDARY, LIMITS, len(body),
+def _receive(body: bytes, reads: list[int], tmp_path, boundary: bytes = BOUNDARY) -> Arrival:
+    """`body` fed to a push parser in pieces of the sizes `reads`, then the rest."""
+    arrival = Arrival(boundary, LIMITS, len(body),
                       lambda name: UploadSink(tmp_path, ItemMeta(kind="file", date="2026-01-01", name=name),
                                               LIMITS.file_bytes),
                       lambda fields: True)
@@ -230,16 +231,7 @@ def test_the_push_parser_reads_any_body_cut_anyhow_as_werkzeug_reads_it_whole(tm
     boundary, body, reads = case
     tmp_path = tmp_path_factory.mktemp("fuzz")
     expected = _whole_body(boundary, body)
-    arrival = Arrival(boundary, LIMITS, len(body),
-                      lambda name: UploadSink(tmp_path, ItemMeta(kind="file", date="2026-01-01", name=name),
-                                              LIMITS.file_bytes),
-                      lambda fields: True)
-    start = 0
-    for size in reads:
-        arrival.append(body[start:start + size])
-        start += size
-    arrival.append(body[start:])
-    arrival.finish()
+    arrival = _receive(body, reads, tmp_path, boundary)
     try:
         if expected is None:
             assert arrival.problem == "malformed"

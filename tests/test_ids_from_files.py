@@ -56,7 +56,8 @@ def hostile_id(victim: Path) -> str:
 def name_in_database(data: Path, conversation_id: str, last_activity: str = "2000-01-01") -> None:
     """A conversation row and an item row whose payload is missing (what restore cleans up)."""
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
-        db.execute("INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO conversations (id, lookup_id, reporter_key, recipients, created,"
+                   " last_activity) VALUES (?, ?, ?, ?, ?, ?)",
                    (conversation_id, "lookup" * 4, bytes(32), "[]", "2000-01-01", last_activity))
         db.execute("INSERT INTO items (id, conversation_id, origin, header, payload_size, created)"
                    " VALUES (?, ?, 'reporter', x'00', 1, '2000-01-01')",

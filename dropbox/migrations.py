@@ -221,17 +221,6 @@ def version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def version_on_disk(database: Path) -> int | None:
-    """The version of the database file, read without changing it; None when there is none."""
-    if not database.exists():
-        return None
-    try:
-        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
-            return version(db)
-    except sqlite3.Error as exc:
-        raise MigrationError(f"{database} is not a usable instance database ({exc})") from None
-
-
 def check_database(database: Path) -> int:
     """The version of `database` once shown to be one this program can upgrade and serve;
     MigrationError (one line) otherwise, with nothing changed anywhere.

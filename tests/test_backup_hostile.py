@@ -30,11 +30,10 @@ BACKUP_KEY = PrivateKey.generate()
 SIGNER = SigningKey.generate()
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("template") / "instance"
-    dropbox("init", "--data", data)
-    return data
+@pytest.fixture
+def template(instance_template) -> Path:
+    """The session's instance (conftest.py): read here, never changed."""
+    return instance_template
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 from nacl.public import PrivateKey
 
-from conftest import dropbox
 from dropbox.backup import BackupError, restore_backup, write_backup
 from dropbox.cli import cli
 from dropbox.config import Config
@@ -25,11 +24,10 @@ from keys.errors import FormatError
 from keys.ids import check_id, id_path
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("template") / "instance"
-    dropbox("init", "--data", data)
-    return data
+@pytest.fixture
+def template(instance_template) -> Path:
+    """The session's instance (conftest.py): read here, never changed."""
+    return instance_template
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from keys import ids, strict
-from keys.envelope import MAX_CONTEXT, sealed_size
+from keys.envelope import ITEM_ORIGINS, MAX_CONTEXT, Origin, sealed_size
 from keys.errors import FormatError
 from keys.items import MAX_META, MAX_TEXT
 from keys.responder import Responder, check_name
@@ -39,7 +39,6 @@ from keys.responder import Responder, check_name
 MAGIC = b"ODBXBDL"
 VERSION = 2
 KINDS = ("export", "reply")
-ORIGINS = ("reporter", "team")
 CHECKSUM_SIZE = 32
 MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
@@ -117,7 +116,7 @@ class Proof:
 class ItemEntry:
     id: str
     size: int
-    origin: str = "reporter"
+    origin: Origin = Origin.REPORTER
     position: int | None = None  # None: an item made before binding (v0.1.0)
     proof: Proof | None = None  # a team reply's signature; None for reporter items and old replies
 
@@ -132,10 +131,10 @@ class ItemEntry:
     @classmethod
     def from_json(cls, record: object) -> ItemEntry:
         record = strict.fields(record, "bundle record", {"id", "size", "origin"}, {"position", "proof"})
-        origin = record["origin"]
-        if origin not in ORIGINS:
+        if record["origin"] not in ITEM_ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
-        if origin != "team" and record.get("proof") is not None:
+        origin = Origin(record["origin"])
+        if origin != Origin.TEAM and record.get("proof") is not None:
             raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
         position = record.get("position")
         return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
@@ -490,7 +489,7 @@ def read_reply_file(stream: BinaryIO) -> ReplyFile:
         if len(entry.items) != 1:
             raise FormatError("a reply file holds exactly one reply")
         [item] = entry.items
-        if item.origin != "team":
+        if item.origin != Origin.TEAM:
             raise FormatError("a reply file's item is not from the team")
         if item.position is None:
             raise FormatError("a reply file's item has no position")

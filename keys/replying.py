@@ -153,7 +153,7 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                           f"`keys trust NAME.pub --trusted {trusted}`")
     first_openings.save(first)
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
-    binding = envelope.Binding(conversation.id, "team", found.reporter_items)
+    binding = envelope.Binding(conversation.id, envelope.Origin.TEAM, found.reporter_items)
     readers = [reporter_key, *(r.public_key for r in conversation.recipients)]
     sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
@@ -162,7 +162,7 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
     with atomic_file(Path(out_path)) as out:
         writer = BundleWriter(out, Head("reply", meta.date))
         writer.conversation(ConversationEntry(conversation.id, (ItemEntry(
-            item_id, len(sealed), "team", binding.position, proof),)))
+            item_id, len(sealed), envelope.Origin.TEAM, binding.position, proof),)))
         writer.write(sealed)
         writer.close()
     return item_id

@@ -20,6 +20,7 @@ from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
+from dropbox.languages import SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY
 from dropbox.storage import new_id, today
 
@@ -27,7 +28,7 @@ desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
 CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
-PUBLIC = {"desk.login"}
+PUBLIC = {"desk.login", "desk.choose_language"}
 # What each confirmation page asks, what it says the action does, its button, and what the
 # audit then says. Closing is only a status: saying so is what makes it safe to press.
 ACTIONS = {
@@ -67,9 +68,24 @@ def require_login():
     # `desk reset-user` and `remove-user` run in another process: the login they end is
     # told apart by its credentials, checked on every request.
     if account is None or session.get(CREDENTIALS) != accounts.credentials_stamp(account):
-        session.clear()
+        _fresh_session()
         return redirect(url_for("desk.login"))
     return None
+
+
+def _fresh_session() -> None:
+    """A new session id with nothing in it but the responder's language."""
+    language = session.get(LANGUAGE)
+    session.clear()
+    session.regenerate()
+    if language:
+        session[LANGUAGE] = language
+
+
+@desk.get("/language/<code>")
+def choose_language(code: str):
+    """A plain link changes the language for the rest of the visit."""
+    return remember_choice(code, "desk.conversations")
 
 
 @desk.route("/login", methods=["GET", "POST"])
@@ -85,8 +101,7 @@ def login():
                               form.password.data, form.otp.data)
     except accounts.LoginRefused as refused:
         return render_template("login.html", form=form, refused=str(refused)), 403
-    session.clear()
-    session.regenerate()
+    _fresh_session()
     session[USER] = form.username.data.strip()
     session[CREDENTIALS] = accounts.credentials_stamp(instance.store.desk.account(_me()))
     instance.store.desk.audit(_me(), "logged in")
@@ -96,7 +111,7 @@ def login():
 @desk.post("/logout")
 def logout():
     ConfirmForm().validate_on_submit()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("desk.login"))
 
 

@@ -7,9 +7,13 @@ Browser usually sends English).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 LANGUAGES = {"en": "English", "es": "Español", "fr": "Français", "ar": "العربية"}
 RIGHT_TO_LEFT = frozenset({"ar"})
 SESSION_KEY = "language"
+# The message catalogues of every page and mail (dropbox/translations/LANG/LC_MESSAGES).
+TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def select_language() -> str:

@@ -209,6 +209,7 @@ STEPS: tuple[Step, ...] = (
     drop_payloads_no_row_names,
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
+    desk.step_desk_responders_language,
 )
 
 CURRENT = VERSION

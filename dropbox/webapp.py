@@ -23,15 +23,13 @@ from dropbox.config import Config
 from dropbox.formlimits import bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
-from dropbox.languages import LANGUAGES, direction, select_language
+from dropbox.languages import LANGUAGES, TRANSLATIONS, direction, select_language
 from dropbox.problems import EXPIRED, PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
 from dropbox.sessions import MemorySessions
 from dropbox.storage import Store
 
 STATIC = Path(__file__).parent / "static"
-# One set of catalogues for both apps (the desk's app lives in a subpackage).
-TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,7 @@ def build_app(import_name: str, config: Config, *, service: str, cookie: str,
         WTF_CSRF_TIME_LIMIT=None,
         # No external resources may be needed for error pages either.
         TRAP_HTTP_EXCEPTIONS=False,
+        # One set of catalogues for both apps (the desk's app lives in a subpackage).
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
     app.session_interface = MemorySessions(config.settings.session_idle_seconds, cookie,

@@ -56,3 +56,27 @@ def test_the_chosen_language_lasts_through_login_and_logout(desk, instance):
     assert listed.url.endswith("/") and _html(listed).attrs["lang"] == "ar"
     out = desk.submit(listed, "alexandra")  # the button "Log out alexandra", in Arabic
     assert out.url.endswith("/login") and _html(out).attrs["lang"] == "ar"
+
+
+def test_notices_are_mailed_in_the_language_the_responder_last_used(desk, instance, mailbox):
+    import dataclasses
+    import email
+
+    from dropbox.config import Config
+    from dropbox.desk.notices import send_due_notices
+    from dropbox.storage import Store
+    box, port = mailbox
+    login = add_user(instance, "bahaa", "--email", "bahaa@example.org")
+    page = desk.get("/language/es?next=/login")
+    desk.submit(page, "", fill={"username": login.name, "password": login.password, "otp": login.code()})
+    config = Config.load(instance)
+    config = dataclasses.replace(config, settings=dataclasses.replace(
+        config.settings, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False))
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    store.desk.update_account("bahaa", notice_pending=1)
+    assert send_due_notices(config, store) == ["bahaa"]
+    [mail] = box.to("bahaa@example.org")
+    message = email.message_from_string(mail, policy=email.policy.default)
+    assert message["Subject"] == "Nueva actividad en el escritorio de respuesta"
+    assert message.get_content().strip() == ("Hay actividad nueva en el escritorio de respuesta. "
+                                              "Entre para verla.")

@@ -242,6 +242,7 @@ STEPS: tuple[Step, ...] = (
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
     items_of_every_origin,
+    desk.step_desk_responders_language,
 )
 
 CURRENT = VERSION

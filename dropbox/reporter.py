@@ -22,10 +22,9 @@ from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
-from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
+from dropbox.languages import SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
-from dropbox.redirects import page_of_this_app
 from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
 from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
@@ -138,9 +137,7 @@ def index():
 @reporter.get("/language/<code>")
 def choose_language(code: str):
     """A plain link changes the language for the rest of the visit."""
-    if code in LANGUAGES:
-        session[LANGUAGE] = code
-    return redirect(page_of_this_app(request.args.get("next", ""), "reporter.index"))
+    return remember_choice(code, "reporter.index")
 
 
 @reporter.post("/start")

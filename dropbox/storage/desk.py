@@ -28,6 +28,7 @@ class Account:
     last_download_seq: int  # the newest item their own bundle has taken
     notice_pending: bool
     last_notice: int
+    language: str  # the one they last used the desk in: their mail's
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def _summary(row: sqlite3.Row) -> Summary:
 def _account(row: sqlite3.Row) -> Account:
     return Account(row["name"], bytes(row["password_hash"]), bytes(row["sealed_totp"]),
                    row["last_otp_step"], row["failures"], row["locked_until"], row["email"],
-                   row["last_download_seq"], bool(row["notice_pending"]), row["last_notice"])
+                   row["last_download_seq"], bool(row["notice_pending"]), row["last_notice"],
+                   row["language"])
 
 
 def record_audit(db: sqlite3.Connection, actor: str, action: str,
@@ -127,7 +129,7 @@ class Desk:
 
     def update_account(self, name: str, **values: int | str) -> None:
         columns = {"last_otp_step", "failures", "locked_until", "email", "last_download_seq",
-                   "notice_pending", "last_notice"}
+                   "notice_pending", "last_notice", "language"}
         assert values and set(values) <= columns
         with self._database.transaction() as db:
             db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",

@@ -245,10 +245,32 @@ STEPS: tuple[Step, ...] = (
     desk.step_desk_responders_language,
 )
 
+# What each step did, in words an operator reads in `dropbox upgrade`'s output.
+DONE: dict[Step, str] = {
+    desk.step_desk_names_from_curated_list:
+        "gave each conversation the two-word name `keys open` prints",
+    desk.step_desk_deletions_wait: "made deletions asked for on the desk wait, so they can be cancelled",
+    desk.step_desk_reply_uploaders: "recorded who uploaded each reply on the desk",
+    complete_data_directory: "added the code of practice and onion keys the instance lacked",
+    step_signing_keys_and_reply_proofs: "made room for responders' signing keys and signed replies",
+    index_what_queries_filter_on: "sped up the lookups the desk and housekeeping make",
+    recipients_by_name: "listed each conversation's responders by name, for the desk",
+    payloads_in_buckets: "sorted the stored files into 256 folders",
+    index_items_by_day: "sped up finding reports no one has downloaded",
+    practice_says_what_the_code_says:
+        "corrected the example code of practice's words about contacting the person reported",
+    drop_payloads_no_row_names: "removed stored files a crash had left without a record",
+    desk.step_name_every_conversation: "named every conversation the desk had not listed yet",
+    tag_codenames_for_the_login_budget:
+        "prepared each conversation to be recognised at login during a flood of wrong codenames",
+}
+
 CURRENT = VERSION
 if len(STEPS) != VERSION:
     raise ImportError(f"dropbox.migrations has {len(STEPS)} steps, but storage.schema.VERSION is "
                       f"{VERSION}: a new step raises VERSION with it")
+if set(DONE) != set(STEPS):
+    raise ImportError("every step in dropbox.migrations.STEPS says in DONE what it did")
 
 
 def version(db: sqlite3.Connection) -> int:
@@ -367,6 +389,11 @@ def upgrade(db: sqlite3.Connection, data_dir: Path | None, steps: tuple[Step, ..
             raise
         applied.append(step.__name__)
     return applied
+
+
+def what_it_did(step_name: str) -> str:
+    """The plain words for a step `upgrade` applied."""
+    return next(words for step, words in DONE.items() if step.__name__ == step_name)
 
 
 class MigrationError(Exception):

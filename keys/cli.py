@@ -172,7 +172,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
     reply = commands.add_parser("reply", help="write an encrypted reply to a conversation")
     reply.add_argument("bundle")
-    reply.add_argument("conversation")
+    reply.add_argument("conversation", help="its id or its designation, as `keys open` printed them")
     reply.add_argument("--key", required=True)
     reply.add_argument("--message-file", required=True)
     reply.add_argument("--out", required=True)

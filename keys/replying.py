@@ -50,14 +50,15 @@ class _Found:
 
 def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKey) -> _Found:
     """The conversation's record, its report and reporter items, read from a whole, checked
-    bundle: the reporter's items are counted, and only what may be the report is opened."""
+    bundle: the reporter's items are counted, and only what may be the report is opened.
+    `conversation_id` is its id or the designation `keys open` printed (the desk's name)."""
     found = _Found()
     with open(bundle_path, "rb") as stream:
         found.version = bundle_version(stream)
         if found.version == 1:
             reader1 = bundle_v1.BundleReader(stream)
             for old, old_item, view in reader1.envelopes():
-                if old.id == conversation_id:
+                if conversation_id in (old.id, desk_name(old.id)):
                     found.entry = ConversationEntry(old.id, (), old.recipients, old.reporter_key,
                                                     desk_name(old.id))
                     meta = _read_item(found, view, key, old_item.id)
@@ -68,7 +69,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
         if reader.head.kind != "export":
             raise FormatError("this is a reply file, not an export: reply from an export")
         for entry, envelopes in reader.records():
-            if entry.id != conversation_id:
+            if conversation_id not in (entry.id, entry.designation or desk_name(entry.id)):
                 continue
             found.entry = entry
             for item, view in envelopes:
@@ -125,7 +126,8 @@ def _trusted_reporter_key(found: _Found, conversation: ConversationEntry,
 
 def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                 message: str, out_path: Path, trusted: Path) -> str:
-    """Seal and sign `message` as a reply; returns the new item's id."""
+    """Seal and sign `message` as a reply to the conversation `conversation_id` names (its id
+    or its designation); returns the new item's id."""
     if key.signing_key is None:
         raise FormatError(f"{key.name}'s key file has no signing key (it was made by "
                           "onion-dropbox 0.1): run `keys upgrade-key` and give the server the new .pub")

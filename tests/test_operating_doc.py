@@ -44,3 +44,11 @@ def test_every_command_in_operating_md_exists_with_its_options():
         usage = helps[tuple(path)]
         for option in (w.split("=")[0] for w in words if w.startswith("--")):
             assert option in usage, (words, option)
+
+
+def test_every_systemd_analyze_security_works_without_a_booted_systemd():
+    """Without --offline=true it asks the running systemd, which a container or a fresh
+    install may not have."""
+    text = " ".join(DOC.read_text().split())
+    uses = re.findall(r"systemd-analyze security[^`]*", text)
+    assert uses and all("--offline=true" in use for use in uses), uses

@@ -83,7 +83,7 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
           tor_config: Path | None, desk_port: int | None) -> None:
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
-    from onion.tor import read_torrc
+    from onion.tor import TorError, read_torrc
     config, store = load(data_dir)
     if not store.team.members():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
@@ -103,7 +103,11 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     choice = None if tor == "off" else TorChoice(
         tor, control_port, password, read_torrc(tor_config) if tor_config else {}, control_socket)
     desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
-    sys.exit(run(config, host, port, choice, desk_port))
+    try:
+        code = run(config, host, port, choice, desk_port)
+    except TorError as exc:
+        raise TorError(f"{exc}; or use --tor launch" if tor == "system" else str(exc)) from None
+    sys.exit(code)
 
 
 def _auto_tor(port: int, socket: Path | None, password: str | None) -> tuple[str, Path | None]:

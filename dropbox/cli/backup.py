@@ -78,5 +78,7 @@ def restore(backup_file: Path, data_dir: Path, key_file: Path, passphrase_file: 
     if summary.dropped:
         click.echo(f"left out {summary.dropped} conversation(s) deleted on the server while the "
                    "backup was being taken")
+    # Serving it with tor would publish the live instance's onion address a second time.
     click.echo(f"restored {summary.files} files ({_mib(summary.bytes)}) into "
-               f"{Path(data_dir).resolve()}; start it with `dropbox serve --data {data_dir}`")
+               f"{Path(data_dir).resolve()}; try it with `dropbox serve --data {data_dir} --tor off` "
+               "(publish it with tor only once the server it came from is stopped for good)")

@@ -74,7 +74,7 @@ def upgrade(data_dir: Path) -> None:
     applied = apply_upgrades(data_dir)
     config, _ = load(data_dir)  # everything the server reads now loads
     for name in applied:
-        click.echo(f"applied: {name}")
+        click.echo(f"- {migrations.what_it_did(name)}")
     for service, address in _addresses(config.data_dir).items():
         if old[service] is None:
             click.echo(f"new {service} onion address: {address} (this instance had none)")

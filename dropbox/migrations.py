@@ -263,6 +263,8 @@ DONE: dict[Step, str] = {
     desk.step_name_every_conversation: "named every conversation the desk had not listed yet",
     tag_codenames_for_the_login_budget:
         "prepared each conversation to be recognised at login during a flood of wrong codenames",
+    items_of_every_origin: "let conversations hold items from new parties, such as team notes",
+    desk.step_desk_responders_language: "gave each desk account the language its pages and mail use",
 }
 
 CURRENT = VERSION

@@ -28,6 +28,7 @@ from dropbox.redirects import page_of_this_app
 from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
 from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
+from dropbox.storage.conversations import REPORTER
 from dropbox.uploads import upload_request
 
 reporter = Blueprint("reporter", __name__)
@@ -397,11 +398,26 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
-                           deletion_day=deletion_day(current.last_activity,
-                                                     _instance().config.settings.retention_days),
+                           deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files() if dropped is None else dropped,
                            logout=LogoutForm()), status
+
+
+@dataclass(frozen=True)
+class ComingDeletion:
+    day: str
+    asked_by_team: bool  # a responder asked on the desk; else retention, after a quiet spell
+
+
+def _coming_deletion(current: Conversation) -> ComingDeletion | None:
+    """The deletion that happens first if nothing more happens: a responder's request or
+    retention, whichever is due sooner (a message from the reporter stops both)."""
+    retention = deletion_day(current.last_activity, _instance().config.settings.retention_days)
+    asked = _instance().store.desk.deletion_due(current.id)
+    if asked is not None and (retention is None or asked < retention):
+        return ComingDeletion(asked, True)
+    return None if retention is None else ComingDeletion(retention, False)
 
 
 @reporter.route("/delete", methods=["GET", "POST"])
@@ -414,7 +430,7 @@ def delete():
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("delete.html", form=form)
-    _instance().store.conversations.delete_conversation(current.id, "the reporter")
+    _instance().store.conversations.delete_conversation(current.id, REPORTER)
     _fresh_session()
     return render_template("delete.html", deleted=True)
 

@@ -14,6 +14,7 @@ from keys.codename import desk_name
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
+REPORTER = "the reporter"  # how the audit names a conversation's reporter: never otherwise
 
 
 class Conversations(Payloads):
@@ -66,7 +67,13 @@ class Conversations(Payloads):
                        (today(), conversation_id))
             row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
-            self._note_activity(db, _recipients(row["recipients"]))
+            recipients = _recipients(row["recipients"])
+            self._note_activity(db, recipients)
+            # A reporter who writes again still wants the conversation: a deletion a responder
+            # asked for ends, and its readers see why in the desk's audit.
+            if origin == "reporter" and db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
+                                                   (conversation_id,)).rowcount:
+                record_audit(db, REPORTER, "wrote again, which cancelled the deletion", recipients)
 
     def delete_conversation(self, conversation_id: str, actor: str) -> None:
         """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
 from werkzeug.datastructures import MultiDict
@@ -341,6 +341,8 @@ def login():
     config, budget = _instance().config, _instance().login_failures
     conversations = _instance().store.conversations
     phrase = codenames.normalize(form.codename.data)
+    if phrase is None and _misread(form):
+        return render_template("login.html", form=form, draft=draft), 400
     tag = phrase and codename_tag(phrase, config.tag_key)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
     # a codename of the list's words costs nothing, so it must not lock reporters out either;
@@ -363,6 +365,22 @@ def login():
         return _conversation_page(conversation, FollowUpForm(formdata=draft.formdata()), 200,
                                   dropped=list(draft.files))
     return redirect(url_for("reporter.conversation"))
+
+
+def _misread(form: LoginForm) -> bool:
+    """Say which typed words no codename holds, or that the count is wrong, when either is so.
+    Read from the word list alone: nothing here depends on whether a report exists."""
+    typed = form.codename.data
+    for place, word in codenames.unknown_words(typed):
+        form.codename.errors.append(_("Word %(place)d, “%(word)s”, is not one of the words codenames "
+                                      "are made of. Check it against what you wrote down.",
+                                      place=place, word=word))
+    count = codenames.word_count(typed)
+    if count not in (codenames.WORDS, codenames.LEGACY_WORDS):
+        form.codename.errors.append(ngettext("A codename has eight words: %(num)d word was read.",
+                                             "A codename has eight words: %(num)d words were read.",
+                                             count))
+    return bool(form.codename.errors)
 
 
 @reporter.route("/conversation", methods=["GET", "POST"])

@@ -194,6 +194,13 @@ def tag_codenames_for_the_login_budget(db: sqlite3.Connection, data_dir: Path | 
         write_atomically(key, secrets.token_bytes(32), 0o600)
 
 
+def items_keep_a_receipt_for_their_reporter(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Each item of a reporter's may keep a receipt sealed to the reporter's key
+    (`dropbox.receipts`). Items sent before have none, and show as they did."""
+    if not _has_column(db, "items", "receipt"):
+        db.execute("ALTER TABLE items ADD COLUMN receipt BLOB")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -209,6 +216,7 @@ STEPS: tuple[Step, ...] = (
     drop_payloads_no_row_names,
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
+    items_keep_a_receipt_for_their_reporter,
 )
 
 CURRENT = VERSION

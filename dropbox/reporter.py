@@ -24,6 +24,7 @@ from dropbox.health import deletion_day
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
+from dropbox.receipts import Receipt
 from dropbox.redirects import page_of_this_app
 from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
 from dropbox.sessions import MemorySession, MemorySessions
@@ -309,7 +310,7 @@ def report():
     conversation_id = _instance().store.conversations.new_conversation_id()
     staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
                                           secret.public_key),
-                              recipients, conversation_id, 0, _max_files())
+                              recipients, conversation_id, 0, _max_files(), secret.public_key)
     _instance().store.conversations.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged, conversation_id,
         bytes.fromhex(pending["tag"]))
@@ -399,7 +400,7 @@ def conversation():
         position = store.conversations.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
                                   store.team.current_recipients(current.recipients), current.id, position,
-                                  _max_files())
+                                  _max_files(), current.reporter_key)
         if staged:
             store.conversations.add_items(current.id, "reporter", staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
@@ -414,7 +415,8 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     store = _instance().store
     items = store.conversations.items(current.id)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
-    return render_template("conversation.html", form=form, items=items, replies=replies,
+    receipts = {item.id: Receipt.open(item.receipt, secret) for item in items if item.origin == "reporter"}
+    return render_template("conversation.html", form=form, items=items, replies=replies, receipts=receipts,
                            conversation=current, sent=request.args.get("sent"),
                            deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),

@@ -218,7 +218,7 @@ class Conversations(Payloads):
     def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,
                       items: list[StagedItem]) -> None:
         db.executemany(
-            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof)
+            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof,"
+            " receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof, i.receipt)
              for i in items])

@@ -224,6 +224,11 @@ def items_of_every_origin(db: sqlite3.Connection, data_dir: Path | None) -> None
         db.execute("PRAGMA writable_schema = OFF")
     if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
         raise MigrationError("the items table is damaged after its CHECK was removed")
+def items_keep_a_receipt_for_their_reporter(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Each item of a reporter's may keep a receipt sealed to the reporter's key
+    (`dropbox.receipts`). Items sent before have none, and show as they did."""
+    if not _has_column(db, "items", "receipt"):
+        db.execute("ALTER TABLE items ADD COLUMN receipt BLOB")
 
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
@@ -243,6 +248,7 @@ STEPS: tuple[Step, ...] = (
     tag_codenames_for_the_login_budget,
     items_of_every_origin,
     desk.step_desk_responders_language,
+    items_keep_a_receipt_for_their_reporter,
 )
 
 # What each step did, in words an operator reads in `dropbox upgrade`'s output.
@@ -265,6 +271,7 @@ DONE: dict[Step, str] = {
         "prepared each conversation to be recognised at login during a flood of wrong codenames",
     items_of_every_origin: "let conversations hold items from new parties, such as team notes",
     desk.step_desk_responders_language: "gave each desk account the language its pages and mail use",
+    items_keep_a_receipt_for_their_reporter: "made room for the receipts reporters see of what arrived",
 }
 
 CURRENT = VERSION

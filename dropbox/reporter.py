@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
 from werkzeug.datastructures import MultiDict
@@ -25,9 +25,11 @@ from dropbox.health import deletion_day
 from dropbox.languages import SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
+from dropbox.receipts import Receipt
 from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
 from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
+from dropbox.storage.conversations import REPORTER
 from dropbox.uploads import upload_request
 
 reporter = Blueprint("reporter", __name__)
@@ -306,7 +308,7 @@ def report():
     conversation_id = _instance().store.conversations.new_conversation_id()
     staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
                                           secret.public_key),
-                              recipients, conversation_id, 0, _max_files())
+                              recipients, conversation_id, 0, _max_files(), secret.public_key)
     _instance().store.conversations.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged, conversation_id,
         bytes.fromhex(pending["tag"]))
@@ -338,6 +340,8 @@ def login():
     config, budget = _instance().config, _instance().login_failures
     conversations = _instance().store.conversations
     phrase = codenames.normalize(form.codename.data)
+    if phrase is None and _misread(form):
+        return render_template("login.html", form=form, draft=draft), 400
     tag = phrase and codename_tag(phrase, config.tag_key)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
     # a codename of the list's words costs nothing, so it must not lock reporters out either;
@@ -362,6 +366,22 @@ def login():
     return redirect(url_for("reporter.conversation"))
 
 
+def _misread(form: LoginForm) -> bool:
+    """Say which typed words no codename holds, or that the count is wrong, when either is so.
+    Read from the word list alone: nothing here depends on whether a report exists."""
+    typed = form.codename.data
+    for place, word in codenames.unknown_words(typed):
+        form.codename.errors.append(_("Word %(place)d, “%(word)s”, is not one of the words codenames "
+                                      "are made of. Check it against what you wrote down.",
+                                      place=place, word=word))
+    count = codenames.word_count(typed)
+    if count not in (codenames.WORDS, codenames.LEGACY_WORDS):
+        form.codename.errors.append(ngettext("A codename has eight words: %(num)d word was read.",
+                                             "A codename has eight words: %(num)d words were read.",
+                                             count))
+    return bool(form.codename.errors)
+
+
 @reporter.route("/conversation", methods=["GET", "POST"])
 def conversation():
     current = _logged_in()
@@ -378,7 +398,7 @@ def conversation():
         position = store.conversations.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
                                   store.team.current_recipients(current.recipients), current.id, position,
-                                  _max_files())
+                                  _max_files(), current.reporter_key)
         if staged:
             store.conversations.add_items(current.id, Origin.REPORTER, staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
@@ -393,13 +413,29 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     store = _instance().store
     items = store.conversations.items(current.id)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
-    return render_template("conversation.html", form=form, items=items, replies=replies,
+    receipts = {item.id: Receipt.open(item.receipt, secret) for item in items if item.origin == Origin.REPORTER}
+    return render_template("conversation.html", form=form, items=items, replies=replies, receipts=receipts,
                            conversation=current, sent=request.args.get("sent"),
-                           deletion_day=deletion_day(current.last_activity,
-                                                     _instance().config.settings.retention_days),
+                           deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files() if dropped is None else dropped,
                            logout=LogoutForm()), status
+
+
+@dataclass(frozen=True)
+class ComingDeletion:
+    day: str
+    asked_by_team: bool  # a responder asked on the desk; else retention, after a quiet spell
+
+
+def _coming_deletion(current: Conversation) -> ComingDeletion | None:
+    """The deletion that happens first if nothing more happens: a responder's request or
+    retention, whichever is due sooner (a message from the reporter stops both)."""
+    retention = deletion_day(current.last_activity, _instance().config.settings.retention_days)
+    asked = _instance().store.desk.deletion_due(current.id)
+    if asked is not None and (retention is None or asked < retention):
+        return ComingDeletion(asked, True)
+    return None if retention is None else ComingDeletion(retention, False)
 
 
 @reporter.route("/delete", methods=["GET", "POST"])
@@ -412,7 +448,7 @@ def delete():
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("delete.html", form=form)
-    _instance().store.conversations.delete_conversation(current.id, "the reporter")
+    _instance().store.conversations.delete_conversation(current.id, REPORTER)
     _fresh_session()
     return render_template("delete.html", deleted=True)
 

@@ -42,7 +42,8 @@ ACTIONS = {
     "delete": ("Delete this conversation for the whole team?",
                "It will be deleted on {due}, with everything in it, for every reader and for the "
                "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
-               "readers can cancel the deletion. Copies already opened offline are not touched.",
+               "readers can cancel the deletion; so does a message from the reporter, who is told "
+               "the day. Copies already opened offline are not touched.",
                "Delete it on {due}", "asked to delete a conversation"),
     "keep": ("Cancel the deletion of this conversation?",
              "{asked} asked to delete it on {due}. If you cancel, it stays, and everyone can see that "

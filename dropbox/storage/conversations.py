@@ -15,6 +15,7 @@ from keys.envelope import ITEM_ORIGINS, Origin
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
+REPORTER = "the reporter"  # how the audit names a conversation's reporter: never otherwise
 
 
 class Conversations(Payloads):
@@ -67,7 +68,13 @@ class Conversations(Payloads):
                        (today(), conversation_id))
             row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
-            self._note_activity(db, _recipients(row["recipients"]))
+            recipients = _recipients(row["recipients"])
+            self._note_activity(db, recipients)
+            # A reporter who writes again still wants the conversation: a deletion a responder
+            # asked for ends, and its readers see why in the desk's audit.
+            if origin == "reporter" and db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
+                                                   (conversation_id,)).rowcount:
+                record_audit(db, REPORTER, "wrote again, which cancelled the deletion", recipients)
 
     def delete_conversation(self, conversation_id: str, actor: str) -> None:
         """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
@@ -214,7 +221,7 @@ class Conversations(Payloads):
         if origin not in ITEM_ORIGINS:  # the table holds any text: the origins are declared in keys
             raise ValueError(f"not an origin of a conversation's item: {origin!r}")
         db.executemany(
-            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof)
+            "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof,"
+            " receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof, i.receipt)
              for i in items])

@@ -244,6 +244,13 @@ class Desk:
             return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
                               (conversation_id,)).rowcount == 1
 
+    def deletion_due(self, conversation_id: str) -> str | None:
+        """The day a deletion asked on the desk is due for this conversation; None if none waits."""
+        with self._database.transaction() as db:
+            row = db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
+                             (conversation_id,)).fetchone()
+        return None if row is None else str(row["due"])
+
     def pending_deletions(self) -> dict[str, tuple[str, str]]:
         """conversation id → (who asked, day it is due), for every deletion waiting."""
         with self._database.transaction() as db:

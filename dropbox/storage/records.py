@@ -60,6 +60,7 @@ class Item:
     payload_size: int
     created: str
     proof: str | None = None  # a signed team reply's proof, JSON (keys.bundle.Proof)
+    receipt: bytes | None = None  # a reporter's item's, sealed to them (dropbox.receipts)
 
     @property
     def envelope_size(self) -> int:
@@ -74,6 +75,7 @@ class StagedItem:
     temp_path: Path
     payload_size: int
     proof: str | None = None
+    receipt: bytes | None = None  # sealed to the reporter (dropbox.receipts)
 
 
 class EnvelopeStream:
@@ -111,5 +113,5 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 
 def _item(row: sqlite3.Row) -> Item:
-    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]), row["header"],
-                row["payload_size"], row["created"], row["proof"])
+    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]),
+                row["header"], row["payload_size"], row["created"], row["proof"], row["receipt"])

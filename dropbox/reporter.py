@@ -286,7 +286,7 @@ def _draft_in_hand() -> Draft | None:
 @reporter.errorhandler(CSRFError)
 def expired_form(error):
     """A stale token on a report or follow-up: its words come back; anything else, a plain page."""
-    return rescue() or (render_template("problem.html", message=EXPIRED), 400)
+    return rescue() or (render_template("problem.html", message=EXPIRED, problem=True), 400)
 
 
 @reporter.route("/report", methods=["GET", "POST"])

@@ -107,14 +107,16 @@ def _add_favicon(app: Flask) -> None:
 
 
 def _add_problem_pages(app: Flask, words_back) -> None:
-    """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
+    """Errors as plain pages (each app's own problem.html): no status jargon, no traceback, and
+    nothing of the address asked for (`problem`: the language links lead home), so a page that
+    does not exist and one hidden from this visitor answer with the same bytes."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
-        return render_template("problem.html", message=EXPIRED), 400
+        return render_template("problem.html", message=EXPIRED, problem=True), 400
 
     @app.errorhandler(HTTPException)
     def http_problem(error: HTTPException):
-        return render_template("problem.html", message=message_for(error)), error.code
+        return render_template("problem.html", message=message_for(error), problem=True), error.code
 
     @app.errorhandler(OSError)
     @app.errorhandler(sqlite3.OperationalError)
@@ -126,9 +128,10 @@ def _add_problem_pages(app: Flask, words_back) -> None:
         given_back = full and words_back is not None and words_back()
         if given_back:  # a report or follow-up: the form, filled in
             return given_back[0], 507
-        return render_template("problem.html", message=PROBLEMS[507 if full else 500]), 507 if full else 500
+        return (render_template("problem.html", message=PROBLEMS[507 if full else 500], problem=True),
+                507 if full else 500)
 
     @app.errorhandler(Exception)
     def server_problem(error: Exception):
         app.logger.error("request failed: %s", type(error).__name__)
-        return render_template("problem.html", message=PROBLEMS[500]), 500
+        return render_template("problem.html", message=PROBLEMS[500], problem=True), 500

@@ -7,7 +7,8 @@ from nacl.public import PublicKey
 
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
-from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
+from dropbox.storage.records import (REPORTER_SEES, Conversation, Item, StagedItem, StorageError,
+                                     _conversation,
                                      _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
 from keys.codename import desk_name
@@ -62,8 +63,9 @@ class Conversations(Payloads):
             if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
                 raise StorageError("another submission to this conversation came first")
             self._insert_items(db, conversation_id, origin, items)
-            db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
-                       (today(), conversation_id))
+            if origin in REPORTER_SEES:  # the reporter's page shows the deletion day it sets
+                db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
+                           (today(), conversation_id))
             row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
             self._note_activity(db, _recipients(row["recipients"]))
@@ -156,9 +158,12 @@ class Conversations(Payloads):
             row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         return None if row is None else _conversation(row)
 
-    def items(self, conversation_id: str) -> list[Item]:
+    def items(self, conversation_id: str, reporter_sees: bool = False) -> list[Item]:
+        """The conversation's items in the order they came; with `reporter_sees`, only those the
+        reporter's pages may show (never a note)."""
+        only = f" AND origin IN ({', '.join(repr(o) for o in REPORTER_SEES)})" if reporter_sees else ""
         with self._database.transaction() as db:
-            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
+            rows = db.execute(f"SELECT * FROM items WHERE conversation_id = ?{only} ORDER BY seq",
                               (conversation_id,)).fetchall()
         return [_item(r) for r in rows]
 

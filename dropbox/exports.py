@@ -23,7 +23,7 @@ from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, 
                          Proof, ReplyFile, bundle_version, envelope_digest, read_reply_file,
                          readers_digest)
 from keys.codename import desk_name
-from keys.envelope import Binding, read_header
+from keys.envelope import Binding, Origin, read_header
 from keys.errors import FormatError
 from keys.responder import Responder
 from dropbox.config import Settings
@@ -136,7 +136,7 @@ def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
     may write it; returns what was stored. Raises FormatError, storing nothing."""
     reply = read_reply(path, settings)
     cid, item = reply.conversation_id, reply.item
-    what = "note" if item.origin == "note" else "reply"
+    what = "note" if item.origin == Origin.NOTE else "reply"
     conversation = store.conversations.conversation(cid)
     if conversation is None:
         raise FormatError(f"conversation {cid} does not exist on this server")
@@ -165,7 +165,7 @@ def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
 
 def stored(reply: ReplyFile) -> str:
     """What an import stored, in words: "1 reply", "1 reply with 2 file(s)", "1 note"."""
-    if reply.item.origin == "note":
+    if reply.item.origin == Origin.NOTE:
         return "1 note"
     return "1 reply" + (f" with {len(reply.attachments)} file(s)" if reply.attachments else "")
 

@@ -32,7 +32,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from keys import ids, strict
-from keys.envelope import MAX_CONTEXT, sealed_size
+from keys.envelope import ITEM_ORIGINS, MAX_CONTEXT, Origin, sealed_size
 from keys.errors import FormatError
 from keys.items import MAX_META, MAX_TEXT
 from keys.responder import Responder, check_name
@@ -40,7 +40,6 @@ from keys.responder import Responder, check_name
 MAGIC = b"ODBXBDL"
 VERSION = 2
 KINDS = ("export", "reply")
-ORIGINS = ("reporter", "team", "note")
 CHECKSUM_SIZE = 32
 MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
@@ -126,7 +125,7 @@ class Proof:
 class ItemEntry:
     id: str
     size: int
-    origin: str = "reporter"
+    origin: Origin = Origin.REPORTER
     position: int | None = None  # None: an item made before binding (v0.1.0)
     proof: Proof | None = None  # its author's signature; None for reporter items and old replies
     attached_to: str | None = None  # a file sent with a reply: the reply's id
@@ -134,7 +133,7 @@ class ItemEntry:
     @property
     def signed(self) -> str:
         """What its proof signs it as (FORMAT.md: a reply, a reply's file or a note)."""
-        if self.origin == "note":
+        if self.origin == Origin.NOTE:
             return "note"
         return "reply" if self.attached_to is None else "reply-file"
 
@@ -152,15 +151,15 @@ class ItemEntry:
     def from_json(cls, record: object) -> ItemEntry:
         record = strict.fields(record, "bundle record", {"id", "size", "origin"},
                                {"position", "proof", "attached_to"})
-        origin = record["origin"]
-        if origin not in ORIGINS:
+        if record["origin"] not in ITEM_ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
-        if origin == "reporter" and record.get("proof") is not None:
+        origin = Origin(record["origin"])
+        if origin == Origin.REPORTER and record.get("proof") is not None:
             raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
-        if origin == "note" and (record.get("proof") is None or record.get("position") is None):
+        if origin == Origin.NOTE and (record.get("proof") is None or record.get("position") is None):
             raise FormatError("bundle record holds a note without its place or its signature")
         attached_to = record.get("attached_to")
-        if attached_to is not None and (origin != "team" or record.get("proof") is None):
+        if attached_to is not None and (origin != Origin.TEAM or record.get("proof") is None):
             raise FormatError("bundle record ties an item to a reply, and only a signed file "
                               "of the team may be")
         position = record.get("position")
@@ -500,10 +499,10 @@ def _check_reply_items(entry: ConversationEntry, max_attachment: int, max_attach
     """What a reply file's one record may list (FORMAT.md, "Reply file"), checked before any
     envelope is read."""
     first, *files = entry.items
-    if any(item.origin != "team" or item.attached_to is None for item in files):
+    if any(item.origin != Origin.TEAM or item.attached_to is None for item in files):
         raise FormatError("a reply file holds exactly one reply, and the files sent with it")
-    if first.origin not in ("team", "note") or first.attached_to is not None:
-        raise FormatError("a reply file's item is not from the team" if first.origin == "reporter"
+    if first.origin not in (Origin.TEAM, Origin.NOTE) or first.attached_to is not None:
+        raise FormatError("a reply file's item is not from the team" if first.origin == Origin.REPORTER
                           else "a reply file's files come after their reply, and this has none")
     if first.position is None:
         raise FormatError("a reply file's item has no position")
@@ -511,7 +510,7 @@ def _check_reply_items(entry: ConversationEntry, max_attachment: int, max_attach
         raise FormatError("reply is not signed")
     if first.size > MAX_REPLY:
         raise FormatError("reply is too large (its text is at most 4 MiB)")
-    if files and first.origin == "note":
+    if files and first.origin == Origin.NOTE:
         raise FormatError("a reply file holds one note alone")
     if len(files) > MAX_ATTACHMENTS:
         raise FormatError(f"a reply carries at most {MAX_ATTACHMENTS} files")

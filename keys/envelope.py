@@ -28,6 +28,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 from collections.abc import Iterator, Sequence
 
@@ -45,8 +46,20 @@ MIN_PADDED = 1024
 MAX_LENGTH = 1 << 48  # 256 TiB: more than any item, small enough that padding stays exact
 MAX_CONTEXT = 128
 _LENGTH = struct.Struct(">Q")
-ORIGINS = ("reporter", "team", "backup")
-_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/(reporter|team|backup)/(0|[1-9][0-9]{{0,8}})", re.ASCII)
+
+
+class Origin(StrEnum):
+    """Who added an item: the one list of origins, for bindings, bundles and the server's rows.
+    A new kind of writer (a new party to a conversation) is one more member here."""
+    REPORTER = "reporter"
+    TEAM = "team"
+    NOTE = "note"  # a responder's note to the conversation's other readers, never the reporter's
+    BACKUP = "backup"  # a backup's own envelope (dropbox/backup.py), never an item of a conversation
+
+
+# The origins an item of a conversation may have (in a bundle, on the server).
+ITEM_ORIGINS = tuple(origin for origin in Origin if origin is not Origin.BACKUP)
+_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/({'|'.join(Origin)})/(0|[1-9][0-9]{{0,8}})", re.ASCII)
 CHUNK_SIZE = 64 * 1024
 FILE_KEY_SIZE = 32
 STANZA_SIZE = 32 + 48  # SealedBox: ephemeral public key + MAC + file key
@@ -85,7 +98,7 @@ class Binding:
     its author had seen when writing it. A backup's envelope (dropbox/backup.py)
     is bound to a random id of its own, origin "backup", position 0."""
     conversation_id: str
-    origin: str
+    origin: Origin
     position: int
 
     def encode(self) -> bytes:
@@ -99,7 +112,7 @@ class Binding:
         match = _CONTEXT.fullmatch(data.decode("ascii", errors="replace"))
         if match is None:
             raise FormatError("envelope header holds an unreadable binding")
-        return cls(match[1], match[2], int(match[3]))
+        return cls(match[1], Origin(match[2]), int(match[3]))
 
 
 def padded_size(length: int) -> int:

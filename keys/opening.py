@@ -26,6 +26,7 @@ from typing import BinaryIO
 from nacl.public import PublicKey
 
 from keys import bundle_v1, envelope
+from keys.envelope import Origin
 from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
 from keys.codename import desk_name
 from keys.errors import FormatError
@@ -150,7 +151,7 @@ class _Opener:
         entry, notes = conversation.entry, list[str]()
         # Only a team item or a note is signed over its envelope: hashing every reporter
         # attachment too would cost about as much as decrypting it.
-        hashing = _Hashing(view) if item is not None and item.origin != "reporter" else None
+        hashing = _Hashing(view) if item is not None and item.origin != Origin.REPORTER else None
         if hashing is not None:
             view = hashing
         header = envelope.read_header(view)
@@ -176,9 +177,9 @@ class _Opener:
                 for chunk in body:  # a file's body; the others are read to their end already
                     out.write(chunk)
             expected = _expected_kind(item)
-            if meta.kind == "reply" and item is not None and item.origin != "team":
+            if meta.kind == "reply" and item is not None and item.origin != Origin.TEAM:
                 raise FormatError("a reply that the bundle lists as the reporter's")
-            if meta.kind == "note" and (item is None or item.origin != "note"):
+            if meta.kind == "note" and (item is None or item.origin != Origin.NOTE):
                 raise FormatError("a note that the bundle does not list as a note; not written")
             if expected is not None and meta.kind != expected:
                 raise FormatError(f"an item the bundle lists as a {expected} that is a "
@@ -283,7 +284,7 @@ class _Opener:
 def _expected_kind(item: ItemEntry | None) -> str | None:
     """The kind an item's origin requires: a team item is a reply or, tied to one, a file; a
     note is a note; the reporter's may be any but a reply or a note (None: not told)."""
-    if item is None or item.origin == "reporter":
+    if item is None or item.origin == Origin.REPORTER:
         return None
     return {"reply": "reply", "note": "note", "reply-file": "file"}[item.signed]
 

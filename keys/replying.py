@@ -208,18 +208,18 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                                                  trusted, to_reporter=True)
     assert reporter_key is not None and key.signing_key is not None  # _checked says so
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
-    binding = envelope.Binding(conversation.id, "team", found.reporter_items)
+    binding = envelope.Binding(conversation.id, envelope.Origin.TEAM, found.reporter_items)
     readers = [reporter_key, *(r.public_key for r in conversation.recipients)]
     sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
-    items = [(ItemEntry(item_id, len(sealed), "team", binding.position, Proof.sign(
+    items = [(ItemEntry(item_id, len(sealed), envelope.Origin.TEAM, binding.position, Proof.sign(
         key.signing_key, key.name, conversation.id, item_id, binding.position, sealed, readers)),
         sealed)]
     for name, data in attachments:
         file_meta = ItemMeta(kind="file", date=meta.date, name=name)
         file_sealed = envelope.seal(file_meta.encode() + data, readers, binding)
         file_id = secrets.token_hex(16)
-        items.append((ItemEntry(file_id, len(file_sealed), "team", binding.position, Proof.sign(
+        items.append((ItemEntry(file_id, len(file_sealed), envelope.Origin.TEAM, binding.position, Proof.sign(
             key.signing_key, key.name, conversation.id, file_id, binding.position, file_sealed,
             readers, "reply-file", item_id), item_id), file_sealed))
     _write_reply_file(out_path, meta.date, conversation.id, items)
@@ -237,14 +237,14 @@ def write_note(bundle_path: Path, conversation_id: str, key: ResponderKey, text:
     assert key.signing_key is not None  # _checked says so
     meta = ItemMeta(kind="note", date=datetime.date.today().isoformat(), name=key.name,
                     answers=answers)
-    binding = envelope.Binding(conversation.id, "note", found.reporter_items)
+    binding = envelope.Binding(conversation.id, envelope.Origin.NOTE, found.reporter_items)
     readers = [r.public_key for r in conversation.recipients]
     sealed = envelope.seal(meta.encode() + text.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
     proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position,
                        sealed, readers, "note")
     _write_reply_file(out_path, meta.date, conversation.id,
-                      [(ItemEntry(item_id, len(sealed), "note", binding.position, proof), sealed)])
+                      [(ItemEntry(item_id, len(sealed), envelope.Origin.NOTE, binding.position, proof), sealed)])
     return item_id
 
 

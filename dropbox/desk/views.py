@@ -14,6 +14,7 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
                    session, url_for)
 from flask_babel import gettext as _, ngettext
 
+from keys.envelope import Origin
 from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
@@ -188,7 +189,7 @@ def _store_reply(upload) -> tuple[str, str, bool]:
     finally:
         temp.unlink(missing_ok=True)
     store.desk.record_uploads(_me(), [reply.item.id])
-    note = reply.item.origin == "note"
+    note = reply.item.origin == Origin.NOTE
     if conversation := store.conversations.conversation(reply.conversation_id):  # the audience as stored
         store.desk.audit(_me(), "uploaded a note" if note else "uploaded a reply",
                          conversation.recipients)

@@ -8,10 +8,10 @@ from nacl.public import PublicKey
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
 from dropbox.storage.records import (REPORTER_SEES, Conversation, Item, StagedItem, StorageError,
-                                     _conversation,
-                                     _item, _recipients, _recipients_json, batches, new_id, row_id,
+                                     _conversation, _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
 from keys.codename import desk_name
+from keys.envelope import ITEM_ORIGINS, Origin
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
@@ -50,11 +50,11 @@ class Conversations(Payloads):
                 raise StorageError("another conversation has this one's name; nothing was stored")
             db.executemany("INSERT INTO conversation_recipients (name, conversation_id) VALUES (?, ?)",
                            [(r.name, conversation_id) for r in recipients])
-            self._insert_items(db, conversation_id, "reporter", items)
+            self._insert_items(db, conversation_id, Origin.REPORTER, items)
             self._note_activity(db, recipients)
         return conversation_id
 
-    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem],
+    def add_items(self, conversation_id: str, origin: Origin, items: list[StagedItem],
                   first_position: int | None = None) -> None:
         """`first_position`: the reporter's place the items were bound to; if another submission
         took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
@@ -161,10 +161,11 @@ class Conversations(Payloads):
     def items(self, conversation_id: str, reporter_sees: bool = False) -> list[Item]:
         """The conversation's items in the order they came; with `reporter_sees`, only those the
         reporter's pages may show (never a note)."""
-        only = f" AND origin IN ({', '.join(repr(o) for o in REPORTER_SEES)})" if reporter_sees else ""
+        origins = REPORTER_SEES if reporter_sees else ITEM_ORIGINS
         with self._database.transaction() as db:
-            rows = db.execute(f"SELECT * FROM items WHERE conversation_id = ?{only} ORDER BY seq",
-                              (conversation_id,)).fetchall()
+            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? AND origin IN"
+                              f" ({', '.join('?' * len(origins))}) ORDER BY seq",
+                              (conversation_id, *origins)).fetchall()
         return [_item(r) for r in rows]
 
     def reporter_items(self, conversation_id: str) -> int:
@@ -175,7 +176,7 @@ class Conversations(Payloads):
     @staticmethod
     def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
         return int(db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
-                              (conversation_id, "reporter")).fetchone()[0])
+                              (conversation_id, Origin.REPORTER)).fetchone()[0])
 
     def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
@@ -213,8 +214,10 @@ class Conversations(Payloads):
                        [(r.name,) for r in recipients])
 
     @staticmethod
-    def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,
+    def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: Origin,
                       items: list[StagedItem]) -> None:
+        if origin not in ITEM_ORIGINS:  # the table holds any text: the origins are declared in keys
+            raise ValueError(f"not an origin of a conversation's item: {origin!r}")
         db.executemany(
             "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

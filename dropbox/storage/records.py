@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from nacl.public import PublicKey
 
+from keys.envelope import Origin
 from keys.ids import check_id
 from keys.responder import Responder
 
@@ -31,7 +32,7 @@ def new_id() -> str:
 
 # What the reporter's pages may show of a conversation, and what moves its last activity (and
 # so its deletion day): a note is the team's alone, and the reporter must not learn it exists.
-REPORTER_SEES = ("reporter", "team")
+REPORTER_SEES = (Origin.REPORTER, Origin.TEAM)
 
 
 # SQLite caps the parameters of one query (32,766 by default): lists of ids go in batches.
@@ -59,7 +60,7 @@ class Item:
     seq: int
     id: str
     conversation_id: str
-    origin: str
+    origin: Origin
     header: bytes
     payload_size: int
     created: str
@@ -115,5 +116,5 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 
 def _item(row: sqlite3.Row) -> Item:
-    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), row["origin"], row["header"],
+    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]), row["header"],
                 row["payload_size"], row["created"], row["proof"])

@@ -147,13 +147,15 @@ def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
         readers.insert(0, conversation.reporter_key)
     signer = _signer(item, recipients, cid, what)
     known = {i.id for i in store.conversations.items(cid)}
-    staged = []
-    for entry, sealed in [(item, reply.envelope), *reply.attachments]:
+    every = [(item, reply.envelope), *reply.attachments]
+    for entry, sealed in every:  # all checked before anything is staged
         if entry is not item and entry.proof is not None and entry.proof.author != signer.name:
             raise FormatError(f"a file sent with the reply is signed by {entry.proof.author}, not by "
                               f"the reply's author; nothing was stored")
         _check_signed(store, entry, sealed, signer, cid, readers, known, what)
         known.add(entry.id)
+    staged = []
+    for entry, sealed in every:
         proof = entry.proof.to_json() if entry.proof is not None else {}
         if entry.attached_to is not None:
             proof["attached_to"] = entry.attached_to

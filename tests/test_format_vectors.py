@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from nacl import bindings as sodium
-from nacl.exceptions import CryptoError
+from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
@@ -164,7 +164,7 @@ def _spec_import(data: bytes, readers: tuple[str, ...], reporter_items: int) -> 
     author = first["proof"]["author"]
     if author not in readers:
         return "signer"
-    for item, sealed in zip(conversation["items"], conversation["envelopes"]):
+    for item, sealed in zip(conversation["items"], conversation["envelopes"], strict=True):
         proof = item["proof"]
         signed = "note" if note else ("reply-file" if "attached_to" in item else "reply")
         context = {"reply": b"odbx-reply-v2\n", "note": b"odbx-note-v2\n",
@@ -177,7 +177,7 @@ def _spec_import(data: bytes, readers: tuple[str, ...], reporter_items: int) -> 
         try:
             VerifyKey(bytes.fromhex(KEY_DATA[proof["author"]]["signing_key"])).verify(
                 message, base64.b64decode(proof["signature"]))
-        except Exception:
+        except BadSignatureError:
             return "signature"
         count = sealed[8]
         binding_at = 9 + 80 * count + 24 + 8

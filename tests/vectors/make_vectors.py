@@ -510,7 +510,7 @@ def reply_files() -> None:
 
 # --- Notes and files sent with replies (FORMAT.md, "Notes", "Reply files' attachments") -----
 
-NOTE = "Mario, can you take this one?\n".encode()
+NOTE = b"Mario, can you take this one?\n"
 POLICY = b"%PDF-1.7 the policy"
 TEAM_READERS = ("alice", "bob")
 REPLY_READERS = ("reporter", "alice", "bob")
@@ -532,7 +532,8 @@ def team_item(item_id: str, origin: str, meta: dict, body: bytes, signer: str,
 
 def policy_file(**changes) -> tuple[dict, bytes]:
     """bob's file sent with his reply 4444…, as `keys reply --file` writes it."""
-    args = {"signer": "bob", "readers": REPLY_READERS, "signed": "reply-file", "attached_to": "4" * 32}
+    args: dict[str, Any] = {"signer": "bob", "readers": REPLY_READERS, "signed": "reply-file",
+                            "attached_to": "4" * 32}
     args.update(changes)
     return team_item("c" * 32, "team", {"kind": "file", "date": DATE, "name": "policy.pdf"}, POLICY,
                      **args)
@@ -540,7 +541,7 @@ def policy_file(**changes) -> tuple[dict, bytes]:
 
 def bob_note(**changes) -> tuple[dict, bytes]:
     """bob's note to conversation A's readers, as `keys note` writes it."""
-    args = {"signer": "bob", "readers": TEAM_READERS, "signed": "note"}
+    args: dict[str, Any] = {"signer": "bob", "readers": TEAM_READERS, "signed": "note"}
     args.update(changes)
     return team_item("d" * 32, "note", {"kind": "note", "date": DATE, "name": args.get("author", "bob")},
                      NOTE, **args)

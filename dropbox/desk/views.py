@@ -188,7 +188,7 @@ def _store_reply(upload) -> tuple[str, str, bool]:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    store.desk.record_uploads(_me(), [reply.item.id])
+    store.desk.record_uploads(_me(), [reply.item.id, *(entry.id for entry, _ in reply.attachments)])
     note = reply.item.origin == Origin.NOTE
     if conversation := store.conversations.conversation(reply.conversation_id):  # the audience as stored
         store.desk.audit(_me(), "uploaded a note" if note else "uploaded a reply",

@@ -64,6 +64,10 @@ class Settings:
     max_message_chars: int = _within(50_000, 1, 10_000_000)
     max_files_per_submission: int = _within(20, 1, 1000)
     max_file_mib: int = _within(2048, 1, MIB_LIMIT)
+    # What a reply file may carry besides its text (docs/FORMAT.md, "Reply files' attachments"),
+    # in envelope bytes: the import holds a reply file in memory.
+    reply_file_max_mib: int = _within(10, 1, 1024)
+    reply_files_max_mib: int = _within(25, 1, 4096)
     # Request bodies that reach the disk (uploads, large forms) are admitted only while this
     # much space stays free in the data directory, and while all bodies being received at
     # once add up to at most max_bytes_in_flight_mib; past either, 507 before reading.

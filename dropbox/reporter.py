@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session,
+                   url_for)
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
@@ -18,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
 from keys.envelope import Origin
+from keys.errors import FormatError
 from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
@@ -26,7 +28,9 @@ from dropbox.languages import SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
 from dropbox.receipts import Receipt
-from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
+from dropbox.exports import attached_to
+from dropbox.reporter_items import (decrypt_reply, reply_file, reply_file_body, report_from, seal_report,
+                                      stage_submission, typed)
 from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
 from dropbox.storage.conversations import REPORTER
@@ -411,10 +415,17 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
                        dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
-    items = store.conversations.items(current.id)
+    items, files = [], dict[str, list]()
+    for item in store.conversations.items(current.id, reporter_sees=True):
+        tied = attached_to(item) if item.origin == Origin.TEAM else None
+        if tied is None:
+            items.append(item)
+        elif (sent := reply_file(store, item, secret)) is not None:
+            files.setdefault(tied, []).append(sent)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
     receipts = {item.id: Receipt.open(item.receipt, secret) for item in items if item.origin == Origin.REPORTER}
     return render_template("conversation.html", form=form, items=items, replies=replies, receipts=receipts,
+                           files=files,
                            conversation=current, sent=request.args.get("sent"),
                            deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),
@@ -436,6 +447,25 @@ def _coming_deletion(current: Conversation) -> ComingDeletion | None:
     if asked is not None and (retention is None or asked < retention):
         return ComingDeletion(asked, True)
     return None if retention is None else ComingDeletion(retention, False)
+@reporter.get("/conversation/files/<item_id>")
+def reply_file_download(item_id: str):
+    """A file the team sent with a reply, decrypted as it is sent: only to the reporter logged in
+    to its conversation, and only a file tied to a reply (never a note, never another's item)."""
+    current = _logged_in()
+    if current is None:
+        _fresh_session()
+        return redirect(url_for("reporter.login"))
+    store = _instance().store
+    item = next((i for i in store.conversations.items(current.id, reporter_sees=True)
+                 if i.id == item_id and i.origin == Origin.TEAM and attached_to(i)), None)
+    if item is None:
+        abort(404)
+    try:
+        name, body = reply_file_body(store, item, PrivateKey(bytes.fromhex(session[SECRET])))
+    except (FormatError, OSError):
+        abort(404)
+    return send_file(body, mimetype="application/octet-stream", as_attachment=True,  # type: ignore[arg-type]
+                     download_name=name, etag=False, last_modified=None, max_age=0)
 
 
 @reporter.route("/delete", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from keys.errors import FormatError
 from keys.first_opening import FirstOpenings
 from keys.opening import open_bundle
 from keys.pinning import trusted_keys
-from keys.replying import write_reply
+from keys.replying import write_note, write_reply
 from keys.responder import Responder, ResponderKey, check_name
 from keys.safe_text import visible
 
@@ -138,15 +138,29 @@ def cmd_upgrade_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reply(args: argparse.Namespace) -> int:
-    key = ResponderKey.load(Path(args.key), _passphrase(args))
+def _message(args: argparse.Namespace) -> str:
     try:
-        message = Path(args.message_file).read_text("utf-8")
+        return Path(args.message_file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"cannot read the message file {args.message_file}: {exc}") from None
-    write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, message,
-                Path(args.out), _trusted_folder(args))
-    print(f"wrote reply {args.out} for conversation {args.conversation}")
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    key = ResponderKey.load(Path(args.key), _passphrase(args))
+    files = [Path(f) for f in args.file or ()]
+    write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, _message(args),
+                Path(args.out), _trusted_folder(args), files)
+    sent = f" with {len(files)} file(s)" if files else ""
+    print(f"wrote reply {args.out}{sent} for conversation {args.conversation}")
+    return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    key = ResponderKey.load(Path(args.key), _passphrase(args))
+    write_note(_bundle_for(Path(args.bundle), key.name), args.conversation, key, _message(args),
+               Path(args.out), _trusted_folder(args), args.answers or "")
+    print(f"wrote note {args.out} for conversation {args.conversation} (sealed to its responders "
+          "only; the server imports it like a reply)")
     return 0
 
 
@@ -178,7 +192,21 @@ def parser(prog: str) -> argparse.ArgumentParser:
     reply.add_argument("--out", required=True)
     reply.add_argument("--trusted", help="folder of pinned team keys and first openings "
                                          "[default: trusted/ beside --key]")
+    reply.add_argument("--file", action="append", metavar="PATH",
+                       help="send this file with the reply (repeat for several)")
     reply.set_defaults(run=cmd_reply)
+
+    note = commands.add_parser("note", help="write a note to a conversation's responders only "
+                                            "(never its reporter)")
+    note.add_argument("bundle")
+    note.add_argument("conversation")
+    note.add_argument("--key", required=True)
+    note.add_argument("--message-file", required=True)
+    note.add_argument("--answers", metavar="NOTE_ID", help="the note this one answers")
+    note.add_argument("--out", required=True)
+    note.add_argument("--trusted", help="folder of pinned team keys and first openings "
+                                        "[default: trusted/ beside --key]")
+    note.set_defaults(run=cmd_note)
 
     trust = commands.add_parser("trust", help="pin team members' public keys for replies")
     trust.add_argument("pubfiles", nargs="+")
@@ -191,7 +219,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     upgrade.add_argument("--out", required=True, help="folder for the new NAME.key and NAME.pub")
     upgrade.set_defaults(run=cmd_upgrade_key)
 
-    for command in (new, opener, reply, upgrade):
+    for command in (new, opener, reply, note, upgrade):
         command.add_argument("--passphrase-file", help="read the passphrase from this file's first line")
     return top
 

@@ -53,6 +53,7 @@ class Origin(StrEnum):
     A new kind of writer (a new party to a conversation) is one more member here."""
     REPORTER = "reporter"
     TEAM = "team"
+    NOTE = "note"  # a responder's note to the conversation's other readers, never the reporter's
     BACKUP = "backup"  # a backup's own envelope (dropbox/backup.py), never an item of a conversation
 
 

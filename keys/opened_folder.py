@@ -168,8 +168,10 @@ class ConversationFolder:
         self._make()
         return self.folder / f".partial-{item_id}"
 
-    def place(self, meta: ItemMeta, item_id: str) -> tuple[Path, str]:
-        """The free name a verified item takes, and its line in the folder's index."""
+    def place(self, meta: ItemMeta, item_id: str, author: str = "",
+              attached_to: str | None = None) -> tuple[Path, str]:
+        """The free name a verified item takes, and its line in the folder's index: with its
+        verified `author` for a reply's file, and the reply it goes with."""
         if meta.kind == "report":
             final = self.files.take(REPORT)
             return final, f"{meta.date}  report   {final.name}"
@@ -179,10 +181,15 @@ class ConversationFolder:
                     _attachments_number(self.attachments.folder.name) + 1))
             make_folder(self.attachments.folder)
             final = self.attachments.take(sanitise_name(meta.name))
-            return final, f"{meta.date}  file     {final.parent.name}/{final.name}"
+            sent = f" (from {author}, with reply {attached_to[:8]})" if attached_to else ""
+            return final, f"{meta.date}  file     {final.parent.name}/{final.name}{sent}"
         final = self.files.take(f"{meta.date}-{meta.kind}-{item_id[:8]}.txt")
-        author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
-        return final, f"{meta.date}  {meta.kind:<8} {final.name}{author}"
+        line = f"{meta.date}  {meta.kind:<8} {final.name}"
+        if meta.kind in ("reply", "note") and meta.name:
+            line += f" (from {sanitise_name(meta.name)})"
+        if meta.answers:
+            line += f" (answers {meta.answers[:8]})"
+        return final, line
 
     def add_to_index(self, line: str, notes: list[str]) -> None:
         """An item written: its line, with its notes, in the folder's index."""

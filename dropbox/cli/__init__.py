@@ -176,30 +176,26 @@ def purge(data_dir: Path) -> None:
 @click.argument("replies", nargs=-1, required=True, type=click.Path(path_type=Path))
 @DATA
 def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
-    """Store reply files written offline so the reporters can read them."""
-    from dropbox.exports import import_replies as store_replies
-    _, store = load(data_dir)
+    """Store reply files written offline (replies, with their files, and notes): replies for
+    the reporters and the team, notes for the conversation's responders only."""
+    from dropbox.exports import import_replies as store_replies, stored
+    config, store = load(data_dir)
     failed = 0
     for path in replies:
         try:
-            count = store_replies(store, path)
+            reply = store_replies(store, path, config.settings)
         except (FormatError, OSError) as exc:
             failed += 1
             message = exc if isinstance(exc, FormatError) else f"cannot read {path}: {exc.strerror}"
             click.echo(f"Error: {path}: {message}", err=True)
             continue
-        _audit_import(store, path)
-        click.echo(f"{path}: stored {counted(count, 'reply', 'replies')}")
+        conversation = store.conversations.conversation(reply.conversation_id)
+        if conversation is not None:  # the desk's audit, seen only by the conversation's readers
+            what = "a note" if reply.item.origin == "note" else "a reply"
+            store.desk.audit("command line", f"imported {what}", conversation.recipients)
+        click.echo(f"{path}: stored {stored(reply)}")
     if failed:
         sys.exit(1)
-
-
-def _audit_import(store, path: Path) -> None:
-    """The desk's audit names a command-line import, seen only by the conversation's readers."""
-    from dropbox.exports import read_reply
-    conversation = store.conversations.conversation(read_reply(path).conversation_id)
-    if conversation is not None:
-        store.desk.audit("command line", "imported a reply", conversation.recipients)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
                    session, url_for)
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale, gettext as _, ngettext
 
+from keys.envelope import Origin
 from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
@@ -192,29 +193,36 @@ def replies():
 
 
 def _store_reply(upload) -> tuple[str, str, bool]:
-    """(file name, what happened, accepted) for one uploaded reply file."""
-    store = _instance().store
+    """(file name, what happened, accepted) for one uploaded reply file: a reply, with the files
+    sent with it, or a note."""
+    store, settings = _instance().store, _instance().config.settings
     name = Path(upload.filename).name
     temp = store.tmp_dir / f"{new_id()}.reply"
     try:
         upload.save(temp)  # a reply file is ciphertext from end to end
         try:
-            reply = read_reply(temp)
+            reply = read_reply(temp, settings)
         except FormatError as exc:
             if "not a reply file" in str(exc):
                 return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
             raise
         if not store.conversations.recipient_of(_me(), [reply.conversation_id]):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
-        count = import_replies(store, temp)
+        import_replies(store, temp, settings)
     except FormatError as exc:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    store.desk.record_uploads(_me(), [reply.item.id])
+    store.desk.record_uploads(_me(), [reply.item.id, *(entry.id for entry, _ in reply.attachments)])
+    note = reply.item.origin == Origin.NOTE
     if conversation := store.conversations.conversation(reply.conversation_id):  # the audience as stored
-        store.desk.audit(_me(), "uploaded a reply", conversation.recipients)
-    return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
+        store.desk.audit(_me(), "uploaded a note" if note else "uploaded a reply",
+                         conversation.recipients)
+    if note:
+        return name, _("stored a note, for this conversation's responders only."), True
+    return name, ngettext("stored a reply with %(num)d file.", "stored a reply with %(num)d files.",
+                          len(reply.attachments)) if reply.attachments else \
+        ngettext("stored %(num)d reply.", "stored %(num)d replies.", 1), True
 
 
 @desk.post("/conversations/<designation>/star")

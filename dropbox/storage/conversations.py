@@ -7,8 +7,8 @@ from nacl.public import PublicKey
 
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
-from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
-                                     _item, _recipients, _recipients_json, batches, new_id, row_id,
+from dropbox.storage.records import (REPORTER_SEES, Conversation, Item, StagedItem, StorageError,
+                                     _conversation, _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
 from keys.codename import desk_name
 from keys.envelope import ITEM_ORIGINS, Origin
@@ -64,8 +64,9 @@ class Conversations(Payloads):
             if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
                 raise StorageError("another submission to this conversation came first")
             self._insert_items(db, conversation_id, origin, items)
-            db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
-                       (today(), conversation_id))
+            if origin in REPORTER_SEES:  # the reporter's page shows the deletion day it sets
+                db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
+                           (today(), conversation_id))
             row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
             recipients = _recipients(row["recipients"])
@@ -164,10 +165,14 @@ class Conversations(Payloads):
             row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         return None if row is None else _conversation(row)
 
-    def items(self, conversation_id: str) -> list[Item]:
+    def items(self, conversation_id: str, reporter_sees: bool = False) -> list[Item]:
+        """The conversation's items in the order they came; with `reporter_sees`, only those the
+        reporter's pages may show (never a note)."""
+        origins = REPORTER_SEES if reporter_sees else ITEM_ORIGINS
         with self._database.transaction() as db:
-            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
-                              (conversation_id,)).fetchall()
+            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? AND origin IN"
+                              f" ({', '.join('?' * len(origins))}) ORDER BY seq",
+                              (conversation_id, *origins)).fetchall()
         return [_item(r) for r in rows]
 
     def reporter_items(self, conversation_id: str) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import StorageError, _recipients, batches, row_id, today
+from dropbox.storage.records import REPORTER_SEES, StorageError, _recipients, batches, row_id, today
 from keys.responder import Responder
 
 
@@ -58,10 +58,11 @@ SELECT c.id, c.recipients, c.created, c.last_activity, d.designation, coalesce(d
      WHERE i.conversation_id = c.id) AS size,
     (SELECT count(*) FROM items i WHERE i.conversation_id = c.id AND i.seq > :seen AND NOT EXISTS
      (SELECT 1 FROM desk_uploads u WHERE u.item_id = i.id AND u.uploaded_by = :name)) AS new_items,
-    (SELECT i.origin FROM items i WHERE i.conversation_id = c.id ORDER BY i.seq DESC LIMIT 1) AS last_origin,
+    (SELECT i.origin FROM items i WHERE i.conversation_id = c.id AND i.origin IN ({exchanged})
+     ORDER BY i.seq DESC LIMIT 1) AS last_origin,
     (SELECT w.requested_by FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_asked_by,
     (SELECT w.due FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_due
-"""
+""".format(exchanged=", ".join(f"'{origin}'" for origin in REPORTER_SEES))  # a note is no reply
 _MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AND r.conversation_id = c.id)"
 _NEWEST_FIRST = "c.last_activity DESC, c.created DESC, c.id DESC"
 

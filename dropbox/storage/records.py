@@ -30,6 +30,11 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+# What the reporter's pages may show of a conversation, and what moves its last activity (and
+# so its deletion day): a note is the team's alone, and the reporter must not learn it exists.
+REPORTER_SEES = (Origin.REPORTER, Origin.TEAM)
+
+
 # SQLite caps the parameters of one query (32,766 by default): lists of ids go in batches.
 BATCH = 500
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from dropbox.config import TAG_KEY_FILE, Config, InstanceError
+from dropbox.config import Config, InstanceError
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.problems import NOT_SAVED
 from dropbox.reporter import (CODENAME_SHOWN_SECONDS, CONVERSATION, SUBMISSIONS, UNCONFIRMED,
@@ -20,7 +20,7 @@ class SiteRequest(BoundedFormRequest, EncryptingRequest):
 
 def create_app(config: Config) -> Flask:
     if config.tag_key is None:  # logins could not be told from guesses (ratelimit.py)
-        raise InstanceError(f"instance at {config.data_dir} has no secrets/{TAG_KEY_FILE}: "
+        raise InstanceError(f"instance at {config.data_dir} has no {config.layout.tag_key}: "
                             f"`dropbox upgrade --data {config.data_dir}` makes it")
     app = build_app(__name__, config, service="site", cookie=COOKIE_NAME, request_class=SiteRequest,
                     upload_endpoints=SUBMISSIONS,

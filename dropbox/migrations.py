@@ -31,8 +31,8 @@ from pathlib import Path
 from collections.abc import Callable
 
 from dropbox.desk import upgrades as desk
-from dropbox.config import ONION_KEY_FILES, TAG_KEY_FILE
-from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
+from dropbox.layout import ONION_KEY_FILES, Layout
+from dropbox.practice import EXAMPLE, Practice
 from dropbox.storage.schema import SCHEMA, VERSION
 from keys.atomic_files import fsync_folder, write_atomically
 from keys.envelope import ITEM_ORIGINS
@@ -49,12 +49,12 @@ def complete_data_directory(db: sqlite3.Connection, data_dir: Path | None) -> No
     had an address of its own). Nothing present is touched, so v0.1.0's addresses stay."""
     if data_dir is None:
         return
-    practice = data_dir / PRACTICE_FILE
-    if not practice.exists():
-        shutil.copyfile(EXAMPLE, practice)
-    for name in ONION_KEY_FILES.values():
-        if not (data_dir / "secrets" / name).exists():
-            write_new_seed(data_dir / "secrets" / name)
+    layout = Layout(data_dir)
+    if not layout.practice.exists():
+        shutil.copyfile(EXAMPLE, layout.practice)
+    for service in ONION_KEY_FILES:
+        if not layout.onion_key(service).exists():
+            write_new_seed(layout.onion_key(service))
 
 
 def _has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
@@ -101,7 +101,7 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path | None) -> None:
     run again and moves the rest (a bucket's name is two characters, a conversation's an id)."""
     if data_dir is None:
         return
-    store = data_dir / "store"
+    store = Layout(data_dir).store
     if not store.is_dir():
         return
     buckets = set()
@@ -120,7 +120,7 @@ def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path | None) ->
     deletion reaches it, and it stayed for ever. Remove every file no item names (and folders
     left empty); since then a journal of what is being placed lets start-up do this."""
     named = set(db.execute("SELECT conversation_id, id FROM items").fetchall())
-    store = data_dir / "store" if data_dir else None
+    store = Layout(data_dir).store if data_dir else None
     if store is None or not store.is_dir():
         return
     # Only the layout's own folders (a bucket, then a conversation's id): anything else
@@ -163,7 +163,7 @@ def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path | No
     The new file is written beside the old and renamed over it, so a crash leaves one whole."""
     if data_dir is None:
         return
-    path = data_dir / PRACTICE_FILE
+    path = Layout(data_dir).practice
     if not path.exists():
         return
     today = next(t for t in Practice.load(EXAMPLE).process if t.id == "contact-accused")
@@ -190,7 +190,7 @@ def tag_codenames_for_the_login_budget(db: sqlite3.Connection, data_dir: Path | 
     db.execute("CREATE INDEX IF NOT EXISTS conversations_by_codename_tag ON conversations(codename_tag)")
     if data_dir is None:
         return
-    key = data_dir / "secrets" / TAG_KEY_FILE
+    key = Layout(data_dir).tag_key
     if not key.exists():  # a key already there has tagged conversations: it stays
         write_atomically(key, secrets.token_bytes(32), 0o600)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from dropbox.edited_file import EditedFileError, read_toml
 from dropbox.languages import LANGUAGES
+from dropbox.layout import PRACTICE_FILE
 
-PRACTICE_FILE = "code-of-practice.toml"
 EXAMPLE = Path(__file__).parent / "examples" / PRACTICE_FILE
 
 

@@ -7,17 +7,17 @@ conversation, designation or count: a mailbox is not a safe place. The one other
 "a conversation will be deleted soon", is as bare (desk/housekeeping marks it due).
 
 Mail is written in the language the responder last used the desk in. It is sent by the
-server's own chores, outside any request, so it reads the catalogues with Babel itself.
+server's own chores, outside any request, so it reads the compiled catalogues with the standard
+library's gettext (the same .mo files Flask-Babel reads; commands that send no page load no Babel).
 """
 from __future__ import annotations
 
+import gettext
 import smtplib
 import ssl
 import time
 from email.message import EmailMessage
 from functools import lru_cache
-
-from babel.support import Translations
 
 from dropbox.config import Config
 from dropbox.storage import Account, Store
@@ -37,8 +37,8 @@ RETENTION_BODY = N_("A conversation on the response desk will be deleted soon un
 
 
 @lru_cache(maxsize=8)
-def _catalogue(language: str) -> Translations:
-    return Translations.load(str(TRANSLATIONS), [language])
+def _catalogue(language: str) -> gettext.NullTranslations:
+    return gettext.translation("messages", TRANSLATIONS, [language], fallback=True)
 
 
 def _notice(account: Account, warned: bool) -> tuple[str, str]:

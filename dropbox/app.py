@@ -33,7 +33,7 @@ def create_app(config: Config) -> Flask:
     def page_language():
         language = str(get_locale())
         return {"language": language, "direction": direction(language), "languages": LANGUAGES,
-                "quick_exit_url": config.settings.quick_exit_url}
+                "quick_exit_url": config.settings.quick_exit_url, "demo": config.practice.demo}
     # New codenames waiting to be written down: the reporter site's alone.
     app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)

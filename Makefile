@@ -47,7 +47,7 @@ instance/config.toml: | $(VENV)/.installed
 	for name in $(DEMO_TEAM); do \
 	  $(DROPBOX) keys new $$name --out demo-airgap --passphrase-file demo-airgap/passphrase.txt || exit 1; done
 	$(DROPBOX) keys trust $(foreach name,$(DEMO_TEAM),demo-airgap/$(name).pub) --trusted demo-airgap/trusted
-	$(DROPBOX) init --data instance
+	$(DROPBOX) init --data instance --demo
 	for name in $(DEMO_TEAM); do $(DROPBOX) team add $$name demo-airgap/$$name.pub --data instance || exit 1; done
 	@echo
 	@echo "Demo responder keys are in demo-airgap/ (passphrase: $$(cat demo-airgap/passphrase.txt))."

@@ -28,8 +28,8 @@ def create_app(config: Config) -> Flask:
                     words_back=lambda: rescue(NOT_SAVED))
 
     @app.context_processor
-    def quick_exit():
-        return {"quick_exit_url": config.settings.quick_exit_url}
+    def page_extras():
+        return {"quick_exit_url": config.settings.quick_exit_url, "demo": config.practice.demo}
     # New codenames waiting to be written down: the reporter site's alone.
     app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)

@@ -234,8 +234,9 @@ class Config:
         return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key, tag_key)
 
 
-def create_instance(data_dir: Path) -> Path:
-    """Write a new instance's config and secrets; refuses to touch an existing one."""
+def create_instance(data_dir: Path, practice: str | None = None) -> Path:
+    """Write a new instance's config and secrets, and its code of practice (`practice`, the
+    example's if None); refuses to touch an existing one."""
     data_dir = Path(data_dir).resolve()
     if data_dir.exists() and any(data_dir.iterdir()):
         raise InstanceError(f"{data_dir} exists and is not empty; refusing to touch it")
@@ -248,7 +249,10 @@ def create_instance(data_dir: Path) -> Path:
     for service in ONION_KEY_FILES:  # the addresses are the instance's own from the start
         write_new_seed(layout.onion_key(service))
     layout.config.write_text(Settings().to_toml(), "utf-8")
-    shutil.copyfile(EXAMPLE, layout.practice)
+    if practice is None:
+        shutil.copyfile(EXAMPLE, layout.practice)
+    else:
+        layout.practice.write_text(practice, "utf-8")
     return data_dir
 
 

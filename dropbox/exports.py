@@ -83,11 +83,19 @@ def _write(store: Store, out_path: Path, member: Responder, conversations: list[
     with atomic_file(out_path, 0o600) as out:
         writer = BundleWriter(out, Head("export", today(), member))
         for conversation in conversations:
-            items = grouped[conversation.id]
+            items = _with_report(store, conversation, grouped[conversation.id])
             for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
                 _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD],
                               designations[conversation.id][0])
         writer.close(excluded)
+
+
+def _with_report(store: Store, conversation: Conversation, items: list[Item]) -> list[Item]:
+    """`items` with the conversation's report first: `keys reply` checks the reporter's key
+    against the report, so a bundle holding only what is new (a colleague's reply) could not
+    be answered without it."""
+    report = store.conversations.report(conversation.id)
+    return items if report is None or items[0].id == report.id else [report, *items]
 
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,

@@ -11,6 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from keys.errors import FormatError
@@ -18,7 +19,7 @@ from keys.first_opening import FirstOpenings
 from keys.opening import open_bundle
 from keys.pinning import trusted_keys
 from keys.replying import write_note, write_reply
-from keys.responder import Responder, ResponderKey, check_name
+from keys.responder import PURPOSES, Responder, ResponderKey, check_name
 from keys.safe_text import visible
 
 
@@ -57,9 +58,11 @@ def _new_key_paths(folder: str, name: str) -> tuple[Path, Path]:
     return key_path, pub_path
 
 
-def _write_pair(paths: tuple[Path, Path], key: ResponderKey, passphrase: str) -> None:
+def _write_pair(paths: tuple[Path, Path], key: ResponderKey, passphrase: str,
+                purpose: str = "responder") -> None:
     _write_new(paths[0], key.seal(passphrase), 0o600)
-    _write_new(paths[1], key.responder.to_pub_text().encode("ascii"), 0o644)
+    public = replace(key.responder, purpose=purpose)
+    _write_new(paths[1], public.to_pub_text().encode("ascii"), 0o644)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -67,8 +70,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     key_path, pub_path = _new_key_paths(args.out, name)
     passphrase = _passphrase(args, confirm=True)
     key = ResponderKey.generate(name)
-    _write_pair((key_path, pub_path), key, passphrase)
-    print(f"wrote {key_path} (keep it on this machine) and {pub_path} (give it to the server)")
+    _write_pair((key_path, pub_path), key, passphrase, args.purpose)
+    use = "`dropbox backup --to`" if args.purpose == "backup" else "`dropbox team add`"
+    print(f"wrote {key_path} (keep it on this machine) and {pub_path} (give it to the server, "
+          f"for {use})")
     print(f"fingerprint: {key.responder.fingerprint}")
     return 0
 
@@ -171,6 +176,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     new = commands.add_parser("new", help="make a responder key pair")
     new.add_argument("name")
     new.add_argument("--out", required=True, help="folder for NAME.key and NAME.pub")
+    new.add_argument("--purpose", choices=PURPOSES, default="responder",
+                     help="a responder's key (default), or a backup key for `dropbox backup --to`")
     new.set_defaults(run=cmd_new)
 
     opener = commands.add_parser("open", help="decrypt what this key may read from a bundle")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dropbox, start_server
+from support.instance import name_community
 from deskclient import add_user, desk_login, desk_url, new_instance
 from formclient import FormClient
 from support.reporter import log_in, new_report
@@ -114,6 +115,7 @@ def test_a_v010_instance_keeps_its_reporters_and_gets_names_from_the_curated_lis
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
         names = dict(db.execute("SELECT conversation_id, designation FROM desk_conversations"))
     assert names == {ids[0]: desk_name(ids[0]), ids[1]: desk_name(ids[1])}
+    name_community(data)
     server = start_server(data)
     try:
         for report in fixture["reports"]:

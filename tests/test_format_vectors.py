@@ -117,6 +117,7 @@ def test_public_key_file_vector(entry):
     assert bytes(responder.public_key).hex() == entry["public_key"]
     assert (responder.signing_key and bytes(responder.signing_key).hex()) == entry.get("signing_key")
     assert responder.fingerprint == entry["fingerprint"]
+    assert responder.purpose == entry.get("purpose")  # none in v0.1.0's and v0.2.0's files
 
 
 def _read_reply(stream):
@@ -241,11 +242,13 @@ def test_secret_key_file_vector_follows_the_spec():
 
 
 def test_public_key_file_vector_follows_the_spec():
-    (entry,) = [e for e in CURRENT["vectors"] if e["type"] == "public-key" and e["expect"] == "good"]
-    digest = _b2b(bytes.fromhex(entry["public_key"]) + bytes.fromhex(entry["signing_key"]), 10,
-                  person=b"odbx-fprint-v2")
-    text = base64.b32encode(digest).decode()
-    assert " ".join(text[i:i + 4] for i in range(0, 16, 4)) == entry["fingerprint"]
+    good = [e for e in CURRENT["vectors"] if e["type"] == "public-key" and e["expect"] == "good"]
+    assert {e.get("purpose") for e in good} == {None, "backup"}
+    for entry in good:
+        digest = _b2b(bytes.fromhex(entry["public_key"]) + bytes.fromhex(entry["signing_key"]), 10,
+                      person=b"odbx-fprint-v2")
+        text = base64.b32encode(digest).decode()
+        assert " ".join(text[i:i + 4] for i in range(0, 16, 4)) == entry["fingerprint"]
 
 
 def _spec_open(data: bytes, secret: bytes) -> tuple[str, bytes]:

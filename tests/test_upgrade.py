@@ -19,6 +19,7 @@ from conftest import BIN, dropbox, start_server
 from deskclient import Login, desk_url
 from dropbox import migrations
 from formclient import FormClient
+from support.instance import name_community
 from survival import desk_conversations, open_offline, reporter_page
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -64,6 +65,7 @@ def test_upgraded_instance_keeps_every_report_reply_login_and_address(release, t
     assert "already up to date" in dropbox("upgrade", "--data", data).out
     assert dropbox("onion", "address", "--data", data).out.strip() == fixture["site_address"]
 
+    name_community(data)
     server = start_server(data)
     try:
         # v0.1.0's example let reporters believe they could stop the team contacting the
@@ -126,6 +128,7 @@ def test_instance_from_before_v0_1_0_gets_its_missing_files_back(tmp_path):
     address = dropbox("onion", "address", "--data", data).out.strip()
     assert f"new site onion address: {address}" in said
     assert (data / "secrets" / "onion-site-key").stat().st_mode & 0o077 == 0
+    name_community(data)
     server = start_server(data)
     try:
         page = reporter_page(server.url, fixture["reports"][0]["codename"])

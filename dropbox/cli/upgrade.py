@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from dropbox import migrations
-from dropbox.cli.common import DATA, load
+from dropbox.cli.common import DATA, load, presents_the_example
 from dropbox.config import InstanceError
 from dropbox.layout import ONION_KEY_FILES, Layout
 from dropbox.storage import stored_version
@@ -82,3 +82,5 @@ def upgrade(data_dir: Path) -> None:
             raise click.ClickException(f"the {service} onion address changed to {address}")
     state = "already up to date" if before == migrations.CURRENT else f"upgraded from version {before}"
     click.echo(f"instance at {data_dir}: version {migrations.CURRENT}, {state}")
+    if config.practice.presents_the_example() and not config.practice.demo:
+        click.secho(f"note: {presents_the_example(config)}; `serve` refuses it until then", err=True)

@@ -175,6 +175,13 @@ class Conversations(Payloads):
                               (conversation_id, *origins)).fetchall()
         return [_item(r) for r in rows]
 
+    def report(self, conversation_id: str) -> Item | None:
+        """The conversation's report: its first item, made with it."""
+        with self._database.transaction() as db:
+            row = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq LIMIT 1",
+                             (conversation_id,)).fetchone()
+        return None if row is None else _item(row)
+
     def reporter_items(self, conversation_id: str) -> int:
         """How many items the reporter has added: the place of their next one."""
         with self._database.transaction() as db:

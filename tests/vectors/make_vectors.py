@@ -719,6 +719,15 @@ def key_files() -> None:
                             text.replace(fingerprint, fingerprint[::-1]).encode()), [],
         "fingerprint does not match", "fingerprint reversed")
     public_key_edges(text)
+    backup = text.replace("name: alice\n", "name: alice\npurpose: backup\n")
+    index.append({"file": write("responder-alice-backup.pub", backup.encode()), "type": "public-key",
+                  "expect": "good", "name": "alice", "public_key": PUBLIC["alice"].hex(),
+                  "signing_key": SIGNING["alice"][0].hex(), "fingerprint": fingerprint,
+                  "purpose": "backup",
+                  "comment": "the same keys said to be a backup key: the fingerprint does not cover it"})
+    bad("public-key", write("responder-bad-purpose.pub",
+                            text.replace("name: alice\n", "name: alice\npurpose: admin\n").encode()), [],
+        "neither responder nor backup", "a purpose that is neither responder nor backup")
 
 
 def public_key_edges(text: str) -> None:

@@ -209,7 +209,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     note.add_argument("conversation")
     note.add_argument("--key", required=True)
     note.add_argument("--message-file", required=True)
-    note.add_argument("--answers", metavar="NOTE_ID", help="the note this one answers")
+    note.add_argument("--answers", metavar="NOTE_ID", help="the note this one answers: its id, or the 8 "
+                                                            "characters its file name shows")
     note.add_argument("--out", required=True)
     note.add_argument("--trusted", help="folder of pinned team keys and first openings "
                                         "[default: trusted/ beside --key]")

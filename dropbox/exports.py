@@ -49,6 +49,7 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
                designations, excluded=len(conversations) - len(mine))
         counts[member.name] = len(mine)
     store.state.set_last_export(max(i.seq for items in grouped.values() for i in items))
+    store.cases.acknowledge(list(conversations))  # the team has them: their reporters are told
     return counts
 
 
@@ -72,6 +73,7 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)
     store.desk.update_account(responder, last_download_seq=max(newest, since))
+    store.cases.acknowledge([c.id for c in mine])
     return mine
 
 

@@ -194,6 +194,23 @@ def tag_codenames_for_the_login_budget(db: sqlite3.Connection, data_dir: Path | 
         write_atomically(key, secrets.token_bytes(32), 0o600)
 
 
+def case_progress(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Where each case stands (`dropbox.storage.cases`): the state a reader set, and the day
+    the team received the report. A report downloaded before this step (by one of its readers,
+    or by a team export) is counted as received on the day of the upgrade: the day it was
+    first downloaded was never recorded, and the reporter is not told later than the truth."""
+    db.execute("CREATE TABLE IF NOT EXISTS case_progress ("
+               " conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,"
+               " acknowledged TEXT, state TEXT, state_day TEXT)")
+    db.execute(
+        "INSERT OR IGNORE INTO case_progress (conversation_id, acknowledged)"
+        " SELECT c.id, date('now', 'localtime') FROM conversations c"
+        " WHERE (SELECT min(seq) FROM items i WHERE i.conversation_id = c.id) <= max("
+        "  (SELECT coalesce(max(value), 0) FROM state WHERE key = 'last_export_seq'),"
+        "  (SELECT coalesce(max(a.last_download_seq), 0) FROM desk_accounts a"
+        "   JOIN conversation_recipients r ON r.name = a.name WHERE r.conversation_id = c.id))")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -209,6 +226,7 @@ STEPS: tuple[Step, ...] = (
     drop_payloads_no_row_names,
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
+    case_progress,
 )
 
 CURRENT = VERSION
@@ -278,7 +296,8 @@ def refuse_links(data_dir: Path) -> None:
 ID_COLUMNS = {"conversations": ("id",), "items": ("id", "conversation_id"),
               "conversation_recipients": ("conversation_id",), "desk_conversations": ("conversation_id",),
               "desk_stars": ("conversation_id",), "desk_deletions": ("conversation_id",),
-              "desk_uploads": ("item_id",)}
+              "desk_uploads": ("item_id",),
+              "case_progress": ("conversation_id",)}
 
 
 def _check_ids(db: sqlite3.Connection) -> None:

@@ -395,7 +395,10 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     store = _instance().store
     items = store.conversations.items(current.id)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
+    progress = store.cases.progress(current.id)
     return render_template("conversation.html", form=form, items=items, replies=replies,
+                           progress=progress,
+                           state=_instance().config.practice.case_state(progress.state),
                            conversation=current, sent=request.args.get("sent"),
                            deletion_day=deletion_day(current.last_activity,
                                                      _instance().config.settings.retention_days),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dropbox.safeforms import SafeForm
-from wtforms import MultipleFileField, PasswordField, StringField
+from wtforms import MultipleFileField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired
 
 
@@ -19,3 +19,9 @@ class RepliesForm(SafeForm):
 
 class ConfirmForm(SafeForm):
     """A button that does one thing to one conversation: star, close, reopen, delete, log out."""
+
+
+class CaseStateForm(SafeForm):
+    """Where a case stands, for its reporter: one of the code of practice's states."""
+    state = RadioField("Where the case stands, as the reporter will read it",
+                       validators=[DataRequired("Choose a state.")])

@@ -18,7 +18,7 @@ from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
-from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
+from dropbox.desk.forms import CaseStateForm, ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.problems import BUSY
 from dropbox.storage import new_id, today
@@ -226,6 +226,25 @@ def confirm(designation: str, action: str):
     if action == "delete":
         deletions.carry_out_due(store)  # with deletion_grace_days = 0, at once
     return redirect(url_for("desk.conversations"))
+
+
+@desk.route("/conversations/<designation>/case", methods=["GET", "POST"])
+def case(designation: str):
+    """Where the case stands, as its reporter reads it: any reader of the conversation sets it."""
+    instance = _instance()
+    found = find(instance.store, _me(), designation)
+    if found is None:
+        abort(404)
+    states = instance.config.practice.case_states
+    form = CaseStateForm()
+    form.state.choices = [(s.id, s.english) for s in states]
+    if not form.validate_on_submit():
+        return render_template("case.html", conversation=found, form=form, states=states,
+                               progress=instance.store.cases.progress(found.id)), \
+            400 if request.method == "POST" else 200
+    instance.store.cases.set_state(found.id, form.state.data)
+    instance.store.desk.audit(_me(), "set a case's state", found.recipients)
+    return redirect(url_for("desk.case", designation=designation))
 
 
 @desk.get("/audit")

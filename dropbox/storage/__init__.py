@@ -8,8 +8,8 @@ payload lives in `store/<bucket>/<conversation>/<item>` (payloads.py).
 
 One object per concept over one database (`database`), each with its queries in
 its own module and returning frozen dataclasses (`records`, `desk`), never rows:
-`store.team`, `store.conversations` (with their payload files), `store.desk` and
-`store.state` (the instance's own counters). The v0.1.0 schema is `schema`.
+`store.team`, `store.conversations` (with their payload files), `store.desk`, `store.cases`
+(where each case stands) and `store.state` (the instance's own counters). The v0.1.0 schema is `schema`.
 Storage imports nothing above it: upgrading is `dropbox.migrations`' job, run
 only by `dropbox upgrade`; `Store.prepare()` refuses a database of another version.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dropbox.storage.cases import Cases, Progress
 from dropbox.storage.conversations import Conversations
 from dropbox.storage.database import Database, UpgradeDue, stored_version
 from dropbox.storage.desk import Account, Desk, Summary
@@ -25,7 +26,7 @@ from dropbox.storage.records import (Conversation, EnvelopeStream, Item, StagedI
 from dropbox.storage.state import InstanceState
 from dropbox.storage.team import Team
 
-__all__ = ["Account", "Conversation", "EnvelopeStream", "Item", "StagedItem", "StorageError",
+__all__ = ["Account", "Conversation", "EnvelopeStream", "Item", "Progress", "StagedItem", "StorageError",
            "Store", "Summary", "UpgradeDue", "new_id", "stored_version", "today"]
 
 
@@ -38,6 +39,7 @@ class Store(Database):
         self.team = Team(self)
         self.conversations = Conversations(self)
         self.desk = Desk(self)
+        self.cases = Cases(self)
         self.state = InstanceState(self)
 
     def recover(self) -> None:

@@ -130,7 +130,7 @@ def _logged_in() -> Conversation | None:
 @reporter.get("/")
 def index():
     return render_template("index.html", form=StartForm(), team=_team(),
-                           practice=_instance().config.practice,
+                           practice=_instance().config.practice, settings=_instance().config.settings,
                            retention_days=_instance().config.settings.retention_days)
 
 

@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
 from flask_babel import ngettext
 
 from keys.errors import FormatError
-from dropbox import health
+from dropbox import health, promises
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import CaseStateForm, ConfirmForm, DeskLoginForm, RepliesForm
@@ -107,8 +107,10 @@ def _page_number() -> int:
 def _list_page(status: int = 200, **extra):
     instance = _instance()
     page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size)
+    overdue = promises.overdue(instance.store, instance.config.settings, _me(),
+                               [c.id for c in page.conversations])
     return render_template("conversations.html", page=page, conversations=page.conversations,
-                           warnings=_warnings(),
+                           warnings=_warnings(), overdue=overdue,
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
 
 

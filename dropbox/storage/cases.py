@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import batches, today
+from dropbox.storage.records import batches, row_id, today
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,32 @@ class Cases:
             row = db.execute("SELECT acknowledged, state, state_day FROM case_progress"
                              " WHERE conversation_id = ?", (conversation_id,)).fetchone()
         return Progress() if row is None else Progress(row["acknowledged"], row["state"], row["state_day"])
+
+    def overdue(self, acknowledge_before: str | None, respond_before: str | None,
+                reader: str | None = None, among: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+        """Open conversations past a promise → which ("acknowledgement", "reply"): made before
+        `acknowledge_before` (a day) and never downloaded, or made before `respond_before`
+        and without a reply from the team. A None day is no promise. With `reader`, only
+        that responder's conversations; with `among`, only those."""
+        if acknowledge_before is None and respond_before is None:
+            return {}
+        query = (
+            "SELECT c.id, c.created < :ack AND p.acknowledged IS NULL AS ack, c.created < :reply"
+            " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.conversation_id = c.id AND i.origin = 'team')"
+            " AS reply FROM conversations c LEFT JOIN case_progress p ON p.conversation_id = c.id"
+            " WHERE c.created < max(coalesce(:ack, ''), coalesce(:reply, ''))"
+            " AND NOT EXISTS (SELECT 1 FROM desk_conversations d WHERE d.conversation_id = c.id AND d.closed)"
+            + ("" if reader is None else " AND EXISTS (SELECT 1 FROM conversation_recipients r"
+               " WHERE r.name = :reader AND r.conversation_id = c.id)"))
+        found: dict[str, tuple[str, ...]] = {}
+        parameters = {"ack": acknowledge_before, "reply": respond_before, "reader": reader}
+        with self._database.transaction() as db:
+            for batch, _ in batches(among) if among is not None else [([], "")]:
+                where = f" AND c.id IN ({', '.join(f':id{n}' for n in range(len(batch)))})" if among is not None else ""
+                ids = {f"id{n}": cid for n, cid in enumerate(batch)}
+                for row in db.execute(query + where, {**parameters, **ids}):
+                    reasons = tuple(why for why, late in (("acknowledgement", row["ack"]), ("reply", row["reply"]))
+                                    if late)
+                    if reasons:
+                        found[row_id(row["id"])] = reasons
+        return found

@@ -211,6 +211,17 @@ def case_progress(db: sqlite3.Connection, data_dir: Path | None) -> None:
         "   JOIN conversation_recipients r ON r.name = a.name WHERE r.conversation_id = c.id))")
 
 
+def figures_without_content(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """The day each case was closed, and the counters a deleted conversation leaves behind
+    (`dropbox.storage.figures`). Conversations deleted before this step left none, and those
+    closed before it have no closing day: figures start counting them now."""
+    if not _has_column(db, "case_progress", "closed"):
+        db.execute("ALTER TABLE case_progress ADD COLUMN closed TEXT")
+    db.execute("CREATE TABLE IF NOT EXISTS figures (reader TEXT NOT NULL, month TEXT NOT NULL,"
+               " measure TEXT NOT NULL, value INTEGER NOT NULL, count INTEGER NOT NULL,"
+               " PRIMARY KEY (reader, month, measure, value)) WITHOUT ROWID")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -227,6 +238,7 @@ STEPS: tuple[Step, ...] = (
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
     case_progress,
+    figures_without_content,
 )
 
 CURRENT = VERSION

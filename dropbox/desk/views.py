@@ -16,12 +16,14 @@ from flask_babel import ngettext
 
 from keys.errors import FormatError
 from dropbox import health, promises
+from dropbox.figures import yearly
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import CaseStateForm, ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.problems import BUSY
 from dropbox.storage import new_id, today
+from keys.figures import COLUMNS
 
 desk = Blueprint("desk", __name__)
 
@@ -247,6 +249,17 @@ def case(designation: str):
     instance.store.cases.set_state(found.id, form.state.data)
     instance.store.desk.audit(_me(), "set a case's state", found.recipients)
     return redirect(url_for("desk.case", designation=designation))
+
+
+@desk.get("/figures")
+def figures():
+    """The year's figures without content, over my conversations only (`dropbox figures` has
+    the whole team's)."""
+    year = request.args.get("year", date.today().year, type=int)
+    if not 2000 <= year <= 9999:
+        abort(404)
+    return render_template("figures.html", year=year, columns=COLUMNS,
+                           rows=yearly(_instance().store, year, _me()))
 
 
 @desk.get("/audit")

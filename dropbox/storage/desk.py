@@ -198,6 +198,9 @@ class Desk:
         with self._database.transaction() as db:
             db.execute("UPDATE desk_conversations SET closed = ? WHERE conversation_id = ?",
                        (int(closed), conversation_id))
+            db.execute("INSERT INTO case_progress (conversation_id, closed) VALUES (?, ?)"  # for figures
+                       " ON CONFLICT (conversation_id) DO UPDATE SET closed = excluded.closed",
+                       (conversation_id, today() if closed else None))
 
     def stars(self, name: str) -> set[str]:
         with self._database.transaction() as db:

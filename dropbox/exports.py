@@ -91,9 +91,13 @@ def _write(store: Store, out_path: Path, member: Responder, conversations: list[
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,
                   items: list[Item], designation: str) -> None:
+    recipients = store.team.current_recipients(conversation.recipients)
+    # A handler is one of the readers the record names (a responder removed since is not).
+    handlers = tuple(h for h in store.cases.handlers([conversation.id]).get(conversation.id, ())
+                     if h in {r.name for r in recipients})
     writer.conversation(ConversationEntry(
-        conversation.id, tuple(_entry(i) for i in items),
-        store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation))
+        conversation.id, tuple(_entry(i) for i in items), recipients, conversation.reporter_key,
+        designation, handlers))
     for item in items:
         writer.write(item.header)
         with open(store.conversations.payload_path(item), "rb") as payload:

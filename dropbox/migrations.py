@@ -222,6 +222,14 @@ def figures_without_content(db: sqlite3.Connection, data_dir: Path | None) -> No
                " PRIMARY KEY (reader, month, measure, value)) WITHOUT ROWID")
 
 
+def case_handlers(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Which readers of a conversation handle its case (`dropbox.storage.cases`)."""
+    db.execute("CREATE TABLE IF NOT EXISTS case_handlers ("
+               " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+               " name TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (conversation_id, name))")
+    db.execute("CREATE INDEX IF NOT EXISTS handlers_by_name ON case_handlers(name, conversation_id)")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -239,6 +247,7 @@ STEPS: tuple[Step, ...] = (
     tag_codenames_for_the_login_budget,
     case_progress,
     figures_without_content,
+    case_handlers,
 )
 
 CURRENT = VERSION
@@ -309,7 +318,7 @@ ID_COLUMNS = {"conversations": ("id",), "items": ("id", "conversation_id"),
               "conversation_recipients": ("conversation_id",), "desk_conversations": ("conversation_id",),
               "desk_stars": ("conversation_id",), "desk_deletions": ("conversation_id",),
               "desk_uploads": ("item_id",),
-              "case_progress": ("conversation_id",)}
+              "case_progress": ("conversation_id",), "case_handlers": ("conversation_id",)}
 
 
 def _check_ids(db: sqlite3.Connection) -> None:

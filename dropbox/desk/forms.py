@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dropbox.safeforms import SafeForm
-from wtforms import MultipleFileField, PasswordField, RadioField, StringField
+from wtforms import MultipleFileField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 
@@ -25,3 +25,8 @@ class CaseStateForm(SafeForm):
     """Where a case stands, for its reporter: one of the code of practice's states."""
     state = RadioField("Where the case stands, as the reporter will read it",
                        validators=[DataRequired("Choose a state.")])
+
+
+class HandForm(SafeForm):
+    """Hand a case to another of the conversation's readers."""
+    to = SelectField("Hand it to", validators=[DataRequired("Choose a reader.")])

@@ -1,5 +1,6 @@
 """Where each case stands, as its reporter and its readers see it: the state a reader set and
-its day, and the day the team received the report (a reader first downloaded it).
+its day, the day the team received the report (a reader first downloaded it), and which of its
+readers handle it (`case_handlers`, for its readers only: never the reporter's page).
 
 Days only, and nothing the server reads from a report: a state is one of the code of
 practice's `[[case_states]]` ids. A row is made at the first thing to record, and goes with
@@ -40,6 +41,33 @@ class Cases:
             db.execute("INSERT INTO case_progress (conversation_id, state, state_day) VALUES (?, ?, ?)"
                        " ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state,"
                        " state_day = excluded.state_day", (conversation_id, state, today()))
+
+    def handlers(self, conversation_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """Conversation id → the names handling it, in the order they took it (only those with any)."""
+        found: dict[str, tuple[str, ...]] = {}
+        with self._database.transaction() as db:
+            for batch, marks in batches(conversation_ids):
+                for row in db.execute(f"SELECT conversation_id, name FROM case_handlers WHERE conversation_id"
+                                      f" IN ({marks}) ORDER BY since, rowid", batch):
+                    found[row["conversation_id"]] = (*found.get(row["conversation_id"], ()), row["name"])
+        return found
+
+    def take(self, conversation_id: str, name: str, handing_over: str | None = None) -> None:
+        """`name` handles the case from today; `handing_over` (who handed it to them) no longer does."""
+        with self._database.transaction() as db:
+            if handing_over is not None:
+                db.execute("DELETE FROM case_handlers WHERE conversation_id = ? AND name = ?",
+                           (conversation_id, handing_over))
+            db.execute("INSERT OR IGNORE INTO case_handlers (conversation_id, name, since) VALUES (?, ?, ?)",
+                       (conversation_id, name, today()))
+
+    def count_handled(self, name: str) -> int:
+        """How many of `name`'s conversations they handle."""
+        with self._database.transaction() as db:
+            return int(db.execute(
+                "SELECT count(*) FROM case_handlers h WHERE h.name = ? AND EXISTS (SELECT 1 FROM"
+                " conversation_recipients r WHERE r.name = h.name AND r.conversation_id = h.conversation_id)",
+                (name,)).fetchone()[0])
 
     def progress(self, conversation_id: str) -> Progress:
         with self._database.transaction() as db:

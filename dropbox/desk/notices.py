@@ -38,8 +38,14 @@ def send_due_notices(config: Config, store: Store, now: float | None = None) -> 
     accounts = [a for a in store.desk.accounts() if a.email and now - a.last_notice >= BATCH_SECONDS]
     retention = {a.name for a in accounts if store.state.retention_notice_due(a.name)}
     day = datetime.date.fromtimestamp(now)
-    late = {a.name: count for a in accounts if store.state.late_told_on(a.name) < day.toordinal()
-            and (count := len(overdue(store, settings, a.name, today=day)))}
+    # Lateness moves only when the day does (dates are days), so each responder's is counted
+    # once a day: a count of none is marked counted at once, any other once it is mailed.
+    late = {}
+    for account in (a for a in accounts if store.state.late_told_on(a.name) < day.toordinal()):
+        if count := len(overdue(store, settings, account.name, today=day)):
+            late[account.name] = count
+        else:
+            store.state.set_late_told_on(account.name, day.toordinal())
     due = [a for a in accounts if a.notice_pending or a.name in retention or a.name in late]
     if not due:
         return []

@@ -147,3 +147,11 @@ def test_keys_figures_counts_behaviours_offline_never_quoting_a_reporter(instanc
     server.write_text("month,opened\n2026-01,1\n")
     refused = dropbox("keys", "figures", tmp_path / "opened", "--year", year, "--server", server, check=False)
     assert refused.code == 1 and "is not the server's figures" in refused.err
+
+
+def test_keys_figures_refuses_a_folder_keys_open_did_not_write_in_one_line(tmp_path):
+    refused = dropbox("keys", "figures", tmp_path, "--year", "2026", check=False)
+    assert refused.code == 1 and "holds no index.txt" in refused.err and "Traceback" not in refused.err
+    (tmp_path / "index.txt").write_text("maple-river\t../../etc\taa/maple-river_x\n")
+    refused = dropbox("keys", "figures", tmp_path, "--year", "2026", check=False)
+    assert refused.code == 1 and "invalid id" in refused.err and "Traceback" not in refused.err

@@ -136,7 +136,7 @@ def _logged_in() -> Conversation | None:
 @reporter.get("/")
 def index():
     return render_template("index.html", form=StartForm(), team=_team(),
-                           practice=_instance().config.practice,
+                           practice=_instance().config.practice, settings=_instance().config.settings,
                            retention_days=_instance().config.settings.retention_days)
 
 
@@ -424,8 +424,10 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
             files.setdefault(tied, []).append(sent)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
     receipts = {item.id: Receipt.open(item.receipt, secret) for item in items if item.origin == Origin.REPORTER}
+    progress = store.cases.progress(current.id)
     return render_template("conversation.html", form=form, items=items, replies=replies, receipts=receipts,
-                           files=files,
+                           files=files, progress=progress,
+                           state=_instance().config.practice.case_state(progress.state),
                            conversation=current, sent=request.args.get("sent"),
                            deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),

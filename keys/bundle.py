@@ -192,6 +192,7 @@ class ConversationEntry:
     recipients: tuple[Responder, ...] = ()
     reporter_key: PublicKey | None = None
     designation: str = ""
+    handlers: tuple[str, ...] = ()  # readers handling the case, as the desk has them (names)
 
     def to_json(self) -> dict[str, Any]:
         record = {"type": "conversation", "id": self.id,
@@ -201,12 +202,14 @@ class ConversationEntry:
             record["reporter_key"] = _b64(bytes(self.reporter_key))
         if self.designation:
             record["designation"] = self.designation
+        if self.handlers:
+            record["handlers"] = list(self.handlers)
         return record
 
     @classmethod
     def from_json(cls, record: object) -> ConversationEntry:
         record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
-                               {"reporter_key", "designation"})
+                               {"reporter_key", "designation", "handlers"})
         designation = record.get("designation", "")
         if "designation" in record and (not isinstance(designation, str)
                                         or not DESIGNATION_PATTERN.fullmatch(designation)):
@@ -215,13 +218,19 @@ class ConversationEntry:
                                                                         "bundle record", MAX_RECIPIENTS))
         if len({r.name for r in recipients}) != len(recipients):
             raise FormatError("bundle record names a recipient twice")
+        handlers = tuple(strict.text(h, "bundle record") for h in
+                         strict.array(record.get("handlers", []), "bundle record", MAX_RECIPIENTS))
+        if "handlers" in record and not handlers:
+            raise FormatError("bundle record holds an empty list of handlers (it leaves the field out)")
+        if len(set(handlers)) != len(handlers) or not set(handlers) <= {r.name for r in recipients}:
+            raise FormatError("bundle record names a handler twice, or one who is not a recipient")
         reporter = record.get("reporter_key")
         return cls(check_id(record["id"]),
                    tuple(ItemEntry.from_json(i)
                          for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD)),
                    recipients,
                    None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
-                   designation)
+                   designation, handlers)
 
 
 @dataclass(frozen=True)
@@ -444,10 +453,10 @@ def _check_sequence(entry: ConversationEntry, previous: ConversationEntry | None
     if not entry.items:
         raise FormatError("bundle holds a record with no items")
     if previous is not None and previous.id == entry.id:
-        if (entry.recipients, entry.reporter_key, entry.designation) \
-                != (previous.recipients, previous.reporter_key, previous.designation):
+        if (entry.recipients, entry.reporter_key, entry.designation, entry.handlers) \
+                != (previous.recipients, previous.reporter_key, previous.designation, previous.handlers):
             raise FormatError(f"a record that continues conversation {entry.id} changes its "
-                              "recipients, reporter key or designation")
+                              "recipients, reporter key, designation or handlers")
     elif entry.id in seen:
         raise FormatError(f"the records of conversation {entry.id} are not one after another")
     else:
@@ -544,9 +553,9 @@ def read_reply_file(stream: BinaryIO, max_attachment: int = 0, max_attachments: 
     for entry, envelopes in reader.records():
         if found is not None:
             raise FormatError("a reply file holds one conversation record, and this has more")
-        if entry.recipients or entry.reporter_key is not None or entry.designation:
+        if entry.recipients or entry.reporter_key is not None or entry.designation or entry.handlers:
             raise FormatError("a reply file's record names no recipients, reporter key or "
-                              "designation: the server has them")
+                              "designation, nor handlers: the server has them")
         _check_reply_items(entry, max_attachment, max_attachments)
         read = [(item, view.read()) for item, view in envelopes]
         found = ReplyFile(reader.head, entry.id, read[0][0], read[0][1], read[1:])

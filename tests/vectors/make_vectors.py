@@ -365,6 +365,18 @@ def bundles() -> None:
                              "'. .hidden.txt', bob's signed reply); the end record says 1 excluded; "
                              "opened with bob's keys pinned"})
 
+    handled, handled_blobs = conversation_a(handlers=["bob"])
+    name = write("bundle-good-handlers.bin", export(handled, handled_blobs))
+    with_handlers = dict(files)
+    head_lines = f"conversation {CONV_A}\ndesignation: maple-river\nrecipients: alice, bob\n\n"
+    with_handlers[f"{folder}/index.txt"] = files[f"{folder}/index.txt"].replace(
+        head_lines.encode(), (head_lines + "handled by: bob\n").encode())
+    index.append({"file": name, "type": "bundle", "expect": "good", "keys": ["alice"],
+                  "trusted": ["bob"], "opened": 4, "excluded": 1,
+                  "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(with_handlers.items())},
+                  "comment": "conversation A as in bundle-good-export.bin, its record naming bob as its "
+                             "handler: the index says \"handled by: bob\" after its head"})
+
     first = len(b"ODBXBDL") + 1 + len(record(head())) + len(record(conv))
     bad("bundle", write("bundle-bad-truncated.bin", good[:first + 500]), ["alice"], "truncated",
         "cut 500 bytes into the first envelope")
@@ -394,6 +406,12 @@ def bundles() -> None:
                 text=(f'"size":{size}'.encode(), f'"size":{replacement}'.encode()))
     changed("nested-deep", {"designation": json.loads("[" * 40 + "]" * 40)}, "nested too deeply",
             "a field nested 40 deep (a reader must not recurse without limit)")
+    changed("handler-not-a-reader", {"handlers": ["carol"]}, "not a recipient",
+            "the record names carol, who is not among its recipients, as its handler")
+    changed("handler-twice", {"handlers": ["bob", "bob"]}, "a handler twice", "bob named twice as handler")
+    changed("handlers-empty", {"handlers": []}, "empty list of handlers",
+            "an empty handlers list (a record without handlers leaves the field out)")
+    changed("handler-not-text", {"handlers": [7]}, "unreadable", "a handler that is a number")
     key = b64(PUBLIC["mallory"])
     non_canonical = key[:-2] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(key[-2]) | 1] + "="
@@ -764,7 +782,7 @@ def bounded_bundles() -> None:
         "not one after another", "conversation A in two records with B's between them")
     bad("bundle", write("bundle-bad-continuation-changed.bin",
                         records_of((first, blobs[:2]), (dict(rest, designation="other-name"), blobs[2:]))),
-        ["alice"], "changes its recipients, reporter key or designation",
+        ["alice"], "changes its recipients, reporter key, designation or handlers",
         "conversation A's second record gives it another designation")
     c, b = conversation_a()
     c["items"][1] = dict(c["items"][1], id=c["items"][0]["id"])

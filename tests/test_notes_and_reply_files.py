@@ -34,9 +34,9 @@ def opened(airgap, bundle: Path, name: str, out: Path) -> tuple[str, Path]:
 def test_a_note_reaches_the_readers_and_nothing_of_it_reaches_the_reporter(server, airgap, tmp_path):
     codename, _ = new_report(server, "It happened at the meetup.", exclude={"bahaa"})
     client, _ = log_in(server, codename)
-    before = conversation_page(client)
     dropbox("export", "--data", server.data, "--out", tmp_path / "one")
     conversation, _ = opened(airgap, tmp_path / "one", "alexandra", tmp_path / "alexandra")
+    before = conversation_page(client)  # after the export, which tells the reporter it was received
 
     words = f"Mario, can you take this one? {secrets.token_hex(4)}"
     said = airgap.note(tmp_path / "one", conversation, "alexandra", words, tmp_path / "note.odbx")

@@ -73,9 +73,8 @@ class Practice:
                                 "maps responder names to organisations")
         if not isinstance(record.get("demo", False), bool):
             raise PracticeError(f"{PRACTICE_FILE}: `demo` is true or false")
-        return cls(record["community"], tuple(organisations.items()),
-                   *(_texts(record, part) for part in ("behaviours", "not_acted_on", "process")),
-                   demo=record.get("demo", False))
+        return cls(record["community"], tuple(organisations.items()), _texts(record, "behaviours"),
+                   _texts(record, "not_acted_on"), _texts(record, "process"), record.get("demo", False))
 
 
 def practice_for(community: str | None, organisations: dict[str, str], demo: bool = False) -> str:

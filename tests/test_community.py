@@ -33,7 +33,7 @@ def _add_team(data, airgap) -> None:
         dropbox("team", "add", name, airgap.pub(name), "--data", data)
 
 
-def _serve(data) -> CliRunner:
+def _serve(data):
     return CliRunner().invoke(cli, ["serve", "--data", str(data), "--tor", "off", "--port", "0"])
 
 

@@ -157,7 +157,7 @@ def test_an_operator_follows_operating_md_from_make_dist_to_a_first_reply(tmp_pa
     for name in NAMES.values():
         you.run(f"keys new {name} --out ~/odbx-keys")
     you.run(_line("keys trust"), cwd=you.home / "odbx-keys")
-    address = you.run(_line("onion address"))
+    assert ".onion" in you.run(_line("onion address"))
     for name in NAMES.values():
         you.run(_line("team add NAME"), cwd=you.home / "odbx-keys", NAME=name)
         you.run(_line("desk add-user NAME"), NAME=name)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask
+from markupsafe import Markup
 from flask_babel import get_locale
 
+from dropbox import scripts_warning
 from dropbox.config import TAG_KEY_FILE, Config, InstanceError
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.languages import LANGUAGES, direction, select_language
@@ -33,7 +35,12 @@ def create_app(config: Config) -> Flask:
     def page_language():
         language = str(get_locale())
         return {"language": language, "direction": direction(language), "languages": LANGUAGES,
-                "quick_exit_url": config.settings.quick_exit_url}
+                "quick_exit_url": config.settings.quick_exit_url, "scripts_warning": scripts_warning.script()}
+    @app.template_filter("isolated")
+    def isolated(value) -> Markup:
+        """A date, number or name kept in its own direction inside a sentence: an ISO day in
+        an Arabic sentence would otherwise show as 06-12-2026."""
+        return Markup("<bdi>{}</bdi>").format(value)
     # New codenames waiting to be written down: the reporter site's alone.
     app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)

@@ -374,16 +374,16 @@ def _misread(form: LoginForm) -> bool:
     """Say which typed words no codename holds, or that the count is wrong, when either is so.
     Read from the word list alone: nothing here depends on whether a report exists."""
     typed = form.codename.data
-    for place, word in codenames.unknown_words(typed):
-        form.codename.errors.append(_("Word %(place)d, “%(word)s”, is not one of the words codenames "
-                                      "are made of. Check it against what you wrote down.",
-                                      place=place, word=word))
+    said = [_("Word %(place)d, “%(word)s”, is not one of the words codenames are made of. Check it "
+              "against what you wrote down.", place=place, word=word)
+            for place, word in codenames.unknown_words(typed)]
     count = codenames.word_count(typed)
     if count not in (codenames.WORDS, codenames.LEGACY_WORDS):
-        form.codename.errors.append(ngettext("A codename has eight words: %(num)d word was read.",
-                                             "A codename has eight words: %(num)d words were read.",
-                                             count))
-    return bool(form.codename.errors)
+        said.append(ngettext("A codename has eight words: %(num)d word was read.",
+                             "A codename has eight words: %(num)d words were read.", count))
+    if said:  # one message: the field's error has one id, for its aria-describedby
+        form.codename.errors.append(" ".join(said))
+    return bool(said)
 
 
 @reporter.route("/conversation", methods=["GET", "POST"])

@@ -64,8 +64,8 @@ def test_codename_login_forgives_case_and_spaces_and_refuses_unknown_codenames(s
     unknown = " ".join(["abacus"] * 7)
     _, page = log_in(server, unknown)
     assert page.status == 403 and "No report is known" in page.text
-    _, page = log_in(server, "not a codename")
-    assert page.status == 403
+    _, page = log_in(server, "not a codename")  # no list words: said so, from the list alone
+    assert page.status == 400 and "Word 1, “not”" in page.text and "No report is known" not in page.text
 
 
 def test_recused_responder_is_excluded_through_the_whole_loop(server, airgap, tmp_path):

@@ -68,9 +68,9 @@ bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
 # The site under the attacks of tests/adversarial, measured (README "Under attack"); ~5 minutes.
-# It reuses those tests' attackers, hence tests/adversarial on the path too.
+# The attackers are those tests' own, from tests/support.
 bench-attacks: install
-	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
+	PYTHONPATH=tests $(VENV)/bin/python -m bench.attacks
 
 # The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
 # tree with the tools the lock pinned; catalogues are compiled into the wheel.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import requests
 
-from attack import rss_kib
+from support.attackers import rss_kib
 from support.floods import flood, many_fields
 
 REQUESTS = 4

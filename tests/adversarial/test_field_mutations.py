@@ -13,7 +13,7 @@ import secrets
 from conftest import start_server
 from deskclient import add_user, desk_login, desk_url
 from formclient import FormClient, Page, open_report_form
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 HUGE = "x" * 1_100_000
 

@@ -58,9 +58,10 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 # The loop while changing code: everything but the tests marked slow (real tor, browsers, big
-# payloads, the packaging build, a minute of stress). CI runs `make test`, which is all of it.
+# payloads, the packaging build, a minute of stress, the longest end-to-end runs), and the fuzz
+# tests with a tenth of their examples. CI runs `make test`, which is all of it.
 test-fast: install
-	$(VENV)/bin/python -m pytest -m "not slow" -q
+	$(VENV)/bin/python -m pytest -m "not slow" --hypothesis-profile fast -q
 
 # Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
 # Reuses the tests' server starter (tests/support) and streaming client, hence tests/ on the path.

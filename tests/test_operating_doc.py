@@ -6,6 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from conftest import dropbox
 
 DOC = Path(__file__).parent.parent / "docs" / "OPERATING.md"
@@ -23,6 +25,7 @@ def _commands() -> list[list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_command_in_operating_md_exists_with_its_options():
     commands = _commands()
     assert len(commands) >= 12

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
 
 from conftest import start_server
 from deskclient import add_user, desk_login, desk_url
@@ -81,6 +82,7 @@ def _attack(make, button: str, wrong: list, **fill: str) -> int:
     return sent
 
 
+@pytest.mark.slow
 def test_every_form_field_mutated_gets_a_readable_answer(instance, airgap):
     server = start_server(instance)
     wrong: list = []

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from dropbox import migrations
+
 from support.attackers import set_settings
+from support.instance import name_community
 from conftest import dropbox, start_server
 from formclient import FormClient
 from keys.codename import new_codename
@@ -136,7 +139,8 @@ def test_a_v0_1_0_conversation_gains_its_tag_at_its_first_login_after_the_upgrad
     shutil.copytree(FIXTURES / "v0.1.0" / "instance", data)
     [first, *_] = json.loads((FIXTURES / "v0.1.0" / "fixture.json").read_text())["reports"]
     said = dropbox("upgrade", "--data", data).out
-    assert "applied: tag_codenames_for_the_login_budget" in said, said
+    assert migrations.what_it_did("tag_codenames_for_the_login_budget") in said, said
+    name_community(data)
     key = data / "secrets" / "codename-tag-key"
     assert len(key.read_bytes()) == 32 and key.stat().st_mode & 0o077 == 0
     set_settings(data, login_failures_per_minute=6)

@@ -210,6 +210,7 @@ STEPS: tuple[Step, ...] = (
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
     desk.step_desk_responders_language,
+    desk.step_desk_enrolment,
 )
 
 CURRENT = VERSION

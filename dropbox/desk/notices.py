@@ -17,7 +17,7 @@ import time
 from email.message import EmailMessage
 from functools import lru_cache
 
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 from dropbox.config import Config
 from dropbox.storage import Account, Store
@@ -37,7 +37,7 @@ RETENTION_BODY = N_("A conversation on the response desk will be deleted soon un
 
 
 @lru_cache(maxsize=8)
-def _catalogue(language: str) -> Translations:
+def _catalogue(language: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS), [language])
 
 

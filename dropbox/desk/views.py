@@ -12,23 +12,29 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
                    session, url_for)
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale, gettext as _, ngettext
 
 from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
+from dropbox.desk import audit as audit_words
 from dropbox.desk.conversations import find, new_designation, page_for
-from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
+from dropbox.desk.forms import (ChangeAuthenticatorForm, ChangePassphraseForm, ConfirmForm,
+                                DeskLoginForm, EnrolForm, EnrolmentCodeForm, RepliesForm)
+from dropbox.desk.qr import grouped, qr_svg
 from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY
+from dropbox.sessions import MemorySession
 from dropbox.storage import Account, new_id, today
 
 desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
 CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
-PUBLIC = {"desk.login", "desk.choose_language"}
+ENROLMENT = "desk_enrolment"  # the code being used, its name and the TOTP secret made for it
+NEW_TOTP = "desk_new_totp"  # a TOTP secret offered on the account page, until it is confirmed
+PUBLIC = {"desk.login", "desk.choose_language", "desk.enrol", "desk.enrol_choose"}
 # What each confirmation page asks, what it says the action does, its button, and what the
 # audit then says. Closing is only a status: saying so is what makes it safe to press.
 ACTIONS = {
@@ -80,6 +86,8 @@ def require_login():
 
 def _fresh_session() -> None:
     """A new session id with nothing in it but the responder's language."""
+    if not isinstance(session, MemorySession):  # the proxy answers for the session it holds
+        raise TypeError("the desk keeps its sessions in memory (sessions.py)")
     language = session.get(LANGUAGE)
     session.clear()
     session.regenerate()
@@ -115,6 +123,123 @@ def login():
     instance.store.desk.update_account(_me(), language=str(get_locale()))  # their mail's
     instance.store.desk.audit(_me(), "logged in")
     return redirect(url_for("desk.conversations"))
+
+
+@desk.route("/enrol", methods=["GET", "POST"])
+def enrol():
+    """First visit: the enrolment code the operator gave. Wrong codes spend the failed-login
+    budget, as reporters' wrong codenames do."""
+    form = EnrolmentCodeForm()
+    if not form.validate_on_submit():
+        return render_template("enrol.html", form=form), 400 if request.method == "POST" else 200
+    instance = _instance()
+    if not current_app.session_interface.has_room():
+        return render_template("enrol.html", form=form, refused=str(BUSY)), 429
+    if not instance.login_failures.available():
+        abort(429)
+    name = accounts.enrolling(instance.config, instance.store, form.code.data)
+    if name is None:
+        instance.login_failures.spend()
+        return render_template("enrol.html", form=form, refused=str(accounts.CODE_REFUSED)), 403
+    _fresh_session()
+    session[ENROLMENT] = {"code": form.code.data, "name": name, "secret": accounts.new_totp_secret()}
+    return redirect(url_for("desk.enrol_choose"))
+
+
+def _authenticator(name: str, totp_secret: str) -> dict:
+    """What a page shows of a TOTP secret for its owner to add to their authenticator."""
+    uri = accounts.totp_uri(name, totp_secret)
+    return {"qr": qr_svg(uri, _("QR code of your new authenticator secret")),
+            "secret": grouped(totp_secret), "uri": uri}
+
+
+@desk.route("/enrol/choose", methods=["GET", "POST"])
+def enrol_choose():
+    """Then the responder's own passphrase and authenticator, confirmed by a code from it."""
+    enrolment = session.get(ENROLMENT)
+    if not enrolment:
+        return redirect(url_for("desk.enrol"))
+    form = EnrolForm()
+    shown = {"form": form, "name": enrolment["name"], "min_passphrase": accounts.MIN_PASSPHRASE,
+             "authenticator": _authenticator(enrolment["name"], enrolment["secret"])}
+    if not form.validate_on_submit():
+        return render_template("enrol_choose.html", **shown), 400 if request.method == "POST" else 200
+    instance = _instance()
+    try:
+        accounts.enrol(instance.config, instance.store, enrolment["code"], form.passphrase.data,
+                       form.again.data, enrolment["secret"], form.otp.data)
+    except accounts.EnrolmentRefused as refused:
+        return render_template("enrol_choose.html", refused=str(refused), **shown), 400
+    _fresh_session()
+    return redirect(url_for("desk.login", enrolled=1))
+
+
+@desk.get("/account")
+def my_login():
+    """Change my passphrase or my authenticator; each starts by proving the login again."""
+    return _account_page()
+
+
+def _account_page(status: int = 200, passphrase=None, authenticator=None, **extra):
+    if NEW_TOTP not in session:
+        session[NEW_TOTP] = accounts.new_totp_secret()
+    return render_template("account.html",
+                           passphrase_form=passphrase or ChangePassphraseForm(prefix="passphrase"),
+                           authenticator_form=authenticator or ChangeAuthenticatorForm(prefix="authenticator"),
+                           new=_authenticator(_me(), session[NEW_TOTP]), **extra), status
+
+
+def _reauthenticated(form) -> str | None:
+    """None if the form's passphrase and code are this responder's; else why not."""
+    instance = _instance()
+    try:
+        accounts.authenticate(instance.config, instance.store, _me(), form.current.data, form.otp.data)
+    except accounts.LoginRefused as refused:
+        return str(refused)
+    return None
+
+
+def _keep_this_login() -> None:
+    """My login now has new credentials: this session goes on with them; every other
+    session of mine ends at its next request (require_login)."""
+    session[CREDENTIALS] = accounts.credentials_stamp(_instance().store.desk.account(_me()))
+
+
+@desk.post("/account/passphrase")
+def change_passphrase():
+    form = ChangePassphraseForm(prefix="passphrase")
+    if not form.validate_on_submit():
+        return _account_page(400, passphrase=form)
+    refused = _reauthenticated(form)
+    if refused is None:
+        try:
+            accounts.change_passphrase(_instance().store, _me(), form.passphrase.data, form.again.data)
+        except accounts.EnrolmentRefused as problem:
+            refused = str(problem)
+    if refused is not None:
+        return _account_page(403, passphrase=form, passphrase_refused=refused)
+    _keep_this_login()
+    return _account_page(notice=_("Your passphrase is changed. Your other sessions have ended."))
+
+
+@desk.post("/account/authenticator")
+def change_authenticator():
+    form = ChangeAuthenticatorForm(prefix="authenticator")
+    if not form.validate_on_submit() or NEW_TOTP not in session:
+        return _account_page(400, authenticator=form)
+    refused = _reauthenticated(form)
+    if refused is None:
+        try:
+            accounts.change_authenticator(_instance().config, _instance().store, _me(),
+                                          session[NEW_TOTP], form.new_otp.data)
+        except accounts.EnrolmentRefused as problem:
+            refused = str(problem)
+    if refused is not None:
+        return _account_page(403, authenticator=form, authenticator_refused=refused)
+    session.pop(NEW_TOTP)
+    _keep_this_login()
+    return _account_page(notice=_("Your authenticator is changed: only codes from the new entry work "
+                            "now. Your other sessions have ended."))
 
 
 @desk.post("/logout")
@@ -255,4 +380,6 @@ def confirm(designation: str, action: str):
 @desk.get("/audit")
 def audit():
     """Who did what on which day; an entry about a conversation only for its recipients."""
-    return render_template("audit.html", rows=_instance().store.desk.audit_counts(_me()))
+    rows = [((day, *audit_words.shown(actor, action)), times)
+            for (day, actor, action), times in _instance().store.desk.audit_counts(_me())]
+    return render_template("audit.html", rows=rows)

@@ -232,7 +232,7 @@ def authenticate(config: Config, store: Store, name: str, password: str, code: s
     (against a decoy hash), and a wrong password is only ever "refused": the answer, its
     time and any lock are the same for every name, and whoever can reach the desk cannot
     lock a colleague out. What is counted is a wrong code after the right password, the
-    one guess worth limiting (a password of seven diceware words is not guessed online);
+    one guess worth limiting (a passphrase is not guessed online at one argon2id run a try);
     it is counted before it is checked, atomically, and five lock the codes for a while.
 
     Every refusal is in the audit, under the account's name if the name typed is one (the

@@ -1,4 +1,5 @@
-"""The desk's pages: log in, my conversations, my bundle, upload replies, close, delete, audit.
+"""The desk's pages: enrol, log in, my login, my conversations, my bundle, upload replies,
+close, delete, audit.
 
 Every page that concerns conversations starts from the logged-in responder
 (`conversations.page_for`, `conversations.find`); a designation that is not
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
                    session, url_for)
-from flask_babel import get_locale, gettext as _, ngettext
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 
 from keys.errors import FormatError
 from dropbox import health
@@ -35,24 +36,25 @@ CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login wa
 ENROLMENT = "desk_enrolment"  # the code being used, its name and the TOTP secret made for it
 NEW_TOTP = "desk_new_totp"  # a TOTP secret offered on the account page, until it is confirmed
 PUBLIC = {"desk.login", "desk.choose_language", "desk.enrol", "desk.enrol_choose"}
-# What each confirmation page asks, what it says the action does, its button, and what the
-# audit then says. Closing is only a status: saying so is what makes it safe to press.
+# What each confirmation page asks, what it says the action does, its button (in the reader's
+# language), and what the audit then says (stored in English: audit.py translates it).
+# Closing is only a status: saying so is what makes it safe to press.
 ACTIONS = {
-    "close": ("Close this conversation?",
-              "Closing marks it as handled, for every reader. Nothing is deleted: the reporter can "
-              "still read it and write, you can still download it and reply, and it is still "
-              "deleted after {retention} days without activity. Reopen it at any time.",
-              "Close it", "closed a conversation"),
-    "reopen": ("Reopen this conversation?", "It is shown as open again, for every reader.",
-               "Reopen it", "reopened a conversation"),
-    "delete": ("Delete this conversation for the whole team?",
-               "It will be deleted on {due}, with everything in it, for every reader and for the "
-               "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
-               "readers can cancel the deletion. Copies already opened offline are not touched.",
-               "Delete it on {due}", "asked to delete a conversation"),
-    "keep": ("Cancel the deletion of this conversation?",
-             "{asked} asked to delete it on {due}. If you cancel, it stays, and everyone can see that "
-             "you cancelled.", "Keep it", "cancelled a deletion"),
+    "close": (_l("Close this conversation?"),
+              _l("Closing marks it as handled, for every reader. Nothing is deleted: the reporter can "
+                 "still read it and write, you can still download it and reply, and it is still "
+                 "deleted after %(retention)s days without activity. Reopen it at any time."),
+              _l("Close it"), "closed a conversation"),
+    "reopen": (_l("Reopen this conversation?"), _l("It is shown as open again, for every reader."),
+               _l("Reopen it"), "reopened a conversation"),
+    "delete": (_l("Delete this conversation for the whole team?"),
+               _l("It will be deleted on %(due)s, with everything in it, for every reader and for the "
+                  "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
+                  "readers can cancel the deletion. Copies already opened offline are not touched."),
+               _l("Delete it on %(due)s"), "asked to delete a conversation"),
+    "keep": (_l("Cancel the deletion of this conversation?"),
+             _l("%(asked)s asked to delete it on %(due)s. If you cancel, it stays, and everyone can "
+                "see that you cancelled."), _l("Keep it"), "cancelled a deletion"),
 }
 
 
@@ -292,7 +294,7 @@ def bundle():
     try:
         downloaded = export_bundle(store, temp, _me(), everything=request.args.get("all") == "1")
         if not downloaded:
-            return _list_page(notice="Nothing new since your last download.")
+            return _list_page(notice=_("Nothing new since your last download."))
         stream = open(temp, "rb")
     finally:
         temp.unlink(missing_ok=True)  # an open stream keeps the file readable until sent
@@ -310,7 +312,7 @@ def replies():
         abort(400)
     uploads = [f for f in request.files.getlist(form.replies.name) if f.filename]
     if not uploads:
-        return _list_page(400, results=[("", "Choose one or more reply files to upload.", False)])
+        return _list_page(400, results=[("", _("Choose one or more reply files to upload."), False)])
     results = [_store_reply(upload) for upload in uploads]
     return _list_page(200 if all(ok for _, _, ok in results) else 400, results=results)
 
@@ -326,13 +328,13 @@ def _store_reply(upload) -> tuple[str, str, bool]:
             reply = read_reply(temp)
         except FormatError as exc:
             if "not a reply file" in str(exc):
-                return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
+                return name, _("is not a reply file (it is a bundle for the air-gapped machine)."), False
             raise
         if not store.conversations.recipient_of(_me(), [reply.conversation_id]):
-            return name, "is not a reply to one of your conversations; nothing was stored.", False
+            return name, _("is not a reply to one of your conversations; nothing was stored."), False
         count = import_replies(store, temp)
     except FormatError as exc:
-        return name, f"was refused: {exc}. Nothing was stored.", False
+        return name, _("was refused: %(reason)s. Nothing was stored.", reason=exc), False
     finally:
         temp.unlink(missing_ok=True)
     store.desk.record_uploads(_me(), [reply.item.id])
@@ -358,9 +360,9 @@ def confirm(designation: str, action: str):
         abort(404)
     grace = _instance().config.settings.deletion_grace_days
     asked, due = found.deletion or ("", (date.today() + timedelta(days=grace)).isoformat())
-    question, explained, button, said = (text.format(due=due, asked=asked,
-                                                     retention=_instance().config.settings.retention_days)
-                                         for text in ACTIONS[action])
+    figures = {"due": due, "asked": asked, "retention": _instance().config.settings.retention_days}
+    *shown, said = ACTIONS[action]
+    question, explained, button = (str(text) % figures for text in shown)
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("confirm.html", form=form, conversation=found, question=question,

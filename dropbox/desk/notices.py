@@ -16,12 +16,14 @@ import ssl
 import time
 from email.message import EmailMessage
 from functools import lru_cache
-
-from babel.support import NullTranslations, Translations
+from typing import TYPE_CHECKING
 
 from dropbox.config import Config
 from dropbox.storage import Account, Store
 from dropbox.languages import TRANSLATIONS
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 
 def N_(text: str) -> str:
@@ -38,6 +40,8 @@ RETENTION_BODY = N_("A conversation on the response desk will be deleted soon un
 
 @lru_cache(maxsize=8)
 def _catalogue(language: str) -> NullTranslations:
+    # Imported here: the commands that read the desk's state (`status`) load no web libraries.
+    from babel.support import Translations
     return Translations.load(str(TRANSLATIONS), [language])
 
 

@@ -195,6 +195,11 @@ def test_a_responder_changes_their_passphrase_after_proving_their_login(desk, in
         "passphrase-current": "not my passphrase", "passphrase-otp": login.code(),
         "passphrase-passphrase": new, "passphrase-again": new})
     assert refused.status == 403 and refused.by_id("passphrase-refused") is not None
+    typo = desk.submit(page, "Change my passphrase", fill={
+        "passphrase-current": login.password, "passphrase-otp": login.code(),
+        "passphrase-passphrase": new, "passphrase-again": new + "!"})
+    assert typo.status == 403 and "not the same" in typo.by_id("passphrase-refused").text()
+    # Neither refusal spent the code: the same one changes the passphrase now.
     changed = desk.submit(page, "Change my passphrase", fill={
         "passphrase-current": login.password, "passphrase-otp": login.code(),
         "passphrase-passphrase": new, "passphrase-again": new})

@@ -48,7 +48,7 @@ LOCK_SECONDS = 15 * 60
 OPSLIMIT = argon2id.OPSLIMIT_INTERACTIVE
 MEMLIMIT = argon2id.MEMLIMIT_INTERACTIVE
 
-REFUSED = _l("The name, password or code is wrong, or this code has been used already. "
+REFUSED = _l("The name, passphrase or code is wrong, or this code has been used already. "
              "Please try again with the next code.")
 LOCKED = _l("This account is locked for a while after too many failed logins. "
             "Please try again later, or ask the operator.")
@@ -152,7 +152,8 @@ def enrolling(config: Config, store: Store, code: str, now: float | None = None)
     return store.desk.enrolling(_code_hash(config, code), int(time.time() if now is None else now))
 
 
-def _check_passphrase(passphrase: str, again: str) -> None:
+def check_passphrase(passphrase: str, again: str) -> None:
+    """EnrolmentRefused unless `passphrase` will do as a new one (asked before anything is spent)."""
     if len(passphrase.strip()) < MIN_PASSPHRASE:
         raise EnrolmentRefused(str(TOO_SHORT) % {"count": MIN_PASSPHRASE})
     if passphrase != again:
@@ -179,7 +180,7 @@ def enrol(config: Config, store: Store, code: str, passphrase: str, again: str,
     name = enrolling(config, store, code, now)
     if name is None:
         raise EnrolmentRefused(str(CODE_REFUSED))
-    _check_passphrase(passphrase, again)
+    check_passphrase(passphrase, again)
     step = _confirmed_step(totp_secret, otp, now)
     if not store.desk.enrol(name, _code_hash(config, code), int(now), _hash(passphrase),
                             _seal(config, totp_secret), step):
@@ -190,7 +191,7 @@ def enrol(config: Config, store: Store, code: str, passphrase: str, again: str,
 
 def change_passphrase(store: Store, name: str, passphrase: str, again: str) -> None:
     """A new passphrase for a responder who has just authenticated again (`authenticate`)."""
-    _check_passphrase(passphrase, again)
+    check_passphrase(passphrase, again)
     store.desk.set_credentials(name, password_hash=_hash(passphrase))
     store.desk.audit(name, CHANGED_PASSPHRASE)
 

@@ -212,14 +212,14 @@ def change_passphrase():
     form = ChangePassphraseForm(prefix="passphrase")
     if not form.validate_on_submit():
         return _account_page(400, passphrase=form)
-    refused = _reauthenticated(form)
-    if refused is None:
-        try:
-            accounts.change_passphrase(_instance().store, _me(), form.passphrase.data, form.again.data)
-        except accounts.EnrolmentRefused as problem:
-            refused = str(problem)
+    try:  # a mistyped new passphrase must not cost a code from the authenticator
+        accounts.check_passphrase(form.passphrase.data, form.again.data)
+        refused = _reauthenticated(form)
+    except accounts.EnrolmentRefused as problem:
+        refused = str(problem)
     if refused is not None:
         return _account_page(403, passphrase=form, passphrase_refused=refused)
+    accounts.change_passphrase(_instance().store, _me(), form.passphrase.data, form.again.data)
     _keep_this_login()
     return _account_page(notice=_("Your passphrase is changed. Your other sessions have ended."))
 

@@ -290,6 +290,7 @@ STEPS: tuple[Step, ...] = (
     case_progress,
     figures_without_content,
     case_handlers,
+    desk.step_desk_enrolment,
 )
 
 # What each step did, in words an operator reads in `dropbox upgrade`'s output.
@@ -316,6 +317,7 @@ DONE: dict[Step, str] = {
     case_progress: "made room for each case's state and the day the team received its report",
     figures_without_content: "made room for the yearly figures, which count without reading",
     case_handlers: "made room for who handles each case",
+    desk.step_desk_enrolment: "let responders enrol with a one-time code and choose their own login",
 }
 
 CURRENT = VERSION

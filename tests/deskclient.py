@@ -1,13 +1,15 @@
 """Helpers for the desk tests: a responder's credentials, logging in, finding the desk's URL.
 
-Credentials come from the real `dropbox desk add-user` output; codes are
-computed with pyotp from the secret in the printed otpauth:// URI, exactly as
-a responder's authenticator app would.
+An account comes from the real `dropbox desk add-user`, whose enrolment code is then used
+as the desk's enrolment page uses it (`accounts.enrol`: tests/test_desk_enrolment.py goes
+through the page itself); codes are computed with pyotp from the secret, exactly as a
+responder's authenticator app would.
 """
 from __future__ import annotations
 
 import re
 import shutil
+import secrets
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
@@ -32,15 +34,36 @@ class Login:
         return pyotp.TOTP(self.secret).at(time.time() + 30 * steps_ahead)
 
 
-def parse_credentials(name: str, output: str) -> Login:
-    password = re.search(r"^password: (.+)$", output, re.M)
-    uri = re.search(r"(otpauth://\S+)", output)
-    assert password is not None and uri is not None, output[:200]
-    return Login(name, password.group(1).strip(), parse_qs(urlparse(uri.group(1)).query)["secret"][0])
+def parse_enrolment_code(output: str) -> str:
+    """The code `desk add-user` or `desk reset-user` printed."""
+    found = re.search(r"^enrolment code for \S+: (\S+)$", output, re.M)
+    assert found is not None, output[:300]
+    return found.group(1)
+
+
+def enrol(data, name: str, code: str) -> Login:
+    """Use an enrolment code as the responder would: their own passphrase and TOTP secret,
+    confirmed with a code from it. Then as if that were a while ago: every code of the last
+    minute still logs in once, as for an account made before the test."""
+    from dropbox.config import Config
+    from dropbox.desk import accounts
+    from dropbox.storage import Store
+    config = Config.load(Path(data))
+    store = Store(config.database, config.store_dir, config.tmp_dir)
+    passphrase, secret = f"{name}'s own passphrase {secrets.token_hex(4)}", accounts.new_totp_secret()
+    accounts.enrol(config, store, code, passphrase, passphrase, secret, pyotp.TOTP(secret).now())
+    store.desk.update_account(name, last_otp_step=0)
+    return Login(name, passphrase, secret)
 
 
 def add_user(data, name: str, *extra: str) -> Login:
-    return parse_credentials(name, dropbox("desk", "add-user", name, "--data", data, *extra).out)
+    """A desk account for `name`, enrolled."""
+    return enrol(data, name, parse_enrolment_code(
+        dropbox("desk", "add-user", name, "--data", data, *extra).out))
+
+
+def secret_of(uri: str) -> str:
+    return parse_qs(urlparse(uri).query)["secret"][0]
 
 
 def new_instance(folder: Path, template: Path) -> Path:

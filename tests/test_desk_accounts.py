@@ -1,10 +1,11 @@
-"""Desk accounts, through the real CLI and the real server: creating, logging in, locking out."""
+"""Desk accounts, through the real CLI and the real server: logging in, locking out (making
+them: tests/test_desk_enrolment.py)."""
 from __future__ import annotations
 
 import pytest
 
 from conftest import TEAM, dropbox, start_server
-from deskclient import new_instance, add_user, desk_login, desk_url, parse_credentials
+from deskclient import new_instance, add_user, desk_login, desk_url, enrol, parse_enrolment_code
 
 
 @pytest.fixture(scope="module")
@@ -16,17 +17,11 @@ def desk(tmp_path_factory, instance_template):
     server.stop()
 
 
-def test_add_user_prints_a_diceware_password_and_a_totp_uri_and_qr_code(tmp_path, airgap):
+def test_add_user_refuses_a_stranger_and_remove_user_removes(tmp_path, airgap):
     data = tmp_path / "instance"
     dropbox("init", "--data", data, "--community", "Test community")
     dropbox("team", "add", "mario", airgap.pub("mario"), "--data", data)
-    said = dropbox("desk", "add-user", "mario", "--data", data).out
-    login = parse_credentials("mario", said)
-    assert len(login.password.split()) >= 7
-    assert "otpauth://totp/" in said and "mario" in said
-    assert "█" in said  # the QR code, drawn in the terminal
-    again = dropbox("desk", "add-user", "mario", "--data", data, check=False)
-    assert again.code != 0 and "reset-user" in again.err
+    login = add_user(data, "mario")
     stranger = dropbox("desk", "add-user", "nobody", "--data", data, check=False)
     assert stranger.code != 0 and "not on the team" in stranger.err
     assert login.password not in (data / "dropbox.sqlite3").read_bytes().decode("latin-1")
@@ -78,7 +73,7 @@ def test_repeated_wrong_codes_lock_the_account_visibly_until_reset(desk):
     assert page.status == 403 and "locked" in page.by_id("refused").text()
     listed = dropbox("desk", "list-users", "--data", data).out
     assert any(line.startswith("mario") and "LOCKED" in line for line in listed.splitlines())
-    fresh = parse_credentials("mario", dropbox("desk", "reset-user", "mario", "--data", data).out)
+    fresh = enrol(data, "mario", parse_enrolment_code(dropbox("desk", "reset-user", "mario", "--data", data).out))
     assert fresh.password != login.password and fresh.secret != login.secret
     _, page = desk_login(url, login)
     assert page.status == 403  # the old credentials are gone

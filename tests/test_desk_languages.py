@@ -2,6 +2,8 @@
 for the visit), with each page's `lang` and `dir`; the choice outlives login and logout."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from deskclient import add_user
@@ -80,3 +82,21 @@ def test_notices_are_mailed_in_the_language_the_responder_last_used(desk, instan
     assert message["Subject"] == "Nueva actividad en el escritorio de respuesta"
     assert message.get_content().strip() == ("Hay actividad nueva en el escritorio de respuesta. "
                                               "Entre para verla.")
+
+
+# Words of the English pages that a responder reading another language must not meet.
+ENGLISH = ("My conversations", "Download my bundle", "Upload replies", "Audit", "logged in",
+           "Log out", "My login", "Change my passphrase", "There is no page here", "Status")
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "ar"])
+def test_every_page_of_a_logged_in_responder_is_in_their_language(desk, instance, language):
+    login = add_user(instance, "alexandra")
+    listed = desk.submit(desk.get(f"/language/{language}?next=/login"), "", fill={
+        "username": login.name, "password": login.password, "otp": login.code()})
+    pages = {"list": listed, "audit": desk.get("/audit"), "account": desk.get("/account"),
+             "problem": desk.get("/no-such-page")}
+    for name, page in pages.items():
+        assert _html(page).attrs["lang"] == language, name
+        left = [words for words in ENGLISH if re.search(rf"\b{words}\b", page.text)]
+        assert not left, (name, left)

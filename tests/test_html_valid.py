@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import require_tool, start_server, unavailable
-from deskclient import add_user, desk_login, desk_url, new_instance
+from conftest import dropbox
+from deskclient import desk_url, enrol, new_instance, parse_enrolment_code
 from formclient import FormClient, open_report_form
 
 STYLESHEET = Path(__file__).parent.parent / "dropbox" / "static" / "site.css"
@@ -60,26 +61,50 @@ def _reporter_pages(url: str, language: str) -> dict[str, str]:
     return {f"reporter-{language}-{name}": page.response.text for name, page in pages.items()}
 
 
-def _desk_pages(data: Path, server) -> dict[str, str]:
+# The desk's buttons a test presses, in each language it visits (a logged-in page's first
+# button is "Log out").
+BUTTONS = {"en": {"delete": "Delete it on", "upload": "Upload replies", "passphrase": "Change my passphrase"},
+           "ar": {"delete": "احذفها في", "upload": "رفع الردود", "passphrase": "تغيير عبارة المرور"}}
+
+
+def _desk_pages(data: Path, server, language: str, name: str) -> dict[str, str]:
+    """Every desk page in `language`, as responder `name` meets it from enrolment on."""
     url = desk_url(server)
-    login = add_user(data, "alexandra")
-    refused_client, refused = desk_login(url, login, password="wrong password")
-    client, listed = desk_login(url, login)
-    first = listed.by_class("conversation")[0].attrs["id"]
-    pages = {"login": FormClient(url).get("login"), "login-refused": refused,
-             "close": client.get(f"conversations/{first}/close"),
-             "delete": client.get(f"conversations/{first}/delete")}
-    client.submit(pages["delete"], "Delete it on")
+    code = parse_enrolment_code(dropbox("desk", "add-user", name, "--data", data).out)
+    client = FormClient(url)
+    pages = {"login": client.get(f"language/{language}?next=/login")}
+    pages["enrol"] = client.get("enrol")
+    pages["enrol-refused"] = client.submit(pages["enrol"], "", fill={"code": "not-a-code"})
+    pages["enrol-choose"] = client.submit(pages["enrol"], "", fill={"code": code})
+    pages["enrol-choose-refused"] = client.submit(pages["enrol-choose"], "", fill={
+        "passphrase": "short", "again": "short", "otp": "000000"})
+    login = enrol(data, name, code)
+    refused = FormClient(url)
+    refused.get(f"language/{language}?next=/login")
+    pages["login-refused"] = refused.submit(refused.get("login"), "", fill={
+        "username": name, "password": "wrong password", "otp": login.code()})
+    listed = client.submit(client.get("login"), "", fill={
+        "username": name, "password": login.password, "otp": login.code()})
+    # One no deletion waits for (a language visited before asked to delete its first).
+    first = next(n.attrs["id"] for n in listed.by_class("conversation") if not n.has_class("deleting"))
+    pages["close"] = client.get(f"conversations/{first}/close")
+    pages["delete"] = client.get(f"conversations/{first}/delete")
+    client.submit(pages["delete"], BUTTONS[language]["delete"])
     pages["keep"] = client.get(f"conversations/{first}/keep")
     pages["conversations"] = client.get("")
-    pages["upload-refused"] = client.submit(pages["conversations"], "Upload replies",
+    pages["upload-refused"] = client.submit(pages["conversations"], BUTTONS[language]["upload"],
                                             files=[("replies", "junk.odbx", b"junk")])
     pages["audit"] = client.get("audit")
+    pages["account"] = client.get("account")
+    pages["account-refused"] = client.submit(pages["account"], BUTTONS[language]["passphrase"], fill={
+        "passphrase-current": "wrong", "passphrase-otp": "000000",
+        "passphrase-passphrase": "a new passphrase", "passphrase-again": "a new passphrase"})
     pages["problem-404"] = client.get("no-such-page")
-    pages["nothing-new"] = client.get("bundle")
     client.get("bundle")
     pages["nothing-new"] = client.get("bundle")
-    return {f"desk-{name}": page.response.text for name, page in pages.items()}
+    for what, page in pages.items():
+        assert page.status < 500, (language, what)
+    return {f"desk-{language}-{what}": page.response.text for what, page in pages.items()}
 
 
 def test_every_reporter_and_desk_page_passes_the_nu_html_checker(tmp_path, instance_template):
@@ -92,7 +117,8 @@ def test_every_reporter_and_desk_page_passes_the_nu_html_checker(tmp_path, insta
         pages = {}
         for language in ("en", "ar"):
             pages.update(_reporter_pages(server.url, language))
-        pages.update(_desk_pages(data, server))
+        for language, name in (("en", "alexandra"), ("ar", "mario")):
+            pages.update(_desk_pages(data, server, language, name))
     finally:
         server.stop()
     folder = tmp_path / "pages"

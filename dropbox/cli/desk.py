@@ -14,17 +14,15 @@ def desk() -> None:
     """Responders' logins to the desk."""
 
 
-def _show_credentials(credentials) -> None:
-    import io
-    import qrcode
-    qr = qrcode.QRCode(border=2)
-    qr.add_data(credentials.totp_uri)
-    drawing = io.StringIO()
-    qr.print_ascii(out=drawing, invert=True)
-    click.echo(f"Give these to {credentials.name} in person; they are shown only once.\n")
-    click.echo(f"password: {credentials.password}")
-    click.echo(f"authenticator (TOTP): {credentials.totp_uri}")
-    click.echo(drawing.getvalue())
+def _show_enrolment(enrolment) -> None:
+    from datetime import UTC, datetime
+    until = datetime.fromtimestamp(enrolment.expires, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(f"enrolment code for {enrolment.name}: {enrolment.code}")
+    click.echo(f"It works once, until {until}. Give it to {enrolment.name} in person or over a "
+               "channel you trust.")
+    click.echo(f"{enrolment.name} opens the desk's onion address in Tor Browser, follows \"First time "
+               "here? Enrol\" (the page /enrol), types the code, and chooses their own passphrase "
+               "and authenticator there; you never see either.")
 
 
 @desk.command("add-user")
@@ -32,25 +30,32 @@ def _show_credentials(credentials) -> None:
 @click.option("--email", default="", help="where to send notices of new activity (optional)")
 @DATA
 def desk_add_user(name: str, email: str, data_dir: Path) -> None:
-    """Give responder NAME a desk login: a password and an authenticator secret."""
+    """Give responder NAME a desk login: a one-time enrolment code, with which they choose
+    their own passphrase and authenticator on the desk."""
     from dropbox.desk.accounts import add_account
     config, store = load(data_dir)
     if name not in {r.name for r in store.team.members()}:
         raise click.ClickException(f"{name!r} is not on the team; add them with `dropbox team add` first")
     try:
-        _show_credentials(add_account(config, store, name, email))
+        _show_enrolment(add_account(config, store, name, email))
     except StorageError as exc:
-        raise click.ClickException(f"{exc}; use `dropbox desk reset-user {name}` for new ones") from None
+        raise click.ClickException(f"{exc}; use `dropbox desk reset-user {name}` for a new enrolment code") from None
 
 
 @desk.command("reset-user")
 @click.argument("name")
 @DATA
 def desk_reset_user(name: str, data_dir: Path) -> None:
-    """Issue NAME a new password and authenticator secret; lifts a lock."""
+    """Issue NAME a new enrolment code: their passphrase and authenticator stop working, their
+    sessions end, and any lock is lifted."""
     from dropbox.desk.accounts import reset_account
     config, store = load(data_dir)
-    _show_credentials(reset_account(config, store, name))
+    try:
+        enrolment = reset_account(config, store, name)
+    except StorageError as exc:
+        raise click.ClickException(f"{exc}; add one with `dropbox desk add-user {name}`") from None
+    click.echo(f"{name}'s passphrase and authenticator no longer work, and their sessions have ended.")
+    _show_enrolment(enrolment)
 
 
 @desk.command("remove-user")
@@ -74,7 +79,10 @@ def desk_list_users(data_dir: Path) -> None:
         click.echo("no desk logins yet; add one with `dropbox desk add-user NAME`")
     for account in accounts:
         locked = account.locked_until - time.time()
-        if locked > 0:
+        if not account.enrolled:
+            state = ("waiting for enrolment" if account.enrolment_expires > time.time() else
+                     f"enrolment code expired: `dropbox desk reset-user {account.name}` issues a new one")
+        elif locked > 0:
             state = f"LOCKED for {counted(int(locked // 60) + 1, 'more minute', 'more minutes')}"
         elif account.failures:
             state = f"{counted(account.failures, 'failed login', 'failed logins')} in a row"

@@ -1,6 +1,6 @@
 """The desk's database steps (see dropbox/migrations.py): names from the curated list,
-deletions that wait, who uploaded which reply, a name for every conversation, and the
-language each responder reads.
+deletions that wait, who uploaded which reply, a name for every conversation, the
+language each responder reads, and enrolment codes.
 
 Each is safe to run again and loses no row.
 """
@@ -68,3 +68,15 @@ def step_desk_responders_language(db: sqlite3.Connection, data_dir: Path | None)
     """The language each responder last used the desk in, for the mail sent to them."""
     if not any(row[1] == "language" for row in db.execute("PRAGMA table_info(desk_accounts)")):
         db.execute("ALTER TABLE desk_accounts ADD COLUMN language TEXT NOT NULL DEFAULT 'en'")
+
+
+def step_desk_enrolment(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """A responder's login is made by the responder, with a one-time enrolment code the
+    operator issues: its keyed hash and when it expires (unix seconds). Until the code is
+    used, the account's password hash and sealed TOTP secret are empty. Accounts made
+    before keep their password and secret."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(desk_accounts)")}
+    if "enrolment_hash" not in have:
+        db.execute("ALTER TABLE desk_accounts ADD COLUMN enrolment_hash BLOB")
+    if "enrolment_expires" not in have:
+        db.execute("ALTER TABLE desk_accounts ADD COLUMN enrolment_expires INTEGER NOT NULL DEFAULT 0")

@@ -1,4 +1,5 @@
-"""The desk's pages: log in, my conversations, my bundle, upload replies, close, delete, audit.
+"""The desk's pages: enrol, log in, my login, my conversations, my bundle, upload replies,
+close, delete, audit.
 
 Every page that concerns conversations starts from the logged-in responder
 (`conversations.page_for`, `conversations.find`); a designation that is not
@@ -12,18 +13,22 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
                    session, url_for)
-from flask_babel import get_locale, gettext as _, ngettext
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 
 from keys.envelope import Origin
 from keys.errors import FormatError
 from dropbox import health, promises
 from dropbox.figures import yearly
 from dropbox.desk import accounts, deletions
+from dropbox.desk import audit as audit_words
 from dropbox.desk.conversations import find, new_designation, page_for
-from dropbox.desk.forms import CaseStateForm, ConfirmForm, DeskLoginForm, HandForm, RepliesForm
+from dropbox.desk.forms import (CaseStateForm, ChangeAuthenticatorForm, ChangePassphraseForm, ConfirmForm,
+                                DeskLoginForm, EnrolForm, EnrolmentCodeForm, HandForm, RepliesForm)
+from dropbox.desk.qr import grouped, qr_svg
 from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY
+from dropbox.sessions import MemorySession
 from dropbox.storage import Account, new_id, today
 from keys.figures import COLUMNS
 
@@ -31,26 +36,29 @@ desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
 CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
-PUBLIC = {"desk.login", "desk.choose_language"}
-# What each confirmation page asks, what it says the action does, its button, and what the
-# audit then says. Closing is only a status: saying so is what makes it safe to press.
+ENROLMENT = "desk_enrolment"  # the code being used, its name and the TOTP secret made for it
+NEW_TOTP = "desk_new_totp"  # a TOTP secret offered on the account page, until it is confirmed
+PUBLIC = {"desk.login", "desk.choose_language", "desk.enrol", "desk.enrol_choose"}
+# What each confirmation page asks, what it says the action does, its button (in the reader's
+# language), and what the audit then says (stored in English: audit.py translates it).
+# Closing is only a status: saying so is what makes it safe to press.
 ACTIONS = {
-    "close": ("Close this conversation?",
-              "Closing marks it as handled, for every reader. Nothing is deleted: the reporter can "
-              "still read it and write, you can still download it and reply, and it is still "
-              "deleted after {retention} days without activity. Reopen it at any time.",
-              "Close it", "closed a conversation"),
-    "reopen": ("Reopen this conversation?", "It is shown as open again, for every reader.",
-               "Reopen it", "reopened a conversation"),
-    "delete": ("Delete this conversation for the whole team?",
-               "It will be deleted on {due}, with everything in it, for every reader and for the "
-               "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
-               "readers can cancel the deletion; so does a message from the reporter, who is told "
-               "the day. Copies already opened offline are not touched.",
-               "Delete it on {due}", "asked to delete a conversation"),
-    "keep": ("Cancel the deletion of this conversation?",
-             "{asked} asked to delete it on {due}. If you cancel, it stays, and everyone can see that "
-             "you cancelled.", "Keep it", "cancelled a deletion"),
+    "close": (_l("Close this conversation?"),
+              _l("Closing marks it as handled, for every reader. Nothing is deleted: the reporter can "
+                 "still read it and write, you can still download it and reply, and it is still "
+                 "deleted after %(retention)s days without activity. Reopen it at any time."),
+              _l("Close it"), "closed a conversation"),
+    "reopen": (_l("Reopen this conversation?"), _l("It is shown as open again, for every reader."),
+               _l("Reopen it"), "reopened a conversation"),
+    "delete": (_l("Delete this conversation for the whole team?"),
+               _l("It will be deleted on %(due)s, with everything in it, for every reader and for the "
+                  "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
+                  "readers can cancel the deletion; so does a message from the reporter, who is told "
+                  "the day. Copies already opened offline are not touched."),
+               _l("Delete it on %(due)s"), "asked to delete a conversation"),
+    "keep": (_l("Cancel the deletion of this conversation?"),
+             _l("%(asked)s asked to delete it on %(due)s. If you cancel, it stays, and everyone can "
+                "see that you cancelled."), _l("Keep it"), "cancelled a deletion"),
 }
 
 
@@ -84,6 +92,8 @@ def require_login():
 
 def _fresh_session() -> None:
     """A new session id with nothing in it but the responder's language."""
+    if not isinstance(session, MemorySession):  # the proxy answers for the session it holds
+        raise TypeError("the desk keeps its sessions in memory (sessions.py)")
     language = session.get(LANGUAGE)
     session.clear()
     session.regenerate()
@@ -119,6 +129,123 @@ def login():
     instance.store.desk.update_account(_me(), language=str(get_locale()))  # their mail's
     instance.store.desk.audit(_me(), "logged in")
     return redirect(url_for("desk.conversations"))
+
+
+@desk.route("/enrol", methods=["GET", "POST"])
+def enrol():
+    """First visit: the enrolment code the operator gave. Wrong codes spend the failed-login
+    budget, as reporters' wrong codenames do."""
+    form = EnrolmentCodeForm()
+    if not form.validate_on_submit():
+        return render_template("enrol.html", form=form), 400 if request.method == "POST" else 200
+    instance = _instance()
+    if not current_app.session_interface.has_room():
+        return render_template("enrol.html", form=form, refused=str(BUSY)), 429
+    if not instance.login_failures.available():
+        abort(429)
+    name = accounts.enrolling(instance.config, instance.store, form.code.data)
+    if name is None:
+        instance.login_failures.spend()
+        return render_template("enrol.html", form=form, refused=str(accounts.CODE_REFUSED)), 403
+    _fresh_session()
+    session[ENROLMENT] = {"code": form.code.data, "name": name, "secret": accounts.new_totp_secret()}
+    return redirect(url_for("desk.enrol_choose"))
+
+
+def _authenticator(name: str, totp_secret: str) -> dict:
+    """What a page shows of a TOTP secret for its owner to add to their authenticator."""
+    uri = accounts.totp_uri(name, totp_secret)
+    return {"qr": qr_svg(uri, _("QR code of your new authenticator secret")),
+            "secret": grouped(totp_secret), "uri": uri}
+
+
+@desk.route("/enrol/choose", methods=["GET", "POST"])
+def enrol_choose():
+    """Then the responder's own passphrase and authenticator, confirmed by a code from it."""
+    enrolment = session.get(ENROLMENT)
+    if not enrolment:
+        return redirect(url_for("desk.enrol"))
+    form = EnrolForm()
+    shown = {"form": form, "name": enrolment["name"], "min_passphrase": accounts.MIN_PASSPHRASE,
+             "authenticator": _authenticator(enrolment["name"], enrolment["secret"])}
+    if not form.validate_on_submit():
+        return render_template("enrol_choose.html", **shown), 400 if request.method == "POST" else 200
+    instance = _instance()
+    try:
+        accounts.enrol(instance.config, instance.store, enrolment["code"], form.passphrase.data,
+                       form.again.data, enrolment["secret"], form.otp.data)
+    except accounts.EnrolmentRefused as refused:
+        return render_template("enrol_choose.html", refused=str(refused), **shown), 400
+    _fresh_session()
+    return redirect(url_for("desk.login", enrolled=1))
+
+
+@desk.get("/account")
+def my_login():
+    """Change my passphrase or my authenticator; each starts by proving the login again."""
+    return _account_page()
+
+
+def _account_page(status: int = 200, passphrase=None, authenticator=None, **extra):
+    if NEW_TOTP not in session:
+        session[NEW_TOTP] = accounts.new_totp_secret()
+    return render_template("account.html",
+                           passphrase_form=passphrase or ChangePassphraseForm(prefix="passphrase"),
+                           authenticator_form=authenticator or ChangeAuthenticatorForm(prefix="authenticator"),
+                           new=_authenticator(_me(), session[NEW_TOTP]), **extra), status
+
+
+def _reauthenticated(form) -> str | None:
+    """None if the form's passphrase and code are this responder's; else why not."""
+    instance = _instance()
+    try:
+        accounts.authenticate(instance.config, instance.store, _me(), form.current.data, form.otp.data)
+    except accounts.LoginRefused as refused:
+        return str(refused)
+    return None
+
+
+def _keep_this_login() -> None:
+    """My login now has new credentials: this session goes on with them; every other
+    session of mine ends at its next request (require_login)."""
+    session[CREDENTIALS] = accounts.credentials_stamp(_instance().store.desk.account(_me()))
+
+
+@desk.post("/account/passphrase")
+def change_passphrase():
+    form = ChangePassphraseForm(prefix="passphrase")
+    if not form.validate_on_submit():
+        return _account_page(400, passphrase=form)
+    try:  # a mistyped new passphrase must not cost a code from the authenticator
+        accounts.check_passphrase(form.passphrase.data, form.again.data)
+        refused = _reauthenticated(form)
+    except accounts.EnrolmentRefused as problem:
+        refused = str(problem)
+    if refused is not None:
+        return _account_page(403, passphrase=form, passphrase_refused=refused)
+    accounts.change_passphrase(_instance().store, _me(), form.passphrase.data, form.again.data)
+    _keep_this_login()
+    return _account_page(notice=_("Your passphrase is changed. Your other sessions have ended."))
+
+
+@desk.post("/account/authenticator")
+def change_authenticator():
+    form = ChangeAuthenticatorForm(prefix="authenticator")
+    if not form.validate_on_submit() or NEW_TOTP not in session:
+        return _account_page(400, authenticator=form)
+    refused = _reauthenticated(form)
+    if refused is None:
+        try:
+            accounts.change_authenticator(_instance().config, _instance().store, _me(),
+                                          session[NEW_TOTP], form.new_otp.data)
+        except accounts.EnrolmentRefused as problem:
+            refused = str(problem)
+    if refused is not None:
+        return _account_page(403, authenticator=form, authenticator_refused=refused)
+    session.pop(NEW_TOTP)
+    _keep_this_login()
+    return _account_page(notice=_("Your authenticator is changed: only codes from the new entry work "
+                            "now. Your other sessions have ended."))
 
 
 @desk.post("/logout")
@@ -175,7 +302,7 @@ def bundle():
     try:
         downloaded = export_bundle(store, temp, _me(), everything=request.args.get("all") == "1")
         if not downloaded:
-            return _list_page(notice="Nothing new since your last download.")
+            return _list_page(notice=_("Nothing new since your last download."))
         stream = open(temp, "rb")
     finally:
         temp.unlink(missing_ok=True)  # an open stream keeps the file readable until sent
@@ -193,7 +320,7 @@ def replies():
         abort(400)
     uploads = [f for f in request.files.getlist(form.replies.name) if f.filename]
     if not uploads:
-        return _list_page(400, results=[("", "Choose one or more reply files to upload.", False)])
+        return _list_page(400, results=[("", _("Choose one or more reply files to upload."), False)])
     results = [_store_reply(upload) for upload in uploads]
     return _list_page(200 if all(ok for _, _, ok in results) else 400, results=results)
 
@@ -210,13 +337,13 @@ def _store_reply(upload) -> tuple[str, str, bool]:
             reply = read_reply(temp, settings)
         except FormatError as exc:
             if "not a reply file" in str(exc):
-                return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
+                return name, _("is not a reply file (it is a bundle for the air-gapped machine)."), False
             raise
         if not store.conversations.recipient_of(_me(), [reply.conversation_id]):
-            return name, "is not a reply to one of your conversations; nothing was stored.", False
+            return name, _("is not a reply to one of your conversations; nothing was stored."), False
         import_replies(store, temp, settings)
     except FormatError as exc:
-        return name, f"was refused: {exc}. Nothing was stored.", False
+        return name, _("was refused: %(reason)s. Nothing was stored.", reason=exc), False
     finally:
         temp.unlink(missing_ok=True)
     store.desk.record_uploads(_me(), [reply.item.id, *(entry.id for entry, _ in reply.attachments)])
@@ -248,9 +375,9 @@ def confirm(designation: str, action: str):
         abort(404)
     grace = _instance().config.settings.deletion_grace_days
     asked, due = found.deletion or ("", (date.today() + timedelta(days=grace)).isoformat())
-    question, explained, button, said = (text.format(due=due, asked=asked,
-                                                     retention=_instance().config.settings.retention_days)
-                                         for text in ACTIONS[action])
+    figures = {"due": due, "asked": asked, "retention": _instance().config.settings.retention_days}
+    *shown, said = ACTIONS[action]
+    question, explained, button = (str(text) % figures for text in shown)
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("confirm.html", form=form, conversation=found, question=question,
@@ -345,4 +472,6 @@ def figures():
 @desk.get("/audit")
 def audit():
     """Who did what on which day; an entry about a conversation only for its recipients."""
-    return render_template("audit.html", rows=_instance().store.desk.audit_counts(_me()))
+    rows = [((day, *audit_words.shown(actor, action)), times)
+            for (day, actor, action), times in _instance().store.desk.audit_counts(_me())]
+    return render_template("audit.html", rows=rows)

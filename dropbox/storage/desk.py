@@ -17,7 +17,9 @@ from keys.responder import Responder
 
 @dataclass(frozen=True)
 class Account:
-    """A responder's desk login. Times are unix seconds."""
+    """A responder's desk login. Times are unix seconds. Until its responder enrols,
+    `password_hash` and `sealed_totp` are empty and `enrolment_expires` says until when
+    the enrolment code works."""
     name: str
     password_hash: bytes
     sealed_totp: bytes
@@ -29,6 +31,11 @@ class Account:
     notice_pending: bool
     last_notice: int
     language: str  # the one they last used the desk in: their mail's
+    enrolment_expires: int
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.password_hash)
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ def _account(row: sqlite3.Row) -> Account:
     return Account(row["name"], bytes(row["password_hash"]), bytes(row["sealed_totp"]),
                    row["last_otp_step"], row["failures"], row["locked_until"], row["email"],
                    row["last_download_seq"], bool(row["notice_pending"]), row["last_notice"],
-                   row["language"])
+                   row["language"], row["enrolment_expires"])
 
 
 def record_audit(db: sqlite3.Connection, actor: str, action: str,
@@ -99,22 +106,54 @@ class Desk:
     def __init__(self, database: Database):
         self._database = database
 
-    def add_account(self, name: str, password_hash: bytes, sealed_totp: bytes, email: str) -> None:
+    def add_account(self, name: str, enrolment_hash: bytes, expires: int, email: str) -> None:
+        """An account waiting for its responder to enrol with the code hashed here."""
         with self._database.transaction() as db:
             try:
-                db.execute("INSERT INTO desk_accounts (name, password_hash, sealed_totp, email)"
-                           " VALUES (?, ?, ?, ?)", (name, password_hash, sealed_totp, email))
+                db.execute("INSERT INTO desk_accounts (name, password_hash, sealed_totp, email,"
+                           " enrolment_hash, enrolment_expires) VALUES (?, x'', x'', ?, ?, ?)",
+                           (name, email, enrolment_hash, expires))
             except sqlite3.IntegrityError:
                 raise StorageError(f"{name} has a desk account already") from None
 
-    def reset_account(self, name: str, password_hash: bytes, sealed_totp: bytes) -> None:
+    def reset_account(self, name: str, enrolment_hash: bytes, expires: int) -> None:
+        """The account's passphrase and TOTP secret are forgotten (so its logins end) and it
+        waits for enrolment again; any lock is lifted."""
         with self._database.transaction() as db:
             changed = db.execute(
-                "UPDATE desk_accounts SET password_hash = ?, sealed_totp = ?, last_otp_step = 0,"
-                " failures = 0, locked_until = 0 WHERE name = ?",
-                (password_hash, sealed_totp, name)).rowcount
+                "UPDATE desk_accounts SET password_hash = x'', sealed_totp = x'', last_otp_step = 0,"
+                " failures = 0, locked_until = 0, enrolment_hash = ?, enrolment_expires = ?"
+                " WHERE name = ?", (enrolment_hash, expires, name)).rowcount
         if not changed:
             raise StorageError(f"{name} has no desk account")
+
+    def enrolling(self, enrolment_hash: bytes, now: int) -> str | None:
+        """The name whose unexpired enrolment code has this hash, if any."""
+        with self._database.transaction() as db:
+            row = db.execute("SELECT name FROM desk_accounts WHERE enrolment_hash = ?"
+                             " AND enrolment_expires > ?", (enrolment_hash, now)).fetchone()
+        return None if row is None else row["name"]
+
+    def enrol(self, name: str, enrolment_hash: bytes, now: int, password_hash: bytes,
+              sealed_totp: bytes, otp_step: int) -> bool:
+        """Use the code: the responder's own passphrase and TOTP secret replace it, in one
+        statement, so a code serves once even when two enrolments race; False if it is gone."""
+        with self._database.transaction() as db:
+            return db.execute(
+                "UPDATE desk_accounts SET password_hash = ?, sealed_totp = ?, last_otp_step = ?,"
+                " enrolment_hash = NULL, enrolment_expires = 0, failures = 0, locked_until = 0"
+                " WHERE name = ? AND enrolment_hash = ? AND enrolment_expires > ?",
+                (password_hash, sealed_totp, otp_step, name, enrolment_hash, now)).rowcount == 1
+
+    def set_credentials(self, name: str, *, password_hash: bytes | None = None,
+                        sealed_totp: bytes | None = None) -> None:
+        """A new passphrase or TOTP secret chosen by the logged-in responder."""
+        values = {k: v for k, v in (("password_hash", password_hash), ("sealed_totp", sealed_totp))
+                  if v is not None}
+        assert values
+        with self._database.transaction() as db:
+            db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",
+                       (*values.values(), name))
 
     def remove_account(self, name: str) -> None:
         with self._database.transaction() as db:

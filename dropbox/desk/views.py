@@ -264,7 +264,9 @@ def _list_page(status: int = 200, **extra):
     mine = request.args.get("mine") == "1"
     page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size, mine)
     ids = [c.id for c in page.conversations]
-    overdue = promises.overdue(instance.store, instance.config.settings, _me(), ids)
+    promised = {"acknowledgement": _("acknowledgement"), "reply": _("reply")}
+    overdue = {cid: _(" and ").join(promised[why] for why in late)
+               for cid, late in promises.overdue(instance.store, instance.config.settings, _me(), ids).items()}
     return render_template("conversations.html", page=page, conversations=page.conversations,
                            warnings=_warnings(), overdue=overdue, mine=mine,
                            handlers=instance.store.cases.handlers(ids),

@@ -25,10 +25,10 @@ class ConfirmForm(SafeForm):
 
 class CaseStateForm(SafeForm):
     """Where a case stands, for its reporter: one of the code of practice's states."""
-    state = RadioField("Where the case stands, as the reporter will read it",
-                       validators=[DataRequired("Choose a state.")])
+    state = RadioField(_l("Where the case stands, as the reporter will read it"),
+                       validators=[DataRequired(_l("Choose a state."))])
 
 
 class HandForm(SafeForm):
     """Hand a case to another of the conversation's readers."""
-    to = SelectField("Hand it to", validators=[DataRequired("Choose a reader.")])
+    to = SelectField(_l("Hand it to"), validators=[DataRequired(_l("Choose a reader."))])

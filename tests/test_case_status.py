@@ -88,7 +88,7 @@ def test_the_state_a_reader_sets_is_shown_in_the_reporter_s_language_with_its_da
         assert practice.case_state("waiting-for-you")(language) in page
         assert TODAY in page
     desk_page = desks["alexandra"].client.get(f"/conversations/{designation}/case").text
-    assert f"The response team is waiting for your answer. (since {TODAY})" in desk_page
+    assert f"The response team is waiting for your answer. (since <bdi>{TODAY}</bdi>)" in desk_page
     assert "set a case&#39;s state" in desks["alexandra"].client.get("/audit").text
 
 

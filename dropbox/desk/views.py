@@ -30,9 +30,14 @@ from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE, remember_choic
 from dropbox.problems import BUSY
 from dropbox.sessions import MemorySession
 from dropbox.storage import Account, new_id, today
-from keys.figures import COLUMNS
+from keys.figures import COLUMNS, YEAR
 
 desk = Blueprint("desk", __name__)
+
+# The figures' columns as the desk shows them; the keys stay the CSV's (`keys.figures`).
+HEADINGS = dict(zip(COLUMNS, (_l("Month"), _l("Opened"), _l("Closed"), _l("Deleted"),
+                              _l("Median days to acknowledgement"), _l("Median days to first reply"),
+                              _l("Median days to closing")), strict=True))
 
 USER = "desk_user"
 CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
@@ -405,12 +410,17 @@ def case(designation: str):
         abort(404)
     states = instance.config.practice.case_states
     form = CaseStateForm()
-    form.state.choices = [(s.id, s.english) for s in states]
+    form.state.choices = _state_choices(states)
     if not form.validate_on_submit():
         return _case_page(found, form, 400 if request.method == "POST" else 200)
     instance.store.cases.set_state(found.id, form.state.data)
     instance.store.desk.audit(_me(), "set a case's state", found.recipients)
     return redirect(url_for("desk.case", designation=designation))
+
+
+def _state_choices(states) -> list[tuple[str, str]]:
+    """The code of practice's states in the responder's language: the words the reporter reads."""
+    return [(s.id, s(str(get_locale()))) for s in states]
 
 
 def _readers(found) -> list[str]:
@@ -422,7 +432,7 @@ def _case_page(found, state_form: CaseStateForm | None = None, status: int = 200
     store, states = _instance().store, _instance().config.practice.case_states
     if state_form is None:
         state_form = CaseStateForm(formdata=None)
-        state_form.state.choices = [(s.id, s.english) for s in states]
+        state_form.state.choices = _state_choices(states)
     hand = HandForm(formdata=None)
     hand.to.choices = [(name, name) for name in _readers(found) if name != _me()]
     return render_template("case.html", conversation=found, form=state_form, states=states, hand=hand,
@@ -453,8 +463,8 @@ def hand(designation: str):
     form = HandForm()
     form.to.choices = [(name, name) for name in _readers(found) if name != _me()]
     if not form.validate_on_submit():
-        return _case_page(found, status=400, refused="Only another reader of this conversation can "
-                                                      "handle it: nothing was changed.")
+        return _case_page(found, status=400, refused=_("Only another reader of this conversation can "
+                                                        "handle it: nothing was changed."))
     store.cases.take(found.id, form.to.data, handing_over=_me())
     store.desk.audit(_me(), f"handed a case to {form.to.data}", found.recipients)
     return redirect(url_for("desk.case", designation=designation))
@@ -467,7 +477,8 @@ def figures():
     year = request.args.get("year", date.today().year, type=int)
     if not 2000 <= year <= 9999:
         abort(404)
-    return render_template("figures.html", year=year, columns=COLUMNS,
+    return render_template("figures.html", year=year, columns=COLUMNS, headings=HEADINGS,
+                           year_row=YEAR, whole_year=_("The whole year"),
                            rows=yearly(_instance().store, year, _me()))
 
 

@@ -31,7 +31,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from keys import ids, strict
-from keys.envelope import MAX_CONTEXT, sealed_size
+from keys.envelope import ITEM_ORIGINS, MAX_CONTEXT, sealed_size
 from keys.errors import FormatError
 from keys.items import MAX_META, MAX_TEXT
 from keys.responder import Responder, check_name
@@ -39,7 +39,8 @@ from keys.responder import Responder, check_name
 MAGIC = b"ODBXBDL"
 VERSION = 2
 KINDS = ("export", "reply")
-ORIGINS = ("reporter", "team")
+SIGNED_ORIGINS = ("team", "to-respondent")  # the origins of signed replies (Reply file)
+INVITED_ORIGINS = ("respondent", "to-respondent")  # each item names its invitation
 CHECKSUM_SIZE = 32
 MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
@@ -119,28 +120,37 @@ class ItemEntry:
     size: int
     origin: str = "reporter"
     position: int | None = None  # None: an item made before binding (v0.1.0)
-    proof: Proof | None = None  # a team reply's signature; None for reporter items and old replies
+    proof: Proof | None = None  # a signed reply's; None for reporter items and old replies
+    invitation: str | None = None  # the invitation of an item of the person reported (INVITED_ORIGINS)
 
     def to_json(self) -> dict[str, Any]:
-        record = {"id": self.id, "size": self.size, "origin": self.origin}
+        record: dict[str, Any] = {"id": self.id, "size": self.size, "origin": self.origin}
         if self.position is not None:
             record["position"] = self.position
         if self.proof is not None:
             record["proof"] = self.proof.to_json()
+        if self.invitation is not None:
+            record["invitation"] = self.invitation
         return record
 
     @classmethod
     def from_json(cls, record: object) -> ItemEntry:
-        record = strict.fields(record, "bundle record", {"id", "size", "origin"}, {"position", "proof"})
+        record = strict.fields(record, "bundle record", {"id", "size", "origin"},
+                               {"position", "proof", "invitation"})
         origin = record["origin"]
-        if origin not in ORIGINS:
+        if origin not in ITEM_ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
-        if origin != "team" and record.get("proof") is not None:
+        if origin not in SIGNED_ORIGINS and record.get("proof") is not None:
             raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
+        invitation = record.get("invitation")
+        if (invitation is None) == (origin in INVITED_ORIGINS):
+            raise FormatError("bundle record: an item names an invitation if and only if it is of "
+                              "the person reported (origin respondent or to-respondent)")
         position = record.get("position")
         return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
                    None if position is None else strict.size(position, "bundle record"),
-                   None if record.get("proof") is None else Proof.from_json(record["proof"]))
+                   None if record.get("proof") is None else Proof.from_json(record["proof"]),
+                   None if invitation is None else check_id(invitation))
 
 
 def responder_json(responder: Responder) -> dict[str, Any]:
@@ -159,6 +169,21 @@ def responder_from_json(record: object) -> Responder:
 
 
 @dataclass(frozen=True)
+class InvitationEntry:
+    """An invitation to the person reported: its id and the public key its codename derives to."""
+    id: str
+    public_key: PublicKey
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "public_key": _b64(bytes(self.public_key))}
+
+    @classmethod
+    def from_json(cls, record: object) -> InvitationEntry:
+        record = strict.fields(record, "bundle record", {"id", "public_key"})
+        return cls(check_id(record["id"]), PublicKey(strict.b64(record["public_key"], 32, "bundle record")))
+
+
+@dataclass(frozen=True)
 class ConversationEntry:
     """One conversation, or the next slice of its items (a long one spans several records)."""
     id: str
@@ -166,21 +191,27 @@ class ConversationEntry:
     recipients: tuple[Responder, ...] = ()
     reporter_key: PublicKey | None = None
     designation: str = ""
+    invitations: tuple[InvitationEntry, ...] = ()
+
+    def invitation(self, invitation_id: str | None) -> InvitationEntry | None:
+        return next((i for i in self.invitations if i.id == invitation_id), None)
 
     def to_json(self) -> dict[str, Any]:
-        record = {"type": "conversation", "id": self.id,
-                  "recipients": [responder_json(r) for r in self.recipients],
-                  "items": [i.to_json() for i in self.items]}
+        record: dict[str, Any] = {"type": "conversation", "id": self.id,
+                                  "recipients": [responder_json(r) for r in self.recipients],
+                                  "items": [i.to_json() for i in self.items]}
         if self.reporter_key is not None:
             record["reporter_key"] = _b64(bytes(self.reporter_key))
         if self.designation:
             record["designation"] = self.designation
+        if self.invitations:
+            record["invitations"] = [i.to_json() for i in self.invitations]
         return record
 
     @classmethod
     def from_json(cls, record: object) -> ConversationEntry:
         record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
-                               {"reporter_key", "designation"})
+                               {"reporter_key", "designation", "invitations"})
         designation = record.get("designation", "")
         if "designation" in record and (not isinstance(designation, str)
                                         or not DESIGNATION_PATTERN.fullmatch(designation)):
@@ -190,12 +221,18 @@ class ConversationEntry:
         if len({r.name for r in recipients}) != len(recipients):
             raise FormatError("bundle record names a recipient twice")
         reporter = record.get("reporter_key")
-        return cls(check_id(record["id"]),
-                   tuple(ItemEntry.from_json(i)
-                         for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD)),
-                   recipients,
+        invitations = tuple(InvitationEntry.from_json(i) for i in strict.array(
+            record.get("invitations", []), "bundle record", MAX_RECIPIENTS))
+        if len({i.id for i in invitations}) != len(invitations):
+            raise FormatError("bundle record names an invitation twice")
+        items = tuple(ItemEntry.from_json(i)
+                      for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD))
+        if any(i.invitation is not None and i.invitation not in {v.id for v in invitations}
+               for i in items):
+            raise FormatError("bundle record: an item names an invitation the record does not list")
+        return cls(check_id(record["id"]), items, recipients,
                    None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
-                   designation)
+                   designation, invitations)
 
 
 @dataclass(frozen=True)
@@ -418,10 +455,10 @@ def _check_sequence(entry: ConversationEntry, previous: ConversationEntry | None
     if not entry.items:
         raise FormatError("bundle holds a record with no items")
     if previous is not None and previous.id == entry.id:
-        if (entry.recipients, entry.reporter_key, entry.designation) \
-                != (previous.recipients, previous.reporter_key, previous.designation):
+        if (entry.recipients, entry.reporter_key, entry.designation, entry.invitations) \
+                != (previous.recipients, previous.reporter_key, previous.designation, previous.invitations):
             raise FormatError(f"a record that continues conversation {entry.id} changes its "
-                              "recipients, reporter key or designation")
+                              "recipients, reporter key or designation, or its invitations")
     elif entry.id in seen:
         raise FormatError(f"the records of conversation {entry.id} are not one after another")
     else:
@@ -490,8 +527,10 @@ def read_reply_file(stream: BinaryIO) -> ReplyFile:
         if len(entry.items) != 1:
             raise FormatError("a reply file holds exactly one reply")
         [item] = entry.items
-        if item.origin != "team":
+        if item.origin not in SIGNED_ORIGINS:
             raise FormatError("a reply file's item is not from the team")
+        if [i.id for i in entry.invitations] != ([item.invitation] if item.invitation else []):
+            raise FormatError("a reply file's record lists only the invitation its reply is to")
         if item.position is None:
             raise FormatError("a reply file's item has no position")
         if item.proof is None:

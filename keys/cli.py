@@ -15,6 +15,7 @@ from pathlib import Path
 
 from keys.errors import FormatError
 from keys.first_opening import FirstOpenings
+from keys.ids import check_id
 from keys.opening import open_bundle
 from keys.pinning import trusted_keys
 from keys.replying import write_reply
@@ -144,9 +145,11 @@ def cmd_reply(args: argparse.Namespace) -> int:
         message = Path(args.message_file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"cannot read the message file {args.message_file}: {exc}") from None
+    invitation = args.to_respondent and check_id(args.to_respondent, "--to-respondent")
     write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, message,
-                Path(args.out), _trusted_folder(args))
-    print(f"wrote reply {args.out} for conversation {args.conversation}")
+                Path(args.out), _trusted_folder(args), invitation)
+    to = f" to the person reported (invitation {invitation})" if invitation else ""
+    print(f"wrote reply {args.out} for conversation {args.conversation}{to}")
     return 0
 
 
@@ -178,6 +181,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     reply.add_argument("--out", required=True)
     reply.add_argument("--trusted", help="folder of pinned team keys and first openings "
                                          "[default: trusted/ beside --key]")
+    reply.add_argument("--to-respondent", metavar="INVITATION",
+                       help="write to the person reported of this invitation (its id, as `keys open` "
+                            "names it) instead of to the reporter")
     reply.set_defaults(run=cmd_reply)
 
     trust = commands.add_parser("trust", help="pin team members' public keys for replies")

@@ -45,8 +45,11 @@ MIN_PADDED = 1024
 MAX_LENGTH = 1 << 48  # 256 TiB: more than any item, small enough that padding stays exact
 MAX_CONTEXT = 128
 _LENGTH = struct.Struct(">Q")
-ORIGINS = ("reporter", "team", "backup")
-_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/(reporter|team|backup)/(0|[1-9][0-9]{{0,8}})", re.ASCII)
+# Who adds an item to a conversation (docs/FORMAT.md, "Binding" and "The person reported"):
+# the reporter, the team (a reply), the person reported (a response) and the team to them.
+ITEM_ORIGINS = ("reporter", "team", "respondent", "to-respondent")
+ORIGINS = (*ITEM_ORIGINS, "backup")
+_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/({'|'.join(ORIGINS)})/(0|[1-9][0-9]{{0,8}})", re.ASCII)
 CHUNK_SIZE = 64 * 1024
 FILE_KEY_SIZE = 32
 STANZA_SIZE = 32 + 48  # SealedBox: ephemeral public key + MAC + file key

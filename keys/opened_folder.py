@@ -168,8 +168,9 @@ class ConversationFolder:
         self._make()
         return self.folder / f".partial-{item_id}"
 
-    def place(self, meta: ItemMeta, item_id: str) -> tuple[Path, str]:
-        """The free name a verified item takes, and its line in the folder's index."""
+    def place(self, meta: ItemMeta, item_id: str, origin: str = "reporter") -> tuple[Path, str]:
+        """The free name a verified item takes, and its line in the folder's index. The person
+        reported's messages, and the team's to them, are named apart from the reporter's."""
         if meta.kind == "report":
             final = self.files.take(REPORT)
             return final, f"{meta.date}  report   {final.name}"
@@ -180,9 +181,11 @@ class ConversationFolder:
             make_folder(self.attachments.folder)
             final = self.attachments.take(sanitise_name(meta.name))
             return final, f"{meta.date}  file     {final.parent.name}/{final.name}"
-        final = self.files.take(f"{meta.date}-{meta.kind}-{item_id[:8]}.txt")
+        kind = {"respondent": "response", "to-respondent": "to-respondent"}.get(origin, meta.kind)
+        final = self.files.take(f"{meta.date}-{kind}-{item_id[:8]}.txt")
         author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
-        return final, f"{meta.date}  {meta.kind:<8} {final.name}{author}"
+        shown = "response" if origin == "respondent" else meta.kind
+        return final, f"{meta.date}  {shown:<8} {final.name}{author}"
 
     def add_to_index(self, line: str, notes: list[str]) -> None:
         """An item written: its line, with its notes, in the folder's index."""

@@ -26,7 +26,8 @@ from typing import BinaryIO
 from nacl.public import PublicKey
 
 from keys import bundle_v1, envelope
-from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
+from keys.bundle import (INVITED_ORIGINS, SIGNED_ORIGINS, BundleReader, ConversationEntry, ItemEntry,
+                         bundle_version)
 from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.first_opening import FirstOpening, FirstOpenings, ReportDigest
@@ -150,7 +151,7 @@ class _Opener:
         entry, notes = conversation.entry, list[str]()
         # Only a team item can be a reply whose signature covers its envelope: hashing every
         # attachment too would cost about as much as decrypting it.
-        hashing = _Hashing(view) if item is not None and item.origin == "team" else None
+        hashing = _Hashing(view) if item is not None and item.origin in SIGNED_ORIGINS else None
         if hashing is not None:
             view = hashing
         header = envelope.read_header(view)
@@ -161,6 +162,7 @@ class _Opener:
             with create(temp) as out:
                 plaintext = ReportDigest(envelope.open_payload(view, header, file_key))
                 meta, body = split_item(iter(plaintext))
+                notes += _check_kind(item, meta)
                 plaintext.hashing = meta.kind == "report"
                 if meta.kind != "report" and item_id in conversation.state.opened:
                     raise _Skip("opened before into this folder; not written again")
@@ -175,14 +177,10 @@ class _Opener:
                     out.write(visible(text).encode("utf-8"))
                 for chunk in body:  # a file's body; the others are read to their end already
                     out.write(chunk)
-            if meta.kind == "reply" and item is not None and item.origin != "team":
-                raise FormatError("a reply that the bundle lists as the reporter's")
             if meta.kind == "reply":
                 notes += self._check_reply(entry, item, item_id, meta, header,
                                            None if hashing is None else hashing.hash.digest())
-            elif item is not None and item.origin == "team":
-                raise FormatError("an item from the team that is not a reply")
-            final, line = conversation.place(meta, item_id)
+            final, line = conversation.place(meta, item_id, "reporter" if item is None else item.origin)
             os.replace(temp, final)
             conversation.state.record(item_id, header.binding)
             if header.binding is not None and header.binding.origin == "reporter":
@@ -269,6 +267,25 @@ class _Opener:
             return [f"signature by {author.name} verified with the key the bundle names "
                     f"({author.name} is not pinned here)"]
         return [f"signature by {author.name} verified"]
+def _check_kind(item: ItemEntry | None, meta: ItemMeta) -> list[str]:
+    """An item's kind must be one its origin adds (before a report is acted on); the person
+    reported's items are named as theirs (docs/FORMAT.md, "The person reported")."""
+    if item is None:
+        return []  # a version 1 bundle lists no origins
+    origin = item.origin
+    if meta.kind == "reply" and origin not in SIGNED_ORIGINS:
+        raise FormatError("a reply that the bundle lists as the reporter's")
+    if meta.kind != "reply" and origin in SIGNED_ORIGINS:
+        raise FormatError("an item from the team that is not a reply")
+    if origin == "respondent" and meta.kind not in ("message", "file"):
+        raise FormatError("the person reported cannot send a report or a reply; not written")
+    if origin not in INVITED_ORIGINS or item.invitation is None:
+        return []
+    if item.origin == "respondent":
+        return [f"response from the person reported (invitation {item.invitation})"]
+    return [f"to the person reported (invitation {item.invitation})"]
+
+
 def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,
                 trusted: dict[str, Responder] | None = None,
                 first_openings: FirstOpenings | None = None) -> OpenReport:

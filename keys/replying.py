@@ -9,6 +9,10 @@ sealed inside the report), which the bundle must list; its envelope is bound to
 the conversation and to the number of the reporter's items in the bundle, and
 signed with the responder's signing key.
 The reply file is a bundle of kind "reply" holding that one item.
+
+A message to the person reported (`invitation`) is the same, sealed to the
+invitation's key instead of the reporter's and bound to the number of the person
+reported's items in the bundle (docs/FORMAT.md, "The person reported").
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ class _Found:
     version: int = 2
     entry: ConversationEntry | None = None
     reporter_items: int = 0
+    respondent_items: int = 0
     reports: list[_Report] = field(default_factory=list)
     places: dict[int, str] = field(default_factory=dict)
 
@@ -72,6 +77,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
                 continue
             found.entry = entry
             for item, view in envelopes:
+                found.respondent_items += item.origin == "respondent"
                 if item.origin != "reporter":
                     continue
                 found.reporter_items += 1
@@ -124,8 +130,9 @@ def _trusted_reporter_key(found: _Found, conversation: ConversationEntry,
 
 
 def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
-                message: str, out_path: Path, trusted: Path) -> str:
-    """Seal and sign `message` as a reply; returns the new item's id."""
+                message: str, out_path: Path, trusted: Path, invitation: str | None = None) -> str:
+    """Seal and sign `message` as a reply (to the person reported of `invitation`, if given);
+    returns the new item's id."""
     if key.signing_key is None:
         raise FormatError(f"{key.name}'s key file has no signing key (it was made by "
                           "onion-dropbox 0.1): run `keys upgrade-key` and give the server the new .pub")
@@ -142,7 +149,15 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
         raise FormatError(f"{key.name} is not a recipient of conversation {conversation_id}")
     first_openings = FirstOpenings.beside(trusted)
     first = first_openings.get(conversation.id)
-    reporter_key = _trusted_reporter_key(found, conversation, first)
+    to = conversation.invitation(invitation)
+    if invitation is not None and to is None:
+        raise FormatError(f"invitation {invitation} is not one of conversation {conversation_id}'s "
+                          "in this bundle (export it again after the invitation was made)")
+    if to is None:
+        reader_key = _trusted_reporter_key(found, conversation, first)
+    else:
+        first.check_bundle(found.version, conversation.designation)
+        reader_key = to.public_key
     pinned = trusted_keys(trusted)
     pinned[key.name] = key.responder
     unpinned = [r.name for r in conversation.recipients
@@ -153,8 +168,9 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                           f"`keys trust NAME.pub --trusted {trusted}`")
     first_openings.save(first)
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
-    binding = envelope.Binding(conversation.id, "team", found.reporter_items)
-    readers = [reporter_key, *(r.public_key for r in conversation.recipients)]
+    binding = (envelope.Binding(conversation.id, "team", found.reporter_items) if to is None
+               else envelope.Binding(conversation.id, "to-respondent", found.respondent_items))
+    readers = [reader_key, *(r.public_key for r in conversation.recipients)]
     sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
     proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position, sealed,
@@ -162,7 +178,8 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
     with atomic_file(Path(out_path)) as out:
         writer = BundleWriter(out, Head("reply", meta.date))
         writer.conversation(ConversationEntry(conversation.id, (ItemEntry(
-            item_id, len(sealed), "team", binding.position, proof),)))
+            item_id, len(sealed), binding.origin, binding.position, proof,
+            None if to is None else to.id),), invitations=() if to is None else (to,)))
         writer.write(sealed)
         writer.close()
     return item_id

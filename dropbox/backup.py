@@ -54,7 +54,8 @@ from nacl.signing import SigningKey, VerifyKey
 
 from dropbox import migrations
 from keys.atomic_files import atomic_file, fsync_folder, write_atomically
-from keys.envelope import Binding, PayloadSealer, header_size, open_payload, read_header, unwrap_file_key
+from keys.envelope import (Binding, Origin, PayloadSealer, header_size, open_payload, read_header,
+                           unwrap_file_key)
 from keys.errors import FormatError
 from keys.ids import id_path
 
@@ -161,7 +162,7 @@ def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]
     signing_key = instance_signing_key(data_dir)
     made = int(time.time())
     # An envelope is bound to its place (docs/FORMAT.md, "Envelope"): a backup's is its own.
-    binding = Binding(secrets.token_hex(16), "backup", 0)
+    binding = Binding(secrets.token_hex(16), Origin.BACKUP, 0)
     placeholder = header_size(len(recipients), binding)
     try:
         with atomic_file(out_path, 0o600) as out:

@@ -21,7 +21,7 @@ from keys.atomic_files import atomic_file
 from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
                          Proof, bundle_version, envelope_digest, read_reply_file, readers_digest)
 from keys.codename import desk_name
-from keys.envelope import Binding, read_header
+from keys.envelope import Binding, Origin, read_header
 from keys.errors import FormatError
 from keys.responder import Responder
 from dropbox.storage import Conversation, Item, StagedItem, Store, new_id, today
@@ -139,7 +139,7 @@ def import_replies(store: Store, path: Path) -> int:
         raise FormatError(f"the reply's signature is not {signer.name}'s (forged, damaged, or "
                           "signed with a key the team has replaced); nothing was stored")
     header = read_header(io.BytesIO(reply.envelope))
-    if header.binding != Binding(cid, "team", item.position):
+    if header.binding != Binding(cid, Origin.TEAM, item.position):
         raise FormatError("the reply is bound to another conversation or place")
     if item.position > store.conversations.reporter_items(cid):
         raise FormatError("the reply answers items this server does not hold")
@@ -153,7 +153,7 @@ def import_replies(store: Store, path: Path) -> int:
                           "fresh export; nothing was stored")
     if any(i.id == item.id for i in store.conversations.items(cid)):
         raise FormatError(f"reply {item.id} has been imported already")
-    store.conversations.add_items(cid, "team", [_stage(store, reply.envelope, header.size, item.id,
+    store.conversations.add_items(cid, Origin.TEAM, [_stage(store, reply.envelope, header.size, item.id,
                                          json.dumps(proof.to_json(), sort_keys=True))])
     return 1
 

@@ -35,6 +35,7 @@ from dropbox.config import ONION_KEY_FILES, TAG_KEY_FILE
 from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
 from dropbox.storage.schema import SCHEMA, VERSION
 from keys.atomic_files import fsync_folder, write_atomically
+from keys.envelope import ITEM_ORIGINS
 from keys.errors import FormatError
 from keys.ids import ID_PATTERN, check_id, id_path
 from onion.service_key import write_new_seed
@@ -194,6 +195,37 @@ def tag_codenames_for_the_login_budget(db: sqlite3.Connection, data_dir: Path | 
         write_atomically(key, secrets.token_bytes(32), 0o600)
 
 
+# v0.1.0's items table, as SQLite keeps its text (storage.SCHEMA, frozen).
+_V0_1_0_ORIGIN_CHECK = " CHECK (origin IN ('reporter', 'team'))"
+
+
+def items_of_every_origin(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """v0.1.0 let the items table hold only the reporter's and the team's items, by a CHECK in
+    the table itself; the origins are now declared once, in `keys.envelope.Origin`, and checked
+    by storage when an item is stored and by `check_database` when an instance is upgraded or
+    restored, so a new party to a conversation needs no schema step of its own.
+
+    SQLite cannot drop a CHECK with ALTER TABLE, and rebuilding the table would cascade-delete
+    the desk's rows that name items. This is the edit SQLite documents for removing a CHECK
+    (sqlite.org/lang_altertable.html, "other kinds of table schema changes"): the table's stored
+    text loses the constraint, the rows and indexes are untouched, and integrity is checked."""
+    (sql,) = db.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'items'").fetchone()
+    if _V0_1_0_ORIGIN_CHECK not in sql:
+        if "CHECK" in sql:
+            raise MigrationError("the items table holds a CHECK this program did not write")
+        return
+    (schema_version,) = db.execute("PRAGMA schema_version").fetchone()
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'items'",
+                   (sql.replace(_V0_1_0_ORIGIN_CHECK, ""),))
+        db.execute(f"PRAGMA schema_version = {schema_version + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+    if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        raise MigrationError("the items table is damaged after its CHECK was removed")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n.
 STEPS: tuple[Step, ...] = (
     desk.step_desk_names_from_curated_list,
@@ -209,6 +241,7 @@ STEPS: tuple[Step, ...] = (
     drop_payloads_no_row_names,
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
+    items_of_every_origin,
 )
 
 CURRENT = VERSION
@@ -286,6 +319,10 @@ def _check_ids(db: sqlite3.Connection) -> None:
         for row in db.execute(f"SELECT {', '.join(columns)} FROM {table}"):
             for value in row:
                 check_id(value, f"table {table}")
+    known = ", ".join("?" * len(ITEM_ORIGINS))
+    unknown = db.execute(f"SELECT origin FROM items WHERE origin NOT IN ({known}) LIMIT 1", ITEM_ORIGINS).fetchone()
+    if unknown is not None:
+        raise FormatError(f"table items holds an item of unknown origin {str(unknown[0])[:40]!r}")
 
 
 def _shape(steps: int) -> dict[str, set[str]]:

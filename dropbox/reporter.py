@@ -17,6 +17,7 @@ from nacl.public import PrivateKey
 from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
+from keys.envelope import Origin
 from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
@@ -382,7 +383,7 @@ def conversation():
                                   store.team.current_recipients(current.recipients), current.id, position,
                                   _max_files())
         if staged:
-            store.conversations.add_items(current.id, "reporter", staged, first_position=position)
+            store.conversations.add_items(current.id, Origin.REPORTER, staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
             return redirect(url_for("reporter.conversation", sent=1))
         form.message.errors.append(_("Write a message or choose a file to send."))
@@ -394,7 +395,7 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
     items = store.conversations.items(current.id)
-    replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == "team"}
+    replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),
                            deletion_day=deletion_day(current.last_activity,

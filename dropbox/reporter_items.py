@@ -13,7 +13,7 @@ from flask import abort, request
 from flask_babel import force_locale
 from nacl.public import PrivateKey, PublicKey
 
-from keys.envelope import Binding, open_envelope
+from keys.envelope import Binding, Origin, open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
@@ -96,7 +96,7 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
     if not keys:
         abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys, Binding(conversation_id, "reporter", position + n))
+    return [sink.claim(keys, Binding(conversation_id, Origin.REPORTER, position + n))
             for n, sink in enumerate(sinks)]
 
 

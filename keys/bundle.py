@@ -31,7 +31,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from keys import ids, strict
-from keys.envelope import ITEM_ORIGINS, MAX_CONTEXT, sealed_size
+from keys.envelope import INVITED_ORIGINS, ITEM_ORIGINS, MAX_CONTEXT, SIGNED_ORIGINS, Origin, sealed_size
 from keys.errors import FormatError
 from keys.items import MAX_META, MAX_TEXT
 from keys.responder import Responder, check_name
@@ -39,8 +39,6 @@ from keys.responder import Responder, check_name
 MAGIC = b"ODBXBDL"
 VERSION = 2
 KINDS = ("export", "reply")
-SIGNED_ORIGINS = ("team", "to-respondent")  # the origins of signed replies (Reply file)
-INVITED_ORIGINS = ("respondent", "to-respondent")  # each item names its invitation
 CHECKSUM_SIZE = 32
 MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
@@ -118,7 +116,7 @@ class Proof:
 class ItemEntry:
     id: str
     size: int
-    origin: str = "reporter"
+    origin: Origin = Origin.REPORTER
     position: int | None = None  # None: an item made before binding (v0.1.0)
     proof: Proof | None = None  # a signed reply's; None for reporter items and old replies
     invitation: str | None = None  # the invitation of an item of the person reported (INVITED_ORIGINS)
@@ -137,9 +135,9 @@ class ItemEntry:
     def from_json(cls, record: object) -> ItemEntry:
         record = strict.fields(record, "bundle record", {"id", "size", "origin"},
                                {"position", "proof", "invitation"})
-        origin = record["origin"]
-        if origin not in ITEM_ORIGINS:
+        if record["origin"] not in ITEM_ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
+        origin = Origin(record["origin"])
         if origin not in SIGNED_ORIGINS and record.get("proof") is not None:
             raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
         invitation = record.get("invitation")

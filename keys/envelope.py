@@ -28,6 +28,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 from collections.abc import Iterator, Sequence
 
@@ -45,11 +46,25 @@ MIN_PADDED = 1024
 MAX_LENGTH = 1 << 48  # 256 TiB: more than any item, small enough that padding stays exact
 MAX_CONTEXT = 128
 _LENGTH = struct.Struct(">Q")
-# Who adds an item to a conversation (docs/FORMAT.md, "Binding" and "The person reported"):
-# the reporter, the team (a reply), the person reported (a response) and the team to them.
-ITEM_ORIGINS = ("reporter", "team", "respondent", "to-respondent")
-ORIGINS = (*ITEM_ORIGINS, "backup")
-_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/({'|'.join(ORIGINS)})/(0|[1-9][0-9]{{0,8}})", re.ASCII)
+
+
+class Origin(StrEnum):
+    """Who added an item: the one list of origins, for bindings, bundles and the server's rows.
+    A new kind of writer (a new party to a conversation) is one more member here."""
+    REPORTER = "reporter"
+    TEAM = "team"
+    RESPONDENT = "respondent"  # the person reported, answering an invitation (FORMAT.md)
+    TO_RESPONDENT = "to-respondent"  # the team's signed message to the person reported
+    BACKUP = "backup"  # a backup's own envelope (dropbox/backup.py), never an item of a conversation
+
+
+# The origins an item of a conversation may have (in a bundle, on the server).
+ITEM_ORIGINS = tuple(origin for origin in Origin if origin is not Origin.BACKUP)
+# Signed replies, written offline (FORMAT.md, "Reply file"), and the person reported's items,
+# each of which names its invitation ("The person reported").
+SIGNED_ORIGINS = (Origin.TEAM, Origin.TO_RESPONDENT)
+INVITED_ORIGINS = (Origin.RESPONDENT, Origin.TO_RESPONDENT)
+_CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/({'|'.join(Origin)})/(0|[1-9][0-9]{{0,8}})", re.ASCII)
 CHUNK_SIZE = 64 * 1024
 FILE_KEY_SIZE = 32
 STANZA_SIZE = 32 + 48  # SealedBox: ephemeral public key + MAC + file key
@@ -88,7 +103,7 @@ class Binding:
     its author had seen when writing it. A backup's envelope (dropbox/backup.py)
     is bound to a random id of its own, origin "backup", position 0."""
     conversation_id: str
-    origin: str
+    origin: Origin
     position: int
 
     def encode(self) -> bytes:
@@ -102,7 +117,7 @@ class Binding:
         match = _CONTEXT.fullmatch(data.decode("ascii", errors="replace"))
         if match is None:
             raise FormatError("envelope header holds an unreadable binding")
-        return cls(match[1], match[2], int(match[3]))
+        return cls(match[1], Origin(match[2]), int(match[3]))
 
 
 def padded_size(length: int) -> int:

@@ -24,7 +24,7 @@ from typing import TextIO
 
 from keys import strict
 from keys.bundle import ConversationEntry
-from keys.envelope import Binding
+from keys.envelope import Binding, Origin
 from keys.errors import FormatError
 from keys.items import ItemMeta
 from keys.private_files import append, create, make_folder, make_root, read
@@ -168,7 +168,7 @@ class ConversationFolder:
         self._make()
         return self.folder / f".partial-{item_id}"
 
-    def place(self, meta: ItemMeta, item_id: str, origin: str = "reporter") -> tuple[Path, str]:
+    def place(self, meta: ItemMeta, item_id: str, origin: Origin = Origin.REPORTER) -> tuple[Path, str]:
         """The free name a verified item takes, and its line in the folder's index. The person
         reported's messages, and the team's to them, are named apart from the reporter's."""
         if meta.kind == "report":
@@ -181,10 +181,10 @@ class ConversationFolder:
             make_folder(self.attachments.folder)
             final = self.attachments.take(sanitise_name(meta.name))
             return final, f"{meta.date}  file     {final.parent.name}/{final.name}"
-        kind = {"respondent": "response", "to-respondent": "to-respondent"}.get(origin, meta.kind)
+        kind = {Origin.RESPONDENT: "response", Origin.TO_RESPONDENT: "to-respondent"}.get(origin, meta.kind)
         final = self.files.take(f"{meta.date}-{kind}-{item_id[:8]}.txt")
         author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
-        shown = "response" if origin == "respondent" else meta.kind
+        shown = "response" if origin == Origin.RESPONDENT else meta.kind
         return final, f"{meta.date}  {shown:<8} {final.name}{author}"
 
     def add_to_index(self, line: str, notes: list[str]) -> None:

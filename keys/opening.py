@@ -26,8 +26,8 @@ from typing import BinaryIO
 from nacl.public import PublicKey
 
 from keys import bundle_v1, envelope
-from keys.bundle import (INVITED_ORIGINS, SIGNED_ORIGINS, BundleReader, ConversationEntry, ItemEntry,
-                         bundle_version)
+from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
+from keys.envelope import INVITED_ORIGINS, SIGNED_ORIGINS, Origin
 from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.first_opening import FirstOpening, FirstOpenings, ReportDigest
@@ -180,7 +180,7 @@ class _Opener:
             if meta.kind == "reply":
                 notes += self._check_reply(entry, item, item_id, meta, header,
                                            None if hashing is None else hashing.hash.digest())
-            final, line = conversation.place(meta, item_id, "reporter" if item is None else item.origin)
+            final, line = conversation.place(meta, item_id, Origin.REPORTER if item is None else item.origin)
             os.replace(temp, final)
             conversation.state.record(item_id, header.binding)
             if header.binding is not None and header.binding.origin == "reporter":
@@ -277,11 +277,11 @@ def _check_kind(item: ItemEntry | None, meta: ItemMeta) -> list[str]:
         raise FormatError("a reply that the bundle lists as the reporter's")
     if meta.kind != "reply" and origin in SIGNED_ORIGINS:
         raise FormatError("an item from the team that is not a reply")
-    if origin == "respondent" and meta.kind not in ("message", "file"):
+    if origin == Origin.RESPONDENT and meta.kind not in ("message", "file"):
         raise FormatError("the person reported cannot send a report or a reply; not written")
     if origin not in INVITED_ORIGINS or item.invitation is None:
         return []
-    if item.origin == "respondent":
+    if origin == Origin.RESPONDENT:
         return [f"response from the person reported (invitation {item.invitation})"]
     return [f"to the person reported (invitation {item.invitation})"]
 

@@ -77,7 +77,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
                 continue
             found.entry = entry
             for item, view in envelopes:
-                found.respondent_items += item.origin == "respondent"
+                found.respondent_items += item.origin == envelope.Origin.RESPONDENT
                 if item.origin != "reporter":
                     continue
                 found.reporter_items += 1
@@ -168,8 +168,8 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                           f"`keys trust NAME.pub --trusted {trusted}`")
     first_openings.save(first)
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
-    binding = (envelope.Binding(conversation.id, "team", found.reporter_items) if to is None
-               else envelope.Binding(conversation.id, "to-respondent", found.respondent_items))
+    binding = (envelope.Binding(conversation.id, envelope.Origin.TEAM, found.reporter_items) if to is None
+               else envelope.Binding(conversation.id, envelope.Origin.TO_RESPONDENT, found.respondent_items))
     readers = [reader_key, *(r.public_key for r in conversation.recipients)]
     sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)

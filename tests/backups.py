@@ -16,7 +16,7 @@ from collections.abc import Callable
 from nacl.public import PublicKey
 from nacl.signing import SigningKey
 
-from keys.envelope import Binding, PayloadSealer
+from keys.envelope import Binding, Origin, PayloadSealer
 
 
 def signed_backup(plaintext: bytes | Callable[[PayloadSealer], None], recipient: PublicKey,
@@ -31,7 +31,7 @@ def signed_backup(plaintext: bytes | Callable[[PayloadSealer], None], recipient:
     else:
         sealer.write(plaintext)
     sealer.finish()
-    header = sealer.header([recipient], Binding(secrets.token_hex(16), "backup", 0))
+    header = sealer.header([recipient], Binding(secrets.token_hex(16), Origin.BACKUP, 0))
     signed = (b"odbx-backup-v2\n" + made.to_bytes(8, "big") + bytes(signer.verify_key)
               + hashlib.blake2b(header, digest_size=32).digest()
               + hashlib.blake2b(payload.getvalue(), digest_size=32).digest())

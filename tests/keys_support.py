@@ -23,7 +23,7 @@ from keys.items import Answer, ItemMeta, Report
 from keys.responder import Responder, ResponderKey
 
 DATE = "2024-05-01"
-BINDING = envelope.Binding("0123456789abcdef0123456789abcdef", "reporter", 0)
+BINDING = envelope.Binding("0123456789abcdef0123456789abcdef", envelope.Origin.REPORTER, 0)
 
 
 def seal(plaintext: bytes, recipients, binding: envelope.Binding = BINDING) -> bytes:
@@ -79,10 +79,10 @@ def sealed_items(conv: Conversation, damage=None, start: int = 0):
         except ValueError:
             kind = name = None
         if kind == "reply":
-            binding = envelope.Binding(bound_to, "team", reporter_items)
+            binding = envelope.Binding(bound_to, envelope.Origin.TEAM, reporter_items)
             readers = ([conv.reporter.public_key] if conv.reporter else []) + keys
         else:
-            binding = envelope.Binding(bound_to, "reporter", reporter_items)
+            binding = envelope.Binding(bound_to, envelope.Origin.REPORTER, reporter_items)
             reporter_items += 1
             readers = keys
         blob = envelope.seal(plaintext, readers, binding)
@@ -246,7 +246,7 @@ def forge_reply(bundle_path: Path, conversation_id: str, signer: ResponderKey, c
         [entry] = [e for e, _ in BundleReader(stream).records() if e.id == conversation_id]
     assert entry.reporter_key is not None, f"{conversation_id} in {bundle_path} names no reporter key"
     assert signer.signing_key is not None, f"{signer.name} has a version 1 key: it cannot sign"
-    binding = envelope.Binding(conversation_id, "team", 1)
+    binding = envelope.Binding(conversation_id, envelope.Origin.TEAM, 1)
     readers = [entry.reporter_key, *(r.public_key for r in entry.recipients)]
     sealed = envelope.seal(ItemMeta("reply", DATE, claimed).encode() + b"Reply from a colleague?",
                            readers, binding)
@@ -255,7 +255,7 @@ def forge_reply(bundle_path: Path, conversation_id: str, signer: ResponderKey, c
     with open(out, "wb") as stream:
         writer = BundleWriter(stream, Head("reply", DATE))
         writer.conversation(ConversationEntry(conversation_id, (ItemEntry(
-            item_id, len(sealed), "team", 1, proof),)))
+            item_id, len(sealed), envelope.Origin.TEAM, 1, proof),)))
         writer.write(sealed)
         writer.close()
     return out

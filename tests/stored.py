@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from nacl.public import PrivateKey
 
 from dropbox.storage import StagedItem, Store, new_id
-from keys.envelope import Binding, PayloadSealer
+from keys.envelope import Binding, Origin, PayloadSealer
 from keys.items import Answer, ItemMeta, Report
 
 # Several at once, as reporters would send them: each mostly waits on fsync.
@@ -47,12 +47,12 @@ def _conversation(store: Store, n: int, recipients, lookup: str | None) -> str:
                     f"stored report {n}").encode()
     meta = ItemMeta("report", day, reporter_key=base64.b64encode(bytes(reporter)).decode())
     store.conversations.create_conversation(lookup or new_id(), reporter, recipients,
-                              [_stage(store, meta, report, keys, Binding(conversation, "reporter", 0))],
+                              [_stage(store, meta, report, keys, Binding(conversation, Origin.REPORTER, 0))],
                               conversation)
     for position in range(1, 1 + n % 3):
-        store.conversations.add_items(conversation, "reporter", [_stage(
+        store.conversations.add_items(conversation, Origin.REPORTER, [_stage(
             store, ItemMeta("message", day), f"follow-up {position} to {n}".encode(), keys,
-            Binding(conversation, "reporter", position))], first_position=position)
+            Binding(conversation, Origin.REPORTER, position))], first_position=position)
     return conversation
 
 

@@ -12,6 +12,7 @@ from nacl.public import PrivateKey
 
 from keys.bundle import (MAGIC, MAX_ITEMS_PER_RECORD, MAX_RECORD, BundleReader, BundleWriter,
                          ConversationEntry, Head, ItemEntry)
+from keys.envelope import Origin
 from keys.errors import FormatError
 from keys.responder import ResponderKey
 
@@ -26,7 +27,7 @@ def build(conversations: list[list[bytes]], excluded: int | None = 3) -> bytes:
     writer = BundleWriter(out, Head("export", DATE, ALICE.responder))
     for blobs in conversations:
         writer.conversation(ConversationEntry(
-            new_id(), tuple(ItemEntry(new_id(), len(b), "reporter", n) for n, b in enumerate(blobs)),
+            new_id(), tuple(ItemEntry(new_id(), len(b), Origin.REPORTER, n) for n, b in enumerate(blobs)),
             (ALICE.responder,), REPORTER.public_key, "maple-river"))
         for blob in blobs:
             writer.write(blob)
@@ -193,7 +194,7 @@ def reply_file(bodies: list[bytes]) -> bytes:
     out = io.BytesIO()
     writer = BundleWriter(out, Head("reply", DATE))
     writer.conversation(ConversationEntry(new_id(), tuple(
-        ItemEntry(new_id(), len(b), "team", 1) for b in bodies)))
+        ItemEntry(new_id(), len(b), Origin.TEAM, 1) for b in bodies)))
     for body in bodies:
         writer.write(body)
     writer.close(None)

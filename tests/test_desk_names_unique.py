@@ -25,7 +25,7 @@ from dropbox.desk.conversations import page_for
 from dropbox.storage import StorageError, Store
 from keys.codename import desk_name
 from stored import _stage, populate
-from keys.envelope import Binding
+from keys.envelope import Binding, Origin
 from keys.items import ItemMeta
 
 # Two ids that derive the same desk name (found by drawing ids until two did).
@@ -42,7 +42,7 @@ def _create(store: Store, conversation_id: str, names: set[str]) -> None:
     recipients = tuple(r for r in store.team.members() if r.name in names)
     keys = [r.public_key for r in recipients]
     item = _stage(store, ItemMeta("message", "2026-12-01"), b"report", keys,
-                  Binding(conversation_id, "reporter", 0))
+                  Binding(conversation_id, Origin.REPORTER, 0))
     store.conversations.create_conversation(conversation_id, PrivateKey.generate().public_key,
                                             recipients, [item], conversation_id)
 

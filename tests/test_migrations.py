@@ -72,3 +72,36 @@ def test_v0_1_0_words_on_contacting_the_person_reported_are_replaced_and_a_teams
         assert contact("ar").startswith("سيتواصل")
     assert (tmp_path / PRACTICE_FILE).stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == [PRACTICE_FILE]
+
+
+def _v0_1_0_database(tmp_path):
+    from pathlib import Path
+    import shutil
+    source = Path(__file__).parent / "fixtures" / "v0.1.0" / "instance" / "dropbox.sqlite3"
+    shutil.copyfile(source, tmp_path / "dropbox.sqlite3")
+    return tmp_path / "dropbox.sqlite3"
+
+
+def test_items_of_a_new_origin_need_no_schema_step_and_lose_no_desk_row(tmp_path):
+    """v0.1.0's table refused any origin but the reporter's and the team's: a new party to a
+    conversation would have needed a rebuilt table, which cascades into the desk's rows."""
+    database = _v0_1_0_database(tmp_path)
+    db = sqlite3.connect(database, isolation_level=None)
+    db.execute("PRAGMA foreign_keys = ON")
+    counts = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("items", "desk_stars")}
+    migrations.upgrade(db, None)
+    assert {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in counts} == counts
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    row = db.execute("SELECT id, conversation_id, header, payload_size, created FROM items").fetchone()
+    db.execute("INSERT INTO items (id, conversation_id, origin, header, payload_size, created)"
+               " VALUES (?, ?, 'someone-new', ?, ?, ?)", ("f" * 32, *row[1:]))  # refused before the step
+    db.close()
+    # ... but only origins the format declares are served: the instance is now refused whole.
+    with pytest.raises(migrations.MigrationError, match="unknown origin 'someone-new'"):
+        migrations.check_database(database)
+
+
+def test_storage_stores_only_the_declared_origins(tmp_path):
+    from dropbox.storage.conversations import Conversations
+    with pytest.raises(ValueError, match="not an origin"):
+        Conversations._insert_items(sqlite3.connect(":memory:"), "0" * 32, "someone-new", [])

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keys.codename import desk_name
+from keys.envelope import Origin
 from keys.responder import Responder
 from dropbox.storage import Account, Store, Summary
 
@@ -81,7 +82,7 @@ def _shown(row: Summary, named: dict[str, tuple[str, bool]]) -> DeskConversation
     designation, closed = named[row.id] if row.designation is None else (row.designation, row.closed)
     if closed:
         status = "closed"
-    elif row.last_origin == "team":
+    elif row.last_origin == Origin.TEAM:
         status = "replied"
     else:
         status = "new" if row.new_items else "downloaded"

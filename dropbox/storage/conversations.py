@@ -11,6 +11,7 @@ from dropbox.storage.records import (Conversation, Item, StagedItem, StorageErro
                                      _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
 from keys.codename import desk_name
+from keys.envelope import ITEM_ORIGINS, Origin
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
@@ -49,11 +50,11 @@ class Conversations(Payloads):
                 raise StorageError("another conversation has this one's name; nothing was stored")
             db.executemany("INSERT INTO conversation_recipients (name, conversation_id) VALUES (?, ?)",
                            [(r.name, conversation_id) for r in recipients])
-            self._insert_items(db, conversation_id, "reporter", items)
+            self._insert_items(db, conversation_id, Origin.REPORTER, items)
             self._note_activity(db, recipients)
         return conversation_id
 
-    def add_items(self, conversation_id: str, origin: str, items: list[StagedItem],
+    def add_items(self, conversation_id: str, origin: Origin, items: list[StagedItem],
                   first_position: int | None = None) -> None:
         """`first_position`: the reporter's place the items were bound to; if another submission
         took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
@@ -170,7 +171,7 @@ class Conversations(Payloads):
     @staticmethod
     def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
         return int(db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
-                              (conversation_id, "reporter")).fetchone()[0])
+                              (conversation_id, Origin.REPORTER)).fetchone()[0])
 
     def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
@@ -208,8 +209,10 @@ class Conversations(Payloads):
                        [(r.name,) for r in recipients])
 
     @staticmethod
-    def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: str,
+    def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: Origin,
                       items: list[StagedItem]) -> None:
+        if origin not in ITEM_ORIGINS:  # the table holds any text: the origins are declared in keys
+            raise ValueError(f"not an origin of a conversation's item: {origin!r}")
         db.executemany(
             "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -43,7 +43,7 @@ class Summary:
     items: int
     size: int  # bytes of ciphertext, headers included
     new_items: int  # since the responder's last download, less the replies they uploaded
-    last_origin: str | None  # "reporter" or "team"
+    last_origin: str | None  # an Origin
     deletion: tuple[str, str] | None  # (who asked, day due) while a deletion waits
 
 

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from nacl.public import PublicKey
 
+from keys.envelope import Origin
 from keys.ids import check_id
 from keys.responder import Responder
 
@@ -54,7 +55,7 @@ class Item:
     seq: int
     id: str
     conversation_id: str
-    origin: str
+    origin: Origin
     header: bytes
     payload_size: int
     created: str
@@ -110,5 +111,5 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 
 def _item(row: sqlite3.Row) -> Item:
-    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), row["origin"], row["header"],
+    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]), row["header"],
                 row["payload_size"], row["created"], row["proof"])

@@ -178,7 +178,7 @@ def envelopes() -> None:
     bad("envelope", name, ["mallory"], "not among the envelope's recipients", "a key that is not a recipient")
     data = plaintext("by keys", 70_000)
     name = write("envelope-good-by-keys.bin", keys_envelope.seal(
-        data, [PublicKey(PUBLIC["alice"])], keys_envelope.Binding(CONV_B, "team", 7)))
+        data, [PublicKey(PUBLIC["alice"])], keys_envelope.Binding(CONV_B, keys_envelope.Origin.TEAM, 7)))
     good_envelope(name, data, ["alice"], f"{CONV_B}/team/7",
                   "written by keys/envelope.py, checked against the spec by the tests")
 

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 
 from keys.atomic_files import atomic_file
-from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
-                         Proof, bundle_version, envelope_digest, read_reply_file, readers_digest)
+from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, InvitationEntry,
+                         ItemEntry, Proof, bundle_version, envelope_digest, read_reply_file, readers_digest)
 from keys.codename import desk_name
 from keys.envelope import Binding, Origin, read_header
 from keys.errors import FormatError
@@ -89,9 +89,13 @@ def _write(store: Store, out_path: Path, member: Responder, conversations: list[
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,
                   items: list[Item], designation: str) -> None:
+    # Every invitation of the conversation, in every record of it (FORMAT.md, "The person reported").
+    invitations = tuple(InvitationEntry(i.id, i.public_key)
+                        for i in store.invitations.of_conversation(conversation.id))
     writer.conversation(ConversationEntry(
         conversation.id, tuple(_entry(i) for i in items),
-        store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation))
+        store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation,
+        invitations))
     for item in items:
         writer.write(item.header)
         with open(store.conversations.payload_path(item), "rb") as payload:
@@ -103,7 +107,7 @@ def _entry(item: Item) -> ItemEntry:
     binding = read_header(io.BytesIO(item.header)).binding  # None: stored by v0.1.0
     proof = Proof.from_json(json.loads(item.proof)) if item.proof else None
     return ItemEntry(item.id, item.envelope_size, item.origin,
-                     None if binding is None else binding.position, proof)
+                     None if binding is None else binding.position, proof, item.invitation_id)
 
 
 def signed_author(item: Item) -> str | None:
@@ -139,22 +143,33 @@ def import_replies(store: Store, path: Path) -> int:
         raise FormatError(f"the reply's signature is not {signer.name}'s (forged, damaged, or "
                           "signed with a key the team has replaced); nothing was stored")
     header = read_header(io.BytesIO(reply.envelope))
-    if header.binding != Binding(cid, Origin.TEAM, item.position):
+    if header.binding != Binding(cid, item.origin, item.position):
         raise FormatError("the reply is bound to another conversation or place")
-    if item.position > store.conversations.reporter_items(cid):
+    # To the reporter, or to the person reported of one invitation: its first reader, and what
+    # it answers up to (FORMAT.md, "Reply file" and "The person reported").
+    if item.origin == Origin.TO_RESPONDENT:
+        invitation = store.invitations.get(item.invitation or "")
+        if invitation is None or invitation.conversation_id != cid or invitation.withdrawn:
+            raise FormatError("the reply is to an invitation this conversation does not have open "
+                              "(withdrawn, or of another conversation); nothing was stored")
+        first, held, to = invitation.public_key, store.conversations.respondent_items(cid), "the person reported"
+    else:
+        first, held, to = conversation.reporter_key, store.conversations.reporter_items(cid), "the reporter"
+    if item.position > held:
         raise FormatError("the reply answers items this server does not hold")
     # The author signed whom the envelope is sealed to (a SealedBox names no one): a reply
     # written from an export made before a key was replaced goes to the old key, and is refused.
-    readers = [conversation.reporter_key, *(r.public_key for r in recipients)]
+    readers = [first, *(r.public_key for r in recipients)]
     if len(header.stanzas) != len(readers) or proof.readers != readers_digest(readers):
-        raise FormatError(f"reply {item.id} is not sealed to the reporter and the keys this "
+        raise FormatError(f"reply {item.id} is not sealed to {to} and the keys this "
                           "conversation's responders have today (a key was replaced, or the team "
                           "changed, since the export it was written from): write it again from a "
                           "fresh export; nothing was stored")
     if any(i.id == item.id for i in store.conversations.items(cid)):
         raise FormatError(f"reply {item.id} has been imported already")
-    store.conversations.add_items(cid, Origin.TEAM, [_stage(store, reply.envelope, header.size, item.id,
-                                         json.dumps(proof.to_json(), sort_keys=True))])
+    store.conversations.add_items(cid, item.origin, [_stage(store, reply.envelope, header.size, item.id,
+                                         json.dumps(proof.to_json(), sort_keys=True))],
+                                  invitation_id=item.invitation)
     return 1
 
 

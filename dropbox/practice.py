@@ -16,6 +16,7 @@ from dropbox.languages import LANGUAGES
 
 PRACTICE_FILE = "code-of-practice.toml"
 EXAMPLE = Path(__file__).parent / "examples" / PRACTICE_FILE
+RESPONDENT_PART = "for_the_person_reported"
 
 
 class PracticeError(ValueError):
@@ -44,6 +45,9 @@ class Practice:
     behaviours: tuple[Text, ...]
     not_acted_on: tuple[Text, ...]
     process: tuple[Text, ...]
+    # What the person reported reads when invited to respond (respondent.py); an instance's copy
+    # made before this section existed shows the example's.
+    for_the_person_reported: tuple[Text, ...] = ()
 
     def organisation(self, responder: str) -> str:
         return dict(self.organisations).get(responder, "")
@@ -62,8 +66,11 @@ class Practice:
                 or not all(isinstance(v, str) for v in organisations.values()):
             raise PracticeError(f"{PRACTICE_FILE}: `community` is a name and `organisations` "
                                 "maps responder names to organisations")
+        respondent = RESPONDENT_PART
+        if respondent not in record and Path(path) != EXAMPLE:
+            record[respondent] = read_toml(EXAMPLE)[respondent]
         return cls(record["community"], tuple(organisations.items()),
-                   *(_texts(record, part) for part in ("behaviours", "not_acted_on", "process")))
+                   *(_texts(record, part) for part in ("behaviours", "not_acted_on", "process", respondent)))
 
 
 def _texts(record: dict, part: str) -> tuple[Text, ...]:

@@ -35,7 +35,7 @@ reporter = Blueprint("reporter", __name__)
 # The pages that take files, the one place they are named: their bodies may be large and are
 # sealed as they arrive (the channel finds their paths from these), under the limits of
 # Settings (submission_stream.Limits); every other body is at most a form's text.
-SUBMISSIONS = frozenset({"reporter.report", "reporter.conversation"})
+SUBMISSIONS = frozenset({"reporter.report", "reporter.conversation", "respondent.respond"})
 
 PENDING = "pending_identity"
 # How long a new codename is kept in server memory for the reporter to write it down; it
@@ -394,7 +394,8 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
                        dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
-    items = store.conversations.items(current.id)
+    # The reporter's and the team's to them: nothing of the person reported's, nor of an invitation.
+    items = [i for i in store.conversations.items(current.id) if i.origin in (Origin.REPORTER, Origin.TEAM)]
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
     return render_template("conversation.html", form=form, items=items, replies=replies,
                            conversation=current, sent=request.args.get("sent"),

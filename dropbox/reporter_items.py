@@ -85,10 +85,10 @@ def seal_report(report: Report, reporter_key: PublicKey):
 
 
 def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
-                     position: int, max_files: int) -> list[StagedItem]:
+                     position: int, max_files: int, origin: Origin = Origin.REPORTER) -> list[StagedItem]:
     """Seal `first` (the report or a typed message, if any) and every uploaded file to
-    `recipients`, each bound to the conversation and its place after the reporter's
-    `position` earlier items."""
+    `recipients`, each bound to the conversation and its place after `origin`'s (the reporter's,
+    or the person reported's) `position` earlier items."""
     keys = [r.public_key for r in recipients]
     uploads = [f for f in request.files.getlist("files") if f.filename]
     if len(uploads) > max_files:
@@ -96,7 +96,7 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
     if not keys:
         abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys, Binding(conversation_id, Origin.REPORTER, position + n))
+    return [sink.claim(keys, Binding(conversation_id, origin, position + n))
             for n, sink in enumerate(sinks)]
 
 

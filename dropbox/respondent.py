@@ -119,11 +119,10 @@ def _page(invitation: Invitation, form: FollowUpForm, status: int):
     items = store.conversations.items(invitation.conversation_id)
     # Only this invitation's: the team's words to it, and what it sent (never shown again).
     mine = [i for i in items if i.invitation_id == invitation.id]
-    messages = [(i, decrypt_reply(store, i, secret)) for i in mine if i.origin == Origin.TO_RESPONDENT]
-    sent = [i for i in mine if i.origin == Origin.RESPONDENT]
+    messages = {i.id: decrypt_reply(store, i, secret) for i in mine if i.origin == Origin.TO_RESPONDENT}
     language = str(get_locale())
     practice = _instance().config.practice
-    return render_template("respondent/respond.html", form=form, messages=messages, sent=sent,
+    return render_template("respondent/respond.html", form=form, messages=messages, mine=mine,
                            process=[t(language) for t in practice.for_the_person_reported],
                            invitation=invitation, just_sent=request.args.get("sent"),
                            sent_files=session.get(SENT, 0), dropped=_dropped_files(),

@@ -22,6 +22,7 @@ from deskclient import Login, add_user
 from formclient import FormClient, Page, open_report_form
 from stored import _stage
 from support.inprocess import URL, in_process
+from support.instance import set_settings
 from dropbox.app import create_app
 from dropbox.config import Config
 from dropbox.desk.app import create_desk_app
@@ -56,6 +57,10 @@ class Desk:
 
 @pytest.fixture
 def world(instance):
+    return _world(instance)
+
+
+def _world(instance):
     """The reporter site and the desk on one instance; alexandra and mario on the desk."""
     config = Config.load(instance)
     store = Store(config.database, config.store_dir, config.tmp_dir)
@@ -239,3 +244,32 @@ def test_the_server_refuses_a_message_to_the_person_reported_sealed_to_the_repor
     # The reporter's key opens nothing of it.
     with pytest.raises(FormatError), store.conversations.envelope(stored[0]) as stream:
         b"".join(open_envelope(stream, PrivateKey(bytes.fromhex(keys["reporter"]["secret_key"]))))
+
+
+@pytest.fixture
+def tight(instance):
+    """The reporter's limits made small: two failed logins a minute, two files a submission."""
+    set_settings(instance, login_failures_per_minute=2, max_files_per_submission=2)
+    return instance
+
+
+def test_the_person_reported_s_logins_share_the_reporters_budget_and_their_codename_still_passes(tight):
+    world = _world(tight)
+    _, conversation, _ = _report(world)
+    codename = _invite(world, conversation)
+    words = codename.split()
+    others = [w for w in ("abacus", "abide", "ability", "ablaze") if w != words[-1]][:3]
+    wrong = [" ".join([*words[:-1], w]) for w in others]  # well formed: each costs an argon2id run
+    statuses = [_respondent(world, guess)[1].status for guess in wrong]
+    assert statuses[:2] == [403, 403] and statuses[2] == 429
+    assert _respondent(world, codename)[1].status == 200  # its tag lets it past an empty budget
+
+
+def test_the_person_reported_s_uploads_have_the_reporters_limits(tight):
+    world = _world(tight)
+    _, conversation, _ = _report(world)
+    client, page = _respondent(world, _invite(world, conversation))
+    files = [("files", f"f{n}.txt", b"x") for n in range(3)]
+    refused = client.submit(page, "Send", fill={"message": "Three files."}, files=files)
+    assert refused.status in (400, 413) and "2" in refused.text
+    assert not [i for i in world["store"].conversations.items(conversation) if i.origin == Origin.RESPONDENT]

@@ -71,6 +71,10 @@ def test_the_person_reported_reads_the_team_s_words_and_responds_without_javascr
     assert len(codename.split()) == 8
     invitation = desk.page.locator("table.invitations tbody th code").first.inner_text()
     desk.axe_and_screenshot("desk-invitation")
+    desk.page.set_viewport_size({"width": 320, "height": 900})
+    assert desk.width() <= 320
+    desk.axe_and_screenshot("desk-invitation-320px")
+    desk.page.set_viewport_size({"width": 1280, "height": 900})
     first_words = f"A report names you. You may answer here, or not. {marker}"
     _write_to_them(server, airgap, tmp_path, conversation, invitation, first_words, "first")
 

@@ -79,7 +79,25 @@ def _desk_pages(data: Path, server) -> dict[str, str]:
     pages["nothing-new"] = client.get("bundle")
     client.get("bundle")
     pages["nothing-new"] = client.get("bundle")
-    return {f"desk-{name}": page.response.text for name, page in pages.items()}
+    # The person reported: invited on the desk, their pages on the reporter site (respondent.py).
+    pages["invitations"] = client.get(f"conversations/{first}/invitations")
+    pages["invitation-made"] = client.submit(pages["invitations"], "Make an invitation")
+    made = pages["invitation-made"].by_id("codename")
+    assert made is not None
+    theirs = {}
+    for language in ("en", "ar"):
+        respondent = FormClient(server.url)
+        respondent.get(f"/language/{language}?next=/")
+        theirs[f"{language}-login"] = respondent.get("/respond/")
+        theirs[f"{language}-login-refused"] = respondent.submit(theirs[f"{language}-login"], "",
+                                                                 fill={"codename": "not a codename"})
+        theirs[f"{language}-page"] = respondent.submit(theirs[f"{language}-login"], "",
+                                                       fill={"codename": made.text().strip()})
+        theirs[f"{language}-sent"] = respondent.submit(theirs[f"{language}-page"], "", fill={
+            "message": "my side"}, files=[("files", "a.txt", b"a")])
+        theirs[f"{language}-refused"] = respondent.submit(theirs[f"{language}-page"], "", fill={"message": ""})
+    return {**{f"desk-{name}": page.response.text for name, page in pages.items()},
+            **{f"respondent-{name}": page.response.text for name, page in theirs.items()}}
 
 
 def test_every_reporter_and_desk_page_passes_the_nu_html_checker(tmp_path, airgap):

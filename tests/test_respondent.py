@@ -273,3 +273,15 @@ def test_the_person_reported_s_uploads_have_the_reporters_limits(tight):
     refused = client.submit(page, "Send", fill={"message": "Three files."}, files=files)
     assert refused.status in (400, 413) and "2" in refused.text
     assert not [i for i in world["store"].conversations.items(conversation) if i.origin == Origin.RESPONDENT]
+
+
+def test_a_deleted_conversation_takes_its_invitations_with_it(world):
+    _, conversation, _ = _report(world)
+    codename = _invite(world, conversation)
+    client, page = _respondent(world, codename)
+    client.submit(page, "Send", fill={"message": "My account."})
+    world["store"].conversations.delete_conversation(conversation, "the reporter")
+    with sqlite3.connect(world["config"].database) as db:
+        assert db.execute("SELECT count(*) FROM invitations").fetchone()[0] == 0
+    assert client.get("/respond/answer").url.endswith("/respond/")
+    assert _respondent(world, codename)[1].status == 403

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _
+from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
 from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
 from keys.envelope import Origin
 from dropbox.forms import FollowUpForm, LoginForm, LogoutForm
-from dropbox.problems import BUSY
+from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
 from dropbox.reporter import _dropped_files, _files_refused, _fresh_session, _max_files, _room_for_one_more
 from dropbox.reporter_items import decrypt_reply, stage_submission, typed
@@ -127,6 +128,19 @@ def _page(invitation: Invitation, form: FollowUpForm, status: int):
                            invitation=invitation, just_sent=request.args.get("sent"),
                            sent_files=session.get(SENT, 0), dropped=_dropped_files(),
                            logout=LogoutForm()), status
+
+
+@respondent.errorhandler(CSRFError)
+def expired_form(error):
+    """A stale token on a response whose session lives: the form again, with their words in it
+    (the files cannot be kept by a browser, and are named to choose again)."""
+    invitation = _invited()
+    if request.endpoint != "respondent.respond" or invitation is None or request.method != "POST":
+        return render_template("problem.html", message=EXPIRED), 400
+    form = FollowUpForm(formdata=request.form)
+    form.form_errors.append(_("This form had expired, so nothing was sent yet. Everything you "
+                              "wrote is below: please send it again."))
+    return _page(invitation, form, 400)
 
 
 @respondent.post("/logout")

@@ -285,3 +285,15 @@ def test_a_deleted_conversation_takes_its_invitations_with_it(world):
         assert db.execute("SELECT count(*) FROM invitations").fetchone()[0] == 0
     assert client.get("/respond/answer").url.endswith("/respond/")
     assert _respondent(world, codename)[1].status == 403
+
+
+def test_a_response_with_a_stale_token_comes_back_with_its_words(world):
+    _, conversation, _ = _report(world)
+    client, page = _respondent(world, _invite(world, conversation))
+    form = page.form("Send")
+    data = [(n, "stale" if n == "csrf_token" else "My words." if n == "message" else v)
+            for n, v in form.defaults()]
+    answer = client.http.post(form.action, data=data, files=[("files", ("a.txt", b"a"))])
+    assert answer.status_code == 400
+    assert "My words." in answer.text and "nothing was sent yet" in answer.text and "a.txt" in answer.text
+    assert not [i for i in world["store"].conversations.items(conversation) if i.origin == Origin.RESPONDENT]

@@ -10,13 +10,20 @@ DEMO_TEAM := alexandra bahaa mario
 
 # Compiled message catalogues are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard dropbox/translations/*/LC_MESSAGES/messages.po))
-install: $(VENV)/.installed $(CATALOGUES) tests/browser/node_modules/.installed
+install: $(VENV)/.installed $(VENV)/.test-tools $(CATALOGUES) tests/browser/node_modules/.installed
 
-# The lock file pins every dependency by hash: the same bytes on every machine.
-$(VENV)/.installed: requirements/dev.lock setup.cfg pyproject.toml
+# The lock files pin every dependency by hash: the same bytes on every machine. Running needs
+# base.lock (what an operator installs) and build.lock (to install this tree in place); the
+# tests and linters come from dev.lock, which pins all of them the same way.
+PIP := $(VENV)/bin/pip install --quiet --disable-pip-version-check
+$(VENV)/.installed: requirements/base.lock requirements/build.lock setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) --require-hashes -r requirements/base.lock -r requirements/build.lock
+	$(PIP) --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.test-tools: requirements/dev.lock $(VENV)/.installed
+	$(PIP) --require-hashes -r requirements/dev.lock
 	touch $@
 
 %.mo: %.po | $(VENV)/.installed
@@ -40,13 +47,13 @@ instance/config.toml: | $(VENV)/.installed
 	for name in $(DEMO_TEAM); do \
 	  $(DROPBOX) keys new $$name --out demo-airgap --passphrase-file demo-airgap/passphrase.txt || exit 1; done
 	$(DROPBOX) keys trust $(foreach name,$(DEMO_TEAM),demo-airgap/$(name).pub) --trusted demo-airgap/trusted
-	$(DROPBOX) init --data instance
+	$(DROPBOX) init --data instance --demo
 	for name in $(DEMO_TEAM); do $(DROPBOX) team add $$name demo-airgap/$$name.pub --data instance || exit 1; done
 	@echo
 	@echo "Demo responder keys are in demo-airgap/ (passphrase: $$(cat demo-airgap/passphrase.txt))."
 	@echo "See the README, 'Try the whole loop', for what to do with them."
 
-run: install instance/config.toml
+run: $(VENV)/.installed $(CATALOGUES) instance/config.toml
 	$(DROPBOX) serve --data instance --port $(PORT)
 
 # ruff's rules and mypy's settings, and why each, are in pyproject.toml.
@@ -75,9 +82,12 @@ bench-attacks: install
 # The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
 # tree with the tools the lock pinned; catalogues are compiled into the wheel.
 DIST ?= dist
+# setuptools' thousand lines of progress are shown only if the build fails.
 dist: | $(VENV)/.installed
-	rm -rf build
-	$(VENV)/bin/python -c "import sys, setuptools.build_meta as b; out = sys.argv[1]; b.build_sdist(out); b.build_wheel(out)" $(DIST)
+	@rm -rf build
+	@log=$$(mktemp) && if $(VENV)/bin/python -c "import sys, setuptools.build_meta as b; out = sys.argv[1]; b.build_sdist(out); b.build_wheel(out)" $(DIST) >$$log 2>&1; \
+	  then rm -f $$log; else cat $$log; rm -f $$log; exit 1; fi
+	@echo "built into $(DIST)/:"
 	@ls -l $(DIST)
 
 clean:

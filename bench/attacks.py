@@ -34,7 +34,7 @@ MiB = 1 << 20
 
 def _init(rig: Rig, folder: Path) -> Path:
     data = folder / "instance"
-    dropbox("init", "--data", data)
+    dropbox("init", "--data", data, "--community", "Bench community")
     for name in ("ana", "bo"):
         dropbox("team", "add", name, rig.passphrase_file.parent / f"{name}.pub", "--data", data)
     return data

@@ -41,7 +41,7 @@ class Rig:
 
     def instance(self, name: str) -> Path:
         data = self.folder / name
-        dropbox("init", "--data", data)
+        dropbox("init", "--data", data, "--community", "Bench community")
         for responder in TEAM:
             dropbox("team", "add", responder, self.key(responder).with_suffix(".pub"), "--data", data)
         return data

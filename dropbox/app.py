@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import get_locale
 
-from dropbox.config import TAG_KEY_FILE, Config, InstanceError
+from dropbox.config import Config, InstanceError
 from dropbox.formlimits import BoundedFormRequest
-from dropbox.languages import LANGUAGES, direction, select_language
 from dropbox.problems import NOT_SAVED
 from dropbox.reporter import (CODENAME_SHOWN_SECONDS, CONVERSATION, SUBMISSIONS, UNCONFIRMED,
                               reporter, rescue, would_accept)
@@ -23,18 +21,16 @@ class SiteRequest(BoundedFormRequest, EncryptingRequest):
 
 def create_app(config: Config) -> Flask:
     if config.tag_key is None:  # logins could not be told from guesses (ratelimit.py)
-        raise InstanceError(f"instance at {config.data_dir} has no secrets/{TAG_KEY_FILE}: "
+        raise InstanceError(f"instance at {config.data_dir} has no {config.layout.tag_key}: "
                             f"`dropbox upgrade --data {config.data_dir}` makes it")
     app = build_app(__name__, config, service="site", cookie=COOKIE_NAME, request_class=SiteRequest,
                     upload_endpoints=SUBMISSIONS,
-                    locale_selector=select_language, session_owner=(CONVERSATION, INVITATION),
+                    session_owner=(CONVERSATION, INVITATION),
                     words_back=lambda: rescue(NOT_SAVED))
 
     @app.context_processor
-    def page_language():
-        language = str(get_locale())
-        return {"language": language, "direction": direction(language), "languages": LANGUAGES,
-                "quick_exit_url": config.settings.quick_exit_url}
+    def page_extras():
+        return {"quick_exit_url": config.settings.quick_exit_url, "demo": config.practice.demo}
     # New codenames waiting to be written down: the reporter site's alone.
     app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)

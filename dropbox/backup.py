@@ -18,7 +18,7 @@ target, and renames it into place only once the envelope's final chunk has authe
 a damaged, truncated or foreign file restores nothing.
 
 Anyone may hold a backup public key, so sealing says nothing of who made a backup. Each
-instance therefore signs its backups with a key of its own (`secrets/backup-signing-key`,
+instance therefore signs its backups with a key of its own (`Layout.backup_signing_key`,
 made by its first backup, carried by every backup so a restored instance keeps it): the
 signature covers the day and time the backup was made and everything after it. Restoring
 trusts the signer recorded beside the backup key (`NAME.seen`, written by the first restore
@@ -53,6 +53,7 @@ from nacl.public import PrivateKey, PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from dropbox import migrations
+from dropbox.layout import Layout
 from keys.atomic_files import atomic_file, fsync_folder, write_atomically
 from keys.envelope import (Binding, Origin, PayloadSealer, header_size, open_payload, read_header,
                            unwrap_file_key)
@@ -61,7 +62,6 @@ from keys.ids import id_path
 
 MAGIC = b"ODBXBAK"
 VERSION = 2
-SIGNING_KEY_FILE = "backup-signing-key"  # in secrets/: the instance's Ed25519 seed
 # made (u64, Unix seconds), the signer's public key, the signature (docs/FORMAT.md, "Backup").
 _SIGNED = struct.Struct(">Q32s64s")
 _SIGNATURE_CONTEXT = b"odbx-backup-v2\n"
@@ -71,10 +71,6 @@ _SIGNATURE_CONTEXT = b"odbx-backup-v2\n"
 MAX_DEPTH = 16
 MAX_NAME = 255
 MAX_TAR_HEADER = 64 * 1024
-DATABASE = "dropbox.sqlite3"
-# Top-level names never copied: the live database (copied through SQLite instead), its
-# journals, the server's scratch and a launched tor's state.
-LEFT_OUT = {DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}-journal", "tmp", "tor"}
 COPY_BYTES = 1024 * 1024
 
 
@@ -104,7 +100,7 @@ def made_text(made: int) -> str:
 
 def instance_signing_key(data_dir: Path) -> SigningKey:
     """The instance's backup signing key, made the first time it is needed."""
-    path = data_dir / "secrets" / SIGNING_KEY_FILE
+    path = Layout(data_dir).backup_signing_key
     try:
         if not path.exists():
             _create_once(path, secrets.token_bytes(32))
@@ -155,8 +151,8 @@ def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]
     """Write a sealed backup of the instance at `data_dir` to `out_path` (mode 0600), signed
     with the instance's backup signing key."""
     data_dir, out_path = Path(data_dir).resolve(), Path(out_path)
-    if not (data_dir / DATABASE).is_file():
-        raise BackupError(f"no instance database at {data_dir / DATABASE}")
+    if not Layout(data_dir).database.is_file():
+        raise BackupError(f"no instance database at {Layout(data_dir).database}")
     if out_path.exists():
         raise BackupError(f"{out_path} exists already; refusing to overwrite it")
     signing_key = instance_signing_key(data_dir)
@@ -187,16 +183,17 @@ def write_backup(data_dir: Path, out_path: Path, recipients: Sequence[PublicKey]
 
 
 def _add_instance(tar: tarfile.TarFile, data_dir: Path) -> Summary:
-    database = _database_snapshot(data_dir / DATABASE)
-    info = tarfile.TarInfo(DATABASE)
+    layout = Layout(data_dir)
+    database = _database_snapshot(layout.database)
+    info = tarfile.TarInfo(layout.database.name)
     info.size, info.mode = len(database), 0o600
     tar.addfile(info, io.BytesIO(database))
     files, total = 1, len(database)
     for folder, dirs, names in os.walk(data_dir):
         here = Path(folder)
         if here == data_dir:
-            dirs[:] = [d for d in dirs if d not in LEFT_OUT]
-            names = [n for n in names if n not in LEFT_OUT and not n.endswith(".partial")]
+            dirs[:] = [d for d in dirs if d not in layout.not_backed_up]
+            names = [n for n in names if n not in layout.not_backed_up and not n.endswith(".partial")]
         dirs.sort()
         for name in dirs:
             tar.addfile(_info(here / name, data_dir, os.stat(here / name)))
@@ -301,12 +298,13 @@ def restore_backup(backup: Path, data_dir: Path, secret_key: PrivateKey, seen: P
         except BadSignatureError:
             raise FormatError("its signature does not verify: changed, or not made by the "
                               "instance it names") from None
-        if not (staging / DATABASE).is_file() or not (staging / "config.toml").is_file():
+        restored = Layout(staging)
+        if not restored.database.is_file() or not restored.config.is_file():
             raise FormatError("the backup holds no instance")
         try:
-            migrations.check_database(staging / DATABASE)
+            migrations.check_database(restored.database)
         except migrations.MigrationError as exc:
-            raise FormatError(str(exc).replace(str(staging / DATABASE), "its database")) from None
+            raise FormatError(str(exc).replace(str(restored.database), "its database")) from None
         summary = replace(summary, dropped=_drop_incomplete(staging), made=made,
                           signer=signer_fingerprint(signer))
         try:
@@ -385,8 +383,9 @@ def _drop_incomplete(staging: Path) -> int:
     Only v0.1.0's columns and layout are assumed: a backup taken before an upgrade holds an
     older database, whose payloads may still lie flat in store/ (before `payloads_in_buckets`)."""
     from dropbox.storage import Store
-    store = Store(staging / DATABASE, staging / "store", staging / "tmp")
-    with closing(sqlite3.connect(staging / DATABASE)) as db:
+    layout = Layout(staging)
+    store = Store(layout.database, layout.store, layout.tmp)
+    with closing(sqlite3.connect(layout.database)) as db:
         items = db.execute("SELECT conversation_id, id FROM items").fetchall()
     folder = store.conversations.conversation_folder
     gone = sorted({conversation_id for conversation_id, item_id in items

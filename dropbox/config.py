@@ -1,17 +1,6 @@
 """The instance: one data directory, one typed config object loaded from it.
 
-Layout of a data directory (nothing else of ours is written anywhere; no symbolic links):
-    config.toml        settings a person may edit
-    code-of-practice.toml  what the reporter's pages and report form show
-    secrets/           peppers, the session-signing key, the codename tag key (ratelimit.py),
-                       the onion service keys and the backup signing key (made by the
-                       first backup), mode 0600
-    desk-access/       one `NAME.auth` per responder allowed to reach the desk onion
-    tor/               the launched tor's state (`serve --tor launch`)
-    dropbox.sqlite3    conversations, items (headers only), team
-    store/<ab>/<conv>/<item>  envelope payloads, ciphertext only (<ab>: the conversation id's
-                       first two hex digits, so no folder holds more than a few thousand entries)
-    tmp/               uploads being encrypted, journals of payloads being placed; emptied at start-up
+What lies where in a data directory is dropbox/layout.py's to say; `Config.layout` names it.
 """
 from __future__ import annotations
 
@@ -27,13 +16,11 @@ from keys.codename import Peppers, StretchCost
 from onion.client_auth import AccessList
 from onion.service_key import write_new_seed
 from dropbox.edited_file import EditedFileError, read_toml
-from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice, PracticeError
+from dropbox.layout import CONFIG_FILE, ONION_KEY_FILES, TAG_KEY_FILE, Layout
+from dropbox.practice import EXAMPLE, Practice, PracticeError
 
-CONFIG_FILE = "config.toml"
-PEPPER_FILE = "peppers"
-SESSION_KEY_FILE = "session-key"
-TAG_KEY_FILE = "codename-tag-key"  # made by an upgrade step, which `init` runs too
-ONION_KEY_FILES = {"site": "onion-site-key", "desk": "onion-desk-key"}
+__all__ = ["CONFIG_FILE", "ONION_KEY_FILES", "TAG_KEY_FILE", "Config", "InstanceError", "Settings",
+           "create_instance"]
 
 
 MIB_LIMIT = 1 << 30  # a pebibyte in MiB: more than any disk, less than anything overflows
@@ -64,6 +51,10 @@ class Settings:
     max_message_chars: int = _within(50_000, 1, 10_000_000)
     max_files_per_submission: int = _within(20, 1, 1000)
     max_file_mib: int = _within(2048, 1, MIB_LIMIT)
+    # What a reply file may carry besides its text (docs/FORMAT.md, "Reply files' attachments"),
+    # in envelope bytes: the import holds a reply file in memory.
+    reply_file_max_mib: int = _within(10, 1, 1024)
+    reply_files_max_mib: int = _within(25, 1, 4096)
     # Request bodies that reach the disk (uploads, large forms) are admitted only while this
     # much space stays free in the data directory, and while all bodies being received at
     # once add up to at most max_bytes_in_flight_mib; past either, 507 before reading.
@@ -180,28 +171,32 @@ class Config:
     tag_key: bytes | None = field(repr=False)
 
     @property
+    def layout(self) -> Layout:
+        return Layout(self.data_dir)
+
+    @property
     def database(self) -> Path:
-        return self.data_dir / "dropbox.sqlite3"
+        return self.layout.database
 
     @property
     def store_dir(self) -> Path:
-        return self.data_dir / "store"
+        return self.layout.store
 
     @property
     def tmp_dir(self) -> Path:
-        return self.data_dir / "tmp"
+        return self.layout.tmp
 
     def onion_key_file(self, service: str) -> Path:
         """The secret key of the reporter site's ("site") or the desk's ("desk") onion."""
-        return self.data_dir / "secrets" / ONION_KEY_FILES[service]
+        return self.layout.onion_key(service)
 
     @property
     def desk_access(self) -> AccessList:
-        return AccessList(self.data_dir / "desk-access")
+        return AccessList(self.layout.desk_access)
 
     @property
     def tor_dir(self) -> Path:
-        return self.data_dir / "tor"
+        return self.layout.tor
 
     @property
     def desk_key(self) -> bytes:
@@ -219,15 +214,15 @@ class Config:
     @classmethod
     def load(cls, data_dir: Path) -> Config:
         data_dir = Path(data_dir).resolve()
-        if not (data_dir / CONFIG_FILE).is_file():
+        layout = Layout(data_dir)
+        if not layout.config.is_file():
             raise InstanceError(f"no instance at {data_dir}: run `dropbox init --data {data_dir}` first")
         try:
-            settings = Settings.from_toml(data_dir / CONFIG_FILE)
-            pepper = (data_dir / "secrets" / PEPPER_FILE).read_bytes()
-            session_key = (data_dir / "secrets" / SESSION_KEY_FILE).read_bytes()
-            tag_file = data_dir / "secrets" / TAG_KEY_FILE
-            tag_key = tag_file.read_bytes() if tag_file.exists() else None
-            practice = Practice.load(data_dir / PRACTICE_FILE)
+            settings = Settings.from_toml(layout.config)
+            pepper = layout.peppers.read_bytes()
+            session_key = layout.session_key.read_bytes()
+            tag_key = layout.tag_key.read_bytes() if layout.tag_key.exists() else None
+            practice = Practice.load(layout.practice)
         except PracticeError as exc:
             raise InstanceError(str(exc)) from None
         except OSError as exc:
@@ -239,20 +234,25 @@ class Config:
         return cls(data_dir, settings, practice, Peppers(pepper[:32], pepper[32:]), session_key, tag_key)
 
 
-def create_instance(data_dir: Path) -> Path:
-    """Write a new instance's config and secrets; refuses to touch an existing one."""
+def create_instance(data_dir: Path, practice: str | None = None) -> Path:
+    """Write a new instance's config and secrets, and its code of practice (`practice`, the
+    example's if None); refuses to touch an existing one."""
     data_dir = Path(data_dir).resolve()
     if data_dir.exists() and any(data_dir.iterdir()):
         raise InstanceError(f"{data_dir} exists and is not empty; refusing to touch it")
-    (data_dir / "secrets").mkdir(parents=True, mode=0o700)
+    layout = Layout(data_dir)
+    layout.secrets.mkdir(parents=True, mode=0o700)
     os.chmod(data_dir, 0o700)
     peppers = Peppers.generate()
-    _write_secret(data_dir / "secrets" / PEPPER_FILE, peppers.lookup + peppers.key)
-    _write_secret(data_dir / "secrets" / SESSION_KEY_FILE, secrets.token_bytes(32))
-    for name in ONION_KEY_FILES.values():  # the addresses are the instance's own from the start
-        write_new_seed(data_dir / "secrets" / name)
-    (data_dir / CONFIG_FILE).write_text(Settings().to_toml(), "utf-8")
-    shutil.copyfile(EXAMPLE, data_dir / PRACTICE_FILE)
+    _write_secret(layout.peppers, peppers.lookup + peppers.key)
+    _write_secret(layout.session_key, secrets.token_bytes(32))
+    for service in ONION_KEY_FILES:  # the addresses are the instance's own from the start
+        write_new_seed(layout.onion_key(service))
+    layout.config.write_text(Settings().to_toml(), "utf-8")
+    if practice is None:
+        shutil.copyfile(EXAMPLE, layout.practice)
+    else:
+        layout.practice.write_text(practice, "utf-8")
     return data_dir
 
 

@@ -7,8 +7,9 @@ folder of such bundles, one per responder; the desk's "my bundle" is one. A
 bundle streams record by record, so it has no size limit a team can reach.
 
 Nothing here can decrypt anything: an export copies ciphertext; an import
-checks a reply's signature against the team's signing keys, its binding and
-its stanzas, and stores its ciphertext for the reporter.
+checks a reply's (and its files') or a note's signature against the team's
+signing keys, its binding and its stanzas, and stores its ciphertext: a reply
+for the reporter and the team, a note for the conversation's readers only.
 """
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from pathlib import Path
 
 from keys.atomic_files import atomic_file
 from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, InvitationEntry,
-                         ItemEntry, Proof, bundle_version, envelope_digest, read_reply_file, readers_digest)
+                         ItemEntry, Proof, ReplyFile, bundle_version, envelope_digest, read_reply_file,
+                         readers_digest)
 from keys.codename import desk_name
 from keys.envelope import Binding, Origin, read_header
 from keys.errors import FormatError
 from keys.responder import Responder
+from dropbox.config import Settings
 from dropbox.storage import Conversation, Item, StagedItem, Store, new_id, today
 
 BUNDLE_SUFFIX = ".odbx"
@@ -80,11 +83,19 @@ def _write(store: Store, out_path: Path, member: Responder, conversations: list[
     with atomic_file(out_path, 0o600) as out:
         writer = BundleWriter(out, Head("export", today(), member))
         for conversation in conversations:
-            items = grouped[conversation.id]
+            items = _with_report(store, conversation, grouped[conversation.id])
             for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
                 _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD],
                               designations[conversation.id][0])
         writer.close(excluded)
+
+
+def _with_report(store: Store, conversation: Conversation, items: list[Item]) -> list[Item]:
+    """`items` with the conversation's report first: `keys reply` checks the reporter's key
+    against the report, so a bundle holding only what is new (a colleague's reply) could not
+    be answered without it."""
+    report = store.conversations.report(conversation.id)
+    return items if report is None or items[0].id == report.id else [report, *items]
 
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,
@@ -105,9 +116,11 @@ def _write_record(store: Store, writer: BundleWriter, conversation: Conversation
 
 def _entry(item: Item) -> ItemEntry:
     binding = read_header(io.BytesIO(item.header)).binding  # None: stored by v0.1.0
-    proof = Proof.from_json(json.loads(item.proof)) if item.proof else None
+    stored = json.loads(item.proof) if item.proof else None
+    attached = None if stored is None else stored.pop("attached_to", None)
     return ItemEntry(item.id, item.envelope_size, item.origin,
-                     None if binding is None else binding.position, proof, item.invitation_id)
+                     None if binding is None else binding.position,
+                     None if stored is None else Proof.from_json(stored), attached, item.invitation_id)
 
 
 def signed_author(item: Item) -> str | None:
@@ -115,62 +128,112 @@ def signed_author(item: Item) -> str | None:
     return json.loads(item.proof)["author"] if item.proof else None
 
 
-def read_reply(path: Path):
-    """A version 2 reply file, read whole and checked; refuses a v0.1.0 one, saying why."""
+def attached_to(item: Item) -> str | None:
+    """The reply a file the team sent goes with (FORMAT.md, "Reply files' attachments")."""
+    return json.loads(item.proof).get("attached_to") if item.proof else None
+
+
+def read_reply(path: Path, settings: Settings) -> ReplyFile:
+    """A version 2 reply file (a reply with its files, or a note), read whole and checked
+    against `settings`' limits; refuses a v0.1.0 one, saying why."""
     with open(path, "rb") as stream:
         if bundle_version(stream) == 1:
             raise FormatError(V1_REPLY)
-        return read_reply_file(stream)
+        return read_reply_file(stream, settings.reply_file_max_mib << 20,
+                               settings.reply_files_max_mib << 20)
 
 
-def import_replies(store: Store, path: Path) -> int:
-    """Store the reply in one reply file, if its author may write it. Raises FormatError."""
-    reply = read_reply(path)
-    cid, item, proof = reply.conversation_id, reply.item, reply.item.proof
+def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
+    """Store the reply (and the files sent with it) or the note in one reply file, if its author
+    may write it; returns what was stored. Raises FormatError, storing nothing."""
+    reply = read_reply(path, settings)
+    cid, item = reply.conversation_id, reply.item
+    what = "note" if item.origin == Origin.NOTE else "reply"
     conversation = store.conversations.conversation(cid)
     if conversation is None:
         raise FormatError(f"conversation {cid} does not exist on this server")
     recipients = store.team.current_recipients(conversation.recipients)
-    signer = next((r for r in recipients if r.name == proof.author), None)
-    if signer is None:
-        raise FormatError(f"the reply is signed as {proof.author}, who is not a current "
-                          f"recipient of conversation {cid}; nothing was stored")
-    if signer.signing_key is None:
-        raise FormatError(f"{signer.name}'s team entry has no signing key: the operator runs "
-                          f"`dropbox team replace {signer.name} NEW.pub` with their upgraded key")
-    if not proof.verify(signer.signing_key, cid, item.id, item.position,
-                        envelope_digest(reply.envelope)):
-        raise FormatError(f"the reply's signature is not {signer.name}'s (forged, damaged, or "
-                          "signed with a key the team has replaced); nothing was stored")
-    header = read_header(io.BytesIO(reply.envelope))
-    if header.binding != Binding(cid, item.origin, item.position):
-        raise FormatError("the reply is bound to another conversation or place")
-    # To the reporter, or to the person reported of one invitation: its first reader, and what
-    # it answers up to (FORMAT.md, "Reply file" and "The person reported").
+    # A note is for the conversation's readers today, and for nobody else: not the reporter. A
+    # message to the person reported goes to their open invitation first (FORMAT.md, "The person
+    # reported"), a reply to the reporter's key.
+    readers = [*(r.public_key for r in recipients)]
     if item.origin == Origin.TO_RESPONDENT:
         invitation = store.invitations.get(item.invitation or "")
         if invitation is None or invitation.conversation_id != cid or invitation.withdrawn:
             raise FormatError("the reply is to an invitation this conversation does not have open "
                               "(withdrawn, or of another conversation); nothing was stored")
-        first, held, to = invitation.public_key, store.conversations.respondent_items(cid), "the person reported"
-    else:
-        first, held, to = conversation.reporter_key, store.conversations.reporter_items(cid), "the reporter"
-    if item.position > held:
-        raise FormatError("the reply answers items this server does not hold")
-    # The author signed whom the envelope is sealed to (a SealedBox names no one): a reply
-    # written from an export made before a key was replaced goes to the old key, and is refused.
-    readers = [first, *(r.public_key for r in recipients)]
-    if len(header.stanzas) != len(readers) or proof.readers != readers_digest(readers):
-        raise FormatError(f"reply {item.id} is not sealed to {to} and the keys this "
-                          "conversation's responders have today (a key was replaced, or the team "
-                          "changed, since the export it was written from): write it again from a "
-                          "fresh export; nothing was stored")
-    if any(i.id == item.id for i in store.conversations.items(cid)):
-        raise FormatError(f"reply {item.id} has been imported already")
-    store.conversations.add_items(cid, item.origin, [_stage(store, reply.envelope, header.size, item.id,
-                                         json.dumps(proof.to_json(), sort_keys=True))],
-                                  invitation_id=item.invitation)
-    return 1
+        readers.insert(0, invitation.public_key)
+    elif what == "reply":
+        readers.insert(0, conversation.reporter_key)
+    signer = _signer(item, recipients, cid, what)
+    known = {i.id for i in store.conversations.items(cid)}
+    every = [(item, reply.envelope), *reply.attachments]
+    for entry, sealed in every:  # all checked before anything is staged
+        if entry is not item and entry.proof is not None and entry.proof.author != signer.name:
+            raise FormatError(f"a file sent with the reply is signed by {entry.proof.author}, not by "
+                              f"the reply's author; nothing was stored")
+        _check_signed(store, entry, sealed, signer, cid, readers, known, what)
+        known.add(entry.id)
+    staged = []
+    for entry, sealed in every:
+        proof = entry.proof.to_json() if entry.proof is not None else {}
+        if entry.attached_to is not None:
+            proof["attached_to"] = entry.attached_to
+        staged.append(_stage(store, sealed, read_header(io.BytesIO(sealed)).size, entry.id,
+                             json.dumps(proof, sort_keys=True)))
+    store.conversations.add_items(cid, item.origin, staged, invitation_id=item.invitation)
+    return reply
+
+
+def stored(reply: ReplyFile) -> str:
+    """What an import stored, in words: "1 reply", "1 reply with 2 file(s)", "1 note"."""
+    if reply.item.origin == Origin.NOTE:
+        return "1 note"
+    return "1 reply" + (f" with {len(reply.attachments)} file(s)" if reply.attachments else "")
+
+
+def _signer(item: ItemEntry, recipients: tuple[Responder, ...], cid: str, what: str) -> Responder:
+    """The author of a reply or note: a recipient of the conversation today, with a signing key."""
+    assert item.proof is not None  # read_reply_file refuses an unsigned one
+    signer = next((r for r in recipients if r.name == item.proof.author), None)
+    if signer is None:
+        raise FormatError(f"the {what} is signed as {item.proof.author}, who is not a current "
+                          f"recipient of conversation {cid}; nothing was stored")
+    if signer.signing_key is None:
+        raise FormatError(f"{signer.name}'s team entry has no signing key: the operator runs "
+                          f"`dropbox team replace {signer.name} NEW.pub` with their upgraded key")
+    return signer
+
+
+def _check_signed(store: Store, entry: ItemEntry, sealed: bytes, signer: Responder, cid: str,
+                  readers: list, known: set[str], what: str) -> None:
+    """One item of a reply file, checked as FORMAT.md says, without reading it: its signature,
+    binding, place, readers (stanzas and the signed digest) and a new id."""
+    name = "a file sent with the reply" if entry.attached_to else f"the {what}"
+    assert entry.proof is not None and entry.position is not None and signer.signing_key is not None
+    if not entry.proof.verify(signer.signing_key, cid, entry.id, entry.position,
+                              envelope_digest(sealed), entry.signed, entry.attached_to):
+        raise FormatError(f"the signature of {name} is not {signer.name}'s (forged, damaged, or "
+                          "signed with a key the team has replaced); nothing was stored")
+    header = read_header(io.BytesIO(sealed))
+    if header.binding != Binding(cid, entry.origin, entry.position):
+        raise FormatError(f"{name} is bound to another conversation or place")
+    held = store.conversations.respondent_items(cid) if entry.origin == Origin.TO_RESPONDENT \
+        else store.conversations.reporter_items(cid)
+    if entry.position > held:
+        raise FormatError(f"{name} answers items this server does not hold")
+    # The author signed whom the envelope is sealed to (a SealedBox names no one): one written
+    # from an export made before a key was replaced goes to the old key, and is refused.
+    if len(header.stanzas) != len(readers) or entry.proof.readers != readers_digest(readers):
+        whom = "this conversation's responders" if what == "note" else \
+            "the person reported and the keys this conversation's responders have" \
+            if entry.origin == Origin.TO_RESPONDENT else \
+            "the reporter and the keys this conversation's responders have"
+        raise FormatError(f"{name} ({entry.id}) is not sealed to {whom} today (a key was replaced, "
+                          "the team changed, or it is sealed to someone else, since the export it "
+                          "was written from): write it again from a fresh export; nothing was stored")
+    if entry.id in known:
+        raise FormatError(f"{what} {entry.id} has been imported already")
 
 
 def _stage(store: Store, envelope: bytes, header_size: int, item_id: str, proof: str) -> StagedItem:

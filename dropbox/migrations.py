@@ -31,8 +31,8 @@ from pathlib import Path
 from collections.abc import Callable
 
 from dropbox.desk import upgrades as desk
-from dropbox.config import ONION_KEY_FILES, TAG_KEY_FILE
-from dropbox.practice import EXAMPLE, PRACTICE_FILE, Practice
+from dropbox.layout import ONION_KEY_FILES, Layout
+from dropbox.practice import EXAMPLE, Practice
 from dropbox.storage.schema import SCHEMA, VERSION
 from keys.atomic_files import fsync_folder, write_atomically
 from keys.envelope import ITEM_ORIGINS
@@ -49,12 +49,12 @@ def complete_data_directory(db: sqlite3.Connection, data_dir: Path | None) -> No
     had an address of its own). Nothing present is touched, so v0.1.0's addresses stay."""
     if data_dir is None:
         return
-    practice = data_dir / PRACTICE_FILE
-    if not practice.exists():
-        shutil.copyfile(EXAMPLE, practice)
-    for name in ONION_KEY_FILES.values():
-        if not (data_dir / "secrets" / name).exists():
-            write_new_seed(data_dir / "secrets" / name)
+    layout = Layout(data_dir)
+    if not layout.practice.exists():
+        shutil.copyfile(EXAMPLE, layout.practice)
+    for service in ONION_KEY_FILES:
+        if not layout.onion_key(service).exists():
+            write_new_seed(layout.onion_key(service))
 
 
 def _has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
@@ -101,7 +101,7 @@ def payloads_in_buckets(db: sqlite3.Connection, data_dir: Path | None) -> None:
     run again and moves the rest (a bucket's name is two characters, a conversation's an id)."""
     if data_dir is None:
         return
-    store = data_dir / "store"
+    store = Layout(data_dir).store
     if not store.is_dir():
         return
     buckets = set()
@@ -120,7 +120,7 @@ def drop_payloads_no_row_names(db: sqlite3.Connection, data_dir: Path | None) ->
     deletion reaches it, and it stayed for ever. Remove every file no item names (and folders
     left empty); since then a journal of what is being placed lets start-up do this."""
     named = set(db.execute("SELECT conversation_id, id FROM items").fetchall())
-    store = data_dir / "store" if data_dir else None
+    store = Layout(data_dir).store if data_dir else None
     if store is None or not store.is_dir():
         return
     # Only the layout's own folders (a bucket, then a conversation's id): anything else
@@ -163,7 +163,7 @@ def practice_says_what_the_code_says(db: sqlite3.Connection, data_dir: Path | No
     The new file is written beside the old and renamed over it, so a crash leaves one whole."""
     if data_dir is None:
         return
-    path = data_dir / PRACTICE_FILE
+    path = Layout(data_dir).practice
     if not path.exists():
         return
     today = next(t for t in Practice.load(EXAMPLE).process if t.id == "contact-accused")
@@ -190,7 +190,7 @@ def tag_codenames_for_the_login_budget(db: sqlite3.Connection, data_dir: Path | 
     db.execute("CREATE INDEX IF NOT EXISTS conversations_by_codename_tag ON conversations(codename_tag)")
     if data_dir is None:
         return
-    key = data_dir / "secrets" / TAG_KEY_FILE
+    key = Layout(data_dir).tag_key
     if not key.exists():  # a key already there has tagged conversations: it stays
         write_atomically(key, secrets.token_bytes(32), 0o600)
 
@@ -224,6 +224,11 @@ def items_of_every_origin(db: sqlite3.Connection, data_dir: Path | None) -> None
         db.execute("PRAGMA writable_schema = OFF")
     if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
         raise MigrationError("the items table is damaged after its CHECK was removed")
+def items_keep_a_receipt_for_their_reporter(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Each item of a reporter's may keep a receipt sealed to the reporter's key
+    (`dropbox.receipts`). Items sent before have none, and show as they did."""
+    if not _has_column(db, "items", "receipt"):
+        db.execute("ALTER TABLE items ADD COLUMN receipt BLOB")
 
 
 def invitations_for_the_person_reported(db: sqlite3.Connection, data_dir: Path | None) -> None:
@@ -264,13 +269,41 @@ STEPS: tuple[Step, ...] = (
     desk.step_name_every_conversation,
     tag_codenames_for_the_login_budget,
     items_of_every_origin,
+    desk.step_desk_responders_language,
+    items_keep_a_receipt_for_their_reporter,
     invitations_for_the_person_reported,
 )
+
+# What each step did, in words an operator reads in `dropbox upgrade`'s output.
+DONE: dict[Step, str] = {
+    desk.step_desk_names_from_curated_list:
+        "gave each conversation the two-word name `keys open` prints",
+    desk.step_desk_deletions_wait: "made deletions asked for on the desk wait, so they can be cancelled",
+    desk.step_desk_reply_uploaders: "recorded who uploaded each reply on the desk",
+    complete_data_directory: "added the code of practice and onion keys the instance lacked",
+    step_signing_keys_and_reply_proofs: "made room for responders' signing keys and signed replies",
+    index_what_queries_filter_on: "sped up the lookups the desk and housekeeping make",
+    recipients_by_name: "listed each conversation's responders by name, for the desk",
+    payloads_in_buckets: "sorted the stored files into 256 folders",
+    index_items_by_day: "sped up finding reports no one has downloaded",
+    practice_says_what_the_code_says:
+        "corrected the example code of practice's words about contacting the person reported",
+    drop_payloads_no_row_names: "removed stored files a crash had left without a record",
+    desk.step_name_every_conversation: "named every conversation the desk had not listed yet",
+    tag_codenames_for_the_login_budget:
+        "prepared each conversation to be recognised at login during a flood of wrong codenames",
+    items_of_every_origin: "let conversations hold items from new parties, such as team notes",
+    desk.step_desk_responders_language: "gave each desk account the language its pages and mail use",
+    items_keep_a_receipt_for_their_reporter: "made room for the receipts reporters see of what arrived",
+    invitations_for_the_person_reported: "made room for inviting the person reported to respond",
+}
 
 CURRENT = VERSION
 if len(STEPS) != VERSION:
     raise ImportError(f"dropbox.migrations has {len(STEPS)} steps, but storage.schema.VERSION is "
                       f"{VERSION}: a new step raises VERSION with it")
+if set(DONE) != set(STEPS):
+    raise ImportError("every step in dropbox.migrations.STEPS says in DONE what it did")
 
 
 def version(db: sqlite3.Connection) -> int:
@@ -391,6 +424,11 @@ def upgrade(db: sqlite3.Connection, data_dir: Path | None, steps: tuple[Step, ..
             raise
         applied.append(step.__name__)
     return applied
+
+
+def what_it_did(step_name: str) -> str:
+    """The plain words for a step `upgrade` applied."""
+    return next(words for step, words in DONE.items() if step.__name__ == step_name)
 
 
 class MigrationError(Exception):

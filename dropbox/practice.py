@@ -8,13 +8,15 @@ language the site speaks; a missing language falls back to English.
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from dropbox.edited_file import EditedFileError, read_toml
 from dropbox.languages import LANGUAGES
+from dropbox.layout import PRACTICE_FILE
 
-PRACTICE_FILE = "code-of-practice.toml"
 EXAMPLE = Path(__file__).parent / "examples" / PRACTICE_FILE
 RESPONDENT_PART = "for_the_person_reported"
 
@@ -45,9 +47,16 @@ class Practice:
     behaviours: tuple[Text, ...]
     not_acted_on: tuple[Text, ...]
     process: tuple[Text, ...]
+    demo: bool = False  # `dropbox init --demo`: every page says it is a demonstration
     # What the person reported reads when invited to respond (respondent.py); an instance's copy
     # made before this section existed shows the example's.
     for_the_person_reported: tuple[Text, ...] = ()
+
+    def presents_the_example(self) -> bool:
+        """Whether this is still the example's community and team, which a real instance must
+        replace before it serves: its reporters would be told to write to another community."""
+        example = Practice.load(EXAMPLE)
+        return (self.community, self.organisations) == (example.community, example.organisations)
 
     def organisation(self, responder: str) -> str:
         return dict(self.organisations).get(responder, "")
@@ -66,11 +75,35 @@ class Practice:
                 or not all(isinstance(v, str) for v in organisations.values()):
             raise PracticeError(f"{PRACTICE_FILE}: `community` is a name and `organisations` "
                                 "maps responder names to organisations")
-        respondent = RESPONDENT_PART
-        if respondent not in record and Path(path) != EXAMPLE:
-            record[respondent] = read_toml(EXAMPLE)[respondent]
-        return cls(record["community"], tuple(organisations.items()),
-                   *(_texts(record, part) for part in ("behaviours", "not_acted_on", "process", respondent)))
+        if not isinstance(record.get("demo", False), bool):
+            raise PracticeError(f"{PRACTICE_FILE}: `demo` is true or false")
+        if RESPONDENT_PART not in record and Path(path) != EXAMPLE:
+            record[RESPONDENT_PART] = read_toml(EXAMPLE)[RESPONDENT_PART]
+        behaviours, not_acted_on, process, respondent = (
+            _texts(record, part) for part in ("behaviours", "not_acted_on", "process", RESPONDENT_PART))
+        return cls(record["community"], tuple(organisations.items()), behaviours, not_acted_on, process,
+                   demo=record.get("demo", False), for_the_person_reported=respondent)
+
+
+def practice_for(community: str | None, organisations: dict[str, str], demo: bool = False) -> str:
+    """The example's text with this community's name and its responders' organisations in place
+    of the example's (None keeps the example's community), and `demo = true` for a demo."""
+    text = EXAMPLE.read_text("utf-8")
+
+    def head(found: re.Match) -> str:
+        line = f"community = {_string(community)}\n" if community is not None else found.group(0)
+        return line + ("demo = true\n" if demo else "")
+    text = re.sub(r"^community = .*\n", head, text, count=1, flags=re.M)
+    if community is not None:
+        table = "".join(f"{_string(name)} = {_string(org)}\n" for name, org in organisations.items())
+        text = re.sub(r"^\[organisations\]\n(?:[^\n\[#]+ = .*\n)*", lambda _: "[organisations]\n" + table,
+                      text, count=1, flags=re.M)
+    return text
+
+
+def _string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's for these characters)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _texts(record: dict, part: str) -> tuple[Text, ...]:

@@ -2,10 +2,10 @@
 
 Every reporter arrives through tor, so per-address limits mean nothing: the
 budget is shared by all. It refills steadily, and a guesser gets a few dozen
-tries a minute against a codename of over 90 bits. But well-formed wrong
-codenames (words of the public list) spend it as fast as it refills, and a
-queue would not help: with everyone on one address, any queue a guesser can
-join, they can fill. So a codename that has a conversation is recognised
+tries a minute against a codename of 101.96 bits (90.47 if made before the
+curated list). But well-formed wrong codenames (words of the public list)
+spend it as fast as it refills, and a queue would not help: with everyone on
+one address, any queue a guesser can join, they can fill. So a codename that has a conversation is recognised
 without an argon2id run and let through whatever the budget: each
 conversation stores a 3-byte keyed tag of its codename (`codename_tag`, under
 `secrets/codename-tag-key`), set when it is made and at each login, so it
@@ -15,7 +15,7 @@ the budget as before; a wrong guess shares a tag with one of n conversations
 with a chance of n in 2^24 (one in 16,800 for a thousand), and then costs one
 argon2id run outside the budget. A tag is a filter, not an identifier: the
 tags tell a guesser online only whether a guess shares one (an argon2id run
-takes longer than a 429): 24 bits of some codename, of over 90.
+takes longer than a 429): 24 bits of some codename's 101.96.
 """
 from __future__ import annotations
 

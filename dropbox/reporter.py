@@ -10,25 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, send_file, session,
+                   url_for)
+from flask_babel import get_locale, gettext as _, ngettext
 from flask_wtf.csrf import CSRFError
 from nacl.public import PrivateKey
 from werkzeug.datastructures import MultiDict
 
 from keys import codename as codenames
 from keys.envelope import Origin
+from keys.errors import FormatError
 from dropbox.drafts import FOLLOW_UP, REPORT, Draft
 from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginForm, LogoutForm,
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
-from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE
+from dropbox.languages import SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
-from dropbox.redirects import page_of_this_app
-from dropbox.reporter_items import decrypt_reply, report_from, seal_report, stage_submission, typed
+from dropbox.receipts import Receipt
+from dropbox.exports import attached_to
+from dropbox.reporter_items import (decrypt_reply, reply_file, reply_file_body, report_from, seal_report,
+                                      stage_submission, typed)
 from dropbox.sessions import MemorySession, MemorySessions
 from dropbox.storage import Conversation
+from dropbox.storage.conversations import REPORTER
 from dropbox.uploads import upload_request
 
 reporter = Blueprint("reporter", __name__)
@@ -138,9 +143,7 @@ def index():
 @reporter.get("/language/<code>")
 def choose_language(code: str):
     """A plain link changes the language for the rest of the visit."""
-    if code in LANGUAGES:
-        session[LANGUAGE] = code
-    return redirect(page_of_this_app(request.args.get("next", ""), "reporter.index"))
+    return remember_choice(code, "reporter.index")
 
 
 @reporter.post("/start")
@@ -287,7 +290,7 @@ def _draft_in_hand() -> Draft | None:
 @reporter.errorhandler(CSRFError)
 def expired_form(error):
     """A stale token on a report or follow-up: its words come back; anything else, a plain page."""
-    return rescue() or (render_template("problem.html", message=EXPIRED), 400)
+    return rescue() or (render_template("problem.html", message=EXPIRED, problem=True), 400)
 
 
 @reporter.route("/report", methods=["GET", "POST"])
@@ -309,7 +312,7 @@ def report():
     conversation_id = _instance().store.conversations.new_conversation_id()
     staged = stage_submission(seal_report(report_from(form, _instance().config.practice),
                                           secret.public_key),
-                              recipients, conversation_id, 0, _max_files())
+                              recipients, conversation_id, 0, _max_files(), secret.public_key)
     _instance().store.conversations.create_conversation(
         pending["lookup_id"], secret.public_key, recipients, staged, conversation_id,
         bytes.fromhex(pending["tag"]))
@@ -341,6 +344,8 @@ def login():
     config, budget = _instance().config, _instance().login_failures
     conversations = _instance().store.conversations
     phrase = codenames.normalize(form.codename.data)
+    if phrase is None and _misread(form):
+        return render_template("login.html", form=form, draft=draft), 400
     tag = phrase and codename_tag(phrase, config.tag_key)
     # Only a guess that costs an argon2id run spends the shared budget: junk that is not
     # a codename of the list's words costs nothing, so it must not lock reporters out either;
@@ -365,6 +370,22 @@ def login():
     return redirect(url_for("reporter.conversation"))
 
 
+def _misread(form: LoginForm) -> bool:
+    """Say which typed words no codename holds, or that the count is wrong, when either is so.
+    Read from the word list alone: nothing here depends on whether a report exists."""
+    typed = form.codename.data
+    for place, word in codenames.unknown_words(typed):
+        form.codename.errors.append(_("Word %(place)d, “%(word)s”, is not one of the words codenames "
+                                      "are made of. Check it against what you wrote down.",
+                                      place=place, word=word))
+    count = codenames.word_count(typed)
+    if count not in (codenames.WORDS, codenames.LEGACY_WORDS):
+        form.codename.errors.append(ngettext("A codename has eight words: %(num)d word was read.",
+                                             "A codename has eight words: %(num)d words were read.",
+                                             count))
+    return bool(form.codename.errors)
+
+
 @reporter.route("/conversation", methods=["GET", "POST"])
 def conversation():
     current = _logged_in()
@@ -381,7 +402,7 @@ def conversation():
         position = store.conversations.reporter_items(current.id)
         staged = stage_submission(request.seal_message(text) if text and text.strip() else None,
                                   store.team.current_recipients(current.recipients), current.id, position,
-                                  _max_files())
+                                  _max_files(), current.reporter_key)
         if staged:
             store.conversations.add_items(current.id, Origin.REPORTER, staged, first_position=position)
             session[FILES_SENT] = len(staged) - (1 if text and text.strip() else 0)
@@ -394,16 +415,57 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
                        dropped: list[str] | None = None):
     secret = PrivateKey(bytes.fromhex(session[SECRET]))
     store = _instance().store
-    # The reporter's and the team's to them: nothing of the person reported's, nor of an invitation.
-    items = [i for i in store.conversations.items(current.id) if i.origin in (Origin.REPORTER, Origin.TEAM)]
+    items, files = [], dict[str, list]()
+    for item in store.conversations.items(current.id, reporter_sees=True):
+        tied = attached_to(item) if item.origin == Origin.TEAM else None
+        if tied is None:
+            items.append(item)
+        elif (sent := reply_file(store, item, secret)) is not None:
+            files.setdefault(tied, []).append(sent)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
-    return render_template("conversation.html", form=form, items=items, replies=replies,
+    receipts = {item.id: Receipt.open(item.receipt, secret) for item in items if item.origin == Origin.REPORTER}
+    return render_template("conversation.html", form=form, items=items, replies=replies, receipts=receipts,
+                           files=files,
                            conversation=current, sent=request.args.get("sent"),
-                           deletion_day=deletion_day(current.last_activity,
-                                                     _instance().config.settings.retention_days),
+                           deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),
                            dropped=_dropped_files() if dropped is None else dropped,
                            logout=LogoutForm()), status
+
+
+@dataclass(frozen=True)
+class ComingDeletion:
+    day: str
+    asked_by_team: bool  # a responder asked on the desk; else retention, after a quiet spell
+
+
+def _coming_deletion(current: Conversation) -> ComingDeletion | None:
+    """The deletion that happens first if nothing more happens: a responder's request or
+    retention, whichever is due sooner (a message from the reporter stops both)."""
+    retention = deletion_day(current.last_activity, _instance().config.settings.retention_days)
+    asked = _instance().store.desk.deletion_due(current.id)
+    if asked is not None and (retention is None or asked < retention):
+        return ComingDeletion(asked, True)
+    return None if retention is None else ComingDeletion(retention, False)
+@reporter.get("/conversation/files/<item_id>")
+def reply_file_download(item_id: str):
+    """A file the team sent with a reply, decrypted as it is sent: only to the reporter logged in
+    to its conversation, and only a file tied to a reply (never a note, never another's item)."""
+    current = _logged_in()
+    if current is None:
+        _fresh_session()
+        return redirect(url_for("reporter.login"))
+    store = _instance().store
+    item = next((i for i in store.conversations.items(current.id, reporter_sees=True)
+                 if i.id == item_id and i.origin == Origin.TEAM and attached_to(i)), None)
+    if item is None:
+        abort(404)
+    try:
+        name, body = reply_file_body(store, item, PrivateKey(bytes.fromhex(session[SECRET])))
+    except (FormatError, OSError):
+        abort(404)
+    return send_file(body, mimetype="application/octet-stream", as_attachment=True,  # type: ignore[arg-type]
+                     download_name=name, etag=False, last_modified=None, max_age=0)
 
 
 @reporter.route("/delete", methods=["GET", "POST"])
@@ -416,7 +478,7 @@ def delete():
     form = DeleteForm()
     if not form.validate_on_submit():
         return render_template("delete.html", form=form)
-    _instance().store.conversations.delete_conversation(current.id, "the reporter")
+    _instance().store.conversations.delete_conversation(current.id, REPORTER)
     _fresh_session()
     return render_template("delete.html", deleted=True)
 

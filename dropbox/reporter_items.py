@@ -7,7 +7,9 @@ envelope and what comes out of one, so a change to either is made in one place.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from flask import abort, request
 from flask_babel import force_locale
@@ -17,13 +19,13 @@ from keys.envelope import Binding, Origin, open_envelope
 from keys.errors import FormatError
 from keys.items import Answer, ItemMeta, Report, split_item
 from keys.responder import Responder
-from keys.safe_text import visible
+from keys.safe_text import sanitise_name, visible
 from dropbox.exports import signed_author
 from dropbox.forms import ReportForm
 from dropbox.languages import LANGUAGES
 from dropbox.practice import Practice
 from dropbox.problems import refusal
-from dropbox.storage import StagedItem, Store, today
+from dropbox.storage import EnvelopeStream, Item, StagedItem, Store, today
 from dropbox.submission_stream import TOO_MANY_FILES
 from dropbox.uploads import upload_request
 
@@ -33,6 +35,36 @@ class Reply:
     date: str
     author: str
     text: str  # as `keys open` shows it: controls and bidi marks escaped (keys/safe_text.py)
+
+
+@dataclass(frozen=True)
+class ReplyFile:
+    """A file the team sent with a reply, as the reporter's page lists it."""
+    item_id: str
+    name: str  # sanitised as `keys open` names an attachment
+    size: int  # the envelope's bytes: what the server knows, a little more than the file
+
+
+class _Body:
+    """The decrypted body of an item as a file object for `send_file`: each chunk authenticates
+    as it is read, so a damaged envelope ends the download there."""
+
+    def __init__(self, chunks: Iterator[bytes], payload: BinaryIO):
+        self._chunks, self._buffer, self._payload = chunks, b"", payload
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        cut = len(self._buffer) if size < 0 else size
+        data, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return data
+
+    def close(self) -> None:
+        self._chunks = iter(())
+        self._payload.close()
 
 
 def typed(text: str) -> str:
@@ -85,10 +117,12 @@ def seal_report(report: Report, reporter_key: PublicKey):
 
 
 def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
-                     position: int, max_files: int, origin: Origin = Origin.REPORTER) -> list[StagedItem]:
+                     position: int, max_files: int, reporter_key: PublicKey,
+                     origin: Origin = Origin.REPORTER) -> list[StagedItem]:
     """Seal `first` (the report or a typed message, if any) and every uploaded file to
     `recipients`, each bound to the conversation and its place after `origin`'s (the reporter's,
-    or the person reported's) `position` earlier items."""
+    or the person reported's) `position` earlier items, with its receipt sealed to `reporter_key`
+    (the sender's: the reporter's, or the invitation's)."""
     keys = [r.public_key for r in recipients]
     uploads = [f for f in request.files.getlist("files") if f.filename]
     if len(uploads) > max_files:
@@ -96,8 +130,34 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
     if not keys:
         abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys, Binding(conversation_id, origin, position + n))
+    return [sink.claim(keys, Binding(conversation_id, origin, position + n), reporter_key)
             for n, sink in enumerate(sinks)]
+
+
+def reply_file(store: Store, item: Item, secret: PrivateKey) -> ReplyFile | None:
+    """A file sent with a reply, its sealed name read in memory; None if it cannot be read."""
+    try:
+        with store.conversations.envelope(item) as stream:
+            meta, _ = split_item(open_envelope(stream, secret))
+    except (FormatError, OSError):
+        return None
+    if meta.kind != "file":
+        return None
+    return ReplyFile(item.id, sanitise_name(meta.name), item.envelope_size)
+
+
+def reply_file_body(store: Store, item: Item, secret: PrivateKey) -> tuple[str, _Body]:
+    """The sanitised name and the decrypted body of a file sent with a reply (FormatError if it
+    is not one), read from its envelope as the download goes; closing the body closes it."""
+    payload = open(store.conversations.payload_path(item), "rb")
+    try:
+        meta, body = split_item(open_envelope(EnvelopeStream(item.header, payload), secret))
+        if meta.kind != "file":
+            raise FormatError("not a file")
+    except BaseException:
+        payload.close()
+        raise
+    return sanitise_name(meta.name), _Body(body, payload)
 
 
 def decrypt_reply(store: Store, item, secret: PrivateKey) -> Reply | None:

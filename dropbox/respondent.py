@@ -103,7 +103,8 @@ def respond():
         # Sealed to the readers the team has today: never a responder left out or removed.
         readers = store.team.current_recipients(conversation.recipients) if conversation else ()
         staged = stage_submission(request.seal_message(text) if text.strip() else None, readers,
-                                  invitation.conversation_id, position, _max_files(), Origin.RESPONDENT)
+                                  invitation.conversation_id, position, _max_files(), invitation.public_key,
+                                  Origin.RESPONDENT)
         if staged:
             store.conversations.add_items(invitation.conversation_id, Origin.RESPONDENT, staged,
                                           first_position=position, invitation_id=invitation.id)

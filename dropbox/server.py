@@ -92,17 +92,18 @@ def serve(config: Config, host: str, port: int, tor: TorChoice | None = None,
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     disk = _disk_budget(config)
     limits = Limits.from_settings(config.settings)
-    server = _waitress(app, config, host, port,
-                       _intake(app, config, disk, limits, submission_judge(app)))
-    site_port = server.effective_port
-    print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
-    if desk_port is not None:
-        desk_port = start_desk(config, desk_port, disk)
-    # The chores (retention purge among them) run wherever the instance is served, desk or not.
-    Housekeeping(config, store).start()
-    request = _stop_on_signals()
+    # tor first: a tor that cannot be reached fails `serve` before it says it serves anything.
     controller = _connect(tor, config) if tor else None
     try:
+        server = _waitress(app, config, host, port,
+                           _intake(app, config, disk, limits, submission_judge(app)))
+        site_port = server.effective_port
+        print(f"serving the reporter site on http://{host}:{site_port}/", flush=True)
+        if desk_port is not None:
+            desk_port = start_desk(config, desk_port, disk)
+        # The chores (retention purge among them) run wherever the instance is served, desk or not.
+        Housekeeping(config, store).start()
+        request = _stop_on_signals()
         if controller:
             _publish(controller, config, site_port, desk_port)
         server.run()

@@ -29,6 +29,7 @@ from werkzeug.exceptions import BadRequest
 from keys.envelope import Binding, PayloadSealer
 from keys.items import ItemMeta
 from dropbox.problems import refusal
+from dropbox.receipts import Receipt
 from dropbox.storage import StagedItem, new_id, today
 from dropbox import submission_stream as arriving
 
@@ -84,13 +85,15 @@ class UploadSink:
         # Werkzeug rewinds each file part once it is complete; there is nothing to rewind to.
         return 0
 
-    def claim(self, recipients: Sequence[PublicKey], binding: Binding) -> StagedItem:
+    def claim(self, recipients: Sequence[PublicKey], binding: Binding, reporter_key: PublicKey) -> StagedItem:
         """Finish the payload (padded) and seal its header to `recipients`, bound to its place:
-        the conversation and the reporter's position (docs/FORMAT.md, "Envelope")."""
+        the conversation and the reporter's position (docs/FORMAT.md, "Envelope"); and its
+        receipt to the reporter who sent it (dropbox/receipts.py)."""
         self._sealer.finish()
         self._file.close()
+        receipt = Receipt(self.meta.kind, self.meta.name, self.size).seal_to(reporter_key)
         return StagedItem(self.id, self._sealer.header(recipients, binding), self.path,
-                          self._sealer.ciphertext_size)
+                          self._sealer.ciphertext_size, receipt=receipt)
 
     def discard(self) -> None:
         if not self._file.closed:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -23,6 +23,7 @@ from dropbox.config import Config
 from dropbox.formlimits import bound_forms
 from dropbox.headers import add_strict_headers
 from dropbox.hosts import guard_hosts
+from dropbox.languages import LANGUAGES, TRANSLATIONS, direction, select_language
 from dropbox.problems import EXPIRED, PROBLEMS, message_for
 from dropbox.ratelimit import FailureBudget
 from dropbox.sessions import MemorySessions
@@ -40,7 +41,7 @@ class Instance:
 
 
 def build_app(import_name: str, config: Config, *, service: str, cookie: str,
-              request_class: type, upload_endpoints: frozenset[str], locale_selector=None,
+              request_class: type, upload_endpoints: frozenset[str],
               session_owner: str | tuple[str, ...] | None = None,
               words_back: Callable[[], tuple[str, int] | None] | None = None) -> Flask:
     """A Flask app with every shared step taken. `service` names the onion it answers at
@@ -60,6 +61,8 @@ def build_app(import_name: str, config: Config, *, service: str, cookie: str,
         WTF_CSRF_TIME_LIMIT=None,
         # No external resources may be needed for error pages either.
         TRAP_HTTP_EXCEPTIONS=False,
+        # One set of catalogues for both apps (the desk's app lives in a subpackage).
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
     app.session_interface = MemorySessions(config.settings.session_idle_seconds, cookie,
                                            config.settings.max_sessions, owner_key=session_owner)
@@ -69,7 +72,14 @@ def build_app(import_name: str, config: Config, *, service: str, cookie: str,
     _one_connection_per_request(app, store)
     guard_hosts(app, config, service)  # before CSRF and the routes: a gateway sees only a warning
     CSRFProtect(app)
-    Babel(app, locale_selector=locale_selector)
+    # Both apps speak the same languages, chosen the same way (languages.py).
+    Babel(app, locale_selector=select_language)
+
+    @app.context_processor
+    def page_language():
+        language = str(get_locale())
+        return {"language": language, "direction": direction(language), "languages": LANGUAGES}
+
     app.after_request(add_strict_headers)
 
     @app.teardown_request
@@ -97,14 +107,16 @@ def _add_favicon(app: Flask) -> None:
 
 
 def _add_problem_pages(app: Flask, words_back) -> None:
-    """Errors as plain pages (each app's own problem.html): no status jargon, no traceback."""
+    """Errors as plain pages (each app's own problem.html): no status jargon, no traceback, and
+    nothing of the address asked for (`problem`: the language links lead home), so a page that
+    does not exist and one hidden from this visitor answer with the same bytes."""
     @app.errorhandler(CSRFError)
     def expired_form(error):
-        return render_template("problem.html", message=EXPIRED), 400
+        return render_template("problem.html", message=EXPIRED, problem=True), 400
 
     @app.errorhandler(HTTPException)
     def http_problem(error: HTTPException):
-        return render_template("problem.html", message=message_for(error)), error.code
+        return render_template("problem.html", message=message_for(error), problem=True), error.code
 
     @app.errorhandler(OSError)
     @app.errorhandler(sqlite3.OperationalError)
@@ -116,9 +128,10 @@ def _add_problem_pages(app: Flask, words_back) -> None:
         given_back = full and words_back is not None and words_back()
         if given_back:  # a report or follow-up: the form, filled in
             return given_back[0], 507
-        return render_template("problem.html", message=PROBLEMS[507 if full else 500]), 507 if full else 500
+        return (render_template("problem.html", message=PROBLEMS[507 if full else 500], problem=True),
+                507 if full else 500)
 
     @app.errorhandler(Exception)
     def server_problem(error: Exception):
         app.logger.error("request failed: %s", type(error).__name__)
-        return render_template("problem.html", message=PROBLEMS[500]), 500
+        return render_template("problem.html", message=PROBLEMS[500], problem=True), 500

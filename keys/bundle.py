@@ -4,7 +4,8 @@ A bundle carries encrypted items between the server and the air-gapped
 machine (docs/FORMAT.md, "Bundle"). An export is made for one responder and
 holds only the conversations they are a recipient of, so nothing about a
 conversation that leaves them out (its readers, item count or sizes) is in
-any file they handle. A reply file carries one signed reply.
+any file they handle. A reply file carries one signed reply with the files sent
+with it, or one signed note.
 
 There is no manifest up front: a record describes one conversation (or a
 slice of a long one), so a bundle has no size limit a team can reach, and a
@@ -45,7 +46,10 @@ MAX_ITEMS_PER_RECORD = 1000
 MAX_RECIPIENTS = 255
 DESIGNATION_PATTERN = re.compile(r"[a-z]{1,32}(-[a-z]{1,32}){1,3}(-[1-9][0-9]{0,8})?", re.ASCII)
 _LENGTH = struct.Struct(">I")
-_SIGNATURE_CONTEXT = b"odbx-reply-v2\n"
+# Each signed thing has its own context, so no signature can pass for another kind's.
+SIGNATURE_CONTEXTS = {"reply": b"odbx-reply-v2\n", "note": b"odbx-note-v2\n",
+                      "reply-file": b"odbx-reply-file-v2\n"}
+MAX_ATTACHMENTS = 100  # files sent with one reply
 
 
 def check_id(value: object) -> str:
@@ -68,10 +72,14 @@ def readers_digest(keys: Sequence[PublicKey]) -> bytes:
 
 
 def signed_message(conversation_id: str, item_id: str, author: str, position: int,
-                   readers: bytes, digest: bytes) -> bytes:
-    """What a reply's author signs: its place, its name, its readers and the envelope's hash."""
-    return (_SIGNATURE_CONTEXT + f"{conversation_id}\n{item_id}\n{author}\n{position}\n".encode("ascii")
-            + readers + digest)
+                   readers: bytes, digest: bytes, signed: str = "reply",
+                   attached_to: str | None = None) -> bytes:
+    """What an author signs: what it is (`signed`: a reply, a note or a reply's file), its
+    place, its name, the reply a file goes with, its readers and the envelope's hash."""
+    lines = f"{conversation_id}\n{item_id}\n{author}\n{position}\n"
+    if signed == "reply-file":
+        lines += f"{attached_to}\n"
+    return SIGNATURE_CONTEXTS[signed] + lines.encode("ascii") + readers + digest
 
 
 @dataclass(frozen=True)
@@ -95,17 +103,18 @@ class Proof:
 
     @classmethod
     def sign(cls, key: SigningKey, author: str, conversation_id: str, item_id: str,
-             position: int, envelope: bytes, readers: Sequence[PublicKey]) -> Proof:
+             position: int, envelope: bytes, readers: Sequence[PublicKey], signed: str = "reply",
+             attached_to: str | None = None) -> Proof:
         digest = readers_digest(readers)
         message = signed_message(conversation_id, item_id, author, position, digest,
-                                 envelope_digest(envelope))
+                                 envelope_digest(envelope), signed, attached_to)
         return cls(author, key.sign(message).signature, digest)
 
     def verify(self, key: VerifyKey, conversation_id: str, item_id: str, position: int,
-               digest: bytes) -> bool:
+               digest: bytes, signed: str = "reply", attached_to: str | None = None) -> bool:
         try:
             key.verify(signed_message(conversation_id, item_id, self.author, position,
-                                      self.readers, digest),
+                                      self.readers, digest, signed, attached_to),
                        self.signature)
         except BadSignatureError:
             return False
@@ -118,8 +127,17 @@ class ItemEntry:
     size: int
     origin: Origin = Origin.REPORTER
     position: int | None = None  # None: an item made before binding (v0.1.0)
-    proof: Proof | None = None  # a signed reply's; None for reporter items and old replies
+    proof: Proof | None = None  # its author's signature; None for reporter items and old replies
+    attached_to: str | None = None  # a file sent with a reply: the reply's id
     invitation: str | None = None  # the invitation of an item of the person reported (INVITED_ORIGINS)
+
+    @property
+    def signed(self) -> str:
+        """What its proof signs it as (FORMAT.md: a reply, a reply's file or a note; a message
+        to the person reported is signed as a reply, its binding says to whom)."""
+        if self.origin == Origin.NOTE:
+            return "note"
+        return "reply" if self.attached_to is None else "reply-file"
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {"id": self.id, "size": self.size, "origin": self.origin}
@@ -127,6 +145,8 @@ class ItemEntry:
             record["position"] = self.position
         if self.proof is not None:
             record["proof"] = self.proof.to_json()
+        if self.attached_to is not None:
+            record["attached_to"] = self.attached_to
         if self.invitation is not None:
             record["invitation"] = self.invitation
         return record
@@ -134,12 +154,18 @@ class ItemEntry:
     @classmethod
     def from_json(cls, record: object) -> ItemEntry:
         record = strict.fields(record, "bundle record", {"id", "size", "origin"},
-                               {"position", "proof", "invitation"})
+                               {"position", "proof", "attached_to", "invitation"})
         if record["origin"] not in ITEM_ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
         origin = Origin(record["origin"])
-        if origin not in SIGNED_ORIGINS and record.get("proof") is not None:
+        if origin in (Origin.REPORTER, Origin.RESPONDENT) and record.get("proof") is not None:
             raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
+        if origin == Origin.NOTE and (record.get("proof") is None or record.get("position") is None):
+            raise FormatError("bundle record holds a note without its place or its signature")
+        attached_to = record.get("attached_to")
+        if attached_to is not None and (origin != Origin.TEAM or record.get("proof") is None):
+            raise FormatError("bundle record ties an item to a reply, and only a signed file "
+                              "of the team may be")
         invitation = record.get("invitation")
         if (invitation is None) == (origin in INVITED_ORIGINS):
             raise FormatError("bundle record: an item names an invitation if and only if it is of "
@@ -148,6 +174,7 @@ class ItemEntry:
         return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
                    None if position is None else strict.size(position, "bundle record"),
                    None if record.get("proof") is None else Proof.from_json(record["proof"]),
+                   None if attached_to is None else check_id(attached_to),
                    None if invitation is None else check_id(invitation))
 
 
@@ -480,11 +507,13 @@ def bundle_version(stream: BinaryIO) -> int:
 
 @dataclass
 class ReplyFile:
-    """A reply file's one reply: where it goes, its signed proof and the envelope."""
+    """A reply file's reply (with the files sent with it) or note: where it goes, its signed
+    proof and the envelope."""
     head: Head
     conversation_id: str
     item: ItemEntry
     envelope: bytes = field(repr=False)
+    attachments: list[tuple[ItemEntry, bytes]] = field(default_factory=list, repr=False)
 
 
 # A reply's envelope: a text of at most 4 MiB and its metadata, sealed to at most 255 keys.
@@ -502,14 +531,49 @@ def _size_left(stream: BinaryIO) -> int | None:
     return size
 
 
-def read_reply_file(stream: BinaryIO) -> ReplyFile:
+def _check_reply_items(entry: ConversationEntry, max_attachment: int, max_attachments: int) -> None:
+    """What a reply file's one record may list (FORMAT.md, "Reply file"), checked before any
+    envelope is read."""
+    first, *files = entry.items
+    if any(item.origin != Origin.TEAM or item.attached_to is None for item in files):
+        raise FormatError("a reply file holds exactly one reply, and the files sent with it")
+    if first.origin not in (*SIGNED_ORIGINS, Origin.NOTE) or first.attached_to is not None:
+        raise FormatError("a reply file's item is not from the team"
+                          if first.origin in (Origin.REPORTER, Origin.RESPONDENT)
+                          else "a reply file's files come after their reply, and this has none")
+    if files and first.origin == Origin.TO_RESPONDENT:
+        raise FormatError("a message to the person reported carries no files")
+    if first.position is None:
+        raise FormatError("a reply file's item has no position")
+    if first.proof is None:
+        raise FormatError("reply is not signed")
+    if first.size > MAX_REPLY:
+        raise FormatError("reply is too large (its text is at most 4 MiB)")
+    if files and first.origin == Origin.NOTE:
+        raise FormatError("a reply file holds one note alone")
+    if len(files) > MAX_ATTACHMENTS:
+        raise FormatError(f"a reply carries at most {MAX_ATTACHMENTS} files")
+    for item in files:
+        if item.attached_to != first.id:
+            raise FormatError("a file in this reply file is tied to another reply")
+        if item.size > max_attachment:
+            raise FormatError(f"a file sent with the reply is larger than this server takes "
+                              f"({max_attachment:,} bytes sealed)")
+    if sum(item.size for item in files) > max_attachments:
+        raise FormatError(f"the files sent with the reply are larger together than this server "
+                          f"takes ({max_attachments:,} bytes sealed)")
+
+
+def read_reply_file(stream: BinaryIO, max_attachment: int = 0, max_attachments: int = 0) -> ReplyFile:
     """A version 2 reply file, whole and checked against every rule of FORMAT.md's "Reply
-    file", in memory (replies are small): a file larger than any reply file is refused before
-    it is read, and a second record or item before any envelope is read."""
+    file", in memory: a file larger than a reply and the attachments the caller takes
+    (`max_attachment` bytes sealed each, `max_attachments` together) is refused before it is
+    read, and a record listing what a reply file cannot hold before any envelope is read."""
     size = _size_left(stream)
-    if size is not None and size > MAX_REPLY_FILE:
-        raise FormatError(f"this file is larger than any reply file ({MAX_REPLY_FILE:,} bytes "
-                          "at most)")
+    largest = MAX_REPLY_FILE + max_attachments
+    if size is not None and size > largest:
+        raise FormatError(f"this file is larger than any reply file this server takes "
+                          f"({largest:,} bytes at most)")
     reader = BundleReader(stream)
     if reader.head.kind != "reply":
         raise FormatError(f"this is an {reader.head.kind} bundle, not a reply file")
@@ -522,21 +586,12 @@ def read_reply_file(stream: BinaryIO) -> ReplyFile:
         if entry.recipients or entry.reporter_key is not None or entry.designation:
             raise FormatError("a reply file's record names no recipients, reporter key or "
                               "designation: the server has them")
-        if len(entry.items) != 1:
-            raise FormatError("a reply file holds exactly one reply")
-        [item] = entry.items
-        if item.origin not in SIGNED_ORIGINS:
-            raise FormatError("a reply file's item is not from the team")
-        if [i.id for i in entry.invitations] != ([item.invitation] if item.invitation else []):
+        _check_reply_items(entry, max_attachment, max_attachments)
+        first = entry.items[0]
+        if [i.id for i in entry.invitations] != ([first.invitation] if first.invitation else []):
             raise FormatError("a reply file's record lists only the invitation its reply is to")
-        if item.position is None:
-            raise FormatError("a reply file's item has no position")
-        if item.proof is None:
-            raise FormatError("reply is not signed")
-        if item.size > MAX_REPLY:
-            raise FormatError("reply is too large (its text is at most 4 MiB)")
-        for _, view in envelopes:
-            found = ReplyFile(reader.head, entry.id, item, view.read())
+        read = [(item, view.read()) for item, view in envelopes]
+        found = ReplyFile(reader.head, entry.id, read[0][0], read[0][1], read[1:])
     if found is None:
         raise FormatError("a reply file holds exactly one reply")
     if reader.end.excluded is not None:

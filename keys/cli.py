@@ -11,6 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from keys.errors import FormatError
@@ -18,8 +19,8 @@ from keys.first_opening import FirstOpenings
 from keys.ids import check_id
 from keys.opening import open_bundle
 from keys.pinning import trusted_keys
-from keys.replying import write_reply
-from keys.responder import Responder, ResponderKey, check_name
+from keys.replying import write_note, write_reply
+from keys.responder import PURPOSES, Responder, ResponderKey, check_name
 from keys.safe_text import visible
 
 
@@ -58,9 +59,11 @@ def _new_key_paths(folder: str, name: str) -> tuple[Path, Path]:
     return key_path, pub_path
 
 
-def _write_pair(paths: tuple[Path, Path], key: ResponderKey, passphrase: str) -> None:
+def _write_pair(paths: tuple[Path, Path], key: ResponderKey, passphrase: str,
+                purpose: str = "responder") -> None:
     _write_new(paths[0], key.seal(passphrase), 0o600)
-    _write_new(paths[1], key.responder.to_pub_text().encode("ascii"), 0o644)
+    public = replace(key.responder, purpose=purpose)
+    _write_new(paths[1], public.to_pub_text().encode("ascii"), 0o644)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -68,8 +71,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     key_path, pub_path = _new_key_paths(args.out, name)
     passphrase = _passphrase(args, confirm=True)
     key = ResponderKey.generate(name)
-    _write_pair((key_path, pub_path), key, passphrase)
-    print(f"wrote {key_path} (keep it on this machine) and {pub_path} (give it to the server)")
+    _write_pair((key_path, pub_path), key, passphrase, args.purpose)
+    use = "`dropbox backup --to`" if args.purpose == "backup" else "`dropbox team add`"
+    print(f"wrote {key_path} (keep it on this machine) and {pub_path} (give it to the server, "
+          f"for {use})")
     print(f"fingerprint: {key.responder.fingerprint}")
     return 0
 
@@ -139,17 +144,31 @@ def cmd_upgrade_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_reply(args: argparse.Namespace) -> int:
-    key = ResponderKey.load(Path(args.key), _passphrase(args))
+def _message(args: argparse.Namespace) -> str:
     try:
-        message = Path(args.message_file).read_text("utf-8")
+        return Path(args.message_file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FormatError(f"cannot read the message file {args.message_file}: {exc}") from None
+
+
+def cmd_reply(args: argparse.Namespace) -> int:
+    key = ResponderKey.load(Path(args.key), _passphrase(args))
+    files = [Path(f) for f in args.file or ()]
     invitation = args.to_respondent and check_id(args.to_respondent, "--to-respondent")
-    write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, message,
-                Path(args.out), _trusted_folder(args), invitation)
+    write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, _message(args),
+                Path(args.out), _trusted_folder(args), files, invitation)
+    sent = f" with {len(files)} file(s)" if files else ""
     to = f" to the person reported (invitation {invitation})" if invitation else ""
-    print(f"wrote reply {args.out} for conversation {args.conversation}{to}")
+    print(f"wrote reply {args.out}{sent} for conversation {args.conversation}{to}")
+    return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    key = ResponderKey.load(Path(args.key), _passphrase(args))
+    write_note(_bundle_for(Path(args.bundle), key.name), args.conversation, key, _message(args),
+               Path(args.out), _trusted_folder(args), args.answers or "")
+    print(f"wrote note {args.out} for conversation {args.conversation} (sealed to its responders "
+          "only; the server imports it like a reply)")
     return 0
 
 
@@ -160,6 +179,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     new = commands.add_parser("new", help="make a responder key pair")
     new.add_argument("name")
     new.add_argument("--out", required=True, help="folder for NAME.key and NAME.pub")
+    new.add_argument("--purpose", choices=PURPOSES, default="responder",
+                     help="a responder's key (default), or a backup key for `dropbox backup --to`")
     new.set_defaults(run=cmd_new)
 
     opener = commands.add_parser("open", help="decrypt what this key may read from a bundle")
@@ -175,7 +196,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
     reply = commands.add_parser("reply", help="write an encrypted reply to a conversation")
     reply.add_argument("bundle")
-    reply.add_argument("conversation")
+    reply.add_argument("conversation", help="its id or its designation, as `keys open` printed them")
     reply.add_argument("--key", required=True)
     reply.add_argument("--message-file", required=True)
     reply.add_argument("--out", required=True)
@@ -184,7 +205,21 @@ def parser(prog: str) -> argparse.ArgumentParser:
     reply.add_argument("--to-respondent", metavar="INVITATION",
                        help="write to the person reported of this invitation (its id, as `keys open` "
                             "names it) instead of to the reporter")
+    reply.add_argument("--file", action="append", metavar="PATH",
+                       help="send this file with the reply (repeat for several)")
     reply.set_defaults(run=cmd_reply)
+
+    note = commands.add_parser("note", help="write a note to a conversation's responders only "
+                                            "(never its reporter)")
+    note.add_argument("bundle")
+    note.add_argument("conversation")
+    note.add_argument("--key", required=True)
+    note.add_argument("--message-file", required=True)
+    note.add_argument("--answers", metavar="NOTE_ID", help="the note this one answers")
+    note.add_argument("--out", required=True)
+    note.add_argument("--trusted", help="folder of pinned team keys and first openings "
+                                        "[default: trusted/ beside --key]")
+    note.set_defaults(run=cmd_note)
 
     trust = commands.add_parser("trust", help="pin team members' public keys for replies")
     trust.add_argument("pubfiles", nargs="+")
@@ -197,7 +232,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     upgrade.add_argument("--out", required=True, help="folder for the new NAME.key and NAME.pub")
     upgrade.set_defaults(run=cmd_upgrade_key)
 
-    for command in (new, opener, reply, upgrade):
+    for command in (new, opener, reply, note, upgrade):
         command.add_argument("--passphrase-file", help="read the passphrase from this file's first line")
     return top
 

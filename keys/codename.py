@@ -12,6 +12,7 @@ someone holding both still pays one argon2id per guess.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -97,19 +98,58 @@ def new_codename() -> str:
     return " ".join(secrets.choice(words) for _ in range(WORDS))
 
 
+# What separates words when a codename is copied by hand: anything but letters and hyphens
+# (spaces, commas, full stops, the Arabic comma, the numbers of a numbered copy).
+_SEPARATORS = re.compile(r"[^\w-]+|[\d_]+")
+
+
+def _words_typed(codename: str) -> list[str]:
+    """The words of what a reporter typed, in order, lower case. A hyphen is part of a word
+    where the list has such a word ("t-shirt"), and otherwise separates words too."""
+    words: list[str] = []
+    for token in _SEPARATORS.split(codename.lower()):
+        pieces = token.split("-")
+        while pieces:
+            joined = "-".join(pieces[:2])
+            if len(pieces) > 1 and joined in _legacy_words():
+                words.append(joined)
+                del pieces[:2]
+            else:
+                if pieces[0]:
+                    words.append(pieces[0])
+                del pieces[0]
+    return words
+
+
+def _list_for(count: int) -> frozenset[str]:
+    """The words a codename of `count` words is made of: seven are from the full EFF list
+    (made before the curation), any other number is read as a curated codename."""
+    return _legacy_words() if count == LEGACY_WORDS else _known_words()
+
+
 def normalize(codename: str) -> str | None:
     """The canonical form of what a reporter typed, or None if it cannot be a codename.
 
-    Case and spacing are forgiven, since codenames are copied by hand. Eight
-    words from the curated list, or seven from the full EFF list (made before
+    Case, spacing, punctuation and numbering are forgiven, since codenames are copied by
+    hand. Eight words from the curated list, or seven from the full EFF list (made before
     the curation: those reporters must still get back in).
     """
-    words = codename.lower().split()
-    if len(words) == WORDS and all(w in _known_words() for w in words):
-        return " ".join(words)
-    if len(words) == LEGACY_WORDS and all(w in _legacy_words() for w in words):
+    words = _words_typed(codename)
+    if len(words) in (WORDS, LEGACY_WORDS) and all(w in _list_for(len(words)) for w in words):
         return " ".join(words)
     return None
+
+
+def unknown_words(codename: str) -> list[tuple[int, str]]:
+    """(place from 1, word) of each typed word that no codename holds: said from the list
+    alone, so it tells nothing of whether a codename has a report."""
+    words = _words_typed(codename)
+    known = _list_for(len(words))
+    return [(place, word) for place, word in enumerate(words, start=1) if word not in known]
+
+
+def word_count(codename: str) -> int:
+    return len(_words_typed(codename))
 
 
 def desk_name(conversation_id: str, tries: int = 0) -> str:

@@ -55,6 +55,7 @@ class Origin(StrEnum):
     TEAM = "team"
     RESPONDENT = "respondent"  # the person reported, answering an invitation (FORMAT.md)
     TO_RESPONDENT = "to-respondent"  # the team's signed message to the person reported
+    NOTE = "note"  # a responder's note to the conversation's other readers, never the reporter's
     BACKUP = "backup"  # a backup's own envelope (dropbox/backup.py), never an item of a conversation
 
 

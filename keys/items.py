@@ -15,10 +15,10 @@ import struct
 from dataclasses import dataclass
 from collections.abc import Iterator
 
-from keys import strict
+from keys import ids, strict
 from keys.errors import FormatError
 
-KINDS = ("message", "file", "reply", "report")
+KINDS = ("message", "file", "reply", "report", "note")
 _LENGTH = struct.Struct(">I")
 MAX_META = 64 * 1024
 MAX_REPORT = 1024 * 1024
@@ -31,12 +31,13 @@ class ItemMeta:
     date: str
     name: str = ""
     reporter_key: str = ""  # a report's: the reporter's public key (Base64), pinned inside it
+    answers: str = ""  # a note's: the id of the note it answers
 
     @classmethod
     def decode(cls, data: bytes) -> ItemMeta:
         """The metadata record: exactly the fields FORMAT.md names, each a string."""
         record = strict.load_json(data, "item metadata", max_depth=1)
-        if not set(record) <= {"kind", "date", "name", "reporter_key"} or "kind" not in record:
+        if not set(record) <= {"kind", "date", "name", "reporter_key", "answers"} or "kind" not in record:
             raise FormatError("item metadata is unreadable")
         kind = strict.text(record["kind"], "item metadata", 16)
         if kind not in KINDS:
@@ -46,9 +47,12 @@ class ItemMeta:
             raise FormatError(f"item metadata of a {kind} holds a reporter key (only a report may)")
         if reporter_key:
             strict.b64(reporter_key, 32, "item metadata")
+        if "answers" in record and kind != "note":
+            raise FormatError(f"item metadata of a {kind} answers a note (only a note may)")
+        answers = "" if "answers" not in record else ids.check_id(record["answers"], "item metadata")
         # The date becomes part of a file name offline: only a plain day may pass.
         return cls(kind, strict.date(record.get("date"), "item metadata"),
-                   strict.text(record.get("name", ""), "item metadata", 4096), reporter_key)
+                   strict.text(record.get("name", ""), "item metadata", 4096), reporter_key, answers)
 
     def encode(self) -> bytes:
         """The prefix written before the body."""
@@ -57,6 +61,8 @@ class ItemMeta:
             record["name"] = self.name
         if self.reporter_key:
             record["reporter_key"] = self.reporter_key
+        if self.answers:
+            record["answers"] = self.answers
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
         return _LENGTH.pack(len(data)) + data
 

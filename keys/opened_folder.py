@@ -168,9 +168,11 @@ class ConversationFolder:
         self._make()
         return self.folder / f".partial-{item_id}"
 
-    def place(self, meta: ItemMeta, item_id: str, origin: Origin = Origin.REPORTER) -> tuple[Path, str]:
-        """The free name a verified item takes, and its line in the folder's index. The person
-        reported's messages, and the team's to them, are named apart from the reporter's."""
+    def place(self, meta: ItemMeta, item_id: str, author: str = "", attached_to: str | None = None,
+              origin: Origin = Origin.REPORTER) -> tuple[Path, str]:
+        """The free name a verified item takes, and its line in the folder's index: with its
+        verified `author` for a reply's file, and the reply it goes with. The person reported's
+        messages, and the team's to them, are named apart from the reporter's."""
         if meta.kind == "report":
             final = self.files.take(REPORT)
             return final, f"{meta.date}  report   {final.name}"
@@ -180,12 +182,17 @@ class ConversationFolder:
                     _attachments_number(self.attachments.folder.name) + 1))
             make_folder(self.attachments.folder)
             final = self.attachments.take(sanitise_name(meta.name))
-            return final, f"{meta.date}  file     {final.parent.name}/{final.name}"
+            sent = f" (from {author}, with reply {attached_to[:8]})" if attached_to else ""
+            return final, f"{meta.date}  file     {final.parent.name}/{final.name}{sent}"
         kind = {Origin.RESPONDENT: "response", Origin.TO_RESPONDENT: "to-respondent"}.get(origin, meta.kind)
         final = self.files.take(f"{meta.date}-{kind}-{item_id[:8]}.txt")
-        author = f" (from {sanitise_name(meta.name)})" if meta.kind == "reply" and meta.name else ""
         shown = "response" if origin == Origin.RESPONDENT else meta.kind
-        return final, f"{meta.date}  {shown:<8} {final.name}{author}"
+        line = f"{meta.date}  {shown:<8} {final.name}"
+        if meta.kind in ("reply", "note") and meta.name:
+            line += f" (from {sanitise_name(meta.name)})"
+        if meta.answers:
+            line += f" (answers {meta.answers[:8]})"
+        return final, line
 
     def add_to_index(self, line: str, notes: list[str]) -> None:
         """An item written: its line, with its notes, in the folder's index."""

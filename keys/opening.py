@@ -149,9 +149,9 @@ class _Opener:
     def _open_item(self, conversation: ConversationFolder, item: ItemEntry | None, item_id: str,
                    view: envelope.Readable) -> tuple[str, list[str]]:
         entry, notes = conversation.entry, list[str]()
-        # Only a team item can be a reply whose signature covers its envelope: hashing every
+        # Only a team item or a note is signed over its envelope: hashing every reporter
         # attachment too would cost about as much as decrypting it.
-        hashing = _Hashing(view) if item is not None and item.origin in SIGNED_ORIGINS else None
+        hashing = _Hashing(view) if item is not None and item.origin in (*SIGNED_ORIGINS, Origin.NOTE) else None
         if hashing is not None:
             view = hashing
         header = envelope.read_header(view)
@@ -172,15 +172,26 @@ class _Opener:
                                        plaintext.hash.hexdigest(), notes)
                     if item_id in conversation.state.opened:
                         raise _Skip("opened before into this folder (and unchanged); not written again")
-                elif meta.kind in ("message", "reply"):
+                elif meta.kind in ("message", "reply", "note"):
                     text = _read_at_most(body, MAX_TEXT).decode("utf-8", errors="replace")
                     out.write(visible(text).encode("utf-8"))
                 for chunk in body:  # a file's body; the others are read to their end already
                     out.write(chunk)
-            if meta.kind == "reply":
-                notes += self._check_reply(entry, item, item_id, meta, header,
-                                           None if hashing is None else hashing.hash.digest())
-            final, line = conversation.place(meta, item_id, Origin.REPORTER if item is None else item.origin)
+            expected = _expected_kind(item)
+            if meta.kind == "reply" and item is not None and item.origin not in SIGNED_ORIGINS:
+                raise FormatError("a reply that the bundle lists as the reporter's")
+            if meta.kind == "note" and (item is None or item.origin != Origin.NOTE):
+                raise FormatError("a note that the bundle does not list as a note; not written")
+            if expected is not None and meta.kind != expected:
+                raise FormatError(f"an item the bundle lists as a {expected} that is a "
+                                  f"{meta.kind}; not written")
+            if meta.kind in ("reply", "note") or expected == "file":
+                notes += self._check_signed(entry, item, item_id, meta, header,
+                                            None if hashing is None else hashing.hash.digest())
+            author = "" if item is None or item.proof is None else item.proof.author
+            final, line = conversation.place(meta, item_id, author,
+                                             None if item is None else item.attached_to,
+                                             Origin.REPORTER if item is None else item.origin)
             os.replace(temp, final)
             conversation.state.record(item_id, header.binding)
             if header.binding is not None and header.binding.origin == "reporter":
@@ -239,15 +250,19 @@ class _Opener:
         else:
             notes.append("report made before the reporter key was sealed in it")
 
-    def _check_reply(self, entry: ConversationEntry, item: ItemEntry | None, item_id: str,
-                     meta: ItemMeta, header: envelope.Header, digest: bytes | None) -> list[str]:
+    def _check_signed(self, entry: ConversationEntry, item: ItemEntry | None, item_id: str,
+                      meta: ItemMeta, header: envelope.Header, digest: bytes | None) -> list[str]:
+        """A reply, a reply's file or a note: signed by its author, a recipient, with the key
+        pinned here for them (else the bundle's, and said so)."""
+        what = "reply" if item is None else {"reply": "reply", "note": "note",
+                                             "reply-file": "file sent with a reply"}[item.signed]
         if header.version >= 2 and (item is None or item.proof is None):
-            raise FormatError("a reply of format 2 without its author's signature; not written")
+            raise FormatError(f"a {what} of format 2 without its author's signature; not written")
         if item is None or item.proof is None:
             return ["unsigned: written before replies were signed, its author cannot be checked"]
         author = next((r for r in entry.recipients if r.name == item.proof.author), None)
         if author is None or author.signing_key is None:
-            raise FormatError(f"reply signed by {item.proof.author}, who is not a recipient with a "
+            raise FormatError(f"{what} signed by {item.proof.author}, who is not a recipient with a "
                               "signing key; not written")
         # A key pinned here is the one to trust: the bundle's list comes from the server.
         pinned = self.trusted.get(author.name)
@@ -257,33 +272,37 @@ class _Opener:
         signing_key = pinned.signing_key if pinned is not None else author.signing_key
         if signing_key is None or item.position is None or digest is None:
             raise FormatError("a signed reply without its place or its key; not written")
-        if not item.proof.verify(signing_key, entry.id, item_id, item.position, digest):
-            raise FormatError("reply signature does not verify" + (
+        if not item.proof.verify(signing_key, entry.id, item_id, item.position, digest, item.signed,
+                                 item.attached_to):
+            raise FormatError(f"{what} signature does not verify" + (
                 f" with the key pinned for {author.name}" if pinned is not None else "") + "; not written")
-        if meta.name != item.proof.author:
-            raise FormatError(f"reply claims to be from {sanitise_name(meta.name)!r} but is signed "
+        if item.signed != "reply-file" and meta.name != item.proof.author:
+            raise FormatError(f"{what} claims to be from {sanitise_name(meta.name)!r} but is signed "
                               f"by {item.proof.author}; not written")
         if pinned is None:
             return [f"signature by {author.name} verified with the key the bundle names "
                     f"({author.name} is not pinned here)"]
         return [f"signature by {author.name} verified"]
 def _check_kind(item: ItemEntry | None, meta: ItemMeta) -> list[str]:
-    """An item's kind must be one its origin adds (before a report is acted on); the person
-    reported's items are named as theirs (docs/FORMAT.md, "The person reported")."""
-    if item is None:
+    """The person reported adds messages and files only, checked before a report is acted on;
+    their items, and the team's to them, are named as such (docs/FORMAT.md, "The person
+    reported")."""
+    if item is None or item.origin not in INVITED_ORIGINS or item.invitation is None:
         return []  # a version 1 bundle lists no origins
-    origin = item.origin
-    if meta.kind == "reply" and origin not in SIGNED_ORIGINS:
-        raise FormatError("a reply that the bundle lists as the reporter's")
-    if meta.kind != "reply" and origin in SIGNED_ORIGINS:
-        raise FormatError("an item from the team that is not a reply")
-    if origin == Origin.RESPONDENT and meta.kind not in ("message", "file"):
+    if item.origin == Origin.RESPONDENT and meta.kind not in ("message", "file"):
         raise FormatError("the person reported cannot send a report or a reply; not written")
-    if origin not in INVITED_ORIGINS or item.invitation is None:
-        return []
-    if origin == Origin.RESPONDENT:
+    if item.origin == Origin.RESPONDENT:
         return [f"response from the person reported (invitation {item.invitation})"]
     return [f"to the person reported (invitation {item.invitation})"]
+
+
+def _expected_kind(item: ItemEntry | None) -> str | None:
+    """The kind an item's origin requires: a team item is a reply or, tied to one, a file; a
+    note is a note; a message to the person reported is a reply; the reporter's and the person
+    reported's may be others (None: not told, or checked by `_check_kind`)."""
+    if item is None or item.origin in (Origin.REPORTER, Origin.RESPONDENT):
+        return None
+    return {"reply": "reply", "note": "note", "reply-file": "file"}[item.signed]
 
 
 def open_bundle(bundle_path: Path, key: ResponderKey, out_dir: Path,

@@ -8,31 +8,42 @@ learned when it first opened the conversation (`keys.first_opening`: the one
 sealed inside the report), which the bundle must list; its envelope is bound to
 the conversation and to the number of the reporter's items in the bundle, and
 signed with the responder's signing key.
-The reply file is a bundle of kind "reply" holding that one item.
+The reply file is a bundle of kind "reply" holding that one item, then the files
+sent with it, each sealed to the same keys, bound to the same place and signed as
+going with that reply.
 
 A message to the person reported (`invitation`) is the same, sealed to the
 invitation's key instead of the reporter's and bound to the number of the person
 reported's items in the bundle (docs/FORMAT.md, "The person reported").
+
+`keys note` writes a note the same way, sealed to the conversation's readers only:
+never to the reporter, never to a key the bundle lists that is not pinned here.
 """
 from __future__ import annotations
 
 import base64
 import datetime
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nacl.public import PublicKey
 
-from keys import bundle_v1, envelope
+from keys import bundle_v1, envelope, ids
 from keys.atomic_files import atomic_file
-from keys.bundle import BundleReader, BundleWriter, ConversationEntry, Head, ItemEntry, Proof, bundle_version
+from keys.bundle import (MAX_ATTACHMENTS, BundleReader, BundleWriter, ConversationEntry, Head,
+                         InvitationEntry,
+                         ItemEntry, Proof, bundle_version)
 from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.first_opening import FirstOpening, FirstOpenings, ReportDigest
 from keys.items import MAX_TEXT, ItemMeta, split_item
 from keys.pinning import trusted_keys
 from keys.responder import ResponderKey
+
+# What `keys reply` seals of one file: the server's own limit (a setting) is usually lower.
+MAX_ATTACHMENT = 1 << 30
 
 
 @dataclass
@@ -55,14 +66,15 @@ class _Found:
 
 def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKey) -> _Found:
     """The conversation's record, its report and reporter items, read from a whole, checked
-    bundle: the reporter's items are counted, and only what may be the report is opened."""
+    bundle: the reporter's items are counted, and only what may be the report is opened.
+    `conversation_id` is its id or the designation `keys open` printed (the desk's name)."""
     found = _Found()
     with open(bundle_path, "rb") as stream:
         found.version = bundle_version(stream)
         if found.version == 1:
             reader1 = bundle_v1.BundleReader(stream)
             for old, old_item, view in reader1.envelopes():
-                if old.id == conversation_id:
+                if conversation_id in (old.id, desk_name(old.id)):
                     found.entry = ConversationEntry(old.id, (), old.recipients, old.reporter_key,
                                                     desk_name(old.id))
                     meta = _read_item(found, view, key, old_item.id)
@@ -73,7 +85,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
         if reader.head.kind != "export":
             raise FormatError("this is a reply file, not an export: reply from an export")
         for entry, envelopes in reader.records():
-            if entry.id != conversation_id:
+            if conversation_id not in (entry.id, entry.designation or desk_name(entry.id)):
                 continue
             found.entry = entry
             for item, view in envelopes:
@@ -129,17 +141,17 @@ def _trusted_reporter_key(found: _Found, conversation: ConversationEntry,
     return PublicKey(base64.b64decode(first.trusted_reporter_key(listed)))
 
 
-def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
-                message: str, out_path: Path, trusted: Path, invitation: str | None = None) -> str:
-    """Seal and sign `message` as a reply (to the person reported of `invitation`, if given);
-    returns the new item's id."""
+def _checked(bundle_path: Path, conversation_id: str, key: ResponderKey, text: str, what: str,
+             trusted: Path, to_reporter: bool) -> tuple[_Found, ConversationEntry, PublicKey | None]:
+    """The conversation `key` writes to, from a bundle checked against the first opening and the
+    pinned keys; with `to_reporter`, also the reporter key to seal to (else None)."""
     if key.signing_key is None:
         raise FormatError(f"{key.name}'s key file has no signing key (it was made by "
                           "onion-dropbox 0.1): run `keys upgrade-key` and give the server the new .pub")
-    if not message.strip():
-        raise FormatError("the reply is empty")
-    if len(message.encode("utf-8")) > MAX_TEXT:
-        raise FormatError("the reply is longer than 4 MiB")
+    if not text.strip():
+        raise FormatError(f"the {what} is empty")
+    if len(text.encode("utf-8")) > MAX_TEXT:
+        raise FormatError(f"the {what} is longer than 4 MiB")
     found = _find_conversation(bundle_path, conversation_id, key)
     conversation = found.entry
     if conversation is None:
@@ -149,37 +161,117 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
         raise FormatError(f"{key.name} is not a recipient of conversation {conversation_id}")
     first_openings = FirstOpenings.beside(trusted)
     first = first_openings.get(conversation.id)
-    to = conversation.invitation(invitation)
-    if invitation is not None and to is None:
-        raise FormatError(f"invitation {invitation} is not one of conversation {conversation_id}'s "
-                          "in this bundle (export it again after the invitation was made)")
-    if to is None:
-        reader_key = _trusted_reporter_key(found, conversation, first)
+    if to_reporter:
+        reporter_key: PublicKey | None = _trusted_reporter_key(found, conversation, first)
     else:
-        first.check_bundle(found.version, conversation.designation)
-        reader_key = to.public_key
+        reporter_key = None
+        _check_first_opening(found, conversation, first)
     pinned = trusted_keys(trusted)
     pinned[key.name] = key.responder
     unpinned = [r.name for r in conversation.recipients
                 if r.name not in pinned or bytes(pinned[r.name].public_key) != bytes(r.public_key)]
     if unpinned:
-        raise FormatError(f"not replying: the bundle names keys you have not pinned for "
+        raise FormatError(f"not writing the {what}: the bundle names keys you have not pinned for "
                           f"{', '.join(unpinned)}; check their fingerprints and run "
                           f"`keys trust NAME.pub --trusted {trusted}`")
     first_openings.save(first)
+    return found, conversation, reporter_key
+
+
+def _check_first_opening(found: _Found, conversation: ConversationEntry, first: FirstOpening) -> None:
+    """A note is sealed to the team only: the bundle must agree with what this machine first
+    learned of the conversation, but need not hold its report."""
+    first.check_bundle(found.version, conversation.designation)
+    listed = "" if conversation.reporter_key is None else \
+        base64.b64encode(bytes(conversation.reporter_key)).decode("ascii")
+    for report in found.reports:
+        first.check_report(report.id, report.digest, report.sealed_key, report.envelope_version)
+    first.trusted_reporter_key(listed)
+    for position, item_id in sorted(found.places.items()):
+        first.check_place(position, item_id)
+        first.record_place(position, item_id)
+
+
+def _attachment(path: Path) -> tuple[str, bytes]:
+    """A file to send with a reply: its name and bytes."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read the file {path}: {exc.strerror}") from None
+    if len(data) > MAX_ATTACHMENT:
+        raise FormatError(f"{path} is larger than a file sent with a reply may be "
+                          f"({MAX_ATTACHMENT >> 20} MiB)")
+    return path.name, data
+
+
+def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
+                message: str, out_path: Path, trusted: Path,
+                files: Sequence[Path] = (), invitation: str | None = None) -> str:
+    """Seal and sign `message` as a reply, and each of `files` as a file sent with it (FORMAT.md,
+    "Reply files' attachments"), to the reporter or, with `invitation`, to the person reported
+    of that invitation ("The person reported"; no files); returns the reply's item id."""
+    if len(files) > MAX_ATTACHMENTS:
+        raise FormatError(f"a reply carries at most {MAX_ATTACHMENTS} files")
+    if files and invitation is not None:
+        raise FormatError("a message to the person reported carries no files")
+    attachments = [_attachment(Path(f)) for f in files]
+    found, conversation, reporter_key = _checked(bundle_path, conversation_id, key, message, "reply",
+                                                 trusted, to_reporter=invitation is None)
+    to = conversation.invitation(invitation)
+    if invitation is not None and to is None:
+        raise FormatError(f"invitation {invitation} is not one of conversation {conversation_id}'s "
+                          "in this bundle (export it again after the invitation was made)")
+    reader_key = reporter_key if to is None else to.public_key
+    assert reader_key is not None and key.signing_key is not None  # _checked says so
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
     binding = (envelope.Binding(conversation.id, envelope.Origin.TEAM, found.reporter_items) if to is None
                else envelope.Binding(conversation.id, envelope.Origin.TO_RESPONDENT, found.respondent_items))
     readers = [reader_key, *(r.public_key for r in conversation.recipients)]
     sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
-    proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position, sealed,
-                       readers)
-    with atomic_file(Path(out_path)) as out:
-        writer = BundleWriter(out, Head("reply", meta.date))
-        writer.conversation(ConversationEntry(conversation.id, (ItemEntry(
-            item_id, len(sealed), binding.origin, binding.position, proof,
-            None if to is None else to.id),), invitations=() if to is None else (to,)))
-        writer.write(sealed)
-        writer.close()
+    items = [(ItemEntry(item_id, len(sealed), binding.origin, binding.position, Proof.sign(
+        key.signing_key, key.name, conversation.id, item_id, binding.position, sealed, readers),
+        invitation=None if to is None else to.id), sealed)]
+    for name, data in attachments:
+        file_meta = ItemMeta(kind="file", date=meta.date, name=name)
+        file_sealed = envelope.seal(file_meta.encode() + data, readers, binding)
+        file_id = secrets.token_hex(16)
+        items.append((ItemEntry(file_id, len(file_sealed), envelope.Origin.TEAM, binding.position, Proof.sign(
+            key.signing_key, key.name, conversation.id, file_id, binding.position, file_sealed,
+            readers, "reply-file", item_id), item_id), file_sealed))
+    _write_reply_file(out_path, meta.date, conversation.id, items, () if to is None else (to,))
     return item_id
+
+
+def write_note(bundle_path: Path, conversation_id: str, key: ResponderKey, text: str,
+               out_path: Path, trusted: Path, answers: str = "") -> str:
+    """Seal `text` as a note to the conversation's readers only (never the reporter) and sign it
+    (FORMAT.md, "Notes"); returns its item id."""
+    if answers:
+        answers = ids.check_id(answers, "--answers")
+    found, conversation, _ = _checked(bundle_path, conversation_id, key, text, "note", trusted,
+                                      to_reporter=False)
+    assert key.signing_key is not None  # _checked says so
+    meta = ItemMeta(kind="note", date=datetime.date.today().isoformat(), name=key.name,
+                    answers=answers)
+    binding = envelope.Binding(conversation.id, envelope.Origin.NOTE, found.reporter_items)
+    readers = [r.public_key for r in conversation.recipients]
+    sealed = envelope.seal(meta.encode() + text.encode("utf-8"), readers, binding)
+    item_id = secrets.token_hex(16)
+    proof = Proof.sign(key.signing_key, key.name, conversation.id, item_id, binding.position,
+                       sealed, readers, "note")
+    _write_reply_file(out_path, meta.date, conversation.id,
+                      [(ItemEntry(item_id, len(sealed), envelope.Origin.NOTE, binding.position, proof), sealed)])
+    return item_id
+
+
+def _write_reply_file(out_path: Path, date: str, conversation_id: str,
+                      items: list[tuple[ItemEntry, bytes]],
+                      invitations: tuple[InvitationEntry, ...] = ()) -> None:
+    with atomic_file(Path(out_path)) as out:
+        writer = BundleWriter(out, Head("reply", date))
+        writer.conversation(ConversationEntry(conversation_id, tuple(entry for entry, _ in items),
+                                              invitations=invitations))
+        for _, sealed in items:
+            writer.write(sealed)
+        writer.close()

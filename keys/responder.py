@@ -14,7 +14,7 @@ import base64
 import hashlib
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nacl import secret
@@ -33,6 +33,10 @@ KEY_VERSIONS = (1, 2)
 PUB_FIRST_LINE = "# onion-dropbox responder public key v2 (safe to share)"
 PUB_FIRST_LINE_V1 = "# onion-dropbox responder public key v1 (safe to share)"
 MAX_PUB_FILE = 4096  # bytes
+# What a key pair is for, as its public key file says: a responder's, that reports are sealed
+# to, or a backup key's, that only `dropbox backup` seals to. Files made before the field have
+# none (None): they are used as they were, for either.
+PURPOSES = ("responder", "backup")
 _PUB_BLANK = " \t"  # what a line and a field's name and value are trimmed of
 _PUB_SPACE = " \t\r\n"  # and the whole file
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -68,10 +72,15 @@ def fingerprint(public_key: PublicKey, signing_key: VerifyKey | None = None) -> 
 
 @dataclass(frozen=True)
 class Responder:
-    """A responder as everyone may know them: a name, a public key and (v2) a signing key."""
+    """A responder as everyone may know them: a name, a public key and (v2) a signing key.
+
+    `purpose` is what the public key file says the key is for (PURPOSES; None in files made
+    before it was written). It is a label against mistakes, outside the fingerprint, so it
+    takes no part in comparing keys either."""
     name: str
     public_key: PublicKey
     signing_key: VerifyKey | None = None
+    purpose: str | None = field(default=None, compare=False)
 
     @property
     def fingerprint(self) -> str:
@@ -79,11 +88,12 @@ class Responder:
 
     def to_pub_text(self) -> str:
         key = base64.b64encode(bytes(self.public_key)).decode("ascii")
+        purpose = f"purpose: {self.purpose}\n" if self.purpose else ""
         if self.signing_key is None:
-            return (f"{PUB_FIRST_LINE_V1}\nname: {self.name}\npublic-key: {key}\n"
+            return (f"{PUB_FIRST_LINE_V1}\nname: {self.name}\n{purpose}public-key: {key}\n"
                     f"fingerprint: {self.fingerprint}\n")
         signing = base64.b64encode(bytes(self.signing_key)).decode("ascii")
-        return (f"{PUB_FIRST_LINE}\nname: {self.name}\npublic-key: {key}\n"
+        return (f"{PUB_FIRST_LINE}\nname: {self.name}\n{purpose}public-key: {key}\n"
                 f"signing-key: {signing}\nfingerprint: {self.fingerprint}\n")
 
     @classmethod
@@ -108,6 +118,10 @@ class Responder:
         if any(f not in fields for f in wanted):
             raise FormatError("public key file is damaged: name or key missing or unreadable")
         name = check_name(fields["name"])
+        purpose = fields.get("purpose")
+        if purpose is not None and purpose not in PURPOSES:
+            raise FormatError(f"public key file is damaged: its purpose {purpose[:20]!r} is "
+                              "neither responder nor backup")
         try:
             raw = strict.b64(fields["public-key"], 32, "public key file")
             signing = (VerifyKey(strict.b64(fields["signing-key"], 32, "public key file"))
@@ -115,7 +129,7 @@ class Responder:
         except FormatError:
             raise FormatError("public key file is damaged: the key is unreadable or has the "
                               "wrong length") from None
-        responder = cls(name, PublicKey(raw), signing)
+        responder = cls(name, PublicKey(raw), signing, purpose)
         if fields["fingerprint"] != responder.fingerprint:
             raise FormatError("public key file is damaged: its fingerprint does not match its key")
         return responder

@@ -110,7 +110,7 @@ class Tor:
             raise TorError(f"no tor control {where} ({exc}): is tor running? Its torrc needs "
                            + (f"`ControlSocket {socket} GroupWritable RelaxDirModeCheck`, and "
                               "this user in tor's group (debian-tor on Debian)" if socket else
-                              f"`ControlPort {port}`") + "; or use --tor launch") from None
+                              f"`ControlPort {port}`")) from None
         try:
             controller.authenticate(password=password)
         except stem.connection.IncorrectCookieSize as exc:

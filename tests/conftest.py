@@ -39,7 +39,7 @@ def airgap(tmp_path_factory) -> Airgap:
 def instance_template(tmp_path_factory, airgap) -> Path:
     """One instance made as an operator makes it (`init`, then `team add` per responder), once."""
     data = tmp_path_factory.mktemp("template") / "instance"
-    dropbox("init", "--data", data)
+    dropbox("init", "--data", data, "--community", "Test community")
     for name in TEAM:
         dropbox("team", "add", name, airgap.pub(name), "--data", data)
     return data

@@ -46,7 +46,7 @@ def add_user(data, name: str, *extra: str) -> Login:
 def new_instance(folder: Path, airgap) -> Path:
     """A fresh instance in `folder` with the whole test team on it (module fixtures share one)."""
     data = folder / "instance"
-    dropbox("init", "--data", data)
+    dropbox("init", "--data", data, "--community", "Test community")
     for name in TEAM:
         dropbox("team", "add", name, airgap.pub(name), "--data", data)
     return data

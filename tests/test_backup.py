@@ -224,6 +224,9 @@ def test_the_first_restore_asks_which_signer_to_trust_and_remembers_it(
                    "--trust-signer", fingerprint.lower().replace(" ", ""))
     assert said.code == 0, said
     assert f"signed by backup signer {fingerprint}" in said.out and "made 20" in said.out
+    # The hint never publishes the live address a second time: a drill serves with tor off.
+    hint = said.out.strip().splitlines()[-1]
+    assert f"dropbox serve --data {tmp_path / 'r'} --tor off" in hint, hint
     assert (tmp_path / "r" / "config.toml").is_file()
     assert json.loads(secret.with_suffix(".seen").read_text())["newest"] > 0
     # Now known: the next restore needs no word about the signer.

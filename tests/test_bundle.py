@@ -229,6 +229,7 @@ def test_import_refuses_a_400_mib_reply_file_without_reading_it(tmp_path):
     """The server's reader (`import-replies`, the desk's upload) is this one: a 400 MiB file of
     reply records takes no more memory than its first bytes."""
     import tracemalloc
+    from dropbox.config import Settings
     from dropbox.exports import read_reply
     path = tmp_path / "big.odbx"
     path.write_bytes(reply_file([b"r" * 1000, b"s" * 1000]))
@@ -236,7 +237,7 @@ def test_import_refuses_a_400_mib_reply_file_without_reading_it(tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(FormatError, match="larger than any reply file"):
-            read_reply(path)
+            read_reply(path, Settings())
         assert tracemalloc.get_traced_memory()[1] < 1 << 20
     finally:
         tracemalloc.stop()

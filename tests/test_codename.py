@@ -6,7 +6,8 @@ from nacl.public import PrivateKey, PublicKey
 from nacl.pwhash import argon2id
 
 from keys import envelope
-from keys.codename import Peppers, StretchCost, derive, new_codename, normalize, wordlist
+from keys.codename import (Peppers, StretchCost, derive, new_codename, normalize, unknown_words,
+                           wordlist)
 
 FAST = StretchCost(opslimit=1, memlimit=8 * 1024 * 1024)
 PEPPERS = Peppers(lookup=b"L" * 32, key=b"K" * 32)
@@ -40,8 +41,13 @@ def test_new_codename_is_already_normalized():
     "Abacus YO-YO zoom T-shirt ablaze zookeeper felt-tip",
     "  abacus  yo-yo\tzoom t-shirt\nablaze zookeeper   felt-tip  ",
     "ABACUS YO-YO ZOOM T-SHIRT ABLAZE ZOOKEEPER FELT-TIP",
+    "abacus,yo-yo,zoom,t-shirt,ablaze,zookeeper,felt-tip",
+    "Abacus, yo-yo; zoom. T-shirt / ablaze - zookeeper, felt-tip.",
+    "abacus-yo-yo-zoom-t-shirt-ablaze-zookeeper-felt-tip",
+    "1. abacus 2. yo-yo 3. zoom 4. t-shirt 5. ablaze 6. zookeeper 7. felt-tip",
+    "abacus، yo-yo، zoom t-shirt ablaze zookeeper felt-tip",  # the Arabic comma
 ])
-def test_normalize_forgives_case_and_spacing(typed):
+def test_normalize_forgives_case_spacing_punctuation_and_numbering(typed):
     assert normalize(typed) == CODENAME
 
 
@@ -50,12 +56,24 @@ def test_normalize_forgives_case_and_spacing(typed):
     "abacus yo-yo zoom t-shirt ablaze zookeeper felt-tip abacus zoom",  # nine words
     "abacus yo-yo zoom t-shirt ablaze zookeeper feltip",              # a typo
     "abacus yo-yo zoom t-shirt ablaze zookeeper felt tip",            # a word split in two
-    "abacus,yo-yo,zoom,t-shirt,ablaze,zookeeper,felt-tip",
     "",
+    ", - .",
     "ábacus yo-yo zoom t-shirt ablaze zookeeper felt-tip",
 ])
 def test_normalize_refuses_what_cannot_be_a_codename(typed):
     assert normalize(typed) is None
+
+
+def test_words_not_in_the_list_are_named_by_their_place_in_what_was_typed():
+    words = new_codename().split()
+    typed = ", ".join(words[:2] + ["bananna"] + words[3:6] + ["Zz9"] + words[7:])
+    assert normalize(typed) is None
+    assert unknown_words(typed) == [(3, "bananna"), (7, "zz")]  # "9" only separates, as "1." does
+    assert unknown_words(" ".join(words)) == []
+    # Seven words are read against the full list, as codenames made before the curation were.
+    assert unknown_words("abacus yo-yo zoom t-shirt ablaze zookeeper felt-tip") == []
+    assert unknown_words("abacus yo-yo zoom t-shirt ablaze zookeeper feltip") == [(7, "feltip")]
+    assert unknown_words("") == []
 
 
 def test_derive_is_deterministic_for_the_same_peppers_and_cost():

@@ -92,7 +92,7 @@ def small_disk(tmp_path, airgap):
     if mounted.returncode != 0:
         unavailable(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
     data = mountpoint / "instance"
-    dropbox("init", "--data", data)
+    dropbox("init", "--data", data, "--community", "Test community")
     for name in TEAM:
         dropbox("team", "add", name, airgap.pub(name), "--data", data)
     yield data

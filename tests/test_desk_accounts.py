@@ -18,7 +18,7 @@ def desk(tmp_path_factory, airgap):
 
 def test_add_user_prints_a_diceware_password_and_a_totp_uri_and_qr_code(tmp_path, airgap):
     data = tmp_path / "instance"
-    dropbox("init", "--data", data)
+    dropbox("init", "--data", data, "--community", "Test community")
     dropbox("team", "add", "mario", airgap.pub("mario"), "--data", data)
     said = dropbox("desk", "add-user", "mario", "--data", data).out
     login = parse_credentials("mario", said)

@@ -197,6 +197,7 @@ def test_delete_waits_a_grace_period_then_removes_rows_and_ciphertext_for_everyo
     due = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
     assert confirm.status == 200 and f"deleted on {due}" in confirm.text
     assert "any of its readers can cancel" in confirm.text
+    assert "so does a message from the reporter" in confirm.text  # as the reporter's page says
     assert designation in designations(alexandra.get(""))  # only asked, nothing done yet
     done = alexandra.submit(confirm, f"Delete it on {due}")
     # Asked, not done: it stays, marked for every reader, until the day comes.

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dropbox, start_server
+from support.instance import name_community
 from deskclient import add_user, desk_login, desk_url, new_instance
 from formclient import FormClient
 from support.reporter import log_in, new_report
@@ -85,6 +86,22 @@ def test_my_own_uploaded_reply_is_not_new_to_me_but_is_to_the_others(desk, airga
     assert _row(mario, name)["new"] == "1"
 
 
+def test_a_note_uploaded_on_the_desk_is_stored_and_is_no_reply(desk, airgap, tmp_path):
+    alexandra, bahaa = desk["clients"]["alexandra"], desk["clients"]["bahaa"]
+    new_report(desk["server"], "not for bahaa", exclude={"bahaa"})
+    cid = _newest_conversation(desk["data"])
+    name = desk_name(cid)
+    mine = tmp_path / "mine.odbx"
+    mine.write_bytes(alexandra.http.get(desk["url"] + "bundle?all=1", timeout=60).content)
+    airgap.note(mine, cid, "alexandra", "Who takes it?", tmp_path / "n.odbx")
+    page = alexandra.submit(alexandra.get(""), "Upload replies",
+                            files=[("replies", "n.odbx", (tmp_path / "n.odbx").read_bytes())])
+    assert page.status == 200 and "stored a note" in page.text
+    assert _row(alexandra, name)["status"] != "replied"  # a note is not an answer to the reporter
+    assert "uploaded a note" in alexandra.get("audit").text
+    assert "uploaded a note" not in bahaa.get("audit").text
+
+
 def test_a_v010_instance_keeps_its_reporters_and_gets_names_from_the_curated_list(tmp_path):
     data = tmp_path / "instance"
     shutil.copytree(FIXTURE / "instance", data)
@@ -98,6 +115,7 @@ def test_a_v010_instance_keeps_its_reporters_and_gets_names_from_the_curated_lis
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
         names = dict(db.execute("SELECT conversation_id, designation FROM desk_conversations"))
     assert names == {ids[0]: desk_name(ids[0]), ids[1]: desk_name(ids[1])}
+    name_community(data)
     server = start_server(data)
     try:
         for report in fixture["reports"]:

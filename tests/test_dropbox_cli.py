@@ -71,7 +71,7 @@ def test_team_add_refuses_a_damaged_or_foreign_public_key(tmp_path, instance, ai
 
 def test_serve_refuses_an_empty_team(tmp_path):
     data = tmp_path / "inst"
-    dropbox("init", "--data", data)
+    dropbox("init", "--data", data, "--community", "Test community")
     assert "team is empty" in one_clear_line(dropbox("serve", "--data", data, check=False))
 
 

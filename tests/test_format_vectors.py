@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from nacl import bindings as sodium
-from nacl.exceptions import CryptoError
+from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
@@ -117,24 +117,31 @@ def test_public_key_file_vector(entry):
     assert bytes(responder.public_key).hex() == entry["public_key"]
     assert (responder.signing_key and bytes(responder.signing_key).hex()) == entry.get("signing_key")
     assert responder.fingerprint == entry["fingerprint"]
+    assert responder.purpose == entry.get("purpose")  # none in v0.1.0's and v0.2.0's files
+
+
+def _read_reply(stream):
+    return read_reply_file(stream, 1 << 20, 1 << 20)  # a server taking files of up to 1 MiB
 
 
 @pytest.mark.parametrize("entry", [e for e in INDEX["vectors"] if e["type"] == "reply"], ids=_label)
 def test_reply_file_vector(entry):
     if entry["expect"] == "bad":
         with open(VECTORS / entry["file"], "rb") as stream, pytest.raises(FormatError, match=entry["error"]):
-            read_reply_file(stream)
+            _read_reply(stream)
         return
     with open(VECTORS / entry["file"], "rb") as stream:
-        reply = read_reply_file(stream)
+        reply = _read_reply(stream)
     assert (reply.conversation_id, reply.item.position, reply.item.proof.author) == \
         (entry["conversation"], entry["position"], entry["author"])
+    assert len(reply.attachments) == entry.get("attachments", 0)
     author = VerifyKey(bytes.fromhex(KEY_DATA[entry["author"]]["signing_key"]))
-    assert reply.item.proof.verify(author, reply.conversation_id, reply.item.id, reply.item.position,
-                                   envelope_digest(reply.envelope))
-    for name in entry["keys"]:
-        meta, _ = split_item(envelope.open_envelope(io.BytesIO(reply.envelope), KEYS[name]))
-        assert meta.name == entry["author"]
+    for item, sealed in [(reply.item, reply.envelope), *reply.attachments]:
+        assert item.proof.verify(author, reply.conversation_id, item.id, item.position,
+                                 envelope_digest(sealed), item.signed, item.attached_to)
+        for name in entry["keys"]:
+            meta, _ = split_item(envelope.open_envelope(io.BytesIO(sealed), KEYS[name]))
+            assert meta.kind == "file" if item.attached_to else meta.name == entry["author"]
     assert reply.item.invitation == entry.get("invitation")
 
 
@@ -149,6 +156,63 @@ def test_reply_file_the_server_must_refuse_reads_as_well_formed(entry):
         split_item(envelope.open_envelope(io.BytesIO(reply.envelope), KEYS[name]))
     with pytest.raises(FormatError, match="not among"):
         split_item(envelope.open_envelope(io.BytesIO(reply.envelope), KEYS["respondent"]))
+
+
+def _spec_import(data: bytes, readers: tuple[str, ...], reporter_items: int) -> str:
+    """FORMAT.md's "Importing" for a reply (with its files) or a note, written from the text:
+    the first rule a reply file breaks ("signer", "signature", "binding", "place", "readers"), or
+    "" if it passes. The conversation is A; `readers` are its responders today."""
+    records, at = [], 8
+    while at < len(data) - 32:
+        size = int.from_bytes(data[at:at + 4], "big")
+        records.append(json.loads(data[at + 4:at + 4 + size]))
+        at += 4 + size
+        for item in records[-1].get("items", []):
+            records[-1].setdefault("envelopes", []).append(data[at:at + item["size"]])
+            at += item["size"]
+    conversation = records[1]
+    first = conversation["items"][0]
+    note = first["origin"] == "note"
+    keys = [bytes.fromhex(KEY_DATA[name]["public_key"]) for name in readers]
+    if not note:
+        keys.insert(0, bytes.fromhex(KEY_DATA["reporter"]["public_key"]))
+    author = first["proof"]["author"]
+    if author not in readers:
+        return "signer"
+    for item, sealed in zip(conversation["items"], conversation["envelopes"], strict=True):
+        proof = item["proof"]
+        signed = "note" if note else ("reply-file" if "attached_to" in item else "reply")
+        context = {"reply": b"odbx-reply-v2\n", "note": b"odbx-note-v2\n",
+                   "reply-file": b"odbx-reply-file-v2\n"}[signed]
+        lines = f"{conversation['id']}\n{item['id']}\n{proof['author']}\n{item['position']}\n"
+        if signed == "reply-file":
+            lines += f"{item['attached_to']}\n"
+        message = context + lines.encode() + base64.b64decode(proof["readers"]) \
+            + _b2b(sealed, 32, person=b"odbx-reply")
+        try:
+            VerifyKey(bytes.fromhex(KEY_DATA[proof["author"]]["signing_key"])).verify(
+                message, base64.b64decode(proof["signature"]))
+        except BadSignatureError:
+            return "signature"
+        count = sealed[8]
+        binding_at = 9 + 80 * count + 24 + 8
+        binding = sealed[binding_at + 1:binding_at + 1 + sealed[binding_at]].decode()
+        if binding != f"{conversation['id']}/{'note' if note else 'team'}/{item['position']}":
+            return "binding"
+        if item["position"] > reporter_items:
+            return "place"
+        if count != len(keys) or base64.b64decode(proof["readers"]) != \
+                _b2b(b"".join(keys), 32, person=b"odbx-readers"):
+            return "readers"
+    return ""
+
+
+@pytest.mark.parametrize("entry", [e for e in INDEX["vectors"] if e["type"] == "import"], ids=_label)
+def test_import_vector_follows_the_spec(entry):
+    """What the server checks on import (FORMAT.md, "Notes", "Importing"), given what it holds:
+    conversation A, read by alice and bob today, 3 reporter items."""
+    data = (VECTORS / entry["file"]).read_bytes()
+    assert _spec_import(data, ("alice", "bob"), 3) == ("" if entry["expect"] == "good" else entry["error"])
 
 
 @pytest.mark.parametrize("entry", INDEX["codenames"], ids=lambda e: e["codename"])
@@ -192,11 +256,13 @@ def test_secret_key_file_vector_follows_the_spec():
 
 
 def test_public_key_file_vector_follows_the_spec():
-    (entry,) = [e for e in CURRENT["vectors"] if e["type"] == "public-key" and e["expect"] == "good"]
-    digest = _b2b(bytes.fromhex(entry["public_key"]) + bytes.fromhex(entry["signing_key"]), 10,
-                  person=b"odbx-fprint-v2")
-    text = base64.b32encode(digest).decode()
-    assert " ".join(text[i:i + 4] for i in range(0, 16, 4)) == entry["fingerprint"]
+    good = [e for e in CURRENT["vectors"] if e["type"] == "public-key" and e["expect"] == "good"]
+    assert {e.get("purpose") for e in good} == {None, "backup"}
+    for entry in good:
+        digest = _b2b(bytes.fromhex(entry["public_key"]) + bytes.fromhex(entry["signing_key"]), 10,
+                      person=b"odbx-fprint-v2")
+        text = base64.b32encode(digest).decode()
+        assert " ".join(text[i:i + 4] for i in range(0, 16, 4)) == entry["fingerprint"]
 
 
 def _spec_open(data: bytes, secret: bytes) -> tuple[str, bytes]:
@@ -255,7 +321,7 @@ def test_bundle_vector_follows_the_spec():
 def test_reply_vector_signature_follows_the_spec():
     """FORMAT.md, "Reply file": READERS and the signed message, computed from the text alone."""
     with open(VECTORS / "reply-good.bin", "rb") as stream:
-        reply = read_reply_file(stream)
+        reply = _read_reply(stream)
     readers = _b2b(b"".join(bytes.fromhex(KEY_DATA[name]["public_key"])
                             for name in ("reporter", "alice", "bob")), 32, person=b"odbx-readers")
     assert reply.item.proof.readers == readers

@@ -152,6 +152,27 @@ def test_reply_round_trip(desk, tmp_path):
         assert (reply.head.kind, reply.item.proof.author) == ("reply", "alice")
 
 
+def test_reply_accepts_the_two_word_designation_keys_open_prints(desk, tmp_path):
+    folder, _, first = desk
+    (tmp_path / "message.txt").write_text("Thank you for writing.\n")
+    result = run("reply", folder / "export.odbx", "maple-river", "--key", folder / "alice.key",
+                 "--message-file", tmp_path / "message.txt", "--out", tmp_path / "reply.odbx",
+                 "--passphrase-file", folder / "passphrase")
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "reply.odbx", "rb") as stream:
+        assert read_reply_file(stream).conversation_id == first.id
+
+
+def test_reply_to_an_unknown_designation_fails_with_one_line(desk, tmp_path):
+    folder, _, _ = desk
+    (tmp_path / "message.txt").write_text("Hello.\n")
+    result = run("reply", folder / "export.odbx", "smoked-patronage", "--key", folder / "alice.key",
+                 "--message-file", tmp_path / "message.txt", "--out", tmp_path / "reply.odbx",
+                 "--passphrase-file", folder / "passphrase")
+    assert_one_line_error(result, "smoked-patronage is not in this bundle")
+    assert not (tmp_path / "reply.odbx").exists()
+
+
 def test_reply_by_a_recused_responder_fails_with_one_line(desk, tmp_path):
     folder, _, first = desk
     (tmp_path / "message.txt").write_text("Let me in.\n")

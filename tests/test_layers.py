@@ -1,7 +1,10 @@
-"""The layers the layout promises: commands that serve no page load no web framework, and
-storage knows nothing above it (config, the code of practice, tor, the desk)."""
+"""The layers the layout promises: commands that serve no page load no web framework,
+storage knows nothing above it (config, the code of practice, tor, the desk), the data
+directory's layout is spelled in dropbox/layout.py alone, and bench/ builds on tests/support,
+never on a test module."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -75,3 +78,50 @@ def test_storage_hands_out_frozen_values_never_rows(instance):
         assert not any(isinstance(getattr(value, f.name), (sqlite3.Row, dict))
                        for f in dataclasses.fields(value))
     assert isinstance(store.state.last_export(), int)
+
+
+def layout_names() -> set[str]:
+    """Every file and folder name of the data directory's layout, as dropbox/layout.py says it."""
+    from dropbox.layout import ONION_KEY_FILES, Layout
+    layout = Layout(Path("/instance"))
+    paths = [getattr(layout, name) for name in dir(layout) if not name.startswith("_")]
+    paths += [layout.onion_key(service) for service in ONION_KEY_FILES]
+    return {part for path in paths if isinstance(path, Path) and path != layout.root
+            for part in path.relative_to(layout.root).parts}
+
+
+def spelled_layout_paths(folder: Path, names: set[str]) -> list[str]:
+    """Where a module under `folder` spells a layout path itself: a layout name joined to a path
+    (`data_dir / "secrets"`, `Path(..., "store")`), kept in a module-level constant, or written
+    as a path in text ("secrets/..."). The same word in another role (the `tor` program, the
+    `desk-access` command) is not a path."""
+    found = []
+    for module in sorted(folder.rglob("*.py")):
+        if module.name == "layout.py":
+            continue
+        tree = ast.parse(module.read_text("utf-8"))
+        prose = {id(body[0].value) for node in ast.walk(tree)  # docstrings may describe the layout
+                 if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                 and (body := node.body) and isinstance(body[0], ast.Expr)}
+        for node in ast.walk(tree):
+            pathlike: list[ast.expr] = []
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+                pathlike = [node.left, node.right]
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                    "Path", "PurePosixPath", "join", "joinpath"):
+                pathlike = list(node.args)
+            elif isinstance(node, ast.Assign) and node in tree.body:
+                pathlike = [node.value]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose:
+                if any(node.value.startswith(f"{name}/") or f" {name}/" in node.value for name in names):
+                    found.append(f"{module.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
+            for part in pathlike:
+                if isinstance(part, ast.Constant) and part.value in names:
+                    found.append(f"{module.relative_to(ROOT)}:{part.lineno}: {part.value!r}")
+    return found
+
+
+def test_the_data_directory_layout_is_spelled_in_one_module():
+    names = layout_names()
+    assert {"config.toml", "dropbox.sqlite3", "secrets", "store", "tmp", "tor"} <= names
+    assert spelled_layout_paths(ROOT / "dropbox", names) == []

@@ -75,7 +75,7 @@ def published(tmp_path_factory, airgap):
             network.wait_for_consensus()
 
             data = folder / "instance"
-            dropbox("init", "--data", data)
+            dropbox("init", "--data", data, "--community", "Test community")
             for name in TEAM:
                 dropbox("team", "add", name, airgap.pub(name), "--data", data)
             desk_line = dropbox("onion", "desk-access", "add", "alexandra", "--data", data).out.strip()

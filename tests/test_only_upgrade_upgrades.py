@@ -1,13 +1,14 @@
 """Only `dropbox upgrade` upgrades: every other command refuses an instance made by an earlier
 version, says why and what to do, exits non-zero, and leaves every file as it was.
 
-The instance is a copy of tests/fixtures/v0.1.0/, made by v0.1.0's own code; commands run in
-click's runner, as a user types them. The table below names every command that takes
+The instance is a copy of each release fixture in tests/fixtures/ that is behind this program
+(made by that release's own code); commands run in click's runner, as a user types them. The table below names every command that takes
 `--data`, so a new one cannot be added without saying here what it does with an old instance.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from click.testing import CliRunner
 from dropbox import migrations
 from dropbox.cli import cli
 
-FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
+FIXTURES = Path(__file__).parent / "fixtures"
+# Each release's schema version (v0.1.0's fixture predates the field: 0); those behind this
+# program are the old instances every command but `upgrade` must refuse.
+MADE = {p.name: json.loads((p / "fixture.json").read_text()).get("schema_version", 0)
+        for p in sorted(FIXTURES.iterdir()) if (p / "fixture.json").is_file()}
+OLD = [release for release, version in MADE.items() if version < migrations.CURRENT]
 
 # Every command taking --data except those that must work on an old instance (`upgrade`;
 # `backup`, the step before it; `init` and `restore`, which make a new one), with arguments
@@ -66,10 +72,11 @@ def test_the_table_names_every_command_that_takes_an_instance():
     assert set(_commands(cli)) == set(REFUSING) | ALLOWED
 
 
+@pytest.mark.parametrize("release", OLD)
 @pytest.mark.parametrize("command", sorted(REFUSING), ids=" ".join)
-def test_a_command_refuses_an_old_instance_and_changes_nothing(command, tmp_path):
-    fixture = tmp_path / "v0.1.0"
-    shutil.copytree(FIXTURE, fixture)
+def test_a_command_refuses_an_old_instance_and_changes_nothing(command, release, tmp_path):
+    fixture = tmp_path / release
+    shutil.copytree(FIXTURES / release, fixture)
     data = fixture / "instance"
     before = _files(data)
     args = [a.format(tmp=tmp_path, fixture=fixture) for a in REFUSING[command]]
@@ -79,7 +86,7 @@ def test_a_command_refuses_an_old_instance_and_changes_nothing(command, tmp_path
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     said = result.output
-    assert f"version 0, this program {migrations.CURRENT}" in said, said
+    assert f"version {MADE[release]}, this program {migrations.CURRENT}" in said, said
     if command == ("status",):  # monitoring's one line per problem
         assert "PROBLEM: the instance needs `dropbox upgrade`" in said, said
     else:
@@ -88,9 +95,10 @@ def test_a_command_refuses_an_old_instance_and_changes_nothing(command, tmp_path
     assert not (tmp_path / "export").exists()
 
 
-def test_upgrade_then_the_same_commands_work(tmp_path):
-    fixture = tmp_path / "v0.1.0"
-    shutil.copytree(FIXTURE, fixture)
+@pytest.mark.parametrize("release", sorted(MADE))
+def test_upgrade_then_the_same_commands_work(release, tmp_path):
+    fixture = tmp_path / release
+    shutil.copytree(FIXTURES / release, fixture)
     data = fixture / "instance"
     runner = CliRunner()
     assert runner.invoke(cli, ["upgrade", "--data", str(data)]).exit_code == 0

@@ -63,7 +63,7 @@ def test_wheel_from_the_lock_alone_is_a_complete_server_in_arabic(tmp_path):
                         _run(dropbox, "--version"))
 
     data = tmp_path / "instance"
-    _run(dropbox, "init", "--data", data)
+    _run(dropbox, "init", "--data", data, "--community", "Test community")
     keys = tmp_path / "keys"
     passphrase = tmp_path / "passphrase"
     passphrase.write_text("a passphrase for the packaging test\n")

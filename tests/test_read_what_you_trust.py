@@ -244,6 +244,39 @@ def test_reply_is_checked_with_the_pinned_key_not_the_one_the_bundle_names(tmp_p
     assert unpinned.items == 2 and any("bob is not pinned here" in w for w in unpinned.warnings)
 
 
+def test_note_is_checked_with_the_pinned_key_and_never_shown_to_a_reporter_key(tmp_path):
+    """A note "from bob" signed by the server's key under bob's name is refused where bob is
+    pinned; bob's own note opens with its author noted, and is no reply of the team."""
+    server_key = ResponderKey.generate("bob")
+    conv = Conversation([ALICE, BOB], [report_item(REPORTER)], REPORTER)
+    items = sealed_items(conv)
+    readers = [ALICE.secret_key.public_key, BOB.secret_key.public_key]
+    notes = []
+    for item_id, signer in (("e" * 32, server_key), ("f" * 32, BOB)):
+        sealed = envelope.seal(ItemMeta("note", DATE, "bob").encode() + b"between us", readers,
+                               envelope.Binding(conv.id, envelope.Origin.NOTE, 1))
+        assert signer.signing_key is not None
+        proof = Proof.sign(signer.signing_key, "bob", conv.id, item_id, 1, sealed, readers, "note")
+        notes.append((ItemEntry(item_id, len(sealed), envelope.Origin.NOTE, 1, proof), sealed))
+    with open(tmp_path / "b.odbx", "wb") as out:
+        writer = BundleWriter(out, Head("export", DATE))
+        bob_as_listed = Responder("bob", BOB.secret_key.public_key, server_key.signing_key.verify_key)
+        writer.conversation(ConversationEntry(conv.id, (items[0][0], *(e for e, _ in notes)),
+                                              (ALICE.responder, bob_as_listed), REPORTER.public_key,
+                                              "maple-river"))
+        writer.write(items[0][1])
+        for _, sealed in notes:
+            writer.write(sealed)
+        writer.close(0)
+    pinned = open_bundle(tmp_path / "b.odbx", ALICE, tmp_path / "pinned", {"bob": BOB.responder})
+    assert pinned.items == 2 and len(pinned.failures) == 1
+    assert "note signature does not verify with the key pinned for bob" in pinned.failures[0]
+    [written] = (tmp_path / "pinned").rglob(f"*-note-{'f' * 8}.txt")
+    assert written.read_bytes() == b"between us"
+    index = (written.parent / "index.txt").read_text()
+    assert f"{written.name} (from bob) [signature by bob verified]" in index
+
+
 # A server compromised after a conversation was first opened cannot steer a reply: what the first
 # opening learned (docs/FORMAT.md, "First openings") is kept beside the key, not in OUT.
 

@@ -154,7 +154,7 @@ def test_the_team_answers_offline_and_only_the_person_reported_reads_it(world, a
     dropbox("keys", "reply", tmp_path / "export" / "bahaa.odbx", conversation, "--key", airgap.key("bahaa"),
             "--message-file", tmp_path / "words.txt", "--out", tmp_path / "to-them.odbx",
             "--passphrase-file", airgap.passphrase_file, "--to-respondent", invitation.id)
-    assert import_replies(world["store"], tmp_path / "to-them.odbx") == 1
+    import_replies(world["store"], tmp_path / "to-them.odbx", world["config"].settings)
     shown = client.get("/respond/answer")
     assert "Thank you. We will decide within two weeks." in shown.text
     assert "bahaa" not in shown.text  # the team speaks as one: no reader is named
@@ -237,8 +237,8 @@ def test_the_server_refuses_a_message_to_the_person_reported_sealed_to_the_repor
                     bytes.fromhex(keys["respondent"]["public_key"]), b"abc", "2024-05-01", "9999-12-31"))
     (bad,) = [e for e in index if e["type"] == "reply-import"]
     with pytest.raises(FormatError, match=bad["error"]):
-        import_replies(store, VECTORS / bad["file"])
-    assert import_replies(store, VECTORS / "reply-good-to-respondent.bin") == 1
+        import_replies(store, VECTORS / bad["file"], config.settings)
+    import_replies(store, VECTORS / "reply-good-to-respondent.bin", config.settings)
     stored = [i for i in store.conversations.items(conversation) if i.origin == Origin.TO_RESPONDENT]
     assert len(stored) == 1 and stored[0].invitation_id == "e" * 16 + "0123456789abcdef"
     # The reporter's key opens nothing of it.

@@ -57,7 +57,7 @@ def _opens(reply, name: str) -> bytes:
 def test_reply_to_the_person_reported_is_sealed_to_their_invitation_and_the_readers(tmp_path, trusted):
     out = tmp_path / "to-them.odbx"
     write_reply(VECTORS / "bundle-good-respondent.bin", CONV_A, _key("alice"), "We heard you.\n", out,
-                trusted, INVITATION)
+                trusted, invitation=INVITATION)
     reply = _reply(out)
     assert (reply.item.origin, reply.item.invitation, reply.item.position) == ("to-respondent", INVITATION, 2)
     for reader in ("respondent", "alice", "bob"):

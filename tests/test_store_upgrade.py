@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dropbox, start_server
+from support.instance import name_community
 from deskclient import Login, desk_login, desk_url, designations
 from dropbox import migrations
 from support.reporter import log_in
@@ -101,6 +102,7 @@ def test_the_upgraded_instance_serves_its_old_reporter_and_responder(old, tmp_pa
     data = old / "instance"
     before = payloads(data / "store")
     upgrade(old)
+    name_community(data)
     server = start_server(data)
     try:
         report = FACTS["reports"][0]

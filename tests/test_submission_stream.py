@@ -62,7 +62,7 @@ def _opened(arrival: Arrival, key: PrivateKey) -> list[bytes]:
     for _name, storage in arrival.files:
         sink = storage.stream
         assert isinstance(sink, UploadSink), f"{_name} was not sealed as it arrived: {sink!r}"
-        staged = sink.claim([key.public_key], Binding("a" * 16, "reporter", 1))
+        staged = sink.claim([key.public_key], Binding("a" * 16, "reporter", 1), key.public_key)
         _meta, body = split_item(iter([open_bytes(staged.header + staged.temp_path.read_bytes(), key)]))
         contents.append(b"".join(body))
     return contents

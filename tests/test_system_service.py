@@ -150,7 +150,7 @@ def test_exact_execstart_serves_as_an_unprivileged_user_through_tors_control_soc
     try:
         os.chmod(root, 0o755)
         state = root / "onion-dropbox"
-        dropbox("init", "--data", state)
+        dropbox("init", "--data", state, "--community", "Test community")
         shutil.copy(Path(__file__).parent / "fixtures" / "v0.1.0" / "airgap" / "alexandra.pub",
                     root / "alexandra.pub")
         dropbox("team", "add", "alexandra", root / "alexandra.pub", "--data", state)

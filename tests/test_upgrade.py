@@ -17,7 +17,9 @@ import pytest
 
 from conftest import BIN, dropbox, start_server
 from deskclient import Login, desk_url
+from dropbox import migrations
 from formclient import FormClient
+from support.instance import name_community
 from survival import desk_conversations, open_offline, reporter_page
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -51,27 +53,36 @@ def _version(data: Path) -> int:
 def test_upgraded_instance_keeps_every_report_reply_login_and_address(release, tmp_path):
     folder, fixture = _copy(release, tmp_path)
     data, airgap = folder / "instance", folder / "airgap"
+    made = fixture.get("schema_version", 0)  # v0.1.0's fixture predates the field: version 0
 
-    assert "dropbox upgrade --data" in _serve_refused(data)
-    assert _version(data) == 0, "serve must not upgrade on its own"
+    if made < migrations.CURRENT:
+        assert "dropbox upgrade --data" in _serve_refused(data)
+        assert _version(data) == made, "serve must not upgrade on its own"
 
     said = dropbox("upgrade", "--data", data).out
-    assert "upgraded from version 0" in said and "new site onion" not in said, said
+    state = f"upgraded from version {made}" if made < migrations.CURRENT else "already up to date"
+    assert state in said and "new site onion" not in said, said
     assert "already up to date" in dropbox("upgrade", "--data", data).out
     assert dropbox("onion", "address", "--data", data).out.strip() == fixture["site_address"]
 
+    name_community(data)
     server = start_server(data)
     try:
         # v0.1.0's example let reporters believe they could stop the team contacting the
         # person reported; the upgraded page says what the code of practice says.
         landing = FormClient(server.url).get("/").text
         assert "will contact the person reported" in landing and "usually" not in landing
-        # A reply written offline by v0.1.0 but never imported is not signed: it is refused,
-        # saying why (docs/FORMAT.md, "Compatibility"); the ones already imported stay.
+        # A reply written offline but never imported is taken now if it is signed (v0.2.0 on);
+        # one of v0.1.0's is not signed: it is refused, saying why (docs/FORMAT.md,
+        # "Compatibility"); the ones already imported stay.
         for reply in fixture["replies"]:
             if not reply["imported"]:
-                refused = dropbox("import-replies", folder / reply["file"], "--data", data, check=False)
-                assert refused.code == 1 and "not signed" in refused.err
+                said = dropbox("import-replies", folder / reply["file"], "--data", data, check=False)
+                if reply.get("signed"):
+                    assert said.code == 0 and "stored 1" in said.out, said
+                    reply["imported"] = True
+                else:
+                    assert said.code == 1 and "not signed" in said.err, said
         for report in fixture["reports"]:
             page = reporter_page(server.url, report["codename"])
             for reply in fixture["replies"]:
@@ -117,6 +128,7 @@ def test_instance_from_before_v0_1_0_gets_its_missing_files_back(tmp_path):
     address = dropbox("onion", "address", "--data", data).out.strip()
     assert f"new site onion address: {address}" in said
     assert (data / "secrets" / "onion-site-key").stat().st_mode & 0o077 == 0
+    name_community(data)
     server = start_server(data)
     try:
         page = reporter_page(server.url, fixture["reports"][0]["codename"])

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dropbox, opened_conversations, start_server
+from support.instance import name_community
 from support.reporter import log_in
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.1.0"
@@ -109,6 +110,7 @@ def test_old_key_upgraded_and_replaced_on_the_team_writes_replies_that_are_accep
         [(proof,)] = db.execute("SELECT proof FROM items WHERE proof IS NOT NULL").fetchall()
         assert json.loads(proof)["author"] == "alexandra"
         assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+    name_community(instance)
     server = start_server(instance)
     try:
         _, page = log_in(server, FIXTURE["reports"][0]["codename"])

@@ -18,7 +18,7 @@ from keys import cli as keys_cli
 from keys.errors import FormatError
 from dropbox.cli.airgap import airgap_kit
 from dropbox.cli.backup import backup, restore
-from dropbox.cli.common import DATA, DropboxGroup, counted, load
+from dropbox.cli.common import DATA, DropboxGroup, counted, load, presents_the_example
 from dropbox.cli.desk import desk
 from dropbox.cli.onions import onion
 from dropbox.cli.status import status
@@ -26,6 +26,8 @@ from dropbox.cli.team import team
 from dropbox.cli.upgrade import apply_upgrades, upgrade
 from dropbox import __version__
 from dropbox.config import create_instance
+from dropbox.practice import practice_for
+from keys.responder import check_name
 from dropbox.migrations import CURRENT
 
 
@@ -49,12 +51,57 @@ def cli() -> None:
 
 @cli.command()
 @DATA
-def init(data_dir: Path) -> None:
-    """Create a new instance: config, database and server secrets."""
-    path = create_instance(data_dir)
+@click.option("--community", help="your community's name: reporters are told they write to "
+                                  "its response team [asked if not given]")
+@click.option("--organisation", "organisations", multiple=True, metavar="NAME=ORGANISATION",
+              help="a responder and the organisation reporters see beside their name; repeat "
+                   "for each (ORGANISATION may be empty)")
+@click.option("--demo", is_flag=True, help="keep the example community (CiviCERT); every page "
+                                           "says it is a demonstration")
+def init(data_dir: Path, community: str | None, organisations: tuple[str, ...], demo: bool) -> None:
+    """Create a new instance: config, database, server secrets and the code of practice."""
+    if demo and (community or organisations):
+        raise click.UsageError("--demo keeps the example community: give it alone")
+    team = dict(_organisation(text) for text in organisations)
+    if not demo and community is None and sys.stdin.isatty():
+        community, team = _ask_community()
+    if community is not None and not community.strip():
+        raise click.UsageError("the community's name is empty")
+    if organisations and not community:
+        raise click.UsageError("--organisation needs --community")
+    practice = practice_for(community.strip() if community else None, team, demo)
+    path = create_instance(data_dir, practice)
     apply_upgrades(path)  # a new database takes the same steps as an old one
-    load(path)
+    config, _ = load(path)
     click.echo(f"created an instance in {path}; add responders with `dropbox team add`")
+    if config.practice.presents_the_example() and not demo:
+        click.secho(presents_the_example(config), err=True)
+
+
+def _organisation(text: str) -> tuple[str, str]:
+    name, equals, organisation = text.partition("=")
+    if not equals:
+        raise click.BadParameter(f"{text!r} is not NAME=ORGANISATION", param_hint="--organisation")
+    try:
+        return check_name(name.strip()), organisation.strip()
+    except FormatError as exc:
+        raise click.BadParameter(str(exc), param_hint="--organisation") from None
+
+
+def _ask_community() -> tuple[str, dict[str, str]]:
+    community = click.prompt("Your community's name (reporters read: \"tell the NAME response "
+                             "team\")").strip()
+    click.echo("Each responder's organisation, shown to reporters beside their name, as "
+               "NAME=ORGANISATION; an empty line when done.")
+    team: dict[str, str] = {}
+    while answer := click.prompt("Responder", default="", show_default=False).strip():
+        try:
+            name, organisation = _organisation(answer)
+        except click.BadParameter as exc:
+            click.echo(exc.format_message())
+            continue
+        team[name] = organisation
+    return community, team
 
 
 @cli.command()
@@ -83,8 +130,10 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
           tor_config: Path | None, desk_port: int | None) -> None:
     """Serve the reporter site and the responder desk, and publish them as onion services."""
     from dropbox.server import TorChoice, serve as run
-    from onion.tor import read_torrc
+    from onion.tor import TorError, read_torrc
     config, store = load(data_dir)
+    if config.practice.presents_the_example() and not config.practice.demo:
+        raise click.ClickException(presents_the_example(config))
     if not store.team.members():
         raise click.ClickException("the team is empty: add a responder with `dropbox team add` first")
     if not _is_loopback(host):
@@ -103,7 +152,11 @@ def serve(data_dir: Path, host: str, port: int, tor: str, control_port: int,
     choice = None if tor == "off" else TorChoice(
         tor, control_port, password, read_torrc(tor_config) if tor_config else {}, control_socket)
     desk_port = desk_port if desk_port is not None else (port + 1 if port else 0)
-    sys.exit(run(config, host, port, choice, desk_port))
+    try:
+        code = run(config, host, port, choice, desk_port)
+    except TorError as exc:
+        raise TorError(f"{exc}; or use --tor launch" if tor == "system" else str(exc)) from None
+    sys.exit(code)
 
 
 def _auto_tor(port: int, socket: Path | None, password: str | None) -> tuple[str, Path | None]:
@@ -172,30 +225,26 @@ def purge(data_dir: Path) -> None:
 @click.argument("replies", nargs=-1, required=True, type=click.Path(path_type=Path))
 @DATA
 def import_replies(replies: tuple[Path, ...], data_dir: Path) -> None:
-    """Store reply files written offline so the reporters can read them."""
-    from dropbox.exports import import_replies as store_replies
-    _, store = load(data_dir)
+    """Store reply files written offline (replies, with their files, and notes): replies for
+    the reporters and the team, notes for the conversation's responders only."""
+    from dropbox.exports import import_replies as store_replies, stored
+    config, store = load(data_dir)
     failed = 0
     for path in replies:
         try:
-            count = store_replies(store, path)
+            reply = store_replies(store, path, config.settings)
         except (FormatError, OSError) as exc:
             failed += 1
             message = exc if isinstance(exc, FormatError) else f"cannot read {path}: {exc.strerror}"
             click.echo(f"Error: {path}: {message}", err=True)
             continue
-        _audit_import(store, path)
-        click.echo(f"{path}: stored {counted(count, 'reply', 'replies')}")
+        conversation = store.conversations.conversation(reply.conversation_id)
+        if conversation is not None:  # the desk's audit, seen only by the conversation's readers
+            what = "a note" if reply.item.origin == "note" else "a reply"
+            store.desk.audit("command line", f"imported {what}", conversation.recipients)
+        click.echo(f"{path}: stored {stored(reply)}")
     if failed:
         sys.exit(1)
-
-
-def _audit_import(store, path: Path) -> None:
-    """The desk's audit names a command-line import, seen only by the conversation's readers."""
-    from dropbox.exports import read_reply
-    conversation = store.conversations.conversation(read_reply(path).conversation_id)
-    if conversation is not None:
-        store.desk.audit("command line", "imported a reply", conversation.recipients)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

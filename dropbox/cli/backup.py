@@ -15,7 +15,7 @@ import click
 from keys.responder import Responder, ResponderKey
 from dropbox.backup import BackupError, made_text, restore_backup, seen_file, write_backup
 from dropbox.cli.common import DATA
-from dropbox.config import CONFIG_FILE
+from dropbox.layout import Layout
 
 
 def _mib(size: int) -> str:
@@ -31,7 +31,7 @@ def _mib(size: int) -> str:
               help="a backup public key (NAME.pub from `dropbox keys new`); repeat for more")
 def backup(data_dir: Path, out_path: Path, public_keys: tuple[Path, ...]) -> None:
     """Back up the whole instance, also while `serve` runs, sealed to offline keys."""
-    if not (Path(data_dir) / CONFIG_FILE).is_file():
+    if not Layout(Path(data_dir)).config.is_file():
         raise click.ClickException(f"no instance at {Path(data_dir).resolve()}")
     recipients = [Responder.load(path) for path in public_keys]
     try:
@@ -78,5 +78,7 @@ def restore(backup_file: Path, data_dir: Path, key_file: Path, passphrase_file: 
     if summary.dropped:
         click.echo(f"left out {summary.dropped} conversation(s) deleted on the server while the "
                    "backup was being taken")
+    # Serving it with tor would publish the live instance's onion address a second time.
     click.echo(f"restored {summary.files} files ({_mib(summary.bytes)}) into "
-               f"{Path(data_dir).resolve()}; start it with `dropbox serve --data {data_dir}`")
+               f"{Path(data_dir).resolve()}; try it with `dropbox serve --data {data_dir} --tor off` "
+               "(publish it with tor only once the server it came from is stopped for good)")

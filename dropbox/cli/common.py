@@ -9,6 +9,7 @@ import click
 from keys.errors import FormatError
 from dropbox.config import Config, InstanceError
 from dropbox.migrations import MigrationError
+from dropbox.practice import PRACTICE_FILE
 from dropbox.storage import StorageError, Store
 from onion.client_auth import AccessError
 from onion.service_key import KeyFileError
@@ -41,3 +42,12 @@ class DropboxGroup(click.Group):
 def counted(number: int, one: str, many: str) -> str:
     """"1 reply", "2 replies": a person reads plurals, not "reply(ies)"."""
     return f"{number} {one if number == 1 else many}"
+
+
+def presents_the_example(config: Config) -> str:
+    """What to do about an instance still presenting the example community, which `serve`
+    refuses: its reporters would be told to write to another community's team."""
+    return (f"this instance still presents the example community "
+            f"({config.practice.community}): put your community's name and your responders' "
+            f"organisations in {config.data_dir / PRACTICE_FILE} (`community`, `[organisations]`), "
+            "or make a demo with `dropbox init --demo`")

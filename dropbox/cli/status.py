@@ -21,7 +21,7 @@ from dropbox.desk.housekeeping import failing_chores
 from dropbox.storage import UpgradeDue
 
 
-def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
+def _tor_problems(config, control_port: int, control_socket: Path, password: str | None) -> list[str]:
     from onion.service_key import ServiceKey
     from onion.tor import Tor, TorError
     launched = Tor.launched_control_port(config.tor_dir)
@@ -29,7 +29,7 @@ def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
         if launched is not None:
             tor = Tor.attach(launched)
         else:
-            tor = Tor.attach(control_port, None, control_socket if control_socket.exists() else None)
+            tor = Tor.attach(control_port, password, control_socket if control_socket.exists() else None)
     except TorError as exc:
         return [f"tor cannot be asked whether the onions are published: {exc}"]
     try:
@@ -40,13 +40,23 @@ def _tor_problems(config, control_port: int, control_socket: Path) -> list[str]:
         tor.close()
 
 
+def _read_password(path: Path) -> str:
+    try:
+        return path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise click.ClickException(f"cannot read a password from {path}") from None
+
+
 @click.command()
 @DATA
 @click.option("--control-port", default=9051, show_default=True, type=click.IntRange(1, 65535),
               help="the system tor's control port, when serve attached to it")
 @click.option("--control-socket", default="/run/tor/control", show_default=True,
               type=click.Path(path_type=Path), help="the system tor's control socket")
-def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
+@click.option("--control-password-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="a file holding the control port password, when serve was given one")
+def status(data_dir: Path, control_port: int, control_socket: Path,
+           control_password_file: Path | None) -> None:
     """Say what needs attention; exit status 1 if anything does (for monitoring)."""
     try:
         config, store = load(data_dir)
@@ -65,7 +75,8 @@ def status(data_dir: Path, control_port: int, control_socket: Path) -> None:
         sys.exit(1)
     click.echo(f"onion-dropbox {__version__}, instance version {migrations.CURRENT}, "
                f"{len(store.team.members())} responder(s)")
-    problems = _tor_problems(config, control_port, control_socket)
+    password = _read_password(control_password_file) if control_password_file else None
+    problems = _tor_problems(config, control_port, control_socket, password)
 
     free, largest = health.free_disk(config), config.max_request_bytes
     click.echo(f"free disk: {health.mib(free)} (largest upload: {health.mib(largest)})")

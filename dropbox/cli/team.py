@@ -21,7 +21,7 @@ def team() -> None:
 def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
     """Add responder NAME with the public key in PUBFILE."""
     _, store = load(data_dir)
-    responder = Responder.load(pubfile)
+    responder = _reader_key(pubfile)
     check_name(name)
     if responder.name != name:
         raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
@@ -30,6 +30,16 @@ def team_add(name: str, pubfile: Path, data_dir: Path) -> None:
     store.team.add(responder)
     click.echo(f"added {name} (fingerprint {responder.fingerprint})")
     _warn_if_unsigned(responder)
+
+
+def _reader_key(pubfile: Path) -> Responder:
+    """A responder's public key; a backup key is refused (it must never read reports)."""
+    responder = Responder.load(pubfile)
+    if responder.purpose == "backup":
+        raise click.ClickException(f"{pubfile} is a backup key (purpose: backup): backups are "
+                                   "sealed to it with `dropbox backup --to`; a responder's key "
+                                   "comes from `keys new NAME`")
+    return responder
 
 
 def _warn_if_unsigned(responder: Responder) -> None:
@@ -49,7 +59,7 @@ def team_replace(name: str, pubfile: Path, data_dir: Path) -> None:
     New items of every conversation that names them are sealed to the new key; what was
     sealed before stays readable only with the old one."""
     _, store = load(data_dir)
-    responder = Responder.load(pubfile)
+    responder = _reader_key(pubfile)
     if responder.name != name:
         raise click.ClickException(f"{pubfile} is the key of {responder.name!r}, not {name!r}")
     if any(bytes(r.public_key) == bytes(responder.public_key) and r.name != name

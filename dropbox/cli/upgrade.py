@@ -16,27 +16,26 @@ from pathlib import Path
 import click
 
 from dropbox import migrations
-from dropbox.cli.common import DATA, load
-from dropbox.config import CONFIG_FILE, ONION_KEY_FILES, InstanceError
+from dropbox.cli.common import DATA, load, presents_the_example
+from dropbox.config import InstanceError
+from dropbox.layout import ONION_KEY_FILES, Layout
 from dropbox.storage import stored_version
 from dropbox.storage.schema import SCHEMA
-
-DATABASE = "dropbox.sqlite3"
 
 
 def instance_version(data_dir: Path) -> int | None:
     """How far the instance at `data_dir` has been upgraded; None for one with no database yet."""
     data_dir = Path(data_dir).resolve()
-    if not (data_dir / CONFIG_FILE).is_file():
+    if not Layout(data_dir).config.is_file():
         raise InstanceError(f"no instance at {data_dir}: run `dropbox init --data {data_dir}` first")
-    return stored_version(data_dir / DATABASE)
+    return stored_version(Layout(data_dir).database)
 
 
 def apply_upgrades(data_dir: Path) -> list[str]:
     """Bring the database (made now if there is none: `init`) and the data directory to this
     program's version; returns the names of the steps applied. Only `upgrade` and `init` call
     this."""
-    with closing(sqlite3.connect(data_dir / DATABASE, timeout=30, isolation_level=None)) as db:
+    with closing(sqlite3.connect(Layout(data_dir).database, timeout=30, isolation_level=None)) as db:
         db.execute("PRAGMA foreign_keys = ON")
         db.executescript(SCHEMA)  # v0.1.0's tables; the migrations take them from there
         return migrations.upgrade(db, data_dir)
@@ -45,9 +44,9 @@ def apply_upgrades(data_dir: Path) -> list[str]:
 def _addresses(data_dir: Path) -> dict[str, str | None]:
     from onion.service_key import KeyFileError, ServiceKey
     found: dict[str, str | None] = {}
-    for service, name in ONION_KEY_FILES.items():
+    for service in ONION_KEY_FILES:
         try:
-            found[service] = ServiceKey.load(data_dir / "secrets" / name).address
+            found[service] = ServiceKey.load(Layout(data_dir).onion_key(service)).address
         except KeyFileError:
             found[service] = None
     return found
@@ -66,15 +65,16 @@ def upgrade(data_dir: Path) -> None:
     # Before any step: a data directory a step could be led out of, or a database a step
     # would stop half way on, is refused whole.
     migrations.refuse_links(data_dir)
-    if before < migrations.CURRENT and (data_dir / "dropbox.sqlite3").exists():
-        migrations.check_database(data_dir / "dropbox.sqlite3")
+    database = Layout(data_dir).database
+    if before < migrations.CURRENT and database.exists():
+        migrations.check_database(database)
     old = _addresses(data_dir)
     # Only paths are needed, not a loadable instance, which is what an incomplete one is not
     # until its steps have run.
     applied = apply_upgrades(data_dir)
     config, _ = load(data_dir)  # everything the server reads now loads
     for name in applied:
-        click.echo(f"applied: {name}")
+        click.echo(f"- {migrations.what_it_did(name)}")
     for service, address in _addresses(config.data_dir).items():
         if old[service] is None:
             click.echo(f"new {service} onion address: {address} (this instance had none)")
@@ -82,3 +82,5 @@ def upgrade(data_dir: Path) -> None:
             raise click.ClickException(f"the {service} onion address changed to {address}")
     state = "already up to date" if before == migrations.CURRENT else f"upgraded from version {before}"
     click.echo(f"instance at {data_dir}: version {migrations.CURRENT}, {state}")
+    if config.practice.presents_the_example() and not config.practice.demo:
+        click.secho(f"note: {presents_the_example(config)}; `serve` refuses it until then", err=True)

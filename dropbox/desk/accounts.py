@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pyotp
+from flask_babel import lazy_gettext as _l
 from nacl import secret
 from nacl.exceptions import InvalidkeyError
 from nacl.pwhash import argon2id
@@ -30,10 +31,10 @@ LOCK_SECONDS = 15 * 60
 OPSLIMIT = argon2id.OPSLIMIT_INTERACTIVE
 MEMLIMIT = argon2id.MEMLIMIT_INTERACTIVE
 
-REFUSED = ("The name, password or code is wrong, or this code has been used already. "
-           "Please try again with the next code.")
-LOCKED = ("This account is locked for a while after too many failed logins. "
-          "Please try again later, or ask the operator.")
+REFUSED = _l("The name, password or code is wrong, or this code has been used already. "
+             "Please try again with the next code.")
+LOCKED = _l("This account is locked for a while after too many failed logins. "
+            "Please try again later, or ask the operator.")
 
 
 class LoginRefused(Exception):

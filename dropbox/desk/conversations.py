@@ -73,9 +73,9 @@ def find(store: Store, name: str, designation: str) -> DeskConversation | None:
 
 
 def _seen(store: Store, account: Account) -> int:
-    # A command-line export (`dropbox export`) is opened on the team's air-gapped machine: it
-    # counts as a download for every reader. (My own uploaded replies are never new to me.)
-    return max(account.last_download_seq, store.state.last_export())
+    # What is new is each responder's own: only their downloads move it, never a command-line
+    # export someone else ran. (My own uploaded replies are never new to me.)
+    return account.last_download_seq
 
 
 def _shown(row: Summary, named: dict[str, tuple[str, bool]]) -> DeskConversation:

@@ -1,20 +1,22 @@
-"""The desk's forms; Flask-WTF gives each a CSRF token."""
+"""The desk's forms; Flask-WTF gives each a CSRF token. Labels and messages are lazy
+strings, rendered in the responder's language."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from dropbox.safeforms import SafeForm
 from wtforms import MultipleFileField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 
 class DeskLoginForm(SafeForm):
-    username = StringField("Name", validators=[DataRequired("Please type your name.")])
-    password = PasswordField("Password", validators=[DataRequired("Please type your password.")])
-    otp = StringField("Code from your authenticator", validators=[
-        DataRequired("Please type the six-digit code from your authenticator.")])
+    username = StringField(_l("Name"), validators=[DataRequired(_l("Please type your name."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Please type your password."))])
+    otp = StringField(_l("Code from your authenticator"), validators=[
+        DataRequired(_l("Please type the six-digit code from your authenticator."))])
 
 
 class RepliesForm(SafeForm):
-    replies = MultipleFileField("Reply files written offline (.odbx)")
+    replies = MultipleFileField(_l("Reply files written offline (.odbx)"))
 
 
 class ConfirmForm(SafeForm):

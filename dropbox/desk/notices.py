@@ -5,22 +5,47 @@ recipient list (dropbox/storage/), and for nobody else, so a recused responder i
 never told about a conversation they were left out of. A notice names no
 conversation, designation or count: a mailbox is not a safe place. The one other notice,
 "a conversation will be deleted soon", is as bare (desk/housekeeping marks it due).
+
+Mail is written in the language the responder last used the desk in. It is sent by the
+server's own chores, outside any request, so it reads the compiled catalogues with the standard
+library's gettext (the same .mo files Flask-Babel reads; commands that send no page load no Babel).
 """
 from __future__ import annotations
 
+import gettext
 import smtplib
 import ssl
 import time
 from email.message import EmailMessage
+from functools import lru_cache
 
 from dropbox.config import Config
-from dropbox.storage import Store
+from dropbox.storage import Account, Store
+from dropbox.languages import TRANSLATIONS
+
+
+def N_(text: str) -> str:
+    """Marks a string for the catalogues (`make translations`); translated when a mail is written."""
+    return text
+
 
 BATCH_SECONDS = 3600
-SUBJECT = "New activity on the response desk"
-BODY = "There is new activity on the response desk. Please log in to see it.\n"
-RETENTION_BODY = ("A conversation on the response desk will be deleted soon under the retention "
-                  "rules unless there is new activity. Please log in to see which.\n")
+SUBJECT = N_("New activity on the response desk")
+BODY = N_("There is new activity on the response desk. Please log in to see it.")
+RETENTION_BODY = N_("A conversation on the response desk will be deleted soon under the retention "
+                    "rules unless there is new activity. Please log in to see which.")
+
+
+@lru_cache(maxsize=8)
+def _catalogue(language: str) -> gettext.NullTranslations:
+    return gettext.translation("messages", TRANSLATIONS, [language], fallback=True)
+
+
+def _notice(account: Account, warned: bool) -> tuple[str, str]:
+    """The subject and body of the notice due to `account`, in its language."""
+    say = _catalogue(account.language).gettext
+    lines = ([say(BODY)] if account.notice_pending else []) + ([say(RETENTION_BODY)] if warned else [])
+    return say(SUBJECT), "".join(f"{line}\n" for line in lines)
 
 
 def send_due_notices(config: Config, store: Store, now: float | None = None) -> list[str]:
@@ -40,12 +65,12 @@ def send_due_notices(config: Config, store: Store, now: float | None = None) -> 
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
         for account in due:
+            warned = account.name in retention
+            subject, body = _notice(account, warned)
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = \
-                settings.smtp_from, account.email, SUBJECT
-            warned = account.name in retention
-            message.set_content((BODY if account.notice_pending else "")
-                                + (RETENTION_BODY if warned else ""))
+                settings.smtp_from, account.email, subject
+            message.set_content(body)
             smtp.send_message(message)
             store.desk.update_account(account.name, notice_pending=0, last_notice=int(now))
             if warned:

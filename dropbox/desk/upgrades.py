@@ -1,5 +1,6 @@
 """The desk's database steps (see dropbox/migrations.py): names from the curated list,
-deletions that wait, who uploaded which reply, and a name for every conversation.
+deletions that wait, who uploaded which reply, a name for every conversation, and the
+language each responder reads.
 
 Each is safe to run again and loses no row.
 """
@@ -61,3 +62,9 @@ def step_name_every_conversation(db: sqlite3.Connection, data_dir: Path | None) 
         "SELECT id FROM conversations WHERE id NOT IN (SELECT conversation_id FROM desk_conversations)"
         " ORDER BY created, rowid")]
     _name(db, ids, taken)
+
+
+def step_desk_responders_language(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """The language each responder last used the desk in, for the mail sent to them."""
+    if not any(row[1] == "language" for row in db.execute("PRAGMA table_info(desk_accounts)")):
+        db.execute("ALTER TABLE desk_accounts ADD COLUMN language TEXT NOT NULL DEFAULT 'en'")

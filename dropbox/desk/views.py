@@ -12,22 +12,24 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
                    session, url_for)
-from flask_babel import ngettext
+from flask_babel import get_locale, gettext as _, ngettext
 
+from keys.envelope import Origin
 from keys.errors import FormatError
 from dropbox import health
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
 from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
+from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY
-from dropbox.storage import new_id, today
+from dropbox.storage import Account, new_id, today
 
 desk = Blueprint("desk", __name__)
 
 USER = "desk_user"
 CREDENTIALS = "desk_credentials"  # which password and TOTP secret this login was made with
-PUBLIC = {"desk.login"}
+PUBLIC = {"desk.login", "desk.choose_language"}
 # What each confirmation page asks, what it says the action does, its button, and what the
 # audit then says. Closing is only a status: saying so is what makes it safe to press.
 ACTIONS = {
@@ -41,7 +43,8 @@ ACTIONS = {
     "delete": ("Delete this conversation for the whole team?",
                "It will be deleted on {due}, with everything in it, for every reader and for the "
                "reporter; then it cannot be undone. Until then it stays here, marked, and any of its "
-               "readers can cancel the deletion. Copies already opened offline are not touched.",
+               "readers can cancel the deletion; so does a message from the reporter, who is told "
+               "the day. Copies already opened offline are not touched.",
                "Delete it on {due}", "asked to delete a conversation"),
     "keep": ("Cancel the deletion of this conversation?",
              "{asked} asked to delete it on {due}. If you cancel, it stays, and everyone can see that "
@@ -57,19 +60,42 @@ def _me() -> str:
     return session[USER]
 
 
-@desk.before_request
-def require_login():
+def _logged_in() -> Account | None:
+    """The account this session is logged in to, while its login still holds."""
     name = session.get(USER)
-    if request.endpoint in PUBLIC:
-        return None
     team = {r.name for r in _instance().store.team.members()}
     account = _instance().store.desk.account(name) if name in team else None
     # `desk reset-user` and `remove-user` run in another process: the login they end is
     # told apart by its credentials, checked on every request.
     if account is None or session.get(CREDENTIALS) != accounts.credentials_stamp(account):
-        session.clear()
-        return redirect(url_for("desk.login"))
-    return None
+        return None
+    return account
+
+
+@desk.before_request
+def require_login():
+    if request.endpoint in PUBLIC or _logged_in():
+        return None
+    _fresh_session()
+    return redirect(url_for("desk.login"))
+
+
+def _fresh_session() -> None:
+    """A new session id with nothing in it but the responder's language."""
+    language = session.get(LANGUAGE)
+    session.clear()
+    session.regenerate()
+    if language:
+        session[LANGUAGE] = language
+
+
+@desk.get("/language/<code>")
+def choose_language(code: str):
+    """A plain link changes the language for the rest of the visit."""
+    answer = remember_choice(code, "desk.conversations")
+    if code in LANGUAGES and (account := _logged_in()):
+        _instance().store.desk.update_account(account.name, language=code)
+    return answer
 
 
 @desk.route("/login", methods=["GET", "POST"])
@@ -85,10 +111,10 @@ def login():
                               form.password.data, form.otp.data)
     except accounts.LoginRefused as refused:
         return render_template("login.html", form=form, refused=str(refused)), 403
-    session.clear()
-    session.regenerate()
+    _fresh_session()
     session[USER] = form.username.data.strip()
     session[CREDENTIALS] = accounts.credentials_stamp(instance.store.desk.account(_me()))
+    instance.store.desk.update_account(_me(), language=str(get_locale()))  # their mail's
     instance.store.desk.audit(_me(), "logged in")
     return redirect(url_for("desk.conversations"))
 
@@ -96,7 +122,7 @@ def login():
 @desk.post("/logout")
 def logout():
     ConfirmForm().validate_on_submit()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("desk.login"))
 
 
@@ -167,29 +193,36 @@ def replies():
 
 
 def _store_reply(upload) -> tuple[str, str, bool]:
-    """(file name, what happened, accepted) for one uploaded reply file."""
-    store = _instance().store
+    """(file name, what happened, accepted) for one uploaded reply file: a reply, with the files
+    sent with it, or a note."""
+    store, settings = _instance().store, _instance().config.settings
     name = Path(upload.filename).name
     temp = store.tmp_dir / f"{new_id()}.reply"
     try:
         upload.save(temp)  # a reply file is ciphertext from end to end
         try:
-            reply = read_reply(temp)
+            reply = read_reply(temp, settings)
         except FormatError as exc:
             if "not a reply file" in str(exc):
                 return name, "is not a reply file (it is a bundle for the air-gapped machine).", False
             raise
         if not store.conversations.recipient_of(_me(), [reply.conversation_id]):
             return name, "is not a reply to one of your conversations; nothing was stored.", False
-        count = import_replies(store, temp)
+        import_replies(store, temp, settings)
     except FormatError as exc:
         return name, f"was refused: {exc}. Nothing was stored.", False
     finally:
         temp.unlink(missing_ok=True)
-    store.desk.record_uploads(_me(), [reply.item.id])
+    store.desk.record_uploads(_me(), [reply.item.id, *(entry.id for entry, _ in reply.attachments)])
+    note = reply.item.origin == Origin.NOTE
     if conversation := store.conversations.conversation(reply.conversation_id):  # the audience as stored
-        store.desk.audit(_me(), "uploaded a reply", conversation.recipients)
-    return name, ngettext("stored %(num)d reply.", "stored %(num)d replies.", count), True
+        store.desk.audit(_me(), "uploaded a note" if note else "uploaded a reply",
+                         conversation.recipients)
+    if note:
+        return name, _("stored a note, for this conversation's responders only."), True
+    return name, ngettext("stored a reply with %(num)d file.", "stored a reply with %(num)d files.",
+                          len(reply.attachments)) if reply.attachments else \
+        ngettext("stored %(num)d reply.", "stored %(num)d replies.", 1), True
 
 
 @desk.post("/conversations/<designation>/star")

@@ -7,14 +7,15 @@ from nacl.public import PublicKey
 
 from dropbox.storage.desk import record_audit
 from dropbox.storage.payloads import Payloads
-from dropbox.storage.records import (Conversation, Item, StagedItem, StorageError, _conversation,
-                                     _item, _recipients, _recipients_json, batches, new_id, row_id,
+from dropbox.storage.records import (REPORTER_SEES, Conversation, Item, StagedItem, StorageError,
+                                     _conversation, _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
 from keys.codename import desk_name
 from keys.envelope import INVITED_ORIGINS, ITEM_ORIGINS, Origin
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
+REPORTER = "the reporter"  # how the audit names a conversation's reporter: never otherwise
 
 
 class Conversations(Payloads):
@@ -66,11 +67,18 @@ class Conversations(Payloads):
             self._insert_items(db, conversation_id, origin, items, invitation_id)
             if origin == Origin.RESPONDENT:
                 db.execute("UPDATE invitations SET last_response = ? WHERE id = ?", (today(), invitation_id))
-            db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
-                       (today(), conversation_id))
+            if origin in REPORTER_SEES:  # the reporter's page shows the deletion day it sets
+                db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
+                           (today(), conversation_id))
             row = db.execute("SELECT recipients FROM conversations WHERE id = ?",
                              (conversation_id,)).fetchone()
-            self._note_activity(db, _recipients(row["recipients"]))
+            recipients = _recipients(row["recipients"])
+            self._note_activity(db, recipients)
+            # A reporter who writes again still wants the conversation: a deletion a responder
+            # asked for ends, and its readers see why in the desk's audit.
+            if origin == "reporter" and db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
+                                                   (conversation_id,)).rowcount:
+                record_audit(db, REPORTER, "wrote again, which cancelled the deletion", recipients)
 
     def delete_conversation(self, conversation_id: str, actor: str) -> None:
         """Remove a conversation's rows and ciphertext at once; the audit keeps only who and when."""
@@ -160,11 +168,22 @@ class Conversations(Payloads):
             row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         return None if row is None else _conversation(row)
 
-    def items(self, conversation_id: str) -> list[Item]:
+    def items(self, conversation_id: str, reporter_sees: bool = False) -> list[Item]:
+        """The conversation's items in the order they came; with `reporter_sees`, only those the
+        reporter's pages may show (never a note)."""
+        origins = REPORTER_SEES if reporter_sees else ITEM_ORIGINS
         with self._database.transaction() as db:
-            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq",
-                              (conversation_id,)).fetchall()
+            rows = db.execute("SELECT * FROM items WHERE conversation_id = ? AND origin IN"
+                              f" ({', '.join('?' * len(origins))}) ORDER BY seq",
+                              (conversation_id, *origins)).fetchall()
         return [_item(r) for r in rows]
+
+    def report(self, conversation_id: str) -> Item | None:
+        """The conversation's report: its first item, made with it."""
+        with self._database.transaction() as db:
+            row = db.execute("SELECT * FROM items WHERE conversation_id = ? ORDER BY seq LIMIT 1",
+                             (conversation_id,)).fetchone()
+        return None if row is None else _item(row)
 
     def reporter_items(self, conversation_id: str) -> int:
         """How many items the reporter has added: the place of their next one."""
@@ -229,6 +248,7 @@ class Conversations(Payloads):
             raise ValueError("an item names an invitation if and only if it is of the person reported")
         db.executemany(
             "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof,"
-            " invitation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof, invitation_id)
+            " receipt, invitation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof, i.receipt,
+              invitation_id)
              for i in items])

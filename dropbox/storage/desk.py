@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dropbox.storage.database import Database
-from dropbox.storage.records import StorageError, _recipients, batches, row_id, today
+from dropbox.storage.records import REPORTER_SEES, StorageError, _recipients, batches, row_id, today
 from keys.responder import Responder
 
 
@@ -28,6 +28,7 @@ class Account:
     last_download_seq: int  # the newest item their own bundle has taken
     notice_pending: bool
     last_notice: int
+    language: str  # the one they last used the desk in: their mail's
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,11 @@ SELECT c.id, c.recipients, c.created, c.last_activity, d.designation, coalesce(d
      WHERE i.conversation_id = c.id) AS size,
     (SELECT count(*) FROM items i WHERE i.conversation_id = c.id AND i.seq > :seen AND NOT EXISTS
      (SELECT 1 FROM desk_uploads u WHERE u.item_id = i.id AND u.uploaded_by = :name)) AS new_items,
-    (SELECT i.origin FROM items i WHERE i.conversation_id = c.id ORDER BY i.seq DESC LIMIT 1) AS last_origin,
+    (SELECT i.origin FROM items i WHERE i.conversation_id = c.id AND i.origin IN ({exchanged})
+     ORDER BY i.seq DESC LIMIT 1) AS last_origin,
     (SELECT w.requested_by FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_asked_by,
     (SELECT w.due FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_due
-"""
+""".format(exchanged=", ".join(f"'{origin}'" for origin in REPORTER_SEES))  # a note is no reply
 _MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AND r.conversation_id = c.id)"
 _NEWEST_FIRST = "c.last_activity DESC, c.created DESC, c.id DESC"
 
@@ -75,7 +77,8 @@ def _summary(row: sqlite3.Row) -> Summary:
 def _account(row: sqlite3.Row) -> Account:
     return Account(row["name"], bytes(row["password_hash"]), bytes(row["sealed_totp"]),
                    row["last_otp_step"], row["failures"], row["locked_until"], row["email"],
-                   row["last_download_seq"], bool(row["notice_pending"]), row["last_notice"])
+                   row["last_download_seq"], bool(row["notice_pending"]), row["last_notice"],
+                   row["language"])
 
 
 def record_audit(db: sqlite3.Connection, actor: str, action: str,
@@ -127,7 +130,7 @@ class Desk:
 
     def update_account(self, name: str, **values: int | str) -> None:
         columns = {"last_otp_step", "failures", "locked_until", "email", "last_download_seq",
-                   "notice_pending", "last_notice"}
+                   "notice_pending", "last_notice", "language"}
         assert values and set(values) <= columns
         with self._database.transaction() as db:
             db.execute(f"UPDATE desk_accounts SET {', '.join(f'{k} = ?' for k in values)} WHERE name = ?",
@@ -241,6 +244,13 @@ class Desk:
         with self._database.transaction() as db:
             return db.execute("DELETE FROM desk_deletions WHERE conversation_id = ?",
                               (conversation_id,)).rowcount == 1
+
+    def deletion_due(self, conversation_id: str) -> str | None:
+        """The day a deletion asked on the desk is due for this conversation; None if none waits."""
+        with self._database.transaction() as db:
+            row = db.execute("SELECT due FROM desk_deletions WHERE conversation_id = ?",
+                             (conversation_id,)).fetchone()
+        return None if row is None else str(row["due"])
 
     def pending_deletions(self) -> dict[str, tuple[str, str]]:
         """conversation id → (who asked, day it is due), for every deletion waiting."""

@@ -30,6 +30,11 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+# What the reporter's pages may show of a conversation, and what moves its last activity (and
+# so its deletion day): a note is the team's alone, and the reporter must not learn it exists.
+REPORTER_SEES = (Origin.REPORTER, Origin.TEAM)
+
+
 # SQLite caps the parameters of one query (32,766 by default): lists of ids go in batches.
 BATCH = 500
 
@@ -60,6 +65,7 @@ class Item:
     payload_size: int
     created: str
     proof: str | None = None  # a signed team reply's proof, JSON (keys.bundle.Proof)
+    receipt: bytes | None = None  # a reporter's item's, sealed to them (dropbox.receipts)
     invitation_id: str | None = None  # an item of the person reported, or of the team to them
 
     @property
@@ -75,6 +81,7 @@ class StagedItem:
     temp_path: Path
     payload_size: int
     proof: str | None = None
+    receipt: bytes | None = None  # sealed to the reporter (dropbox.receipts)
 
 
 class EnvelopeStream:
@@ -112,6 +119,6 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 
 def _item(row: sqlite3.Row) -> Item:
-    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]), row["header"],
-                row["payload_size"], row["created"], row["proof"],
+    return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]),
+                row["header"], row["payload_size"], row["created"], row["proof"], row["receipt"],
                 None if row["invitation_id"] is None else row_id(row["invitation_id"]))

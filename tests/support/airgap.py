@@ -27,11 +27,21 @@ class Airgap:
                        "--passphrase-file", self.passphrase_file, check=check)
 
     def reply(self, bundle: Path, conversation: str, name: str, message: str, out: Path,
-              check: bool = True) -> Run:
+              check: bool = True, files: tuple[Path, ...] = ()) -> Run:
         message_file = out.with_suffix(".txt")
         message_file.write_text(message, "utf-8")
+        sent = [arg for path in files for arg in ("--file", path)]
         return dropbox("keys", "reply", bundle, conversation, "--key", self.key(name),
-                       "--message-file", message_file, "--out", out,
+                       "--message-file", message_file, "--out", out, *sent,
+                       "--passphrase-file", self.passphrase_file, check=check)
+
+    def note(self, bundle: Path, conversation: str, name: str, text: str, out: Path,
+             answers: str = "", check: bool = True) -> Run:
+        message_file = out.with_suffix(".txt")
+        message_file.write_text(text, "utf-8")
+        answering = ("--answers", answers) if answers else ()
+        return dropbox("keys", "note", bundle, conversation, "--key", self.key(name),
+                       "--message-file", message_file, "--out", out, *answering,
                        "--passphrase-file", self.passphrase_file, check=check)
 
 

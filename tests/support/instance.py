@@ -12,3 +12,12 @@ def set_settings(data: Path, **values) -> None:
     for name, value in values.items():
         text = re.sub(rf"^{name} = .*$", f"{name} = {value}", text, flags=re.M)
     config.write_text(text)
+
+
+def name_community(data: Path, name: str = "Test community") -> None:
+    """What the operator of an instance made before `init --community` does before serving it
+    (`serve` refuses one still presenting the example community): give it their community's
+    name in code-of-practice.toml."""
+    practice = data / "code-of-practice.toml"
+    practice.write_text(re.sub(r"^community = .*$", f'community = "{name}"', practice.read_text(),
+                               count=1, flags=re.M))

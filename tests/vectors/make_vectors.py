@@ -268,12 +268,20 @@ def responder(name: str) -> dict:
     return {"name": name, "public_key": b64(PUBLIC[name]), "signing_key": b64(SIGNING[name][0])}
 
 
+CONTEXTS = {"reply": b"odbx-reply-v2\n", "note": b"odbx-note-v2\n",
+            "reply-file": b"odbx-reply-file-v2\n"}
+
+
 def sign_reply(signer: str, author: str, conversation: str, item_id: str, position: int,
-               sealed: bytes, readers: tuple[str, ...] = ("reporter", "alice", "bob")) -> dict:
-    """A reply's proof: `readers` are the names whose box keys it is sealed to, in stanza order."""
+               sealed: bytes, readers: tuple[str, ...] = ("reporter", "alice", "bob"),
+               signed: str = "reply", attached_to: str = "") -> dict:
+    """A reply's, a note's or a reply file's proof (FORMAT.md): `readers` are the names whose box
+    keys it is sealed to, in stanza order; a reply's file also signs the reply's id."""
     readers_digest = b2b(b"".join(PUBLIC[name] for name in readers), 32, person=b"odbx-readers")
-    message = (b"odbx-reply-v2\n" + f"{conversation}\n{item_id}\n{author}\n{position}\n".encode()
-               + readers_digest + b2b(sealed, 32, person=b"odbx-reply"))
+    lines = f"{conversation}\n{item_id}\n{author}\n{position}\n"
+    if signed == "reply-file":
+        lines += f"{attached_to}\n"
+    message = (CONTEXTS[signed] + lines.encode() + readers_digest + b2b(sealed, 32, person=b"odbx-reply"))
     return {"author": author, "readers": b64(readers_digest),
             "signature": b64(sodium.crypto_sign(message, SIGNING[signer][1])[:64])}
 
@@ -501,6 +509,163 @@ def reply_files() -> None:
         bad("reply", write(f"reply-bad-{label}.bin", reply_file(**changes)), [], error, comment)
 
 
+# --- Notes and files sent with replies (FORMAT.md, "Notes", "Reply files' attachments") -----
+
+NOTE = b"Mario, can you take this one?\n"
+POLICY = b"%PDF-1.7 the policy"
+TEAM_READERS = ("alice", "bob")
+REPLY_READERS = ("reporter", "alice", "bob")
+
+
+def team_item(item_id: str, origin: str, meta: dict, body: bytes, signer: str,
+              readers: tuple[str, ...], signed: str, attached_to: str = "",
+              binding: str = "", author: str = "") -> tuple[dict, bytes]:
+    """A signed team item of conversation A at position 3: a reply's file or a note."""
+    sealed = spec_seal(item_bytes(meta, body), [PUBLIC[n] for n in readers],
+                       binding or f"{CONV_A}/{origin}/3")
+    entry = {"id": item_id, "size": len(sealed), "origin": origin, "position": 3,
+             "proof": sign_reply(signer, author or signer, CONV_A, item_id, 3, sealed, readers, signed,
+                                 attached_to)}
+    if attached_to:
+        entry["attached_to"] = attached_to
+    return entry, sealed
+
+
+def policy_file(**changes) -> tuple[dict, bytes]:
+    """bob's file sent with his reply 4444…, as `keys reply --file` writes it."""
+    args: dict[str, Any] = {"signer": "bob", "readers": REPLY_READERS, "signed": "reply-file",
+                            "attached_to": "4" * 32}
+    args.update(changes)
+    return team_item("c" * 32, "team", {"kind": "file", "date": DATE, "name": "policy.pdf"}, POLICY,
+                     **args)
+
+
+def bob_note(**changes) -> tuple[dict, bytes]:
+    """bob's note to conversation A's readers, as `keys note` writes it."""
+    args: dict[str, Any] = {"signer": "bob", "readers": TEAM_READERS, "signed": "note"}
+    args.update(changes)
+    return team_item("d" * 32, "note", {"kind": "note", "date": DATE, "name": args.get("author", "bob")},
+                     NOTE, **args)
+
+
+def alice_answer() -> tuple[dict, bytes]:
+    return team_item("e" * 32, "note", {"answers": "d" * 32, "kind": "note", "date": DATE,
+                                        "name": "alice"}, b"Yes.", "alice", TEAM_READERS, "note")
+
+
+def with_items(*extra: tuple[dict, bytes]) -> bytes:
+    conv, blobs = conversation_a()
+    conv["items"] = [*conv["items"], *(entry for entry, _ in extra)]
+    return export(conv, [*blobs, *(sealed for _, sealed in extra)])
+
+
+def notes_and_reply_files() -> None:
+    folder = f"aa/maple-river_{CONV_A}"
+    files = {
+        f"{folder}/report.txt": REPORT_TXT,
+        f"{folder}/{DATE}-message-22222222.txt": MESSAGE_TXT,
+        f"{folder}/attachments/hidden.txt": b"an attachment",
+        f"{folder}/{DATE}-reply-44444444.txt": REPLY,
+        f"{folder}/attachments/policy.pdf": POLICY,
+        f"{folder}/{DATE}-note-dddddddd.txt": NOTE,
+        f"{folder}/{DATE}-note-eeeeeeee.txt": b"Yes.",
+        f"{folder}/index.txt": (
+            f"conversation {CONV_A}\ndesignation: maple-river\nrecipients: alice, bob\n\n"
+            f"{DATE}  report   report.txt\n"
+            f"{DATE}  message  {DATE}-message-22222222.txt\n"
+            f"{DATE}  file     attachments/hidden.txt\n"
+            f"{DATE}  reply    {DATE}-reply-44444444.txt (from bob) [signature by bob verified]\n"
+            f"{DATE}  file     attachments/policy.pdf (from bob, with reply 44444444) "
+            "[signature by bob verified]\n"
+            f"{DATE}  note     {DATE}-note-dddddddd.txt (from bob) [signature by bob verified]\n"
+            f"{DATE}  note     {DATE}-note-eeeeeeee.txt (from alice) (answers dddddddd) "
+            "[signature by alice verified]\n").encode(),
+        "index.txt": f"maple-river\t{CONV_A}\t{folder}\n".encode(),
+    }
+    name = write("bundle-good-notes-and-reply-files.bin", with_items(policy_file(), bob_note(), alice_answer()))
+    index.append({"file": name, "type": "bundle", "expect": "good", "keys": ["alice"],
+                  "trusted": ["alice", "bob"], "opened": 7, "excluded": 1,
+                  "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
+                  "comment": "conversation A with bob's reply carrying a file (policy.pdf), bob's note "
+                             "sealed to alice and bob only, and alice's note answering it"})
+    bundle_cases = [
+        ("note-by-non-reader", bob_note(signer="carol", author="carol"), "not a recipient",
+         "a note by carol, left out of conversation A"),
+        ("note-forged-author", bob_note(signer="carol", author="bob"), "signature does not verify",
+         "a note named bob, signed with carol's key"),
+        ("note-bound-elsewhere", bob_note(binding=f"{CONV_B}/note/3"), "sealed for another conversation",
+         "bob's note sealed for conversation B, listed in A"),
+        ("note-signed-as-reply", bob_note(signed="reply"), "signature does not verify",
+         "bob's note signed in the reply context"),
+        ("note-listed-as-reply", team_item("d" * 32, "team", {"kind": "note", "date": DATE, "name": "bob"},
+                                           NOTE, "bob", TEAM_READERS, "reply", binding=f"{CONV_A}/team/3"),
+         "does not list as a note", "bob's note listed (and bound) as a reply of the team"),
+        ("file-without-tie", team_item("c" * 32, "team", {"kind": "file", "date": DATE, "name": "x.pdf"},
+                                       POLICY, "bob", REPLY_READERS, "reply"),
+         "lists as a reply that is a file", "a file of the team not tied to a reply"),
+        ("file-signed-as-reply", policy_file(signed="reply"), "signature does not verify",
+         "bob's reply file signed in the reply context"),
+        ("file-tied-to-other-reply", policy_file(attached_to="f" * 32), "signature does not verify",
+         "bob's file signed for reply ffff…, listed as going with reply 4444…"),
+    ]
+    for label, (entry, sealed), error, comment in bundle_cases:
+        if label == "file-tied-to-other-reply":
+            entry = dict(entry, attached_to="4" * 32)
+        bad("bundle", write(f"bundle-bad-{label}.bin", with_items((entry, sealed))), ["alice"], error, comment)
+
+    # Reply files as the server reads them: a reply with its file, a note.
+    reply = spec_seal(item_bytes({"kind": "reply", "date": DATE, "name": "alice"}, REPLY),
+                      [PUBLIC[n] for n in REPLY_READERS], f"{CONV_A}/team/3")
+    reply_entry = {"id": "8" * 32, "size": len(reply), "origin": "team", "position": 3,
+                   "proof": sign_reply("alice", "alice", CONV_A, "8" * 32, 3, reply)}
+    attached = policy_file(signer="alice", attached_to="8" * 32)
+    note = bob_note(signer="alice", author="alice")
+
+    def reply_bundle(items: list[tuple[dict, bytes]]) -> bytes:
+        conv = {"type": "conversation", "id": CONV_A, "recipients": [], "items": [e for e, _ in items]}
+        return spec_bundle([record({"type": "bundle", "kind": "reply", "created": DATE}), record(conv),
+                            *(s for _, s in items),
+                            record({"type": "end", "records": 1, "excluded": None})])
+
+    for label, items, author, comment in [
+            ("with-file", [(reply_entry, reply), attached], "alice", "alice's reply and the file sent with it"),
+            ("note", [note], "alice", "alice's note to conversation A's readers")]:
+        index.append({"file": write(f"reply-good-{label}.bin", reply_bundle(items)), "type": "reply",
+                      "expect": "good", "keys": ["alice", "bob"] if label == "note" else ["reporter", "bob"],
+                      "author": author, "conversation": CONV_A, "position": 3,
+                      "attachments": len(items) - 1, "comment": comment})
+    file_entry, file_sealed = attached
+    reply_cases = [
+        ("file-without-reply", [attached], "come after their reply", "the file alone, its reply left out"),
+        ("file-origin-reporter", [(reply_entry, reply), (dict(file_entry, origin="reporter",
+                                                               proof=None), file_sealed)],
+         "ties an item to a reply", "the file listed as the reporter's"),
+        ("file-tied-elsewhere", [(reply_entry, reply), (dict(file_entry, attached_to="f" * 32), file_sealed)],
+         "tied to another reply", "a file tied to a reply not in the file"),
+        ("note-with-file", [note, attached], "one note alone", "a note followed by a file"),
+    ]
+    for label, items, error, comment in reply_cases:
+        items = [({k: v for k, v in e.items() if v is not None}, s) for e, s in items]
+        bad("reply", write(f"reply-bad-{label}.bin", reply_bundle(items)), [], error, comment)
+
+    # What the server checks on import, with what it holds: conversation A's readers today are
+    # alice and bob, its reporter key the reporter's, 3 reporter items held.
+    sealed_to_reporter = team_item("d" * 32, "note", {"kind": "note", "date": DATE, "name": "alice"}, NOTE,
+                                   "alice", REPLY_READERS, "note")
+    import_cases = [
+        ("note-sealed-to-reporter", [sealed_to_reporter], "readers",
+         "alice's note sealed to the reporter too (and signed so)"),
+        ("note-by-non-reader", [bob_note(signer="carol", author="carol")], "signer",
+         "a note by carol, who is not among conversation A's readers"),
+        ("note-bound-elsewhere", [bob_note(signer="alice", author="alice", binding=f"{CONV_B}/note/3")],
+         "binding", "alice's note sealed for conversation B, sent to A"),
+    ]
+    index.append({"file": "reply-good-note.bin", "type": "import", "expect": "good", "keys": [],
+                  "comment": "alice's note passes every import check"})
+    index.append({"file": "reply-good-with-file.bin", "type": "import", "expect": "good", "keys": [],
+                  "comment": "alice's reply and its file pass every import check"})
+    for label, items, rule, comment in import_cases:
+        bad("import", write(f"reply-bad-import-{label}.bin", reply_bundle(items)), [], rule, comment)
 # --- The person reported (FORMAT.md, "The person reported") ---------------------------
 
 TO_RESPONDENT = b"A report names you. Here is what happens next; you may answer or not.\n"
@@ -572,6 +737,7 @@ def respondent_vectors() -> None:
     def changed(label: str, item: int, entry: dict | None, blob: bytes | None, error: str, comment: str,
                 **conv_changes) -> None:
         c, b = conversation_with_respondent()
+        c["items"], b = c["items"][:3], b[:3]  # the file is not needed to break a rule: vectors stay small
         if entry is not None:
             c["items"][item] = entry
         if blob is not None:
@@ -690,6 +856,15 @@ def key_files() -> None:
                             text.replace(fingerprint, fingerprint[::-1]).encode()), [],
         "fingerprint does not match", "fingerprint reversed")
     public_key_edges(text)
+    backup = text.replace("name: alice\n", "name: alice\npurpose: backup\n")
+    index.append({"file": write("responder-alice-backup.pub", backup.encode()), "type": "public-key",
+                  "expect": "good", "name": "alice", "public_key": PUBLIC["alice"].hex(),
+                  "signing_key": SIGNING["alice"][0].hex(), "fingerprint": fingerprint,
+                  "purpose": "backup",
+                  "comment": "the same keys said to be a backup key: the fingerprint does not cover it"})
+    bad("public-key", write("responder-bad-purpose.pub",
+                            text.replace("name: alice\n", "name: alice\npurpose: admin\n").encode()), [],
+        "neither responder nor backup", "a purpose that is neither responder nor backup")
 
 
 def public_key_edges(text: str) -> None:
@@ -767,6 +942,7 @@ def main() -> None:
     bundles()
     bounded_bundles()
     reply_files()
+    notes_and_reply_files()
     respondent_vectors()
     key_files()
     document = {"comment": "docs/FORMAT.md, 'Test vectors'. Keys are in keys.json; version 1 "

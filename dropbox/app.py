@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask import Flask
+from markupsafe import Markup
 
+from dropbox import scripts_warning
 from dropbox.config import Config, InstanceError
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.problems import NOT_SAVED
@@ -30,7 +32,15 @@ def create_app(config: Config) -> Flask:
 
     @app.context_processor
     def page_extras():
-        return {"quick_exit_url": config.settings.quick_exit_url, "demo": config.practice.demo}
+        return {"quick_exit_url": config.settings.quick_exit_url, "demo": config.practice.demo,
+                "scripts_warning": scripts_warning.script()}
+
+    @app.template_filter("isolated")
+    def isolated(value) -> Markup:
+        """A date, number or name kept in its own direction inside a sentence: an ISO day in
+        an Arabic sentence would otherwise show as 06-12-2026."""
+        return Markup("<bdi>{}</bdi>").format(value)
+
     # New codenames waiting to be written down: the reporter site's alone.
     app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)

@@ -45,8 +45,8 @@ class InstanceError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """What config.toml may set, and each setting's range; the defaults are what `dropbox
-    init` writes."""
+    """What config.toml may set, and each setting's range; the defaults are what a config.toml
+    without the setting means, and `dropbox init` writes them (`NEW_INSTANCE`)."""
     max_request_mib: int = _within(2048, 1, MIB_LIMIT)
     max_message_chars: int = _within(50_000, 1, 10_000_000)
     max_files_per_submission: int = _within(20, 1, 1000)
@@ -67,6 +67,12 @@ class Settings:
     retention_warning_days: int = _within(7, 0, 36_500)
     # `dropbox status` and the desk flag reports no one has downloaded after this many days.
     unread_warning_days: int = _within(7, 0, 36_500)
+    # What the team promises reporters (the landing page says it): to confirm it has received a
+    # report within acknowledge_within_days (a reader downloads it), and to reply within
+    # respond_within_days. The desk, `dropbox status` and the mail notices count what is past
+    # its promise. 0 promises nothing, as an instance made before these settings does.
+    acknowledge_within_days: int = _within(0, 0, 365)
+    respond_within_days: int = _within(0, 0, 365)
     # A deletion asked on the desk waits this many days, during which any reader can cancel it.
     deletion_grace_days: int = _within(2, 1, 36_500)
     # Conversations on one page of the desk's list (a page costs the same however many are stored).
@@ -134,6 +140,10 @@ class Settings:
             if problem:
                 raise InstanceError(f"{CONFIG_FILE}: {name} must be {problem}")
         return cls(**values)
+
+
+# What `dropbox init` writes: a new team starts with promises it can keep or change.
+NEW_INSTANCE = Settings(acknowledge_within_days=2, respond_within_days=14)
 
 
 def _problem(setting, value) -> str | None:
@@ -248,7 +258,7 @@ def create_instance(data_dir: Path, practice: str | None = None) -> Path:
     _write_secret(layout.session_key, secrets.token_bytes(32))
     for service in ONION_KEY_FILES:  # the addresses are the instance's own from the start
         write_new_seed(layout.onion_key(service))
-    layout.config.write_text(Settings().to_toml(), "utf-8")
+    layout.config.write_text(NEW_INSTANCE.to_toml(), "utf-8")
     if practice is None:
         shutil.copyfile(EXAMPLE, layout.practice)
     else:

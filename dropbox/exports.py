@@ -52,6 +52,7 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
                designations, excluded=len(conversations) - len(mine))
         counts[member.name] = len(mine)
     store.state.set_last_export(max(i.seq for items in grouped.values() for i in items))
+    store.cases.acknowledge(list(conversations))  # the team has them: their reporters are told
     return counts
 
 
@@ -75,6 +76,7 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     _write(store, out_path, member, mine, grouped, designations, excluded=None)
     newest = max(i.seq for items in grouped.values() for i in items)
     store.desk.update_account(responder, last_download_seq=max(newest, since))
+    store.cases.acknowledge([c.id for c in mine])
     return mine
 
 
@@ -100,13 +102,16 @@ def _with_report(store: Store, conversation: Conversation, items: list[Item]) ->
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,
                   items: list[Item], designation: str) -> None:
+    recipients = store.team.current_recipients(conversation.recipients)
+    # A handler is one of the readers the record names (a responder removed since is not).
+    handlers = tuple(h for h in store.cases.handlers([conversation.id]).get(conversation.id, ())
+                     if h in {r.name for r in recipients})
     # Every invitation of the conversation, in every record of it (FORMAT.md, "The person reported").
     invitations = tuple(InvitationEntry(i.id, i.public_key)
                         for i in store.invitations.of_conversation(conversation.id))
     writer.conversation(ConversationEntry(
-        conversation.id, tuple(_entry(i) for i in items),
-        store.team.current_recipients(conversation.recipients), conversation.reporter_key, designation,
-        invitations))
+        conversation.id, tuple(_entry(i) for i in items), recipients, conversation.reporter_key,
+        designation, handlers, invitations))
     for item in items:
         writer.write(item.header)
         with open(store.conversations.payload_path(item), "rb") as payload:

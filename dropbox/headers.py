@@ -1,13 +1,16 @@
 """Strict headers on every response, set by the app itself.
 
 A reverse proxy is never assumed: the app alone must be safe to expose.
-No script may run, nothing may be framed, nothing is cached or referred.
+No script may run but the one that warns of scripts running (scripts_warning.py, allowed by
+its hash), nothing may be framed, nothing is cached or referred.
 """
 from flask import Response
 
+from dropbox.scripts_warning import CSP_SOURCE
+
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    f"default-src 'none'; script-src {CSP_SOURCE}; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 HEADERS = {

@@ -224,6 +224,8 @@ def items_of_every_origin(db: sqlite3.Connection, data_dir: Path | None) -> None
         db.execute("PRAGMA writable_schema = OFF")
     if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
         raise MigrationError("the items table is damaged after its CHECK was removed")
+
+
 def items_keep_a_receipt_for_their_reporter(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Each item of a reporter's may keep a receipt sealed to the reporter's key
     (`dropbox.receipts`). Items sent before have none, and show as they did."""
@@ -231,6 +233,40 @@ def items_keep_a_receipt_for_their_reporter(db: sqlite3.Connection, data_dir: Pa
         db.execute("ALTER TABLE items ADD COLUMN receipt BLOB")
 
 
+def case_progress(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Where each case stands (`dropbox.storage.cases`): the state a reader set, and the day
+    the team received the report. A report downloaded before this step (by one of its readers,
+    or by a team export) is counted as received on the day of the upgrade: the day it was
+    first downloaded was never recorded, and the reporter is not told later than the truth."""
+    db.execute("CREATE TABLE IF NOT EXISTS case_progress ("
+               " conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,"
+               " acknowledged TEXT, state TEXT, state_day TEXT)")
+    db.execute(
+        "INSERT OR IGNORE INTO case_progress (conversation_id, acknowledged)"
+        " SELECT c.id, date('now', 'localtime') FROM conversations c"
+        " WHERE (SELECT min(seq) FROM items i WHERE i.conversation_id = c.id) <= max("
+        "  (SELECT coalesce(max(value), 0) FROM state WHERE key = 'last_export_seq'),"
+        "  (SELECT coalesce(max(a.last_download_seq), 0) FROM desk_accounts a"
+        "   JOIN conversation_recipients r ON r.name = a.name WHERE r.conversation_id = c.id))")
+
+
+def figures_without_content(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """The day each case was closed, and the counters a deleted conversation leaves behind
+    (`dropbox.storage.figures`). Conversations deleted before this step left none, and those
+    closed before it have no closing day: figures start counting them now."""
+    if not _has_column(db, "case_progress", "closed"):
+        db.execute("ALTER TABLE case_progress ADD COLUMN closed TEXT")
+    db.execute("CREATE TABLE IF NOT EXISTS figures (reader TEXT NOT NULL, month TEXT NOT NULL,"
+               " measure TEXT NOT NULL, value INTEGER NOT NULL, count INTEGER NOT NULL,"
+               " PRIMARY KEY (reader, month, measure, value)) WITHOUT ROWID")
+
+
+def case_handlers(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Which readers of a conversation handle its case (`dropbox.storage.cases`)."""
+    db.execute("CREATE TABLE IF NOT EXISTS case_handlers ("
+               " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+               " name TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (conversation_id, name))")
+    db.execute("CREATE INDEX IF NOT EXISTS handlers_by_name ON case_handlers(name, conversation_id)")
 def invitations_for_the_person_reported(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Invitations to the person reported (docs/FORMAT.md, "The person reported"): each is found
     by the lookup id its codename derives to, as a conversation is, in a table of its own so a
@@ -271,6 +307,9 @@ STEPS: tuple[Step, ...] = (
     items_of_every_origin,
     desk.step_desk_responders_language,
     items_keep_a_receipt_for_their_reporter,
+    case_progress,
+    figures_without_content,
+    case_handlers,
     invitations_for_the_person_reported,
 )
 
@@ -295,6 +334,9 @@ DONE: dict[Step, str] = {
     items_of_every_origin: "let conversations hold items from new parties, such as team notes",
     desk.step_desk_responders_language: "gave each desk account the language its pages and mail use",
     items_keep_a_receipt_for_their_reporter: "made room for the receipts reporters see of what arrived",
+    case_progress: "made room for each case's state and the day the team received its report",
+    figures_without_content: "made room for the yearly figures, which count without reading",
+    case_handlers: "made room for who handles each case",
     invitations_for_the_person_reported: "made room for inviting the person reported to respond",
 }
 
@@ -367,7 +409,9 @@ def refuse_links(data_dir: Path) -> None:
 ID_COLUMNS = {"conversations": ("id",), "items": ("id", "conversation_id"),
               "conversation_recipients": ("conversation_id",), "desk_conversations": ("conversation_id",),
               "desk_stars": ("conversation_id",), "desk_deletions": ("conversation_id",),
-              "desk_uploads": ("item_id",), "invitations": ("id", "conversation_id")}
+              "desk_uploads": ("item_id",),
+              "case_progress": ("conversation_id",), "case_handlers": ("conversation_id",),
+              "invitations": ("id", "conversation_id")}
 
 
 def _check_ids(db: sqlite3.Connection) -> None:

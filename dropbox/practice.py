@@ -5,6 +5,10 @@ in the data directory (a copy of `examples/code-of-practice.toml` made by
 `dropbox init`), so each community states its own behaviours, process and
 team organisations without touching code. Every text carries one string per
 language the site speaks; a missing language falls back to English.
+
+The case states (`[[case_states]]`) are what a reporter reads about where their case stands,
+so each needs every language: a reporter is never shown a state in a language they did not
+choose. A file without the section (made before it existed) gets the example's states.
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ class Practice:
     behaviours: tuple[Text, ...]
     not_acted_on: tuple[Text, ...]
     process: tuple[Text, ...]
+    case_states: tuple[Text, ...]
     demo: bool = False  # `dropbox init --demo`: every page says it is a demonstration
     # What the person reported reads when invited to respond (respondent.py); an instance's copy
     # made before this section existed shows the example's.
@@ -64,6 +69,9 @@ class Practice:
     def behaviour(self, behaviour_id: str) -> Text | None:
         return next((b for b in self.behaviours if b.id == behaviour_id), None)
 
+    def case_state(self, state_id: str | None) -> Text | None:
+        return next((s for s in self.case_states if s.id == state_id), None)
+
     @classmethod
     def load(cls, path: Path) -> Practice:
         try:
@@ -79,10 +87,11 @@ class Practice:
             raise PracticeError(f"{PRACTICE_FILE}: `demo` is true or false")
         if RESPONDENT_PART not in record and Path(path) != EXAMPLE:
             record[RESPONDENT_PART] = read_toml(EXAMPLE)[RESPONDENT_PART]
-        behaviours, not_acted_on, process, respondent = (
-            _texts(record, part) for part in ("behaviours", "not_acted_on", "process", RESPONDENT_PART))
-        return cls(record["community"], tuple(organisations.items()), behaviours, not_acted_on, process,
-                   demo=record.get("demo", False), for_the_person_reported=respondent)
+        states = record if "case_states" in record else read_toml(EXAMPLE)
+        return cls(record["community"], tuple(organisations.items()), _texts(record, "behaviours"),
+                   _texts(record, "not_acted_on"), _texts(record, "process"),
+                   _texts(states, "case_states", every_language=True), demo=record.get("demo", False),
+                   for_the_person_reported=_texts(record, RESPONDENT_PART))
 
 
 def practice_for(community: str | None, organisations: dict[str, str], demo: bool = False) -> str:
@@ -106,7 +115,7 @@ def _string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _texts(record: dict, part: str) -> tuple[Text, ...]:
+def _texts(record: dict, part: str, every_language: bool = False) -> tuple[Text, ...]:
     entries = record.get(part)
     if not isinstance(entries, list) or not entries:
         raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] needs at least one entry")
@@ -115,6 +124,10 @@ def _texts(record: dict, part: str) -> tuple[Text, ...]:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) \
                 or not all(isinstance(entry.get(k, ""), str) for k in LANGUAGES) or not entry.get("en"):
             raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] number {number} needs an id and an `en` text")
+        missing = [k for k in LANGUAGES if not entry.get(k)] if every_language else []
+        if missing:
+            raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] {entry['id']!r} needs a text in every "
+                                f"language; it has none in: {', '.join(missing)}")
         unknown = set(entry) - {"id", *LANGUAGES}
         if unknown:
             raise PracticeError(f"{PRACTICE_FILE}: [[{part}]] {entry['id']!r} has unknown keys: "

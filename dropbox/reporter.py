@@ -136,7 +136,7 @@ def _logged_in() -> Conversation | None:
 @reporter.get("/")
 def index():
     return render_template("index.html", form=StartForm(), team=_team(),
-                           practice=_instance().config.practice,
+                           practice=_instance().config.practice, settings=_instance().config.settings,
                            retention_days=_instance().config.settings.retention_days)
 
 
@@ -374,16 +374,16 @@ def _misread(form: LoginForm) -> bool:
     """Say which typed words no codename holds, or that the count is wrong, when either is so.
     Read from the word list alone: nothing here depends on whether a report exists."""
     typed = form.codename.data
-    for place, word in codenames.unknown_words(typed):
-        form.codename.errors.append(_("Word %(place)d, “%(word)s”, is not one of the words codenames "
-                                      "are made of. Check it against what you wrote down.",
-                                      place=place, word=word))
+    said = [_("Word %(place)d, “%(word)s”, is not one of the words codenames are made of. Check it "
+              "against what you wrote down.", place=place, word=word)
+            for place, word in codenames.unknown_words(typed)]
     count = codenames.word_count(typed)
     if count not in (codenames.WORDS, codenames.LEGACY_WORDS):
-        form.codename.errors.append(ngettext("A codename has eight words: %(num)d word was read.",
-                                             "A codename has eight words: %(num)d words were read.",
-                                             count))
-    return bool(form.codename.errors)
+        said.append(ngettext("A codename has eight words: %(num)d word was read.",
+                             "A codename has eight words: %(num)d words were read.", count))
+    if said:  # one message: the field's error has one id, for its aria-describedby
+        form.codename.errors.append(" ".join(said))
+    return bool(said)
 
 
 @reporter.route("/conversation", methods=["GET", "POST"])
@@ -424,8 +424,10 @@ def _conversation_page(current: Conversation, form: FollowUpForm, status: int,
             files.setdefault(tied, []).append(sent)
     replies = {item.id: decrypt_reply(store, item, secret) for item in items if item.origin == Origin.TEAM}
     receipts = {item.id: Receipt.open(item.receipt, secret) for item in items if item.origin == Origin.REPORTER}
+    progress = store.cases.progress(current.id)
     return render_template("conversation.html", form=form, items=items, replies=replies, receipts=receipts,
-                           files=files,
+                           files=files, progress=progress,
+                           state=_instance().config.practice.case_state(progress.state),
                            conversation=current, sent=request.args.get("sent"),
                            deletion=_coming_deletion(current),
                            sent_files=session.get(FILES_SENT, 0),

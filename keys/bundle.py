@@ -216,6 +216,7 @@ class ConversationEntry:
     recipients: tuple[Responder, ...] = ()
     reporter_key: PublicKey | None = None
     designation: str = ""
+    handlers: tuple[str, ...] = ()  # readers handling the case, as the desk has them (names)
     invitations: tuple[InvitationEntry, ...] = ()
 
     def invitation(self, invitation_id: str | None) -> InvitationEntry | None:
@@ -231,12 +232,14 @@ class ConversationEntry:
             record["designation"] = self.designation
         if self.invitations:
             record["invitations"] = [i.to_json() for i in self.invitations]
+        if self.handlers:
+            record["handlers"] = list(self.handlers)
         return record
 
     @classmethod
     def from_json(cls, record: object) -> ConversationEntry:
         record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
-                               {"reporter_key", "designation", "invitations"})
+                               {"reporter_key", "designation", "handlers", "invitations"})
         designation = record.get("designation", "")
         if "designation" in record and (not isinstance(designation, str)
                                         or not DESIGNATION_PATTERN.fullmatch(designation)):
@@ -245,6 +248,12 @@ class ConversationEntry:
                                                                         "bundle record", MAX_RECIPIENTS))
         if len({r.name for r in recipients}) != len(recipients):
             raise FormatError("bundle record names a recipient twice")
+        handlers = tuple(strict.text(h, "bundle record") for h in
+                         strict.array(record.get("handlers", []), "bundle record", MAX_RECIPIENTS))
+        if "handlers" in record and not handlers:
+            raise FormatError("bundle record holds an empty list of handlers (it leaves the field out)")
+        if len(set(handlers)) != len(handlers) or not set(handlers) <= {r.name for r in recipients}:
+            raise FormatError("bundle record names a handler twice, or one who is not a recipient")
         reporter = record.get("reporter_key")
         invitations = tuple(InvitationEntry.from_json(i) for i in strict.array(
             record.get("invitations", []), "bundle record", MAX_RECIPIENTS))
@@ -257,7 +266,7 @@ class ConversationEntry:
             raise FormatError("bundle record: an item names an invitation the record does not list")
         return cls(check_id(record["id"]), items, recipients,
                    None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
-                   designation, invitations)
+                   designation, handlers, invitations)
 
 
 @dataclass(frozen=True)
@@ -480,10 +489,11 @@ def _check_sequence(entry: ConversationEntry, previous: ConversationEntry | None
     if not entry.items:
         raise FormatError("bundle holds a record with no items")
     if previous is not None and previous.id == entry.id:
-        if (entry.recipients, entry.reporter_key, entry.designation, entry.invitations) \
-                != (previous.recipients, previous.reporter_key, previous.designation, previous.invitations):
+        if (entry.recipients, entry.reporter_key, entry.designation, entry.handlers, entry.invitations) \
+                != (previous.recipients, previous.reporter_key, previous.designation, previous.handlers,
+                    previous.invitations):
             raise FormatError(f"a record that continues conversation {entry.id} changes its "
-                              "recipients, reporter key or designation, or its invitations")
+                              "recipients, reporter key, designation or handlers, or its invitations")
     elif entry.id in seen:
         raise FormatError(f"the records of conversation {entry.id} are not one after another")
     else:
@@ -583,9 +593,9 @@ def read_reply_file(stream: BinaryIO, max_attachment: int = 0, max_attachments: 
     for entry, envelopes in reader.records():
         if found is not None:
             raise FormatError("a reply file holds one conversation record, and this has more")
-        if entry.recipients or entry.reporter_key is not None or entry.designation:
+        if entry.recipients or entry.reporter_key is not None or entry.designation or entry.handlers:
             raise FormatError("a reply file's record names no recipients, reporter key or "
-                              "designation: the server has them")
+                              "designation, nor handlers: the server has them")
         _check_reply_items(entry, max_attachment, max_attachments)
         first = entry.items[0]
         if [i.id for i in entry.invitations] != ([first.invitation] if first.invitation else []):

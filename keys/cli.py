@@ -107,6 +107,15 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    from keys import figures
+    server = figures.read_server_csv(Path(args.server), args.year) if args.server else None
+    rows, behaviours = figures.offline_figures(Path(args.out), args.year, server)
+    columns = [*figures.COLUMNS, *behaviours]
+    print(figures.as_csv(rows, columns) if args.csv else figures.as_table(rows, columns), end="")
+    return 0
+
+
 def _trusted_folder(args: argparse.Namespace) -> Path:
     return Path(args.trusted) if args.trusted else Path(args.key).parent / "trusted"
 
@@ -215,7 +224,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     note.add_argument("conversation")
     note.add_argument("--key", required=True)
     note.add_argument("--message-file", required=True)
-    note.add_argument("--answers", metavar="NOTE_ID", help="the note this one answers")
+    note.add_argument("--answers", metavar="NOTE_ID", help="the note this one answers: its id, or the 8 "
+                                                            "characters its file name shows")
     note.add_argument("--out", required=True)
     note.add_argument("--trusted", help="folder of pinned team keys and first openings "
                                         "[default: trusted/ beside --key]")
@@ -231,6 +241,15 @@ def parser(prog: str) -> argparse.ArgumentParser:
     upgrade.add_argument("--key", required=True)
     upgrade.add_argument("--out", required=True, help="folder for the new NAME.key and NAME.pub")
     upgrade.set_defaults(run=cmd_upgrade_key)
+
+    counting = commands.add_parser("figures", help="a year's figures for a transparency report, "
+                                                   "with the behaviours reported, from opened folders")
+    counting.add_argument("out", help="the folder `keys open --out` wrote")
+    counting.add_argument("--year", type=int, required=True, choices=range(2000, 10000), metavar="YEAR")
+    counting.add_argument("--server", help="the server's figures for the year (dropbox figures --csv), "
+                                           "to fill the columns only the server knows")
+    counting.add_argument("--csv", action="store_true", help="comma-separated values instead of a table")
+    counting.set_defaults(run=cmd_figures)
 
     for command in (new, opener, reply, note, upgrade):
         command.add_argument("--passphrase-file", help="read the passphrase from this file's first line")

@@ -79,6 +79,7 @@ class FolderState:
     positions: dict[int, str] = field(default_factory=dict)
     reporter_key: str = ""
     highest: int | None = None
+    handlers: tuple[str, ...] = ()  # as the index last said them
 
     @classmethod
     def load(cls, path: Path) -> FolderState:
@@ -88,7 +89,8 @@ class FolderState:
         try:
             record = strict.load_json(data, str(path), max_depth=2)
             positions = {int(k): strict.text(v, str(path)) for k, v in record["positions"].items()}
-            state = cls(set(map(str, record["opened"])), positions, strict.text(record["reporter_key"], str(path)))
+            state = cls(set(map(str, record["opened"])), positions, strict.text(record["reporter_key"], str(path)),
+                        handlers=tuple(strict.text(h, str(path)) for h in record.get("handlers", [])))
         except (FormatError, KeyError, ValueError, TypeError, AttributeError, OSError):
             raise FormatError(f"{path} is damaged: open the bundle into a new folder") from None
         state.highest = max(positions, default=None)
@@ -96,7 +98,8 @@ class FolderState:
 
     def save(self, path: Path) -> None:
         record = {"opened": sorted(self.opened), "reporter_key": self.reporter_key,
-                  "positions": {str(k): v for k, v in sorted(self.positions.items())}}
+                  "positions": {str(k): v for k, v in sorted(self.positions.items())},
+                  "handlers": list(self.handlers)}
         with create(path) as out:
             out.write(json.dumps(record, sort_keys=True).encode("utf-8"))
 
@@ -204,6 +207,9 @@ class ConversationFolder:
                 index.write(f"conversation {self.entry.id}\n"
                             f"designation: {self.entry.designation or '-'}\n"
                             f"recipients: {names}\n\n")
+        if self.entry.handlers != self.state.handlers:  # who handles the case, when the desk changed it
+            index.write(f"handled by: {', '.join(self.entry.handlers) or '-'}\n")
+            self.state.handlers = self.entry.handlers
         index.write(line + "".join(f" [{n}]" for n in notes) + "\n")
         self.opened.items += 1
 

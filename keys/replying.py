@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from keys.items import MAX_TEXT, ItemMeta, split_item
 from keys.pinning import trusted_keys
 from keys.responder import ResponderKey
 
+ANSWER_PREFIX = 8  # the characters of a note's id that its file name shows
 # What `keys reply` seals of one file: the server's own limit (a setting) is usually lower.
 MAX_ATTACHMENT = 1 << 30
 
@@ -62,6 +64,7 @@ class _Found:
     respondent_items: int = 0
     reports: list[_Report] = field(default_factory=list)
     places: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # the ids of the notes the bundle lists
 
 
 def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKey) -> _Found:
@@ -90,6 +93,8 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
             found.entry = entry
             for item, view in envelopes:
                 found.respondent_items += item.origin == envelope.Origin.RESPONDENT
+                if item.origin == envelope.Origin.NOTE:
+                    found.notes.append(item.id)
                 if item.origin != "reporter":
                     continue
                 found.reporter_items += 1
@@ -247,11 +252,11 @@ def write_note(bundle_path: Path, conversation_id: str, key: ResponderKey, text:
                out_path: Path, trusted: Path, answers: str = "") -> str:
     """Seal `text` as a note to the conversation's readers only (never the reporter) and sign it
     (FORMAT.md, "Notes"); returns its item id."""
-    if answers:
-        answers = ids.check_id(answers, "--answers")
     found, conversation, _ = _checked(bundle_path, conversation_id, key, text, "note", trusted,
                                       to_reporter=False)
     assert key.signing_key is not None  # _checked says so
+    if answers:
+        answers = _answered(answers, found.notes)
     meta = ItemMeta(kind="note", date=datetime.date.today().isoformat(), name=key.name,
                     answers=answers)
     binding = envelope.Binding(conversation.id, envelope.Origin.NOTE, found.reporter_items)
@@ -263,6 +268,18 @@ def write_note(bundle_path: Path, conversation_id: str, key: ResponderKey, text:
     _write_reply_file(out_path, meta.date, conversation.id,
                       [(ItemEntry(item_id, len(sealed), envelope.Origin.NOTE, binding.position, proof), sealed)])
     return item_id
+
+
+def _answered(answers: str, notes: list[str]) -> str:
+    """The id of the note a note answers: given whole, or as the 8 characters `keys open` shows
+    in its file name and index line, which must name one note the bundle lists."""
+    if re.fullmatch(f"[a-z0-9]{{{ANSWER_PREFIX}}}", answers, re.ASCII):
+        matching = [note for note in notes if note.startswith(answers)]
+        if len(matching) != 1:
+            raise FormatError(f"--answers {answers}: {'no' if not matching else 'more than one'} "
+                              "note of this conversation in the bundle starts so; give its whole id")
+        return matching[0]
+    return ids.check_id(answers, "--answers")
 
 
 def _write_reply_file(out_path: Path, date: str, conversation_id: str,

@@ -1,7 +1,8 @@
 """The desk in Chromium with JavaScript off: axe-core on every page, readable at 320 px.
 
 Login (and a refused login), the conversation list with a deletion waiting, the
-confirmation pages for closing, deleting and keeping, and the audit page; each
+confirmation pages for closing, deleting and keeping, the audit page, a case's page (who
+handles it, its state), the list of the cases I handle and the figures; each
 checked with axe-core (0 violations) and saved as a screenshot, at 1280 and 320 px.
 """
 from __future__ import annotations
@@ -69,6 +70,21 @@ def test_every_desk_page_passes_axe_and_fits_the_screen(browser, desk, width):
         page.click("a[href$='/audit']")
         assert page.locator("tr.audit-entry").count() >= 3
         seen("audit")
+        # A case: who handles it and where it stands; then the list with its handler, and the figures.
+        page.goto("")
+        page.click(f"tr[id='{first}'] a[href$='/case']")
+        page.click("form[action$='/take'] button")
+        page.check("input[value='being-looked-at']")
+        page.click("form:has(input[name='state']) button[type=submit]")
+        assert "Handled by" in page.locator("#handlers").inner_text()
+        assert "looking at your report" in page.locator("#state").inner_text()
+        seen("case")
+        page.goto("?mine=1")
+        assert page.locator("tr.conversation").count() == 1
+        seen("conversations-mine")
+        page.click("a[href$='/figures']")
+        assert page.locator("#figures tbody tr").count() == 13
+        seen("figures")
         # The log-out button is a quiet link in the header, not the biggest thing on the page.
         page.goto("")
         logout = page.locator("header form button").bounding_box()

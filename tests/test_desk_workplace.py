@@ -55,7 +55,8 @@ def test_command_line_export_and_import_reach_statuses_and_the_audit(desk, airga
 
     bundle = tmp_path / "team.bundle"
     dropbox("export", "--data", desk["data"], "--out", bundle)
-    assert _row(alexandra, name)["status"] == "downloaded" and _row(alexandra, name)["new"] == "0"
+    # An operator's export is not alexandra's download: what is new to her stays new.
+    assert _row(alexandra, name)["status"] == "new" and _row(alexandra, name)["new"] == "1"
     assert "exported a bundle" in alexandra.get("audit").text
 
     airgap.reply(bundle, cid, "alexandra", "We read it.", tmp_path / "reply.odbx")

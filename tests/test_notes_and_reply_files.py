@@ -34,9 +34,9 @@ def opened(airgap, bundle: Path, name: str, out: Path) -> tuple[str, Path]:
 def test_a_note_reaches_the_readers_and_nothing_of_it_reaches_the_reporter(server, airgap, tmp_path):
     codename, _ = new_report(server, "It happened at the meetup.", exclude={"bahaa"})
     client, _ = log_in(server, codename)
-    before = conversation_page(client)
     dropbox("export", "--data", server.data, "--out", tmp_path / "one")
     conversation, _ = opened(airgap, tmp_path / "one", "alexandra", tmp_path / "alexandra")
+    before = conversation_page(client)  # after the export, which tells the reporter it was received
 
     words = f"Mario, can you take this one? {secrets.token_hex(4)}"
     said = airgap.note(tmp_path / "one", conversation, "alexandra", words, tmp_path / "note.odbx")
@@ -56,10 +56,11 @@ def test_a_note_reaches_the_readers_and_nothing_of_it_reaches_the_reporter(serve
     assert "opened 0 item(s)" in said.out and not any((tmp_path / "bahaa").iterdir())
     assert conversation.encode() not in (tmp_path / "two" / "bahaa.odbx").read_bytes()
 
-    # Mario answers it; alexandra's next bundle shows which note the answer answers.
+    # Mario answers it, naming it by the 8 characters of its file name (or its whole id).
     first_note = _item_id_of(tmp_path / "note.odbx")
+    assert note.name.endswith(f"-note-{first_note[:8]}.txt")
     airgap.note(tmp_path / "two", conversation, "mario", "Yes, I will.", tmp_path / "answer.odbx",
-                answers=first_note)
+                answers=first_note[:8])
     dropbox("import-replies", tmp_path / "answer.odbx", "--data", server.data)
     dropbox("export", "--data", server.data, "--out", tmp_path / "three")
     _, folder = opened(airgap, tmp_path / "three", "alexandra", tmp_path / "alexandra-3")

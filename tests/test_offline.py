@@ -12,7 +12,7 @@ from keys.bundle import read_reply_file
 from keys.errors import FormatError
 from keys.items import split_item
 from keys.opening import open_bundle
-from keys.replying import write_reply
+from keys.replying import write_note, write_reply
 from keys.responder import ResponderKey
 from keys.safe_text import sanitise_name
 
@@ -331,6 +331,50 @@ def test_reply_seals_only_to_pinned_team_keys(export, conversations, tmp_path):
     with pytest.raises(FormatError, match="not pinned for carol"):
         write_reply(export, first.id, ALICE, "Hi", tmp_path / "reply.odbx", pinned)
     assert not (tmp_path / "reply.odbx").exists()
+
+
+def test_a_note_is_sealed_to_the_readers_only_and_written_only_to_pinned_keys(export, conversations,
+                                                                             trusted, tmp_path):
+    """`keys note`: every recipient can open it, the reporter's key cannot; a recipient not
+    pinned, or a writer left out, gets no note written."""
+    from keys.bundle import read_reply_file
+    _, recused = conversations
+    write_note(export, recused.id, ALICE, "Bob, can you take it?", tmp_path / "note.odbx", trusted)
+    with open(tmp_path / "note.odbx", "rb") as stream:
+        note = read_reply_file(stream)
+    assert note.item.origin == "note" and note.item.proof.author == "alice"
+    for reader in (ALICE, BOB):
+        meta, body = split_item(envelope.open_envelope(io.BytesIO(note.envelope), reader.secret_key))
+        assert (meta.kind, meta.name, b"".join(body)) == ("note", "alice", b"Bob, can you take it?")
+    for outsider in (REPORTER, CAROL.secret_key):
+        with pytest.raises(FormatError, match="not among"):
+            list(envelope.open_envelope(io.BytesIO(note.envelope), outsider))
+    with pytest.raises(FormatError, match="not a recipient"):
+        write_note(export, recused.id, CAROL, "let me in", tmp_path / "carol.odbx", trusted)
+    pinned = tmp_path / "pinned"
+    pinned.mkdir()
+    with pytest.raises(FormatError, match="not pinned for bob"):
+        write_note(export, recused.id, ALICE, "Hi", tmp_path / "unpinned.odbx", pinned)
+    assert not (tmp_path / "carol.odbx").exists() and not (tmp_path / "unpinned.odbx").exists()
+
+
+def test_reply_files_are_sealed_with_their_reply_and_a_missing_one_writes_nothing(export, conversations,
+                                                                                 trusted, tmp_path):
+    from keys.bundle import read_reply_file
+    first, _ = conversations
+    (tmp_path / "policy.pdf").write_bytes(b"%PDF-1.7 policy")
+    with pytest.raises(FormatError, match="cannot read the file"):
+        write_reply(export, first.id, ALICE, "Hi", tmp_path / "reply.odbx", trusted,
+                    [tmp_path / "policy.pdf", tmp_path / "missing.txt"])
+    assert not (tmp_path / "reply.odbx").exists()
+    reply_id = write_reply(export, first.id, ALICE, "Hi", tmp_path / "reply.odbx", trusted,
+                           [tmp_path / "policy.pdf"])
+    with open(tmp_path / "reply.odbx", "rb") as stream:
+        reply = read_reply_file(stream, 1 << 20, 1 << 20)
+    [(entry, sealed)] = reply.attachments
+    assert (entry.origin, entry.attached_to, entry.position) == ("team", reply_id, reply.item.position)
+    meta, body = split_item(envelope.open_envelope(io.BytesIO(sealed), REPORTER))
+    assert (meta.kind, meta.name, b"".join(body)) == ("file", "policy.pdf", b"%PDF-1.7 policy")
 
 
 def test_reply_is_refused_when_the_bundle_swaps_the_reporter_key(trusted, tmp_path):

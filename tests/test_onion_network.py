@@ -172,7 +172,7 @@ def start_report_in(page, published: Published) -> str:
     """From the landing page to the report form; returns the codename shown."""
     page.goto(f"http://{published.address}/")
     page.click("button:has-text('Start a new report')")
-    codename = page.locator("#codename").inner_text().strip()
+    codename = " ".join(page.locator("#codename li").all_inner_texts())  # its numbered words
     page.check("input[name='written_down']")
     page.click("button:has-text('Continue')")
     return codename

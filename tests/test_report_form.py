@@ -170,13 +170,16 @@ def test_language_link_never_leaves_the_site(reporter):
 
 
 def test_reporter_pages_run_no_script_fetch_nothing_elsewhere_and_the_landing_page_is_small(server):
+    from dropbox.scripts_warning import CSP_SOURCE, SCRIPT
     client = FormClient(server.url)
     landing = client.get("/")
     css = client.get("/static/site.css").response
     pages = [landing, client.get("/login"), client.submit(landing, "Start a new report")]
     for page in pages:
-        assert "<script" not in page.response.text.lower()
-        assert "script-src" not in page.response.headers["Content-Security-Policy"]  # default-src 'none'
+        # One script, the one that warns of scripts running, allowed by its hash and nothing else.
+        assert re.findall(r"<script[^>]*>(.*?)</script>", page.response.text, re.S) == [SCRIPT]
+        assert f"script-src {CSP_SOURCE};" in page.response.headers["Content-Security-Policy"]
+        assert page.response.headers["Content-Security-Policy"].count("script-src") == 1
         external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.response.text)
         assert external == ["https://www.wikipedia.org/"], external  # only the quick exit
     assert "@font-face" not in css.text and "url(" not in css.text

@@ -72,9 +72,9 @@ def test_reply_to_the_person_reported_is_sealed_to_their_invitation_and_the_read
 
 def test_a_reply_to_the_reporter_from_the_same_bundle_never_reaches_the_person_reported(tmp_path, trusted):
     out = tmp_path / "to-reporter.odbx"
-    write_reply(VECTORS / "bundle-good-respondent.bin", CONV_A, _key("alice"), "Thank you.\n", out, trusted)
+    write_reply(VECTORS / "bundle-good-export.bin", CONV_A, _key("alice"), "Thank you.\n", out, trusted)
     reply = _reply(out)
-    assert (reply.item.origin, reply.item.invitation, reply.item.position) == ("team", None, 1)
+    assert (reply.item.origin, reply.item.invitation, reply.item.position) == ("team", None, 3)
     assert _opens(reply, "reporter") == b"Thank you.\n"
     with pytest.raises(FormatError, match="not among"):
         _opens(reply, "respondent")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dropbox, opened_conversations, start_server
+from support.instance import name_community
 from support.reporter import log_in
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.2.0"
@@ -31,6 +32,7 @@ def old(tmp_path) -> Path:
     copy = tmp_path / "v0.2.0"
     shutil.copytree(FIXTURES, copy)
     dropbox("upgrade", "--data", copy / "instance")
+    name_community(copy / "instance")
     return copy
 
 
@@ -103,6 +105,7 @@ def test_the_old_backup_restores_with_its_key_and_signer_and_upgrades(old, tmp_p
                    "--trust-signer", backup["signer"])
     assert f"signed by backup signer {backup['signer']}" in said.out
     dropbox("upgrade", "--data", restored)
+    name_community(restored)
     assert dropbox("onion", "address", "--data", restored).out.strip() == FIXTURE["site_address"]
     assert "alexandra" in dropbox("onion", "desk-access", "list", "--data", restored).out
     server = start_server(restored)

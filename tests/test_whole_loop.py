@@ -64,8 +64,8 @@ def test_codename_login_forgives_case_and_spaces_and_refuses_unknown_codenames(s
     unknown = " ".join(["abacus"] * 7)
     _, page = log_in(server, unknown)
     assert page.status == 403 and "No report is known" in page.text
-    _, page = log_in(server, "not a codename")
-    assert page.status == 403
+    _, page = log_in(server, "not a codename")  # no list words: said so, from the list alone
+    assert page.status == 400 and "Word 1, “not”" in page.text and "No report is known" not in page.text
 
 
 def test_recused_responder_is_excluded_through_the_whole_loop(server, airgap, tmp_path):
@@ -101,7 +101,8 @@ def test_recused_responder_is_excluded_through_the_whole_loop(server, airgap, tm
     later = tmp_path / "later.bundle"
     dropbox("export", "--data", server.data, "--out", later)
     assert "excluded from 1" in airgap.open(later, "bahaa", tmp_path / "bahaa2").out
-    assert "opened 1 item(s)" in airgap.open(later, "alexandra", tmp_path / "alex2").out
+    # The reply, with the report it answers (every bundle holds its conversations' reports).
+    assert "opened 2 item(s)" in airgap.open(later, "alexandra", tmp_path / "alex2").out
 
     _, page = log_in(server, codename)
     assert [r.text() for r in page.by_class("reply") if "We read it." in r.text()]
@@ -121,10 +122,11 @@ def test_reporter_follow_up_reaches_the_next_export(server, airgap, tmp_path):
     dropbox("export", "--data", server.data, "--out", tmp_path / "two.bundle")
     opened = tmp_path / "opened"
     said = airgap.open(tmp_path / "two.bundle", "alexandra", opened)
-    assert "opened 2 item(s) in 1 conversation" in said.out
+    # What is new (the message and its file), and the report again, so it can be answered.
+    assert "opened 3 item(s) in 1 conversation" in said.out
     texts = opened_texts(opened)
     assert b"second, with more detail" in texts.values()
-    assert b"first" not in texts.values()
+    assert b"added later" in texts.values()
 
 
 def test_report_needs_a_message_and_at_least_one_reader(server):

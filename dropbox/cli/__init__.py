@@ -20,6 +20,7 @@ from dropbox.cli.airgap import airgap_kit
 from dropbox.cli.backup import backup, restore
 from dropbox.cli.common import DATA, DropboxGroup, counted, load, presents_the_example
 from dropbox.cli.desk import desk
+from dropbox.cli.figures import figures
 from dropbox.cli.onions import onion
 from dropbox.cli.status import status
 from dropbox.cli.team import team
@@ -259,5 +260,5 @@ def main() -> int:
     return cli(standalone_mode=True) or 0
 
 
-for group in (team, onion, desk, upgrade, backup, restore, airgap_kit, status):
+for group in (team, onion, desk, upgrade, backup, restore, airgap_kit, status, figures):
     cli.add_command(group)

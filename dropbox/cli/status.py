@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from dropbox import __version__, health, migrations
+from dropbox import __version__, health, migrations, promises
 from dropbox.cli.common import DATA, load
 from dropbox.cli.upgrade import instance_version
 from dropbox.desk.housekeeping import failing_chores
@@ -93,6 +93,13 @@ def status(data_dir: Path, control_port: int, control_socket: Path,
     if unread:
         problems.append(f"{len(unread)} conversation(s) have reports no one has downloaded for "
                         f"more than {settings.unread_warning_days} day(s)")
+
+    late = list(promises.overdue(store, settings).values())
+    for promise, days in (("acknowledgement", settings.acknowledge_within_days),
+                          ("reply", settings.respond_within_days)):
+        if count := sum(promise in reasons for reasons in late):
+            problems.append(f"{count} open conversation(s) have had no {promise} for more than the "
+                            f"{days} day(s) the team promises")
 
     if settings.retention_days == 0:
         click.echo("retention: off (retention_days = 0), nothing is deleted")

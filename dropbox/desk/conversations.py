@@ -51,16 +51,17 @@ class Page:
 new_designation = desk_name
 
 
-def page_for(store: Store, name: str, number: int, size: int) -> Page:
-    """Page `number` (from 1) of the responder's conversations, most recently active first; a
-    number past the end gives the last page."""
+def page_for(store: Store, name: str, number: int, size: int, handled_only: bool = False) -> Page:
+    """Page `number` (from 1) of the responder's conversations (`handled_only`: those whose case
+    they handle), most recently active first; a number past the end gives the last page."""
     account = store.desk.account(name)
-    total = store.conversations.count_for(name) if account is not None else 0
+    count = store.cases.count_handled if handled_only else store.conversations.count_for
+    total = count(name) if account is not None else 0
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)
     if account is None or not total:
         return Page([], number, pages, total)
-    rows = store.desk.page(name, _seen(store, account), size, (number - 1) * size)
+    rows = store.desk.page(name, _seen(store, account), size, (number - 1) * size, handled_only)
     named = store.desk.designations([r.id for r in rows if r.designation is None], new_designation)
     return Page([_shown(row, named) for row in rows], number, pages, total)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from dropbox.safeforms import SafeForm
-from wtforms import MultipleFileField, PasswordField, StringField
+from wtforms import MultipleFileField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 
@@ -21,3 +21,14 @@ class RepliesForm(SafeForm):
 
 class ConfirmForm(SafeForm):
     """A button that does one thing to one conversation: star, close, reopen, delete, log out."""
+
+
+class CaseStateForm(SafeForm):
+    """Where a case stands, for its reporter: one of the code of practice's states."""
+    state = RadioField("Where the case stands, as the reporter will read it",
+                       validators=[DataRequired("Choose a state.")])
+
+
+class HandForm(SafeForm):
+    """Hand a case to another of the conversation's readers."""
+    to = SelectField("Hand it to", validators=[DataRequired("Choose a reader.")])

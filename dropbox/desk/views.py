@@ -16,14 +16,16 @@ from flask_babel import get_locale, gettext as _, ngettext
 
 from keys.envelope import Origin
 from keys.errors import FormatError
-from dropbox import health
+from dropbox import health, promises
+from dropbox.figures import yearly
 from dropbox.desk import accounts, deletions
 from dropbox.desk.conversations import find, new_designation, page_for
-from dropbox.desk.forms import ConfirmForm, DeskLoginForm, RepliesForm
+from dropbox.desk.forms import CaseStateForm, ConfirmForm, DeskLoginForm, HandForm, RepliesForm
 from dropbox.exports import export_bundle, import_replies, read_reply
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY
 from dropbox.storage import Account, new_id, today
+from keys.figures import COLUMNS
 
 desk = Blueprint("desk", __name__)
 
@@ -132,9 +134,13 @@ def _page_number() -> int:
 
 def _list_page(status: int = 200, **extra):
     instance = _instance()
-    page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size)
+    mine = request.args.get("mine") == "1"
+    page = page_for(instance.store, _me(), _page_number(), instance.config.settings.desk_page_size, mine)
+    ids = [c.id for c in page.conversations]
+    overdue = promises.overdue(instance.store, instance.config.settings, _me(), ids)
     return render_template("conversations.html", page=page, conversations=page.conversations,
-                           warnings=_warnings(),
+                           warnings=_warnings(), overdue=overdue, mine=mine,
+                           handlers=instance.store.cases.handlers(ids),
                            me=_me(), upload=RepliesForm(), button=ConfirmForm(), **extra), status
 
 
@@ -259,6 +265,81 @@ def confirm(designation: str, action: str):
     if action == "delete":
         deletions.carry_out_due(store)  # with deletion_grace_days = 0, at once
     return redirect(url_for("desk.conversations"))
+
+
+@desk.route("/conversations/<designation>/case", methods=["GET", "POST"])
+def case(designation: str):
+    """Where the case stands, as its reporter reads it: any reader of the conversation sets it."""
+    instance = _instance()
+    found = find(instance.store, _me(), designation)
+    if found is None:
+        abort(404)
+    states = instance.config.practice.case_states
+    form = CaseStateForm()
+    form.state.choices = [(s.id, s.english) for s in states]
+    if not form.validate_on_submit():
+        return _case_page(found, form, 400 if request.method == "POST" else 200)
+    instance.store.cases.set_state(found.id, form.state.data)
+    instance.store.desk.audit(_me(), "set a case's state", found.recipients)
+    return redirect(url_for("desk.case", designation=designation))
+
+
+def _readers(found) -> list[str]:
+    """The conversation's readers today: the reporter's choice, less anyone removed from the team."""
+    return [r.name for r in _instance().store.team.current_recipients(found.recipients)]
+
+
+def _case_page(found, state_form: CaseStateForm | None = None, status: int = 200, refused: str = ""):
+    store, states = _instance().store, _instance().config.practice.case_states
+    if state_form is None:
+        state_form = CaseStateForm(formdata=None)
+        state_form.state.choices = [(s.id, s.english) for s in states]
+    hand = HandForm(formdata=None)
+    hand.to.choices = [(name, name) for name in _readers(found) if name != _me()]
+    return render_template("case.html", conversation=found, form=state_form, states=states, hand=hand,
+                           take=ConfirmForm(formdata=None), refused=refused, me=_me(),
+                           handlers=store.cases.handlers([found.id]).get(found.id, ()),
+                           progress=store.cases.progress(found.id)), status
+
+
+@desk.post("/conversations/<designation>/take")
+def take(designation: str):
+    """I handle this case (with whoever handles it already)."""
+    store = _instance().store
+    found = find(store, _me(), designation)
+    if found is None or not ConfirmForm().validate_on_submit() or _me() not in _readers(found):
+        abort(404)
+    store.cases.take(found.id, _me())
+    store.desk.audit(_me(), "took a case", found.recipients)
+    return redirect(url_for("desk.case", designation=designation))
+
+
+@desk.post("/conversations/<designation>/hand")
+def hand(designation: str):
+    """Another reader handles this case instead of me; handing it to anyone else is refused."""
+    store = _instance().store
+    found = find(store, _me(), designation)
+    if found is None:
+        abort(404)
+    form = HandForm()
+    form.to.choices = [(name, name) for name in _readers(found) if name != _me()]
+    if not form.validate_on_submit():
+        return _case_page(found, status=400, refused="Only another reader of this conversation can "
+                                                      "handle it: nothing was changed.")
+    store.cases.take(found.id, form.to.data, handing_over=_me())
+    store.desk.audit(_me(), f"handed a case to {form.to.data}", found.recipients)
+    return redirect(url_for("desk.case", designation=designation))
+
+
+@desk.get("/figures")
+def figures():
+    """The year's figures without content, over my conversations only (`dropbox figures` has
+    the whole team's)."""
+    year = request.args.get("year", date.today().year, type=int)
+    if not 2000 <= year <= 9999:
+        abort(404)
+    return render_template("figures.html", year=year, columns=COLUMNS,
+                           rows=yearly(_instance().store, year, _me()))
 
 
 @desk.get("/audit")

@@ -6,6 +6,7 @@ import sqlite3
 from nacl.public import PublicKey
 
 from dropbox.storage.desk import record_audit
+from dropbox.storage.figures import keep_counts_of_deleted
 from dropbox.storage.payloads import Payloads
 from dropbox.storage.records import (REPORTER_SEES, Conversation, Item, StagedItem, StorageError,
                                      _conversation, _item, _recipients, _recipients_json, batches, new_id, row_id,
@@ -92,6 +93,7 @@ class Conversations(Payloads):
             with self._database.transaction() as db:
                 found = [(row_id(row["id"]), _recipients(row["recipients"])) for row in db.execute(
                     f"SELECT id, recipients FROM conversations WHERE id IN ({marks})", batch)]
+                keep_counts_of_deleted(db, [cid for cid, _ in found])  # figures without content
                 db.executemany("DELETE FROM conversations WHERE id = ?", [(cid,) for cid, _ in found])
                 for _, recipients in found:
                     record_audit(db, actor, "deleted a conversation", recipients)

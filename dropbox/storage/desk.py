@@ -64,6 +64,9 @@ SELECT c.id, c.recipients, c.created, c.last_activity, d.designation, coalesce(d
     (SELECT w.due FROM desk_deletions w WHERE w.conversation_id = c.id) AS deletion_due
 """.format(exchanged=", ".join(f"'{origin}'" for origin in REPORTER_SEES))  # a note is no reply
 _MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AND r.conversation_id = c.id)"
+# A case :name handles (a handler is always one of its readers).
+_HANDLED = ("EXISTS (SELECT 1 FROM case_handlers h WHERE h.name = :name AND h.conversation_id = c.id)"
+            f" AND {_MINE}")
 _NEWEST_FIRST = "c.last_activity DESC, c.created DESC, c.id DESC"
 
 
@@ -142,13 +145,13 @@ class Desk:
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
-    def page(self, name: str, seen_seq: int, limit: int, offset: int) -> list[Summary]:
+    def page(self, name: str, seen_seq: int, limit: int, offset: int, handled_only: bool = False) -> list[Summary]:
         """One page of `name`'s conversations, most recently active first, in one query: the
         newest-first index is walked until the page is full, so a page costs the same however
         many conversations there are (a deep page walks the ones before it, nothing else)."""
         with self._database.transaction() as db:
             rows = db.execute(
-                f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_MINE}"
+                f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_HANDLED if handled_only else _MINE}"
                 f" ORDER BY {_NEWEST_FIRST} LIMIT :limit OFFSET :offset) AS c"
                 f" LEFT JOIN desk_conversations d ON d.conversation_id = c.id ORDER BY {_NEWEST_FIRST}",
                 {"name": name, "seen": seen_seq, "limit": limit, "offset": offset}).fetchall()
@@ -201,6 +204,9 @@ class Desk:
         with self._database.transaction() as db:
             db.execute("UPDATE desk_conversations SET closed = ? WHERE conversation_id = ?",
                        (int(closed), conversation_id))
+            db.execute("INSERT INTO case_progress (conversation_id, closed) VALUES (?, ?)"  # for figures
+                       " ON CONFLICT (conversation_id) DO UPDATE SET closed = excluded.closed",
+                       (conversation_id, today() if closed else None))
 
     def stars(self, name: str) -> set[str]:
         with self._database.transaction() as db:

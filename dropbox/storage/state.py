@@ -15,6 +15,8 @@ LAST_EXPORT = "last_export_seq"
 WARNED_THROUGH = "retention_warned_through"
 # Per responder: 1 while a "deleted soon" notice is due to them.
 RETENTION_NOTICE = "retention_notice:"
+# Per responder: the day (an ordinal) they were last told how many of their conversations are late.
+LATE_TOLD = "late_told_on:"
 # Per housekeeping chore: since when (unix seconds) it has failed at every try; 0 once it succeeds.
 CHORE_FAILING = "chore_failing_since:"
 
@@ -34,6 +36,12 @@ class InstanceState:
 
     def set_warned_through(self, day: int) -> None:
         self._set(WARNED_THROUGH, day)
+
+    def late_told_on(self, name: str) -> int:
+        return self._get(LATE_TOLD + name)
+
+    def set_late_told_on(self, name: str, day: int) -> None:
+        self._set(LATE_TOLD + name, day)
 
     def retention_notice_due(self, name: str) -> bool:
         return bool(self._get(RETENTION_NOTICE + name))

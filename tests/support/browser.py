@@ -44,10 +44,13 @@ class Visit:
         return self.page.evaluate("document.documentElement.scrollWidth")
 
     def check(self, name: str) -> None:
-        """What every reporter page has (no script, language, links, quick exit), then axe and a screenshot."""
+        """What every reporter page has (no script but the one that warns of scripts running,
+        its warning hidden; language, links, quick exit), then axe and a screenshot."""
+        from dropbox.scripts_warning import SCRIPT
         page = self.page
         page.wait_for_load_state()  # not the empty document of a navigation just committed
-        assert page.locator("script").count() == 0, f"{name}: a reporter page holds a script"
+        assert page.locator("script").all_inner_texts() == [SCRIPT], f"{name}: a reporter page holds a script"
+        assert not page.locator("#scripts-on").is_visible(), f"{name}: warns of scripts with none running"
         assert page.locator("html").get_attribute("lang") == self.language, name
         assert page.locator("html").get_attribute("dir") == LANGUAGES[self.language], name
         for code in LANGUAGES:

@@ -86,7 +86,7 @@ def _fresh_session() -> None:
     """A new session id with nothing in it but the responder's language."""
     language = session.get(LANGUAGE)
     session.clear()
-    session.regenerate()
+    session.regenerate()  # type: ignore[attr-defined]  # a MemorySession (webapp.py): mypy sees Flask's type
     if language:
         session[LANGUAGE] = language
 

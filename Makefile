@@ -65,9 +65,10 @@ test: install
 	$(VENV)/bin/python -m pytest
 
 # The loop while changing code: everything but the tests marked slow (real tor, browsers, big
-# payloads, the packaging build, a minute of stress). CI runs `make test`, which is all of it.
+# payloads, the packaging build, a minute of stress, the longest end-to-end runs), and the fuzz
+# tests with a tenth of their examples. CI runs `make test`, which is all of it.
 test-fast: install
-	$(VENV)/bin/python -m pytest -m "not slow" -q
+	$(VENV)/bin/python -m pytest -m "not slow" --hypothesis-profile fast -q
 
 # Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
 # Reuses the tests' server starter (tests/support) and streaming client, hence tests/ on the path.
@@ -75,9 +76,9 @@ bench: install
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
 
 # The site under the attacks of tests/adversarial, measured (README "Under attack"); ~5 minutes.
-# It reuses those tests' attackers, hence tests/adversarial on the path too.
+# The attackers are those tests' own, from tests/support.
 bench-attacks: install
-	PYTHONPATH=tests:tests/adversarial $(VENV)/bin/python -m bench.attacks
+	PYTHONPATH=tests $(VENV)/bin/python -m bench.attacks
 
 # The wheel and sdist an operator installs (docs/OPERATING.md), built offline from this
 # tree with the tools the lock pinned; catalogues are compiled into the wheel.

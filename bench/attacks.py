@@ -16,14 +16,13 @@ from pathlib import Path
 import requests
 from flask import Flask, Response
 
-from attack import SlowConnections, closed_by_server, connect, rss_kib, set_settings
 from bench.rig import Rig
-from conftest import dropbox, start_server
 from formclient import FormClient, open_report_form
-from test_disk_budget import _chunked_until_answered, _head
-from test_eviction import FastBodies, _slow_report
-from test_unread_answers import _never_reading
+from support.attackers import (FastBodies, SlowConnections, chunked_until_answered, closed_by_server, connect,
+                               never_reading, post_head, rss_kib, set_settings, slow_report)
+from support.commands import dropbox
 from support.floods import flood, many_fields
+from support.server import start_server
 from uploads import ReportSession, marked_content, multipart, send
 from keys import codename as codenames
 
@@ -149,7 +148,7 @@ def unread_answers(data: Path, attackers: int = 8) -> dict:
     server = start_server(data)
     try:
         started = time.monotonic()
-        socks = [_never_reading(server.url) for _ in range(attackers)]
+        socks = [never_reading(server.url, 40_000) for _ in range(attackers)]
         under = _latency(server.url, 10)
         closed = [closed_by_server(sock, within=120) for sock in socks]
         all_closed_s = time.monotonic() - started
@@ -169,12 +168,12 @@ def disk_holders(data: Path, holders: int = 4) -> dict:
     server = start_server(data)
     socks = []
     try:
-        socks = [_head(server, "/report", "multipart/form-data; boundary=x", 2048 * MiB)
+        socks = [post_head(server, "/report", "multipart/form-data; boundary=x", 2048 * MiB)
                  for _ in range(holders)]
         for sock in socks:
             sock.sendall(b"--x\r\n")
-        chunked, read = _chunked_until_answered(
-            _head(server, "/login", "application/x-www-form-urlencoded", None), 256 * MiB)
+        chunked, read = chunked_until_answered(
+            post_head(server, "/login", "application/x-www-form-urlencoded", None), 256 * MiB)
         reporter = ReportSession.start(server.url)
         size = 3 * MiB
         content_type, total, pieces = multipart(reporter.fields(message="m"), "photo.jpg", size,
@@ -196,13 +195,13 @@ def eviction(data: Path, cap: int = 20, newcomers: int = 20) -> dict:
     server = start_server(data)
     try:
         reporter = ReportSession.start(server.url)
-        attackers = FastBodies(server, cap - 4)
+        attackers = FastBodies(server, cap - 4, 3 * 1024)
         answered = []
-        sending = threading.Thread(target=lambda: answered.append(_slow_report(server, reporter)))
+        sending = threading.Thread(target=lambda: answered.append(slow_report(server, reporter, 12 * 1024, 1536)))
         sending.start()
         time.sleep(2)
         for _ in range(newcomers):
-            attackers.sockets.append(attackers._open())
+            attackers.sockets.append(attackers.open())
             time.sleep(0.2)
         sending.join()
         attackers.close()

@@ -22,7 +22,8 @@ from itertools import pairwise
 from pathlib import Path
 
 from bench.rig import TEAM, Rig
-from conftest import Server, dropbox
+from support.commands import dropbox
+from support.server import Server
 from deskclient import add_user, desk_login, desk_url
 from dropbox.config import Config
 from dropbox.storage import Store

@@ -19,6 +19,8 @@ from dropbox.edited_file import EditedFileError, read_toml
 from dropbox.layout import CONFIG_FILE, ONION_KEY_FILES, TAG_KEY_FILE, Layout
 from dropbox.practice import EXAMPLE, Practice, PracticeError
 
+# The layout's file names are dropbox/layout.py's; these are importable from here as well, for
+# code that reads the config and names its files in a message.
 __all__ = ["CONFIG_FILE", "ONION_KEY_FILES", "TAG_KEY_FILE", "Config", "InstanceError", "Settings",
            "create_instance"]
 

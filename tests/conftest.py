@@ -12,12 +12,17 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from formclient import FormClient
 from support.airgap import PASSPHRASE, TEAM, Airgap, opened_conversations
 from support.commands import BIN, Run, dropbox, require_tool, run, unavailable
 from support.instance import set_settings
 from support.server import Server, start_server
+
+# `make test-fast` runs hypothesis's tests with a tenth of their examples (--hypothesis-profile
+# fast); each test's budget is a multiple of the profile's (test_fuzz_readers.py).
+settings.register_profile("fast", max_examples=10)
 
 __all__ = ["BIN", "PASSPHRASE", "TEAM", "Airgap", "Run", "Server", "dropbox", "opened_conversations",
            "require_tool", "run", "start_server", "unavailable"]

@@ -7,6 +7,7 @@ a responder's authenticator app would.
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
@@ -15,7 +16,6 @@ import pyotp
 
 from pathlib import Path
 
-from support.airgap import TEAM
 from support.commands import dropbox
 from support.server import Server
 from formclient import FormClient, Page
@@ -43,12 +43,11 @@ def add_user(data, name: str, *extra: str) -> Login:
     return parse_credentials(name, dropbox("desk", "add-user", name, "--data", data, *extra).out)
 
 
-def new_instance(folder: Path, airgap) -> Path:
-    """A fresh instance in `folder` with the whole test team on it (module fixtures share one)."""
+def new_instance(folder: Path, template: Path) -> Path:
+    """A fresh instance in `folder` with the whole test team on it (module fixtures share one):
+    a copy of the session's template instance (conftest), modes kept."""
     data = folder / "instance"
-    dropbox("init", "--data", data, "--community", "Test community")
-    for name in TEAM:
-        dropbox("team", "add", name, airgap.pub(name), "--data", data)
+    shutil.copytree(template, data, symlinks=True)
     return data
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 
 from uploads import ReportSession
 
@@ -174,6 +175,7 @@ def served_memory_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+@pytest.mark.slow
 def test_a_thousand_malformed_requests_each_get_a_readable_4xx(server):
     groups = corpus(lambda: ReportSession.start(server.url))
     assert sum(len(g) for g in groups.values()) >= 1000

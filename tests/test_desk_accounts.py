@@ -8,8 +8,8 @@ from deskclient import new_instance, add_user, desk_login, desk_url, parse_crede
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("desk-accounts"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("desk-accounts"), instance_template)
     logins = {name: add_user(data, name) for name in TEAM}
     server = start_server(data)
     yield data, desk_url(server), logins

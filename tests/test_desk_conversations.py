@@ -20,8 +20,8 @@ from dropbox.storage import Store
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("desk"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("desk"), instance_template)
     logins = {name: add_user(data, name) for name in ("alexandra", "bahaa")}
     server = start_server(data)
     url = desk_url(server)

@@ -43,9 +43,9 @@ def _wait_for(condition, seconds: float = 60) -> bool:
 
 
 @pytest.fixture(scope="module")
-def instance_with_mail(tmp_path_factory, airgap, mailbox):
+def instance_with_mail(tmp_path_factory, mailbox, instance_template):
     _, port = mailbox
-    data = new_instance(tmp_path_factory.mktemp("housekeeping"), airgap)
+    data = new_instance(tmp_path_factory.mktemp("housekeeping"), instance_template)
     settings = dataclasses.replace(Config.load(data).settings, smtp_host="127.0.0.1", smtp_port=port,
                                    smtp_starttls=False, housekeeping_seconds=1, retention_days=30)
     (data / "config.toml").write_text(settings.to_toml())

@@ -22,8 +22,8 @@ LEFT_OUT = {2, 5, 9}  # the reports bahaa is left out of
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("paging"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("paging"), instance_template)
     (data / "config.toml").write_text(Settings(desk_page_size=PAGE).to_toml())
     logins = {name: add_user(data, name) for name in ("alexandra", "bahaa", "mario")}
     server = start_server(data)
@@ -44,6 +44,7 @@ def all_pages(client) -> list:
     return pages
 
 
+@pytest.mark.slow
 def test_a_responder_with_more_conversations_than_a_page_sees_each_once_across_pages(desk):
     pages = all_pages(desk["alexandra"])
     assert [len(designations(p)) for p in pages] == [4, 4, 3]

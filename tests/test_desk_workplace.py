@@ -24,8 +24,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("workplace"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("workplace"), instance_template)
     logins = {name: add_user(data, name) for name in ("alexandra", "bahaa", "mario")}
     server = start_server(data)
     url = desk_url(server)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import secrets
 import stat
 
+import pytest
+
 from pathlib import Path
 
 from conftest import TEAM, dropbox, opened_conversations
@@ -75,6 +77,7 @@ def test_serve_refuses_an_empty_team(tmp_path):
     assert "team is empty" in one_clear_line(dropbox("serve", "--data", data, check=False))
 
 
+@pytest.mark.slow
 def test_import_replies_refuses_damaged_foreign_and_export_files_and_stores_nothing(
         server, airgap, tmp_path):
     new_report(server, "hello")

@@ -100,11 +100,11 @@ def _desk_pages(data: Path, server) -> dict[str, str]:
             **{f"respondent-{name}": page.response.text for name, page in theirs.items()}}
 
 
-def test_every_reporter_and_desk_page_passes_the_nu_html_checker(tmp_path, airgap):
+def test_every_reporter_and_desk_page_passes_the_nu_html_checker(tmp_path, instance_template):
     java = require_tool("java")
     if not VNU.is_file():
         unavailable("vnu.jar is not installed: run `make install` (npm ci in tests/browser)")
-    data = new_instance(tmp_path, airgap)
+    data = new_instance(tmp_path, instance_template)
     server = start_server(data)
     try:
         pages = {}

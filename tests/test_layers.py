@@ -125,3 +125,29 @@ def test_the_data_directory_layout_is_spelled_in_one_module():
     names = layout_names()
     assert {"config.toml", "dropbox.sqlite3", "secrets", "store", "tmp", "tor"} <= names
     assert spelled_layout_paths(ROOT / "dropbox", names) == []
+
+
+TESTS = ROOT / "tests"
+
+
+def test_bench_builds_on_tests_support_and_never_on_a_test_module():
+    """bench/ reuses the tests' server starter, clients and attackers, which live in
+    tests/support (and a few helper modules beside it); a test module (test_*, conftest, or
+    anything in a folder of tests) is no library: importing one runs its module code and ties
+    the benchmarks to how a test is written."""
+    found = []
+    for module in sorted((ROOT / "bench").rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                helper = (TESTS / f"{top}.py").is_file() and not top.startswith("test_") and top != "conftest"
+                from_tests = any(TESTS.rglob(f"{top}.py")) or (TESTS / top).is_dir()
+                if from_tests and not (top == "support" or helper):
+                    found.append(f"{module.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert found == []

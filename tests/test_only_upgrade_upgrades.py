@@ -49,6 +49,7 @@ REFUSING = {
     ("desk", "remove-user"): ["mario"],
     ("desk", "list-users"): [],
     ("status",): [],
+    ("figures",): ["--year", "2026"],
 }
 ALLOWED = {("upgrade",), ("backup",), ("init",), ("restore",)}
 

@@ -30,6 +30,7 @@ def _commands() -> list[list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_command_in_operating_md_exists_with_its_options():
     commands = _commands()
     assert len(commands) >= 12

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import dropbox, start_server
 from dropbox.config import Config
 from dropbox.desk.conversations import new_designation
@@ -37,6 +39,7 @@ def _folders(data: Path) -> set[str]:
     return {p.parent.name for p in (data / "store").rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_purge_deletes_exactly_the_expired_conversations_from_every_table_and_the_store(instance):
     store = _store(instance)
     ids = populate(store, CONVERSATIONS, random.Random(7))

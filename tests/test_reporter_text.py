@@ -11,6 +11,8 @@ from __future__ import annotations
 from conftest import dropbox, opened_conversations
 from support.reporter import log_in, new_report
 
+import pytest
+
 HOSTILE = "Thank you.\x1b[2J\x1b[31m We read it.\rHidden\u202eevil\u2028end"
 
 
@@ -20,6 +22,7 @@ def _export(server, tmp_path, name: str):
     return bundle
 
 
+@pytest.mark.slow
 def test_a_reply_shows_its_controls_and_bidi_marks_escaped_on_the_reporters_page(server, airgap, tmp_path):
     codename, _ = new_report(server, "It happened at the meetup.")
     bundle = _export(server, tmp_path, "export")

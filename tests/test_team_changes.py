@@ -49,6 +49,7 @@ def test_removed_responder_receives_nothing_new_in_old_conversations(server, air
     assert header.binding.position == 1
 
 
+@pytest.mark.slow
 def test_replaced_key_receives_new_items_and_the_old_key_does_not(server, airgap, tmp_path):
     codename, _ = new_report(server, "to all three")
     dropbox("keys", "new", "mario", "--out", tmp_path, "--passphrase-file", airgap.passphrase_file)
@@ -92,6 +93,7 @@ def test_two_submissions_cannot_take_the_same_place(server, airgap):
     assert not (server.data / "store" / cid / ("f" * 32)).exists()
 
 
+@pytest.mark.slow
 def test_a_reply_written_before_a_key_was_replaced_is_refused_at_import(server, airgap, tmp_path):
     """The reply is sealed to mario's old key (same count of stanzas): the server checks the
     keys its author signed against the conversation's readers today, not their number."""

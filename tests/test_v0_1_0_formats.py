@@ -81,6 +81,7 @@ def test_old_reply_files_are_refused_saying_why(old):
         assert said.code == 1 and "not signed" in said.err and "keys upgrade-key" in said.err
 
 
+@pytest.mark.slow
 def test_old_key_upgraded_and_replaced_on_the_team_writes_replies_that_are_accepted(old):
     airgap, instance = old / "airgap", old / "instance"
     with sqlite3.connect(instance / "dropbox.sqlite3") as db:

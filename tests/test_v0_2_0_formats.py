@@ -6,7 +6,7 @@ signing key), two export bundles, three signed reply files (two imported), and a
 format 2 with its backup key (fixture.json says what each holds). Old bundles open with
 today's keys/ and agree with their first openings; a new export of the upgraded instance
 does too; the reply file never imported is taken, the imported ones are not taken twice;
-the backup restores into an instance its reporters log in to.
+the desk logins work; the backup restores into an instance its reporters log in to.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import pytest
 
 from conftest import dropbox, opened_conversations, start_server
 from support.instance import name_community
+from deskclient import Login, desk_url
 from support.reporter import log_in
+from survival import desk_conversations
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.2.0"
 FIXTURE = json.loads((FIXTURES / "fixture.json").read_text())
@@ -69,7 +71,7 @@ def test_a_new_export_of_the_upgraded_instance_agrees_with_the_old_first_opening
     assert FIXTURE["reports"][0]["message"] in report
 
 
-def test_the_reply_never_imported_is_taken_and_the_imported_ones_are_not_taken_twice(old):
+def test_the_reply_never_imported_is_taken_the_imported_ones_are_not_and_the_desk_logins_work(old):
     instance = old / "instance"
     for reply in FIXTURE["replies"]:
         said = dropbox("import-replies", old / reply["file"], "--data", instance, check=False)
@@ -81,6 +83,10 @@ def test_the_reply_never_imported_is_taken_and_the_imported_ones_are_not_taken_t
     try:
         _, page = log_in(server, FIXTURE["reports"][0]["codename"])
         replies = [r.text() for r in page.by_class("reply")]
+        for login in FIXTURE["desk_logins"]:
+            seen = desk_conversations(desk_url(server), Login(
+                login["name"], login["password"], login["totp_secret"]))
+            assert len(seen) == len([r for r in FIXTURE["reports"] if login["name"] not in r["excluded"]])
     finally:
         server.stop()
     for reply in FIXTURE["replies"]:

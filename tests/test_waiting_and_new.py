@@ -24,9 +24,9 @@ DAYS = 8
 
 
 @pytest.fixture(scope="module")
-def filled(tmp_path_factory, airgap) -> tuple[Store, Path]:
+def filled(tmp_path_factory, instance_template) -> tuple[Store, Path]:
     from deskclient import new_instance
-    data = new_instance(tmp_path_factory.mktemp("waiting"), airgap)
+    data = new_instance(tmp_path_factory.mktemp("waiting"), instance_template)
     config = Config.load(data)
     store = Store(config.database, config.store_dir, config.tmp_dir)
     populate(store, CONVERSATIONS, random.Random(5))

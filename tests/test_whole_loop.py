@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+import pytest
+
 from nacl.public import PrivateKey
 
 from formclient import FormClient, Page, open_report_form
@@ -68,6 +70,7 @@ def test_codename_login_forgives_case_and_spaces_and_refuses_unknown_codenames(s
     assert page.status == 400 and "Word 1, “not”" in page.text and "No report is known" not in page.text
 
 
+@pytest.mark.slow
 def test_recused_responder_is_excluded_through_the_whole_loop(server, airgap, tmp_path):
     marker = secrets.token_hex(8)
     codename, done = new_report(server, f"About bahaa {marker}", exclude={"bahaa"},

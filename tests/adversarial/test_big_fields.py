@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import requests
 
-from attack import rss_kib
+import pytest
+
+from support.attackers import rss_kib
 from support.floods import flood, many_fields
 
 REQUESTS = 4
 MiB = 1024
 
 
+@pytest.mark.slow
 def test_four_requests_of_huge_text_fields_do_not_hold_them_in_memory(server):
     requests.get(server.url, timeout=30)
     before = rss_kib(server, "VmHWM")

@@ -19,8 +19,8 @@ WRONG = "wrong wrong wrong wrong wrong wrong wrong"
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("lockout"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("lockout"), instance_template)
     logins = {name: add_user(data, name) for name in ("alexandra", "bahaa", "mario")}
     server = start_server(data)
     yield data, desk_url(server), logins

@@ -10,46 +10,14 @@ read; and a submission the budget refuses comes back with its words.
 """
 from __future__ import annotations
 
-import select
-import socket
 import time
 
-from attack import connect, serve_with
+from support.attackers import answered, chunked_until_answered, post_head, serve_with
 from test_seal_on_arrival import stream
 from uploads import ReportSession, marked_content, multipart, send
 
 MiB = 1 << 20
 HOLDERS = 4
-
-
-def _head(server, path: str, content_type: str, length: int | None, cookie: str = "") -> socket.socket:
-    """A POST's headers, announcing `length` bytes (None: chunked); the body is the caller's."""
-    sock = connect(server)
-    framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
-    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-                 f"{framing}\r\nCookie: {cookie}\r\n\r\n".encode())
-    return sock
-
-
-def _answered(sock: socket.socket, within: float) -> bytes:
-    """The status line the server sent within `within` seconds, without our sending more."""
-    readable, _, _ = select.select([sock], [], [], within)
-    return sock.recv(200).split(b"\r\n")[0] if readable else b""
-
-
-def _chunked_until_answered(sock: socket.socket, total: int) -> tuple[bytes, int]:
-    """Send up to `total` bytes in chunks until the server answers; (status line, bytes sent)."""
-    chunk = b"%x\r\n" % (256 * 1024) + b"a" * (256 * 1024) + b"\r\n"
-    sent = 0
-    try:
-        while sent < total:
-            readable, writable, _ = select.select([sock], [sock], [], 30)
-            if readable:
-                break
-            sent += sock.send(chunk)
-    except OSError:
-        pass
-    return _answered(sock, 30), sent
 
 
 def test_bodies_without_files_are_refused_unread_and_announced_lengths_hold_nothing(instance):
@@ -58,16 +26,16 @@ def test_bodies_without_files_are_refused_unread_and_announced_lengths_hold_noth
     try:
         urlencoded = "application/x-www-form-urlencoded"
         for path in ("/start", "/login", "/logout"):
-            assert b" 413 " in _answered(_head(server, path, urlencoded, 400 * MiB), within=5), path
+            assert b" 413 " in answered(post_head(server, path, urlencoded, 400 * MiB), within=5), path
         long_boundary = "multipart/form-data; boundary=" + "b" * 201
-        assert b" 413 " in _answered(_head(server, "/report", long_boundary, 400 * MiB), within=5)
+        assert b" 413 " in answered(post_head(server, "/report", long_boundary, 400 * MiB), within=5)
 
-        answer, sent = _chunked_until_answered(_head(server, "/login", urlencoded, None), 64 * MiB)
+        answer, sent = chunked_until_answered(post_head(server, "/login", urlencoded, None), 64 * MiB)
         assert b" 413 " in answer and sent < 16 * MiB, (answer, sent)
 
         # Bodies where files may go, announced larger than the whole budget, nearly silent.
         multipart_type = "multipart/form-data; boundary=x"
-        holders = [_head(server, "/report", multipart_type, 6 * MiB) for _ in range(HOLDERS)]
+        holders = [post_head(server, "/report", multipart_type, 6 * MiB) for _ in range(HOLDERS)]
         for sock in holders:
             sock.sendall(b"--x\r\n")
         time.sleep(1)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
 
 from conftest import start_server
 from deskclient import add_user, desk_login, desk_url
 from formclient import FormClient, Page, open_report_form
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 HUGE = "x" * 1_100_000
 
@@ -81,6 +82,7 @@ def _attack(make, button: str, wrong: list, **fill: str) -> int:
     return sent
 
 
+@pytest.mark.slow
 def test_every_form_field_mutated_gets_a_readable_answer(instance, airgap):
     server = start_server(instance)
     wrong: list = []

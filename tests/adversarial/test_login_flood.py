@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from attack import set_settings
+from support.attackers import set_settings
 from conftest import dropbox, start_server
 from formclient import FormClient
 from keys.codename import new_codename
 from survival import reporter_page
-from test_whole_loop import new_report
+from support.reporter import new_report
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -7,7 +7,7 @@ the server to 92 % of a core. A browser's head is under 2 KiB; past 16 KiB the a
 """
 from __future__ import annotations
 
-from attack import connect
+from support.attackers import connect
 
 HEAD_LIMIT = 16 * 1024
 

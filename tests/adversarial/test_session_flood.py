@@ -11,9 +11,9 @@ import http.client
 import time
 from urllib.parse import urlsplit
 
-from attack import serve_with, writing_reporter
+from support.attackers import serve_with, writing_reporter
 from formclient import FormClient, open_report_form
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 CAP = 300
 FLOOD = 3000

@@ -7,7 +7,7 @@ import requests
 
 from conftest import dropbox, start_server
 from deskclient import add_user, desk_login, desk_url
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 from uploads import marked_content, multipart, send
 
 UPLOAD = 48 << 20  # long enough to be still in the app when the logout has finished

@@ -13,9 +13,9 @@ import time
 
 import requests
 
-from attack import SlowConnections, closed_by_server, connect, serve_with
+from support.attackers import SlowConnections, closed_by_server, connect, serve_with
 from conftest import start_server
-from test_whole_loop import log_in, new_report
+from support.reporter import log_in, new_report
 
 SLOW = 2000
 PATIENCE = 10  # seconds a visitor waits before giving up; a bound, not a measurement

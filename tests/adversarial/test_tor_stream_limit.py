@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from attack import set_settings
+from support.attackers import set_settings
 from conftest import require_tool, start_server
 from test_onion_serve import ONION_URL
 from tornet import wait_for

@@ -9,14 +9,11 @@ must still leave at the minimum rate, and a visitor gets in at once.
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from urllib.parse import urlsplit
 
 import requests
 
-from attack import closed_by_server, serve_with
+from support.attackers import closed_by_server, never_reading, serve_with
 
 ATTACKERS = 8  # twice waitress's worker threads
 PIPELINED = 40_000  # of a 6 KB stylesheet each: 240 MB of answers per connection
@@ -24,25 +21,11 @@ PATIENCE = 5  # seconds a visitor waits
 CLOSED_WITHIN = 8  # seconds: the window of the minimum rate (3 s) and some
 
 
-def _never_reading(url: str) -> socket.socket:
-    address = urlsplit(url)
-    sock = socket.create_connection((address.hostname, address.port))
-    request = b"GET /static/site.css HTTP/1.1\r\n\r\n"  # small: many to one read
-
-    def pipeline():  # until the server stops reading, or closes
-        try:
-            sock.sendall(request * PIPELINED)
-        except OSError:
-            pass
-    threading.Thread(target=pipeline, daemon=True).start()
-    return sock
-
-
 def test_clients_that_never_read_their_answers_lose_their_connections_and_hold_no_worker(instance):
     server = serve_with(instance, upload_rate_window_seconds=3)
     attackers = []
     try:
-        attackers = [_never_reading(server.url) for _ in range(ATTACKERS)]
+        attackers = [never_reading(server.url, PIPELINED) for _ in range(ATTACKERS)]
         time.sleep(2)
         started = time.monotonic()
         assert requests.get(server.url, timeout=PATIENCE).status_code == 200

@@ -6,11 +6,15 @@ from pathlib import Path
 
 
 def set_settings(data: Path, **values) -> None:
-    """Set top-level settings in the instance's config.toml, written as TOML values."""
+    """Set top-level settings in the instance's config.toml, written as TOML values, the way an
+    operator would (appending settings it does not list)."""
     config = data / "config.toml"
     text = config.read_text()
     for name, value in values.items():
-        text = re.sub(rf"^{name} = .*$", f"{name} = {value}", text, flags=re.M)
+        line = f"{name} = {value}"
+        text, found = re.subn(rf"^{name} = .*$", line, text, flags=re.M)
+        if not found:
+            text += line + "\n"
     config.write_text(text)
 
 

@@ -27,9 +27,9 @@ RETALIATION = {"en": "Retaliation against anyone", "es": "Las represalias contra
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory, airgap, browser):
+def team(tmp_path_factory, instance_template, browser):
     """The site and its desk, with alexandra logged in to the desk once (a code serves once)."""
-    data = new_instance(tmp_path_factory.mktemp("respondent-browser"), airgap)
+    data = new_instance(tmp_path_factory.mktemp("respondent-browser"), instance_template)
     login = add_user(data, "alexandra")
     server = start_server(data)
     visit = Visit(browser, DeskSite(desk_url(server)), "en", width=1280)

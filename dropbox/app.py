@@ -10,6 +10,7 @@ from dropbox.formlimits import BoundedFormRequest
 from dropbox.problems import NOT_SAVED
 from dropbox.reporter import (CODENAME_SHOWN_SECONDS, CONVERSATION, SUBMISSIONS, UNCONFIRMED,
                               reporter, rescue, would_accept)
+from dropbox.respondent import INVITATION, respondent, would_accept as would_accept_response
 from dropbox.sessions import COOKIE_NAME
 from dropbox.unconfirmed import UnconfirmedCodenames
 from dropbox.uploads import EncryptingRequest
@@ -26,7 +27,7 @@ def create_app(config: Config) -> Flask:
                             f"`dropbox upgrade --data {config.data_dir}` makes it")
     app = build_app(__name__, config, service="site", cookie=COOKIE_NAME, request_class=SiteRequest,
                     upload_endpoints=SUBMISSIONS,
-                    session_owner=CONVERSATION,
+                    session_owner=(CONVERSATION, INVITATION),
                     words_back=lambda: rescue(NOT_SAVED))
 
     @app.context_processor
@@ -43,6 +44,7 @@ def create_app(config: Config) -> Flask:
     # New codenames waiting to be written down: the reporter site's alone.
     app.extensions[UNCONFIRMED] = UnconfirmedCodenames(CODENAME_SHOWN_SECONDS)
     app.register_blueprint(reporter)
+    app.register_blueprint(respondent)  # the person reported's pages (respondent.py)
     return app
 
 
@@ -52,5 +54,5 @@ def submission_judge(app: Flask):
     part is stored; the request's own run decides again, with the whole form."""
     def judge(environ: dict, fields: list[tuple[str, str]]) -> bool:
         with app.request_context(environ):
-            return would_accept(fields)
+            return would_accept(fields) and would_accept_response(fields)
     return judge

@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 
 from keys.atomic_files import atomic_file
-from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, ItemEntry,
-                         Proof, ReplyFile, bundle_version, envelope_digest, read_reply_file,
+from keys.bundle import (MAX_ITEMS_PER_RECORD, BundleWriter, ConversationEntry, Head, InvitationEntry,
+                         ItemEntry, Proof, ReplyFile, bundle_version, envelope_digest, read_reply_file,
                          readers_digest)
 from keys.codename import desk_name
 from keys.envelope import Binding, Origin, read_header
@@ -106,9 +106,12 @@ def _write_record(store: Store, writer: BundleWriter, conversation: Conversation
     # A handler is one of the readers the record names (a responder removed since is not).
     handlers = tuple(h for h in store.cases.handlers([conversation.id]).get(conversation.id, ())
                      if h in {r.name for r in recipients})
+    # Every invitation of the conversation, in every record of it (FORMAT.md, "The person reported").
+    invitations = tuple(InvitationEntry(i.id, i.public_key)
+                        for i in store.invitations.of_conversation(conversation.id))
     writer.conversation(ConversationEntry(
         conversation.id, tuple(_entry(i) for i in items), recipients, conversation.reporter_key,
-        designation, handlers))
+        designation, handlers, invitations))
     for item in items:
         writer.write(item.header)
         with open(store.conversations.payload_path(item), "rb") as payload:
@@ -122,7 +125,7 @@ def _entry(item: Item) -> ItemEntry:
     attached = None if stored is None else stored.pop("attached_to", None)
     return ItemEntry(item.id, item.envelope_size, item.origin,
                      None if binding is None else binding.position,
-                     None if stored is None else Proof.from_json(stored), attached)
+                     None if stored is None else Proof.from_json(stored), attached, item.invitation_id)
 
 
 def signed_author(item: Item) -> str | None:
@@ -155,9 +158,17 @@ def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
     if conversation is None:
         raise FormatError(f"conversation {cid} does not exist on this server")
     recipients = store.team.current_recipients(conversation.recipients)
-    # A note is for the conversation's readers today, and for nobody else: not the reporter.
+    # A note is for the conversation's readers today, and for nobody else: not the reporter. A
+    # message to the person reported goes to their open invitation first (FORMAT.md, "The person
+    # reported"), a reply to the reporter's key.
     readers = [*(r.public_key for r in recipients)]
-    if what == "reply":
+    if item.origin == Origin.TO_RESPONDENT:
+        invitation = store.invitations.get(item.invitation or "")
+        if invitation is None or invitation.conversation_id != cid or invitation.withdrawn:
+            raise FormatError("the reply is to an invitation this conversation does not have open "
+                              "(withdrawn, or of another conversation); nothing was stored")
+        readers.insert(0, invitation.public_key)
+    elif what == "reply":
         readers.insert(0, conversation.reporter_key)
     signer = _signer(item, recipients, cid, what)
     known = {i.id for i in store.conversations.items(cid)}
@@ -175,7 +186,7 @@ def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
             proof["attached_to"] = entry.attached_to
         staged.append(_stage(store, sealed, read_header(io.BytesIO(sealed)).size, entry.id,
                              json.dumps(proof, sort_keys=True)))
-    store.conversations.add_items(cid, item.origin, staged)
+    store.conversations.add_items(cid, item.origin, staged, invitation_id=item.invitation)
     return reply
 
 
@@ -212,12 +223,16 @@ def _check_signed(store: Store, entry: ItemEntry, sealed: bytes, signer: Respond
     header = read_header(io.BytesIO(sealed))
     if header.binding != Binding(cid, entry.origin, entry.position):
         raise FormatError(f"{name} is bound to another conversation or place")
-    if entry.position > store.conversations.reporter_items(cid):
+    held = store.conversations.respondent_items(cid) if entry.origin == Origin.TO_RESPONDENT \
+        else store.conversations.reporter_items(cid)
+    if entry.position > held:
         raise FormatError(f"{name} answers items this server does not hold")
     # The author signed whom the envelope is sealed to (a SealedBox names no one): one written
     # from an export made before a key was replaced goes to the old key, and is refused.
     if len(header.stanzas) != len(readers) or entry.proof.readers != readers_digest(readers):
         whom = "this conversation's responders" if what == "note" else \
+            "the person reported and the keys this conversation's responders have" \
+            if entry.origin == Origin.TO_RESPONDENT else \
             "the reporter and the keys this conversation's responders have"
         raise FormatError(f"{name} ({entry.id}) is not sealed to {whom} today (a key was replaced, "
                           "the team changed, or it is sealed to someone else, since the export it "

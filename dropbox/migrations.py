@@ -267,6 +267,26 @@ def case_handlers(db: sqlite3.Connection, data_dir: Path | None) -> None:
                " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
                " name TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (conversation_id, name))")
     db.execute("CREATE INDEX IF NOT EXISTS handlers_by_name ON case_handlers(name, conversation_id)")
+def invitations_for_the_person_reported(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Invitations to the person reported (docs/FORMAT.md, "The person reported"): each is found
+    by the lookup id its codename derives to, as a conversation is, in a table of its own so a
+    reporter's codename finds no invitation and an invitation's no conversation; the rows keep
+    only days. An item of the person reported, or of the team to them, names its invitation."""
+    db.execute("CREATE TABLE IF NOT EXISTS invitations ("
+               " id TEXT PRIMARY KEY,"
+               " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+               " lookup_id TEXT NOT NULL UNIQUE,"
+               " public_key BLOB NOT NULL,"
+               " codename_tag BLOB NOT NULL,"
+               " created TEXT NOT NULL,"
+               " expires TEXT NOT NULL,"
+               " withdrawn TEXT,"
+               " first_used TEXT,"
+               " last_response TEXT)")
+    db.execute("CREATE INDEX IF NOT EXISTS invitations_by_conversation ON invitations(conversation_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS invitations_by_codename_tag ON invitations(codename_tag)")
+    if not _has_column(db, "items", "invitation_id"):
+        db.execute("ALTER TABLE items ADD COLUMN invitation_id TEXT")
 
 
 # Step n (counting from 1) brings a database from version n-1 to version n.
@@ -291,6 +311,7 @@ STEPS: tuple[Step, ...] = (
     figures_without_content,
     case_handlers,
     desk.step_desk_enrolment,
+    invitations_for_the_person_reported,
 )
 
 # What each step did, in words an operator reads in `dropbox upgrade`'s output.
@@ -318,6 +339,7 @@ DONE: dict[Step, str] = {
     figures_without_content: "made room for the yearly figures, which count without reading",
     case_handlers: "made room for who handles each case",
     desk.step_desk_enrolment: "let responders enrol with a one-time code and choose their own login",
+    invitations_for_the_person_reported: "made room for inviting the person reported to respond",
 }
 
 CURRENT = VERSION
@@ -390,7 +412,8 @@ ID_COLUMNS = {"conversations": ("id",), "items": ("id", "conversation_id"),
               "conversation_recipients": ("conversation_id",), "desk_conversations": ("conversation_id",),
               "desk_stars": ("conversation_id",), "desk_deletions": ("conversation_id",),
               "desk_uploads": ("item_id",),
-              "case_progress": ("conversation_id",), "case_handlers": ("conversation_id",)}
+              "case_progress": ("conversation_id",), "case_handlers": ("conversation_id",),
+              "invitations": ("id", "conversation_id")}
 
 
 def _check_ids(db: sqlite3.Connection) -> None:
@@ -398,6 +421,8 @@ def _check_ids(db: sqlite3.Connection) -> None:
         for row in db.execute(f"SELECT {', '.join(columns)} FROM {table}"):
             for value in row:
                 check_id(value, f"table {table}")
+    for (value,) in db.execute("SELECT invitation_id FROM items WHERE invitation_id IS NOT NULL"):
+        check_id(value, "table items")
     known = ", ".join("?" * len(ITEM_ORIGINS))
     unknown = db.execute(f"SELECT origin FROM items WHERE origin NOT IN ({known}) LIMIT 1", ITEM_ORIGINS).fetchone()
     if unknown is not None:

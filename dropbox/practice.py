@@ -22,6 +22,7 @@ from dropbox.languages import LANGUAGES
 from dropbox.layout import PRACTICE_FILE
 
 EXAMPLE = Path(__file__).parent / "examples" / PRACTICE_FILE
+RESPONDENT_PART = "for_the_person_reported"
 
 
 class PracticeError(ValueError):
@@ -52,6 +53,9 @@ class Practice:
     process: tuple[Text, ...]
     case_states: tuple[Text, ...]
     demo: bool = False  # `dropbox init --demo`: every page says it is a demonstration
+    # What the person reported reads when invited to respond (respondent.py); an instance's copy
+    # made before this section existed shows the example's.
+    for_the_person_reported: tuple[Text, ...] = ()
 
     def presents_the_example(self) -> bool:
         """Whether this is still the example's community and team, which a real instance must
@@ -81,10 +85,13 @@ class Practice:
                                 "maps responder names to organisations")
         if not isinstance(record.get("demo", False), bool):
             raise PracticeError(f"{PRACTICE_FILE}: `demo` is true or false")
+        if RESPONDENT_PART not in record and Path(path) != EXAMPLE:
+            record[RESPONDENT_PART] = read_toml(EXAMPLE)[RESPONDENT_PART]
         states = record if "case_states" in record else read_toml(EXAMPLE)
         return cls(record["community"], tuple(organisations.items()), _texts(record, "behaviours"),
                    _texts(record, "not_acted_on"), _texts(record, "process"),
-                   _texts(states, "case_states", every_language=True), demo=record.get("demo", False))
+                   _texts(states, "case_states", every_language=True), demo=record.get("demo", False),
+                   for_the_person_reported=_texts(record, RESPONDENT_PART))
 
 
 def practice_for(community: str | None, organisations: dict[str, str], demo: bool = False) -> str:

@@ -40,7 +40,7 @@ reporter = Blueprint("reporter", __name__)
 # The pages that take files, the one place they are named: their bodies may be large and are
 # sealed as they arrive (the channel finds their paths from these), under the limits of
 # Settings (submission_stream.Limits); every other body is at most a form's text.
-SUBMISSIONS = frozenset({"reporter.report", "reporter.conversation"})
+SUBMISSIONS = frozenset({"reporter.report", "reporter.conversation", "respondent.respond"})
 
 PENDING = "pending_identity"
 # How long a new codename is kept in server memory for the reporter to write it down; it

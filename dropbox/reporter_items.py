@@ -117,10 +117,12 @@ def seal_report(report: Report, reporter_key: PublicKey):
 
 
 def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: str,
-                     position: int, max_files: int, reporter_key: PublicKey) -> list[StagedItem]:
+                     position: int, max_files: int, reporter_key: PublicKey,
+                     origin: Origin = Origin.REPORTER) -> list[StagedItem]:
     """Seal `first` (the report or a typed message, if any) and every uploaded file to
-    `recipients`, each bound to the conversation and its place after the reporter's
-    `position` earlier items, with its receipt sealed to `reporter_key`."""
+    `recipients`, each bound to the conversation and its place after `origin`'s (the reporter's,
+    or the person reported's) `position` earlier items, with its receipt sealed to `reporter_key`
+    (the sender's: the reporter's, or the invitation's)."""
     keys = [r.public_key for r in recipients]
     uploads = [f for f in request.files.getlist("files") if f.filename]
     if len(uploads) > max_files:
@@ -128,7 +130,7 @@ def stage_submission(first, recipients: tuple[Responder, ...], conversation_id: 
     if not keys:
         abort(507)  # every responder the reporter chose has left the team: nobody could read it
     sinks = ([first] if first else []) + [f.stream for f in uploads]
-    return [sink.claim(keys, Binding(conversation_id, Origin.REPORTER, position + n), reporter_key)
+    return [sink.claim(keys, Binding(conversation_id, origin, position + n), reporter_key)
             for n, sink in enumerate(sinks)]
 
 

@@ -79,12 +79,13 @@ class MemorySession(CallbackDict, SessionMixin):
 
 class MemorySessions(SessionInterface):
     def __init__(self, idle_seconds: int, cookie_name: str = COOKIE_NAME,
-                 max_sessions: int = MAX_SESSIONS, owner_key: str | None = None,
+                 max_sessions: int = MAX_SESSIONS, owner_key: str | tuple[str, ...] | None = None,
                  per_owner: int = SESSIONS_PER_OWNER):
         self._idle = idle_seconds
         self._cookie = cookie_name
         self._max = max_sessions
-        self._owner_key = owner_key
+        # The session keys naming whose a session is (a reporter's conversation, an invitation).
+        self._owner_keys = (owner_key,) if isinstance(owner_key, str) else owner_key or ()
         self._per_owner = per_owner
         self._owners: dict[str, OrderedDict[str, None]] = {}  # owner -> their sids, oldest first
         self._lock = threading.Lock()
@@ -157,7 +158,7 @@ class MemorySessions(SessionInterface):
 
     def _own(self, sid: str, entry: Entry) -> None:
         """Index `entry` under its owner; past `per_owner`, the owner's oldest session ends."""
-        owner = entry.data.get(self._owner_key) if self._owner_key else None
+        owner = next((entry.data[k] for k in self._owner_keys if entry.data.get(k)), None)
         if owner != entry.owner:
             self._disown(sid, entry)
             entry.owner = owner

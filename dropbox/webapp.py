@@ -42,7 +42,7 @@ class Instance:
 
 def build_app(import_name: str, config: Config, *, service: str, cookie: str,
               request_class: type, upload_endpoints: frozenset[str],
-              session_owner: str | None = None,
+              session_owner: str | tuple[str, ...] | None = None,
               words_back: Callable[[], tuple[str, int] | None] | None = None) -> Flask:
     """A Flask app with every shared step taken. `service` names the onion it answers at
     ("site" or "desk"); `upload_endpoints` are the endpoints whose forms may carry files;

@@ -32,7 +32,7 @@ from nacl.public import PublicKey
 from nacl.signing import SigningKey, VerifyKey
 
 from keys import ids, strict
-from keys.envelope import ITEM_ORIGINS, MAX_CONTEXT, Origin, sealed_size
+from keys.envelope import INVITED_ORIGINS, ITEM_ORIGINS, MAX_CONTEXT, SIGNED_ORIGINS, Origin, sealed_size
 from keys.errors import FormatError
 from keys.items import MAX_META, MAX_TEXT
 from keys.responder import Responder, check_name
@@ -129,32 +129,36 @@ class ItemEntry:
     position: int | None = None  # None: an item made before binding (v0.1.0)
     proof: Proof | None = None  # its author's signature; None for reporter items and old replies
     attached_to: str | None = None  # a file sent with a reply: the reply's id
+    invitation: str | None = None  # the invitation of an item of the person reported (INVITED_ORIGINS)
 
     @property
     def signed(self) -> str:
-        """What its proof signs it as (FORMAT.md: a reply, a reply's file or a note)."""
+        """What its proof signs it as (FORMAT.md: a reply, a reply's file or a note; a message
+        to the person reported is signed as a reply, its binding says to whom)."""
         if self.origin == Origin.NOTE:
             return "note"
         return "reply" if self.attached_to is None else "reply-file"
 
     def to_json(self) -> dict[str, Any]:
-        record = {"id": self.id, "size": self.size, "origin": self.origin}
+        record: dict[str, Any] = {"id": self.id, "size": self.size, "origin": self.origin}
         if self.position is not None:
             record["position"] = self.position
         if self.proof is not None:
             record["proof"] = self.proof.to_json()
         if self.attached_to is not None:
             record["attached_to"] = self.attached_to
+        if self.invitation is not None:
+            record["invitation"] = self.invitation
         return record
 
     @classmethod
     def from_json(cls, record: object) -> ItemEntry:
         record = strict.fields(record, "bundle record", {"id", "size", "origin"},
-                               {"position", "proof", "attached_to"})
+                               {"position", "proof", "attached_to", "invitation"})
         if record["origin"] not in ITEM_ORIGINS:
             raise FormatError("bundle record holds an unknown item origin")
         origin = Origin(record["origin"])
-        if origin == Origin.REPORTER and record.get("proof") is not None:
+        if origin in (Origin.REPORTER, Origin.RESPONDENT) and record.get("proof") is not None:
             raise FormatError("bundle record holds a proof on a reporter item (only a reply has one)")
         if origin == Origin.NOTE and (record.get("proof") is None or record.get("position") is None):
             raise FormatError("bundle record holds a note without its place or its signature")
@@ -162,11 +166,16 @@ class ItemEntry:
         if attached_to is not None and (origin != Origin.TEAM or record.get("proof") is None):
             raise FormatError("bundle record ties an item to a reply, and only a signed file "
                               "of the team may be")
+        invitation = record.get("invitation")
+        if (invitation is None) == (origin in INVITED_ORIGINS):
+            raise FormatError("bundle record: an item names an invitation if and only if it is of "
+                              "the person reported (origin respondent or to-respondent)")
         position = record.get("position")
         return cls(check_id(record["id"]), strict.size(record["size"], "bundle record"), origin,
                    None if position is None else strict.size(position, "bundle record"),
                    None if record.get("proof") is None else Proof.from_json(record["proof"]),
-                   None if attached_to is None else check_id(attached_to))
+                   None if attached_to is None else check_id(attached_to),
+                   None if invitation is None else check_id(invitation))
 
 
 def responder_json(responder: Responder) -> dict[str, Any]:
@@ -185,6 +194,21 @@ def responder_from_json(record: object) -> Responder:
 
 
 @dataclass(frozen=True)
+class InvitationEntry:
+    """An invitation to the person reported: its id and the public key its codename derives to."""
+    id: str
+    public_key: PublicKey
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "public_key": _b64(bytes(self.public_key))}
+
+    @classmethod
+    def from_json(cls, record: object) -> InvitationEntry:
+        record = strict.fields(record, "bundle record", {"id", "public_key"})
+        return cls(check_id(record["id"]), PublicKey(strict.b64(record["public_key"], 32, "bundle record")))
+
+
+@dataclass(frozen=True)
 class ConversationEntry:
     """One conversation, or the next slice of its items (a long one spans several records)."""
     id: str
@@ -193,15 +217,21 @@ class ConversationEntry:
     reporter_key: PublicKey | None = None
     designation: str = ""
     handlers: tuple[str, ...] = ()  # readers handling the case, as the desk has them (names)
+    invitations: tuple[InvitationEntry, ...] = ()
+
+    def invitation(self, invitation_id: str | None) -> InvitationEntry | None:
+        return next((i for i in self.invitations if i.id == invitation_id), None)
 
     def to_json(self) -> dict[str, Any]:
-        record = {"type": "conversation", "id": self.id,
-                  "recipients": [responder_json(r) for r in self.recipients],
-                  "items": [i.to_json() for i in self.items]}
+        record: dict[str, Any] = {"type": "conversation", "id": self.id,
+                                  "recipients": [responder_json(r) for r in self.recipients],
+                                  "items": [i.to_json() for i in self.items]}
         if self.reporter_key is not None:
             record["reporter_key"] = _b64(bytes(self.reporter_key))
         if self.designation:
             record["designation"] = self.designation
+        if self.invitations:
+            record["invitations"] = [i.to_json() for i in self.invitations]
         if self.handlers:
             record["handlers"] = list(self.handlers)
         return record
@@ -209,7 +239,7 @@ class ConversationEntry:
     @classmethod
     def from_json(cls, record: object) -> ConversationEntry:
         record = strict.fields(record, "bundle record", {"type", "id", "recipients", "items"},
-                               {"reporter_key", "designation", "handlers"})
+                               {"reporter_key", "designation", "handlers", "invitations"})
         designation = record.get("designation", "")
         if "designation" in record and (not isinstance(designation, str)
                                         or not DESIGNATION_PATTERN.fullmatch(designation)):
@@ -225,12 +255,18 @@ class ConversationEntry:
         if len(set(handlers)) != len(handlers) or not set(handlers) <= {r.name for r in recipients}:
             raise FormatError("bundle record names a handler twice, or one who is not a recipient")
         reporter = record.get("reporter_key")
-        return cls(check_id(record["id"]),
-                   tuple(ItemEntry.from_json(i)
-                         for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD)),
-                   recipients,
+        invitations = tuple(InvitationEntry.from_json(i) for i in strict.array(
+            record.get("invitations", []), "bundle record", MAX_RECIPIENTS))
+        if len({i.id for i in invitations}) != len(invitations):
+            raise FormatError("bundle record names an invitation twice")
+        items = tuple(ItemEntry.from_json(i)
+                      for i in strict.array(record["items"], "bundle record", MAX_ITEMS_PER_RECORD))
+        if any(i.invitation is not None and i.invitation not in {v.id for v in invitations}
+               for i in items):
+            raise FormatError("bundle record: an item names an invitation the record does not list")
+        return cls(check_id(record["id"]), items, recipients,
                    None if reporter is None else PublicKey(strict.b64(reporter, 32, "bundle record")),
-                   designation, handlers)
+                   designation, handlers, invitations)
 
 
 @dataclass(frozen=True)
@@ -453,10 +489,11 @@ def _check_sequence(entry: ConversationEntry, previous: ConversationEntry | None
     if not entry.items:
         raise FormatError("bundle holds a record with no items")
     if previous is not None and previous.id == entry.id:
-        if (entry.recipients, entry.reporter_key, entry.designation, entry.handlers) \
-                != (previous.recipients, previous.reporter_key, previous.designation, previous.handlers):
+        if (entry.recipients, entry.reporter_key, entry.designation, entry.handlers, entry.invitations) \
+                != (previous.recipients, previous.reporter_key, previous.designation, previous.handlers,
+                    previous.invitations):
             raise FormatError(f"a record that continues conversation {entry.id} changes its "
-                              "recipients, reporter key, designation or handlers")
+                              "recipients, reporter key, designation or handlers, or its invitations")
     elif entry.id in seen:
         raise FormatError(f"the records of conversation {entry.id} are not one after another")
     else:
@@ -510,9 +547,12 @@ def _check_reply_items(entry: ConversationEntry, max_attachment: int, max_attach
     first, *files = entry.items
     if any(item.origin != Origin.TEAM or item.attached_to is None for item in files):
         raise FormatError("a reply file holds exactly one reply, and the files sent with it")
-    if first.origin not in (Origin.TEAM, Origin.NOTE) or first.attached_to is not None:
-        raise FormatError("a reply file's item is not from the team" if first.origin == Origin.REPORTER
+    if first.origin not in (*SIGNED_ORIGINS, Origin.NOTE) or first.attached_to is not None:
+        raise FormatError("a reply file's item is not from the team"
+                          if first.origin in (Origin.REPORTER, Origin.RESPONDENT)
                           else "a reply file's files come after their reply, and this has none")
+    if files and first.origin == Origin.TO_RESPONDENT:
+        raise FormatError("a message to the person reported carries no files")
     if first.position is None:
         raise FormatError("a reply file's item has no position")
     if first.proof is None:
@@ -557,6 +597,9 @@ def read_reply_file(stream: BinaryIO, max_attachment: int = 0, max_attachments: 
             raise FormatError("a reply file's record names no recipients, reporter key or "
                               "designation, nor handlers: the server has them")
         _check_reply_items(entry, max_attachment, max_attachments)
+        first = entry.items[0]
+        if [i.id for i in entry.invitations] != ([first.invitation] if first.invitation else []):
+            raise FormatError("a reply file's record lists only the invitation its reply is to")
         read = [(item, view.read()) for item, view in envelopes]
         found = ReplyFile(reader.head, entry.id, read[0][0], read[0][1], read[1:])
     if found is None:

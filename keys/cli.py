@@ -16,6 +16,7 @@ from pathlib import Path
 
 from keys.errors import FormatError
 from keys.first_opening import FirstOpenings
+from keys.ids import check_id
 from keys.opening import open_bundle
 from keys.pinning import trusted_keys
 from keys.replying import write_note, write_reply
@@ -162,10 +163,12 @@ def _message(args: argparse.Namespace) -> str:
 def cmd_reply(args: argparse.Namespace) -> int:
     key = ResponderKey.load(Path(args.key), _passphrase(args))
     files = [Path(f) for f in args.file or ()]
+    invitation = args.to_respondent and check_id(args.to_respondent, "--to-respondent")
     write_reply(_bundle_for(Path(args.bundle), key.name), args.conversation, key, _message(args),
-                Path(args.out), _trusted_folder(args), files)
+                Path(args.out), _trusted_folder(args), files, invitation)
     sent = f" with {len(files)} file(s)" if files else ""
-    print(f"wrote reply {args.out}{sent} for conversation {args.conversation}")
+    to = f" to the person reported (invitation {invitation})" if invitation else ""
+    print(f"wrote reply {args.out}{sent} for conversation {args.conversation}{to}")
     return 0
 
 
@@ -208,6 +211,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     reply.add_argument("--out", required=True)
     reply.add_argument("--trusted", help="folder of pinned team keys and first openings "
                                          "[default: trusted/ beside --key]")
+    reply.add_argument("--to-respondent", metavar="INVITATION",
+                       help="write to the person reported of this invitation (its id, as `keys open` "
+                            "names it) instead of to the reporter")
     reply.add_argument("--file", action="append", metavar="PATH",
                        help="send this file with the reply (repeat for several)")
     reply.set_defaults(run=cmd_reply)

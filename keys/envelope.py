@@ -53,12 +53,18 @@ class Origin(StrEnum):
     A new kind of writer (a new party to a conversation) is one more member here."""
     REPORTER = "reporter"
     TEAM = "team"
+    RESPONDENT = "respondent"  # the person reported, answering an invitation (FORMAT.md)
+    TO_RESPONDENT = "to-respondent"  # the team's signed message to the person reported
     NOTE = "note"  # a responder's note to the conversation's other readers, never the reporter's
     BACKUP = "backup"  # a backup's own envelope (dropbox/backup.py), never an item of a conversation
 
 
 # The origins an item of a conversation may have (in a bundle, on the server).
 ITEM_ORIGINS = tuple(origin for origin in Origin if origin is not Origin.BACKUP)
+# Signed replies, written offline (FORMAT.md, "Reply file"), and the person reported's items,
+# each of which names its invitation ("The person reported").
+SIGNED_ORIGINS = (Origin.TEAM, Origin.TO_RESPONDENT)
+INVITED_ORIGINS = (Origin.RESPONDENT, Origin.TO_RESPONDENT)
 _CONTEXT = re.compile(rf"({ID_PATTERN.pattern})/({'|'.join(Origin)})/(0|[1-9][0-9]{{0,8}})", re.ASCII)
 CHUNK_SIZE = 64 * 1024
 FILE_KEY_SIZE = 32

@@ -24,7 +24,7 @@ from typing import TextIO
 
 from keys import strict
 from keys.bundle import ConversationEntry
-from keys.envelope import Binding
+from keys.envelope import Binding, Origin
 from keys.errors import FormatError
 from keys.items import ItemMeta
 from keys.private_files import append, create, make_folder, make_root, read
@@ -171,10 +171,11 @@ class ConversationFolder:
         self._make()
         return self.folder / f".partial-{item_id}"
 
-    def place(self, meta: ItemMeta, item_id: str, author: str = "",
-              attached_to: str | None = None) -> tuple[Path, str]:
+    def place(self, meta: ItemMeta, item_id: str, author: str = "", attached_to: str | None = None,
+              origin: Origin = Origin.REPORTER) -> tuple[Path, str]:
         """The free name a verified item takes, and its line in the folder's index: with its
-        verified `author` for a reply's file, and the reply it goes with."""
+        verified `author` for a reply's file, and the reply it goes with. The person reported's
+        messages, and the team's to them, are named apart from the reporter's."""
         if meta.kind == "report":
             final = self.files.take(REPORT)
             return final, f"{meta.date}  report   {final.name}"
@@ -186,8 +187,10 @@ class ConversationFolder:
             final = self.attachments.take(sanitise_name(meta.name))
             sent = f" (from {author}, with reply {attached_to[:8]})" if attached_to else ""
             return final, f"{meta.date}  file     {final.parent.name}/{final.name}{sent}"
-        final = self.files.take(f"{meta.date}-{meta.kind}-{item_id[:8]}.txt")
-        line = f"{meta.date}  {meta.kind:<8} {final.name}"
+        kind = {Origin.RESPONDENT: "response", Origin.TO_RESPONDENT: "to-respondent"}.get(origin, meta.kind)
+        final = self.files.take(f"{meta.date}-{kind}-{item_id[:8]}.txt")
+        shown = "response" if origin == Origin.RESPONDENT else meta.kind
+        line = f"{meta.date}  {shown:<8} {final.name}"
         if meta.kind in ("reply", "note") and meta.name:
             line += f" (from {sanitise_name(meta.name)})"
         if meta.answers:

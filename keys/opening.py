@@ -26,8 +26,8 @@ from typing import BinaryIO
 from nacl.public import PublicKey
 
 from keys import bundle_v1, envelope
-from keys.envelope import Origin
 from keys.bundle import BundleReader, ConversationEntry, ItemEntry, bundle_version
+from keys.envelope import INVITED_ORIGINS, SIGNED_ORIGINS, Origin
 from keys.codename import desk_name
 from keys.errors import FormatError
 from keys.first_opening import FirstOpening, FirstOpenings, ReportDigest
@@ -151,7 +151,7 @@ class _Opener:
         entry, notes = conversation.entry, list[str]()
         # Only a team item or a note is signed over its envelope: hashing every reporter
         # attachment too would cost about as much as decrypting it.
-        hashing = _Hashing(view) if item is not None and item.origin != Origin.REPORTER else None
+        hashing = _Hashing(view) if item is not None and item.origin in (*SIGNED_ORIGINS, Origin.NOTE) else None
         if hashing is not None:
             view = hashing
         header = envelope.read_header(view)
@@ -162,6 +162,7 @@ class _Opener:
             with create(temp) as out:
                 plaintext = ReportDigest(envelope.open_payload(view, header, file_key))
                 meta, body = split_item(iter(plaintext))
+                notes += _check_kind(item, meta)
                 plaintext.hashing = meta.kind == "report"
                 if meta.kind != "report" and item_id in conversation.state.opened:
                     raise _Skip("opened before into this folder; not written again")
@@ -177,7 +178,7 @@ class _Opener:
                 for chunk in body:  # a file's body; the others are read to their end already
                     out.write(chunk)
             expected = _expected_kind(item)
-            if meta.kind == "reply" and item is not None and item.origin != Origin.TEAM:
+            if meta.kind == "reply" and item is not None and item.origin not in SIGNED_ORIGINS:
                 raise FormatError("a reply that the bundle lists as the reporter's")
             if meta.kind == "note" and (item is None or item.origin != Origin.NOTE):
                 raise FormatError("a note that the bundle does not list as a note; not written")
@@ -189,7 +190,8 @@ class _Opener:
                                             None if hashing is None else hashing.hash.digest())
             author = "" if item is None or item.proof is None else item.proof.author
             final, line = conversation.place(meta, item_id, author,
-                                             None if item is None else item.attached_to)
+                                             None if item is None else item.attached_to,
+                                             Origin.REPORTER if item is None else item.origin)
             os.replace(temp, final)
             conversation.state.record(item_id, header.binding)
             if header.binding is not None and header.binding.origin == "reporter":
@@ -281,10 +283,24 @@ class _Opener:
             return [f"signature by {author.name} verified with the key the bundle names "
                     f"({author.name} is not pinned here)"]
         return [f"signature by {author.name} verified"]
+def _check_kind(item: ItemEntry | None, meta: ItemMeta) -> list[str]:
+    """The person reported adds messages and files only, checked before a report is acted on;
+    their items, and the team's to them, are named as such (docs/FORMAT.md, "The person
+    reported")."""
+    if item is None or item.origin not in INVITED_ORIGINS or item.invitation is None:
+        return []  # a version 1 bundle lists no origins
+    if item.origin == Origin.RESPONDENT and meta.kind not in ("message", "file"):
+        raise FormatError("the person reported cannot send a report or a reply; not written")
+    if item.origin == Origin.RESPONDENT:
+        return [f"response from the person reported (invitation {item.invitation})"]
+    return [f"to the person reported (invitation {item.invitation})"]
+
+
 def _expected_kind(item: ItemEntry | None) -> str | None:
     """The kind an item's origin requires: a team item is a reply or, tied to one, a file; a
-    note is a note; the reporter's may be any but a reply or a note (None: not told)."""
-    if item is None or item.origin == Origin.REPORTER:
+    note is a note; a message to the person reported is a reply; the reporter's and the person
+    reported's may be others (None: not told, or checked by `_check_kind`)."""
+    if item is None or item.origin in (Origin.REPORTER, Origin.RESPONDENT):
         return None
     return {"reply": "reply", "note": "note", "reply-file": "file"}[item.signed]
 

@@ -12,6 +12,10 @@ The reply file is a bundle of kind "reply" holding that one item, then the files
 sent with it, each sealed to the same keys, bound to the same place and signed as
 going with that reply.
 
+A message to the person reported (`invitation`) is the same, sealed to the
+invitation's key instead of the reporter's and bound to the number of the person
+reported's items in the bundle (docs/FORMAT.md, "The person reported").
+
 `keys note` writes a note the same way, sealed to the conversation's readers only:
 never to the reporter, never to a key the bundle lists that is not pinned here.
 """
@@ -30,6 +34,7 @@ from nacl.public import PublicKey
 from keys import bundle_v1, envelope, ids
 from keys.atomic_files import atomic_file
 from keys.bundle import (MAX_ATTACHMENTS, BundleReader, BundleWriter, ConversationEntry, Head,
+                         InvitationEntry,
                          ItemEntry, Proof, bundle_version)
 from keys.codename import desk_name
 from keys.errors import FormatError
@@ -56,6 +61,7 @@ class _Found:
     version: int = 2
     entry: ConversationEntry | None = None
     reporter_items: int = 0
+    respondent_items: int = 0
     reports: list[_Report] = field(default_factory=list)
     places: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # the ids of the notes the bundle lists
@@ -86,6 +92,7 @@ def _find_conversation(bundle_path: Path, conversation_id: str, key: ResponderKe
                 continue
             found.entry = entry
             for item, view in envelopes:
+                found.respondent_items += item.origin == envelope.Origin.RESPONDENT
                 if item.origin == envelope.Origin.NOTE:
                     found.notes.append(item.id)
                 if item.origin != "reporter":
@@ -204,23 +211,32 @@ def _attachment(path: Path) -> tuple[str, bytes]:
 
 def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                 message: str, out_path: Path, trusted: Path,
-                files: Sequence[Path] = ()) -> str:
+                files: Sequence[Path] = (), invitation: str | None = None) -> str:
     """Seal and sign `message` as a reply, and each of `files` as a file sent with it (FORMAT.md,
-    "Reply files' attachments"); returns the reply's item id."""
+    "Reply files' attachments"), to the reporter or, with `invitation`, to the person reported
+    of that invitation ("The person reported"; no files); returns the reply's item id."""
     if len(files) > MAX_ATTACHMENTS:
         raise FormatError(f"a reply carries at most {MAX_ATTACHMENTS} files")
+    if files and invitation is not None:
+        raise FormatError("a message to the person reported carries no files")
     attachments = [_attachment(Path(f)) for f in files]
     found, conversation, reporter_key = _checked(bundle_path, conversation_id, key, message, "reply",
-                                                 trusted, to_reporter=True)
-    assert reporter_key is not None and key.signing_key is not None  # _checked says so
+                                                 trusted, to_reporter=invitation is None)
+    to = conversation.invitation(invitation)
+    if invitation is not None and to is None:
+        raise FormatError(f"invitation {invitation} is not one of conversation {conversation_id}'s "
+                          "in this bundle (export it again after the invitation was made)")
+    reader_key = reporter_key if to is None else to.public_key
+    assert reader_key is not None and key.signing_key is not None  # _checked says so
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
-    binding = envelope.Binding(conversation.id, envelope.Origin.TEAM, found.reporter_items)
-    readers = [reporter_key, *(r.public_key for r in conversation.recipients)]
+    binding = (envelope.Binding(conversation.id, envelope.Origin.TEAM, found.reporter_items) if to is None
+               else envelope.Binding(conversation.id, envelope.Origin.TO_RESPONDENT, found.respondent_items))
+    readers = [reader_key, *(r.public_key for r in conversation.recipients)]
     sealed = envelope.seal(meta.encode() + message.encode("utf-8"), readers, binding)
     item_id = secrets.token_hex(16)
-    items = [(ItemEntry(item_id, len(sealed), envelope.Origin.TEAM, binding.position, Proof.sign(
-        key.signing_key, key.name, conversation.id, item_id, binding.position, sealed, readers)),
-        sealed)]
+    items = [(ItemEntry(item_id, len(sealed), binding.origin, binding.position, Proof.sign(
+        key.signing_key, key.name, conversation.id, item_id, binding.position, sealed, readers),
+        invitation=None if to is None else to.id), sealed)]
     for name, data in attachments:
         file_meta = ItemMeta(kind="file", date=meta.date, name=name)
         file_sealed = envelope.seal(file_meta.encode() + data, readers, binding)
@@ -228,7 +244,7 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
         items.append((ItemEntry(file_id, len(file_sealed), envelope.Origin.TEAM, binding.position, Proof.sign(
             key.signing_key, key.name, conversation.id, file_id, binding.position, file_sealed,
             readers, "reply-file", item_id), item_id), file_sealed))
-    _write_reply_file(out_path, meta.date, conversation.id, items)
+    _write_reply_file(out_path, meta.date, conversation.id, items, () if to is None else (to,))
     return item_id
 
 
@@ -267,10 +283,12 @@ def _answered(answers: str, notes: list[str]) -> str:
 
 
 def _write_reply_file(out_path: Path, date: str, conversation_id: str,
-                      items: list[tuple[ItemEntry, bytes]]) -> None:
+                      items: list[tuple[ItemEntry, bytes]],
+                      invitations: tuple[InvitationEntry, ...] = ()) -> None:
     with atomic_file(Path(out_path)) as out:
         writer = BundleWriter(out, Head("reply", date))
-        writer.conversation(ConversationEntry(conversation_id, tuple(entry for entry, _ in items)))
+        writer.conversation(ConversationEntry(conversation_id, tuple(entry for entry, _ in items),
+                                              invitations=invitations))
         for _, sealed in items:
             writer.write(sealed)
         writer.close()

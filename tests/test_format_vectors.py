@@ -142,6 +142,20 @@ def test_reply_file_vector(entry):
         for name in entry["keys"]:
             meta, _ = split_item(envelope.open_envelope(io.BytesIO(sealed), KEYS[name]))
             assert meta.kind == "file" if item.attached_to else meta.name == entry["author"]
+    assert reply.item.invitation == entry.get("invitation")
+
+
+@pytest.mark.parametrize("entry", [e for e in INDEX["vectors"] if e["type"] == "reply-import"], ids=_label)
+def test_reply_file_the_server_must_refuse_reads_as_well_formed(entry):
+    """A message to the person reported sealed to the reporter is well formed and signed: only the
+    server's import, comparing READERS with the invitation's key, refuses it (test_respondent.py)."""
+    with open(VECTORS / entry["file"], "rb") as stream:
+        reply = read_reply_file(stream)
+    assert reply.item.origin == "to-respondent"
+    for name in entry["keys"]:  # readable by whom it should never reach
+        split_item(envelope.open_envelope(io.BytesIO(reply.envelope), KEYS[name]))
+    with pytest.raises(FormatError, match="not among"):
+        split_item(envelope.open_envelope(io.BytesIO(reply.envelope), KEYS["respondent"]))
 
 
 def _spec_import(data: bytes, readers: tuple[str, ...], reporter_items: int) -> str:

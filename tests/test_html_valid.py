@@ -63,8 +63,10 @@ def _reporter_pages(url: str, language: str) -> dict[str, str]:
 
 # The desk's buttons a test presses, in each language it visits (a logged-in page's first
 # button is "Log out").
-BUTTONS = {"en": {"delete": "Delete it on", "upload": "Upload replies", "passphrase": "Change my passphrase"},
-           "ar": {"delete": "احذفها في", "upload": "رفع الردود", "passphrase": "تغيير عبارة المرور"}}
+BUTTONS = {"en": {"delete": "Delete it on", "upload": "Upload replies", "passphrase": "Change my passphrase",
+                  "invite": "Make an invitation"},
+           "ar": {"delete": "احذفها في", "upload": "رفع الردود", "passphrase": "تغيير عبارة المرور",
+                  "invite": "Make an invitation"}}
 
 
 def _desk_pages(data: Path, server, language: str, name: str) -> dict[str, str]:
@@ -102,9 +104,23 @@ def _desk_pages(data: Path, server, language: str, name: str) -> dict[str, str]:
     pages["problem-404"] = client.get("no-such-page")
     client.get("bundle")
     pages["nothing-new"] = client.get("bundle")
-    for what, page in pages.items():
+    # The person reported: invited on the desk, their pages on the reporter site (respondent.py).
+    pages["invitations"] = client.get(f"conversations/{first}/invitations")
+    pages["invitation-made"] = client.submit(pages["invitations"], BUTTONS[language]["invite"])
+    made = pages["invitation-made"].by_id("codename")
+    assert made is not None
+    respondent = FormClient(server.url)
+    respondent.get(f"/language/{language}?next=/")
+    theirs = {"login": respondent.get("/respond/")}
+    theirs["login-refused"] = respondent.submit(theirs["login"], "", fill={"codename": "not a codename"})
+    theirs["page"] = respondent.submit(theirs["login"], "", fill={"codename": made.text().strip()})
+    theirs["sent"] = respondent.submit(theirs["page"], "", fill={"message": "my side"},
+                                       files=[("files", "a.txt", b"a")])
+    theirs["refused"] = respondent.submit(theirs["page"], "", fill={"message": ""})
+    for what, page in {**pages, **theirs}.items():
         assert page.status < 500, (language, what)
-    return {f"desk-{language}-{what}": page.response.text for what, page in pages.items()}
+    return {**{f"desk-{language}-{what}": page.response.text for what, page in pages.items()},
+            **{f"respondent-{language}-{what}": page.response.text for what, page in theirs.items()}}
 
 
 def test_every_reporter_and_desk_page_passes_the_nu_html_checker(tmp_path, instance_template):

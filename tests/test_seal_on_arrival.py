@@ -219,3 +219,17 @@ def test_a_stale_token_in_a_live_session_brings_the_same_form_back_filled_in(ser
 
     done = client.submit(Page(again), "Send the report", files=[("files", "notes.txt", b"notes")])
     assert done.status == 200 and "has been sent" in done.text
+
+
+def test_a_response_without_a_live_invitation_is_refused_before_its_files(server):
+    """The person reported's page takes files through the same channel (reporter.SUBMISSIONS,
+    respondent.py): without a session holding an open invitation, nothing of a file is read."""
+    size = 256 * MiB
+    content_type, total, pieces = multipart([("csrf_token", "none"), ("message", "my side")],
+                                            "statement.pdf", size, marked_content(b"rs", size))
+    answer, sent = stream(server, "/respond/answer", "", content_type, total, pieces)
+    print(f"256 MiB to the person reported's page without an invitation: {sent / MiB:.2f} MiB sent")
+    assert sent < 4 * MiB
+    assert answer.startswith("HTTP/1.1 400")
+    assert not [p for p in (server.data / "store").rglob("*") if p.is_file()]
+    assert not list((server.data / "tmp").iterdir())

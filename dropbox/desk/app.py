@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask, Request, current_app
 
 from dropbox.config import Config
+from dropbox.desk.invitations import invitations
 from dropbox.desk.views import desk
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.spool import SealedSpool
@@ -33,4 +34,5 @@ def create_desk_app(config: Config) -> Flask:
     app = build_app(__name__, config, service="desk", cookie=DESK_COOKIE, request_class=DeskRequest,
                     upload_endpoints=frozenset({"desk.replies"}))
     app.register_blueprint(desk)
+    app.register_blueprint(invitations)  # inviting the person reported to respond
     return app

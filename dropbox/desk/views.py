@@ -101,7 +101,7 @@ def _fresh_session() -> None:
         raise TypeError("the desk keeps its sessions in memory (sessions.py)")
     language = session.get(LANGUAGE)
     session.clear()
-    session.regenerate()
+    session.regenerate()  # type: ignore[attr-defined]  # a MemorySession (webapp.py): mypy sees Flask's type
     if language:
         session[LANGUAGE] = language
 

@@ -12,7 +12,7 @@ from dropbox.storage.records import (REPORTER_SEES, Conversation, Item, StagedIt
                                      _conversation, _item, _recipients, _recipients_json, batches, new_id, row_id,
                                      today)
 from keys.codename import desk_name
-from keys.envelope import ITEM_ORIGINS, Origin
+from keys.envelope import INVITED_ORIGINS, ITEM_ORIGINS, Origin
 from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
@@ -57,14 +57,17 @@ class Conversations(Payloads):
         return conversation_id
 
     def add_items(self, conversation_id: str, origin: Origin, items: list[StagedItem],
-                  first_position: int | None = None) -> None:
-        """`first_position`: the reporter's place the items were bound to; if another submission
-        took it meanwhile, nothing is stored (StorageError) rather than two items in one place."""
+                  first_position: int | None = None, invitation_id: str | None = None) -> None:
+        """`first_position`: the place among `origin`'s items the items were bound to; if another
+        submission took it meanwhile, nothing is stored (StorageError) rather than two items in
+        one place. `invitation_id`: the invitation of an item of the person reported, or to them."""
         with self._placed(conversation_id, items), self._database.transaction() as db:
             db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
-            if first_position is not None and self._reporter_items(db, conversation_id) != first_position:
+            if first_position is not None and self._count(db, conversation_id, origin) != first_position:
                 raise StorageError("another submission to this conversation came first")
-            self._insert_items(db, conversation_id, origin, items)
+            self._insert_items(db, conversation_id, origin, items, invitation_id)
+            if origin == Origin.RESPONDENT:
+                db.execute("UPDATE invitations SET last_response = ? WHERE id = ?", (today(), invitation_id))
             if origin in REPORTER_SEES:  # the reporter's page shows the deletion day it sets
                 db.execute("UPDATE conversations SET last_activity = ? WHERE id = ?",
                            (today(), conversation_id))
@@ -189,10 +192,19 @@ class Conversations(Payloads):
         with self._database.transaction() as db:
             return self._reporter_items(db, conversation_id)
 
+    def respondent_items(self, conversation_id: str) -> int:
+        """How many items the person reported has added (every invitation): the place of the next."""
+        with self._database.transaction() as db:
+            return self._count(db, conversation_id, Origin.RESPONDENT)
+
+    @classmethod
+    def _reporter_items(cls, db: sqlite3.Connection, conversation_id: str) -> int:
+        return cls._count(db, conversation_id, Origin.REPORTER)
+
     @staticmethod
-    def _reporter_items(db: sqlite3.Connection, conversation_id: str) -> int:
+    def _count(db: sqlite3.Connection, conversation_id: str, origin: Origin) -> int:
         return int(db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
-                              (conversation_id, Origin.REPORTER)).fetchone()[0])
+                              (conversation_id, origin)).fetchone()[0])
 
     def items_after(self, seq: int, recipient: str | None = None) -> dict[str, list[Item]]:
         """Items newer than `seq`, grouped by conversation, oldest first; with `recipient`, only
@@ -231,11 +243,14 @@ class Conversations(Payloads):
 
     @staticmethod
     def _insert_items(db: sqlite3.Connection, conversation_id: str, origin: Origin,
-                      items: list[StagedItem]) -> None:
+                      items: list[StagedItem], invitation_id: str | None = None) -> None:
         if origin not in ITEM_ORIGINS:  # the table holds any text: the origins are declared in keys
             raise ValueError(f"not an origin of a conversation's item: {origin!r}")
+        if (invitation_id is None) != (origin not in INVITED_ORIGINS):
+            raise ValueError("an item names an invitation if and only if it is of the person reported")
         db.executemany(
             "INSERT INTO items (id, conversation_id, origin, header, payload_size, created, proof,"
-            " receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof, i.receipt)
+            " receipt, invitation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(i.id, conversation_id, origin, i.header, i.payload_size, today(), i.proof, i.receipt,
+              invitation_id)
              for i in items])

@@ -66,6 +66,7 @@ class Item:
     created: str
     proof: str | None = None  # a signed team reply's proof, JSON (keys.bundle.Proof)
     receipt: bytes | None = None  # a reporter's item's, sealed to them (dropbox.receipts)
+    invitation_id: str | None = None  # an item of the person reported, or of the team to them
 
     @property
     def envelope_size(self) -> int:
@@ -119,4 +120,5 @@ def _conversation(row: sqlite3.Row) -> Conversation:
 
 def _item(row: sqlite3.Row) -> Item:
     return Item(row["seq"], row_id(row["id"]), row_id(row["conversation_id"]), Origin(row["origin"]),
-                row["header"], row["payload_size"], row["created"], row["proof"], row["receipt"])
+                row["header"], row["payload_size"], row["created"], row["proof"], row["receipt"],
+                None if row["invitation_id"] is None else row_id(row["invitation_id"]))

@@ -138,6 +138,27 @@ def test_every_form_field_mutated_gets_a_readable_answer(instance, airgap):
 
         def desk_page(path: str):
             return lambda: (client, client.get(path))
+
+        # The person reported, before the desk's log-out below ends this login: invited on the
+        # desk, their pages on the site (respondent.py).
+        inviting = f"conversations/{first}/invitations"
+        sent += _attack(desk_page(inviting), "Make an invitation", wrong)
+        made = client.submit(client.get(inviting), "Make an invitation").by_id("codename")
+        assert made is not None
+        invitation = made.text().strip()
+
+        def respondent_login():
+            visitor = FormClient(server.url)
+            return visitor, visitor.get("/respond/")
+
+        def respondent_page():
+            visitor, page = respondent_login()
+            return visitor, visitor.submit(page, "Continue", fill={"codename": invitation})
+        sent += _attack(respondent_login, "Continue", wrong, codename=invitation)
+        sent += _attack(respondent_page, "Send", wrong, message="my side")
+        sent += _attack(respondent_page, "Log out", wrong)
+        sent += _attack(desk_page(inviting), "Withdraw", wrong)
+
         for path, action in (("", "/star"), ("", "/replies"), (f"conversations/{first}/close", "/close"),
                              (f"conversations/{first}/delete", "/delete"), ("", "/logout")):
             sent += _attack(desk_page(path), _button_for(client.get(path), action), wrong)

@@ -41,10 +41,11 @@ SEALED_CHUNK = CHUNK + 17
 DATE = "2024-05-01"
 PASSPHRASE = "correct horse battery staple"
 SMALL_COST = {"opslimit": 1, "memlimit": 8 * 1024 * 1024}
-NAMES = ("alice", "bob", "carol", "mallory", "reporter")
+NAMES = ("alice", "bob", "carol", "mallory", "reporter", "respondent")
 TAG_MESSAGE, TAG_FINAL = 0, 3
 CONV_A = "a" * 16 + "0123456789abcdef"
 CONV_B = "b" * 16 + "0123456789abcdef"
+INVITATION = "e" * 16 + "0123456789abcdef"  # an invitation to the person reported, of conversation A
 
 
 def b2b(data: bytes, size: int, key: bytes = b"", person: bytes = b"") -> bytes:
@@ -683,6 +684,141 @@ def notes_and_reply_files() -> None:
                   "comment": "alice's reply and its file pass every import check"})
     for label, items, rule, comment in import_cases:
         bad("import", write(f"reply-bad-import-{label}.bin", reply_bundle(items)), [], rule, comment)
+# --- The person reported (FORMAT.md, "The person reported") ---------------------------
+
+TO_RESPONDENT = b"A report names you. Here is what happens next; you may answer or not.\n"
+RESPONSE = "My account of that evening\u202e.\n".encode()
+RESPONSE_TXT = b"My account of that evening\\u202e.\n"
+
+
+def invitation_record() -> dict:
+    return {"id": INVITATION, "public_key": b64(PUBLIC["respondent"])}
+
+
+def respondent_item(item_id: str, position: int, meta: dict, body: bytes,
+                    binding: str | None = None) -> tuple[dict, bytes]:
+    """An item of the person reported: sealed to alice and bob on arrival, bound to its place."""
+    sealed = spec_seal(item_bytes(meta, body), [PUBLIC["alice"], PUBLIC["bob"]],
+                       binding or f"{CONV_A}/respondent/{position}")
+    return {"id": item_id, "size": len(sealed), "origin": "respondent", "position": position,
+            "invitation": INVITATION}, sealed
+
+
+def to_respondent_item(item_id: str = "d" * 32, readers: tuple[str, ...] = ("respondent", "alice", "bob"),
+                       author: str = "bob") -> tuple[dict, bytes]:
+    """bob's signed message to the person reported, before they answered (position 0)."""
+    sealed = spec_seal(item_bytes({"kind": "reply", "date": DATE, "name": author}, TO_RESPONDENT),
+                       [PUBLIC[n] for n in readers], f"{CONV_A}/to-respondent/0")
+    return {"id": item_id, "size": len(sealed), "origin": "to-respondent", "position": 0,
+            "invitation": INVITATION,
+            "proof": sign_reply(author, author, CONV_A, item_id, 0, sealed, readers)}, sealed
+
+
+def conversation_with_respondent() -> tuple[dict, list[bytes]]:
+    """Conversation A as an export of what is new: bob's message to the person reported, their
+    response and their file (the report came in an earlier bundle)."""
+    conv, blobs = conversation_a()
+    parts = [to_respondent_item(),
+             respondent_item("e" * 32, 0, {"kind": "message", "date": DATE}, RESPONSE),
+             respondent_item("f" * 32, 1, {"kind": "file", "date": DATE, "name": "account.txt"},
+                             b"my attachment")]
+    conv = dict(conv, items=[entry for entry, _ in parts], invitations=[invitation_record()])
+    return conv, [sealed for _, sealed in parts]
+
+
+def respondent_vectors() -> None:
+    conv, blobs = conversation_with_respondent()
+    folder = f"aa/maple-river_{CONV_A}"
+    invited = f"invitation {INVITATION}"
+    files = {
+        f"{folder}/{DATE}-to-respondent-dddddddd.txt": TO_RESPONDENT,
+        f"{folder}/{DATE}-response-eeeeeeee.txt": RESPONSE_TXT,
+        f"{folder}/attachments/account.txt": b"my attachment",
+        f"{folder}/index.txt": (
+            f"conversation {CONV_A}\ndesignation: maple-river\nrecipients: alice, bob\n\n"
+            f"{DATE}  reply    {DATE}-to-respondent-dddddddd.txt (from bob) [to the person reported "
+            f"({invited})] [signature by bob verified]\n"
+            f"{DATE}  response {DATE}-response-eeeeeeee.txt [response from the person reported ({invited})]\n"
+            f"{DATE}  file     attachments/account.txt [response from the person reported ({invited})]\n"
+        ).encode(),
+        "index.txt": f"maple-river\t{CONV_A}\t{folder}\n".encode(),
+    }
+    index.append({"file": write("bundle-good-respondent.bin", export(conv, blobs)), "type": "bundle",
+                  "expect": "good", "keys": ["alice"], "trusted": ["bob"], "opened": 3, "excluded": 1,
+                  "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
+                  "comment": "alice's export of what is new in conversation A with an invitation: bob's "
+                             "signed message to the person reported, their response (a bidi override "
+                             "in it) and their file"})
+
+    def changed(label: str, item: int, entry: dict | None, blob: bytes | None, error: str, comment: str,
+                **conv_changes) -> None:
+        c, b = conversation_with_respondent()
+        if entry is not None:
+            c["items"][item] = entry
+        if blob is not None:
+            b[item] = blob
+        # Only the item that breaks the rule: the vectors stay small.
+        c["items"], b = [c["items"][item]], [b[item]]
+        c.update(conv_changes)
+        bad("bundle", write(f"bundle-bad-respondent-{label}.bin", export(c, b)), ["alice"], error, comment)
+
+    entry, sealed = respondent_item("e" * 32, 0, {"kind": "message", "date": DATE}, RESPONSE,
+                                    binding=f"{CONV_B}/respondent/0")
+    changed("bound-elsewhere", 1, entry, sealed, "sealed for another conversation",
+            "a response sealed for conversation B, listed in A")
+    c, _ = conversation_with_respondent()
+    claimed = {k: v for k, v in c["items"][1].items() if k != "invitation"} | {"origin": "reporter", "position": 1}
+    changed("claims-reporter", 1, claimed, None, "not in the place it was sealed for",
+            "the response listed as the reporter's item at place 1")
+    entry, sealed = respondent_item("e" * 32, 0, {"kind": "message", "date": DATE}, RESPONSE,
+                                    binding=f"{CONV_A}/reporter/1")
+    changed("sealed-as-reporter", 1, entry, sealed, "not in the place it was sealed for",
+            "an item of the person reported sealed in the reporter's place 1")
+    entry, sealed = respondent_item("e" * 32, 0, {"kind": "report", "date": DATE,
+                                                  "reporter_key": b64(PUBLIC["respondent"])}, REPORT_BODY)
+    changed("report", 1, entry, sealed, "cannot send a report or a reply",
+            "the person reported's item is a report sealing their own key")
+    c, _ = conversation_with_respondent()
+    as_team = {k: v for k, v in c["items"][0].items() if k != "invitation"} | {"origin": "team"}
+    changed("to-respondent-as-team", 0, as_team, None, "not in the place it was sealed for",
+            "bob's message to the person reported listed as a reply to the reporter")
+    changed("unlisted-invitation", 1, dict(c["items"][1], invitation="c" * 32), None,
+            "does not list", "a response naming an invitation the record does not list")
+    changed("no-invitation", 1, {k: v for k, v in c["items"][1].items() if k != "invitation"}, None,
+            "if and only if", "a response that names no invitation")
+    changed("proof", 1, dict(c["items"][1], proof=c["items"][0]["proof"]), None,
+            "proof on a reporter item", "a response carrying a reply's proof")
+    changed("invitation-twice", 1, None, None, "invitation twice", "the record lists the invitation twice",
+            invitations=[invitation_record(), invitation_record()])
+    entry, sealed = to_respondent_item(author="carol", readers=("respondent", "alice", "bob"))
+    changed("to-respondent-by-carol", 0, entry, sealed, "not a recipient",
+            "a message to the person reported signed by carol, who is left out")
+
+    reply_entry, reply = to_respondent_item("8" * 32)
+
+    def to_respondent_file(item: dict, envelope: bytes, invitations: list[dict]) -> bytes:
+        conv = {"type": "conversation", "id": CONV_A, "recipients": [], "items": [item],
+                "invitations": invitations}
+        return spec_bundle([record({"type": "bundle", "kind": "reply", "created": DATE}), record(conv),
+                            envelope, record({"type": "end", "records": 1, "excluded": None})])
+
+    index.append({"file": write("reply-good-to-respondent.bin",
+                                to_respondent_file(reply_entry, reply, [invitation_record()])),
+                  "type": "reply", "expect": "good", "keys": ["respondent", "alice"], "author": "bob",
+                  "conversation": CONV_A, "position": 0, "invitation": INVITATION,
+                  "comment": "bob's signed message to the person reported of conversation A"})
+    bad("reply", write("reply-bad-to-respondent-unlisted.bin", to_respondent_file(reply_entry, reply, [])),
+        [], "does not list", "the record does not list the message's invitation")
+    bad("reply", write("reply-bad-to-respondent-two-invitations.bin", to_respondent_file(
+        reply_entry, reply, [invitation_record(), {"id": "c" * 32, "public_key": b64(PUBLIC["mallory"])}])),
+        [], "only the invitation", "the record lists a second invitation")
+    to_reporter, sealed = to_respondent_item("8" * 32, readers=("reporter", "alice", "bob"))
+    index.append({"file": write("reply-bad-to-respondent-sealed-to-reporter.bin",
+                                to_respondent_file(to_reporter, sealed, [invitation_record()])),
+                  "type": "reply-import", "expect": "bad", "keys": ["reporter"],
+                  "error": "not sealed to the person reported",
+                  "comment": "a well-formed, signed message to the person reported, sealed to the "
+                             "reporter's key instead of the invitation's: the server's import refuses it"})
 
 
 # --- Key files and codenames -----------------------------------------------------------
@@ -824,6 +960,7 @@ def main() -> None:
     bounded_bundles()
     reply_files()
     notes_and_reply_files()
+    respondent_vectors()
     key_files()
     document = {"comment": "docs/FORMAT.md, 'Test vectors'. Keys are in keys.json; version 1 "
                            "vectors in v1-index.json.",

@@ -152,6 +152,7 @@ def write_reply(bundle_path: Path, conversation_id: str, key: ResponderKey,
                           f"{', '.join(unpinned)}; check their fingerprints and run "
                           f"`keys trust NAME.pub --trusted {trusted}`")
     first_openings.save(first)
+    first_openings.sync()
     meta = ItemMeta(kind="reply", date=datetime.date.today().isoformat(), name=key.name)
     binding = envelope.Binding(conversation.id, "team", found.reporter_items)
     readers = [reporter_key, *(r.public_key for r in conversation.recipients)]

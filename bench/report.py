@@ -45,9 +45,63 @@ def goals(r: dict) -> list[dict]:
         ("keys open vs raw decrypt floor (streaming)", offline["ratio_streaming_vs_floor"], "≥ 0.7×",
          lambda v: v >= 0.7),
     ]
+    checks += _peer_checks(r.get("against_peers"))
     checks += _scale_checks(r.get("scale"))
     return [{"measure": name.replace("|", "\\|"), "figure": value, "goal": goal,
              "met": None if value is None else bool(test(value))} for name, value, goal, test in checks]
+
+
+ONIONSHARE_RATIO = 2.0
+FLOOR_RATIO = 0.9
+
+
+def _peer_checks(against: dict | None) -> list:
+    """Issue 24: at every size, twice OnionShare and 0.9 of the encrypt-and-fsync floor (the
+    median round), and the server's peak the same at every size."""
+    if not against:
+        return []
+    by_size = against["by_size"]
+    checks = []
+    for size, found in by_size.items():
+        ratios = found["ratios"]
+        checks += [(f"upload vs OnionShare 2.7 receive mode, {size} (median round)",
+                    ratios["vs_onionshare"]["median"], f"≥ {ONIONSHARE_RATIO}×", lambda v: v >= ONIONSHARE_RATIO),
+                   (f"upload vs encrypt-and-fsync floor, {size} (median round)",
+                    ratios["vs_encrypt_fsync_floor"]["median"], f"≥ {FLOOR_RATIO}×", lambda v: v >= FLOOR_RATIO)]
+    peaks = [found["memory_mib"]["peak"] for found in by_size.values()]
+    return checks + [("server peak memory spread over those uploads (MiB)", round(max(peaks) - min(peaks), 1),
+                      f"≤ {FLAT_MIB}", lambda v: v <= FLAT_MIB)]
+
+
+def _peers_section(against: dict | None) -> list[str]:
+    if not against:
+        return []
+    when = f" (measured {against['date']}; machine: {one_line(against['machine'])})" if "date" in against else ""
+    lines = [f"## Upload against OnionShare and the encrypt-and-fsync floor{when}", "",
+             f"{against['rounds']} rounds at each size, taking turns on one random file (each round "
+             "starts with another of the three). onion_dropbox: our real endpoint on loopback, sealed to "
+             "four responders, the body streamed as a browser sends it. onionshare: `onionshare-cli "
+             "--receive --local-only` 2.7 (requirements/bench.lock, its own venv), the same file POSTed "
+             "to its receive form on loopback, no tor, saved unencrypted. encrypt_fsync_floor: PyNaCl's "
+             "secretstream, the file read from the page cache in 64 KiB chunks and sealed into one file, "
+             "then fsync: one pass of the cipher and one durable write, what an encrypting upload cannot "
+             "beat. Ratios are ours against the other in the same round: min / median / max.", "",
+             "| size | ours MB/s | OnionShare MB/s | floor MB/s | vs OnionShare | vs floor | our peak MiB |",
+             "|---|---|---|---|---|---|---|"]
+    for size, found in against["by_size"].items():
+        rates, ratios = found["mb_per_s"], found["ratios"]
+        lines.append(f"| {size} | {_runs(rates['onion_dropbox'])} | {_runs(rates['onionshare'])} | "
+                     f"{_runs(rates['encrypt_fsync_floor'])} | {_spread(ratios['vs_onionshare'])} | "
+                     f"{_spread(ratios['vs_encrypt_fsync_floor'])} | {found['memory_mib']['peak']} |")
+    return lines + [""]
+
+
+def _runs(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def _spread(ratio: dict) -> str:
+    return f"{ratio['min']} / {ratio['median']} / {ratio['max']}×"
 
 
 def _scale_checks(scale: dict | None) -> list:
@@ -109,7 +163,8 @@ def markdown(r: dict) -> str:
         "Written by `make bench`; every ratio compares figures taken in the same run on the same file.", "",
         "## Goals", "", "| measure | figure | goal | met |", "|---|---|---|---|",
         *(f"| {g['measure']} | {g['figure']} | {g['goal']} | {_met(g['met'])} |" for g in r["goals"]), "",
-        f"## Upload throughput ({up['file_mib']} MiB random file, 4 recipients)", "",
+        *_peers_section(r.get("against_peers")),
+        f"## Upload throughput ({up['file_mib']} MiB random file, 4 recipients, one run each)", "",
         "| path | MB/s | onion-dropbox's ratio to it |", "|---|---|---|",
         *(f"| {name} | {rate} | {up['ratios'].get('vs_' + name, '')} |" for name, rate in up["mb_per_s"].items()),
         "", "onion-dropbox: the real endpoint on loopback, the body streamed as a browser sends it; "

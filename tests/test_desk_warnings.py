@@ -115,3 +115,19 @@ def test_a_warnings_page_of_another_kind_or_a_wild_number_is_a_real_answer(desk)
     assert client.get("warnings/nothing").status == 404
     assert client.get("warnings/deletions?page=99999999999999999999").status == 200
     assert client.get("warnings/unread?page=-3").status == 200
+
+
+def test_my_bundle_written_a_batch_at_a_time_holds_each_of_my_conversations_once(
+        desk, airgap, tmp_path, monkeypatch):
+    from dropbox import exports
+    from support.airgap import opened_conversations
+    monkeypatch.setattr(exports, "BUNDLE_BATCH", 7)  # many batches, one left part-full
+    client, store = desk["client"], desk["store"]
+    bundle = tmp_path / "mine.odbx"
+    answer = client.http.get(client.get("").link("everything"), timeout=600)
+    assert answer.status_code == 200
+    bundle.write_bytes(answer.content)
+    airgap.open(bundle, "alexandra", tmp_path / "opened")
+    mine = store.conversations.recipient_of("alexandra", list(store.conversations.inactive_since("9999")))
+    assert set(opened_conversations(tmp_path / "opened")) == mine
+    assert "Nothing new since your last download." in client.get(client.get("").link("new items")).text

@@ -178,7 +178,7 @@ def bundle():
         temp.unlink(missing_ok=True)  # an open stream keeps the file readable until sent
     # One entry per conversation, for its readers: an entry for the whole team would tell a
     # left-out responder that there was something new for me that they do not have.
-    store.desk.audit_each(_me(), "downloaded a conversation", [c.recipients for c in downloaded])
+    store.desk.audit_each(_me(), "downloaded a conversation", list(downloaded))
     return send_file(stream, mimetype="application/octet-stream", as_attachment=True,
                      download_name=f"desk-{_me()}-{today()}.odbx")
 

@@ -251,6 +251,41 @@ class Conversations(Payloads):
             grouped.setdefault(row["conversation_id"], []).append(_item(row))
         return grouped
 
+    def with_items_after(self, seq: int, recipient: str) -> tuple[list[str], int]:
+        """The ids of `recipient`'s conversations holding items newer than `seq`, oldest made
+        first, and the newest item then stored: what "my bundle" takes, named without reading a
+        single item's header, so that the bundle can be written a batch of conversations at a
+        time (`items_of` up to that item: one arriving meanwhile waits for the next bundle)."""
+        with self._database.transaction() as db:
+            walk = self._shorter_walk(db, recipient, seq).replace("SELECT i.*", "SELECT i.conversation_id")
+            walk = walk.rpartition(" ORDER BY")[0]
+            ids = [row_id(r["id"]) for r in db.execute(
+                f"SELECT c.id FROM conversations c WHERE c.id IN ({walk}) ORDER BY c.created, c.id",
+                (recipient, seq))]
+            newest = int(db.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0])
+        return ids, newest
+
+    def items_of(self, conversation_ids: list[str], after_seq: int, up_to_seq: int = NO_SEQ_AFTER
+                 ) -> dict[str, list[Item]]:
+        """The items of these conversations numbered after `after_seq` and up to `up_to_seq`,
+        grouped, oldest first."""
+        grouped: dict[str, list[Item]] = {cid: [] for cid in conversation_ids}
+        with self._database.transaction() as db:
+            for batch, marks in batches(conversation_ids):
+                for row in db.execute(f"SELECT * FROM items WHERE conversation_id IN ({marks})"
+                                      " AND seq > ? AND seq <= ? ORDER BY seq", (*batch, after_seq, up_to_seq)):
+                    grouped[row["conversation_id"]].append(_item(row))
+        return grouped
+
+    def conversations_of(self, conversation_ids: list[str]) -> dict[str, Conversation]:
+        """These conversations, those still stored, by id."""
+        found: dict[str, Conversation] = {}
+        with self._database.transaction() as db:
+            for batch, marks in batches(conversation_ids):
+                found.update((row_id(r["id"]), _conversation(r)) for r in db.execute(
+                    f"SELECT * FROM conversations WHERE id IN ({marks})", batch))
+        return found
+
     @classmethod
     def _shorter_walk(cls, db: sqlite3.Connection, recipient: str, seq: int) -> str:
         """The query for `items_after` that walks the shorter list: the items newer than `seq`

@@ -131,3 +131,36 @@ def test_my_bundle_written_a_batch_at_a_time_holds_each_of_my_conversations_once
     mine = store.conversations.recipient_of("alexandra", list(store.conversations.inactive_since("9999")))
     assert set(opened_conversations(tmp_path / "opened")) == mine
     assert "Nothing new since your last download." in client.get(client.get("").link("new items")).text
+
+
+@pytest.mark.slow
+def test_the_summary_and_the_warnings_pages_pass_axe_and_fit_a_small_screen(browser, desk):
+    import json
+
+    from conftest import start_server
+    from deskclient import desk_url
+    from support.browser import DeskSite, Visit, log_in_to_desk
+    login = add_user(desk["data"], "mario")
+    server = start_server(desk["data"])
+    visit = Visit(browser, DeskSite(desk_url(server)), "en", width=1280)
+    page = visit.page
+    try:
+        log_in_to_desk(page, login)
+        for width, suffix in ((1280, ""), (320, "-320px")):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto("")
+            assert page.locator("#deletions a").count() == 1
+            assert page.locator("li.deletion").count() == 0
+            assert visit.width() <= width
+            visit.axe_and_screenshot(f"desk-warnings-summary{suffix}")
+            page.click("#deletions a")
+            assert page.locator("li.deletion").count() == PAGE
+            assert visit.width() <= width
+            visit.axe_and_screenshot(f"desk-deleted-soon{suffix}")
+            page.goto("warnings/unread")
+            assert visit.width() <= width
+            visit.axe_and_screenshot(f"desk-waiting-unread{suffix}")
+    finally:
+        visit.close()
+        server.stop()
+    assert not visit.violations, json.dumps(visit.violations, indent=1)

@@ -272,8 +272,10 @@ class Conversations(Payloads):
         grouped: dict[str, list[Item]] = {cid: [] for cid in conversation_ids}
         with self._database.transaction() as db:
             for batch, marks in batches(conversation_ids):
-                for row in db.execute(f"SELECT * FROM items WHERE conversation_id IN ({marks})"
-                                      " AND seq > ? AND seq <= ? ORDER BY seq", (*batch, after_seq, up_to_seq)):
+                # By conversation, then number: the index, not a walk of every item in the range.
+                for row in db.execute(f"SELECT * FROM items INDEXED BY items_by_conversation WHERE"
+                                      f" conversation_id IN ({marks}) AND seq > ? AND seq <= ?"
+                                      " ORDER BY conversation_id, seq", (*batch, after_seq, up_to_seq)):
                     grouped[row["conversation_id"]].append(_item(row))
         return grouped
 

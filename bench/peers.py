@@ -166,27 +166,39 @@ def onionshare_upload(source: Path, folder: Path) -> float:
     if not ONIONSHARE.exists():
         raise Missing("OnionShare is not installed (make .venv-onionshare/.installed)")
     folder.mkdir()
-    received = folder / "received"
-    server = subprocess.Popen([str(ONIONSHARE), "--local-only", "--receive", "--data-dir", str(received)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "HOME": str(folder), "TMPDIR": str(folder)})
+    received, said = folder / "received", folder / "onionshare.log"
+    # Its output goes to a file: it prints as it receives, and a pipe nobody reads stalls it.
+    with open(said, "w") as log:
+        server = subprocess.Popen([str(ONIONSHARE), "--local-only", "--receive", "--data-dir", str(received)],
+                                  stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "HOME": str(folder), "TMPDIR": str(folder)})
     try:
-        assert server.stdout is not None
-        url = next(found.group(0) for line in server.stdout
-                   if (found := re.match(r"http://127\.0\.0\.1:\d+", line.strip())))
+        url = _address(said, server)
         size = source.stat().st_size
         fd = os.open(source, os.O_RDONLY)
         content_type, total, pieces = multipart([("text", "")], source.name, size,
                                                 lambda start, end: os.pread(fd, end - start, start),
                                                 file_field="file[]")
         started = time.perf_counter()
-        status = send(url + "/", "/upload", "", content_type, total, pieces)
+        status = send(url, "/upload", "", content_type, total, pieces)
         seconds = time.perf_counter() - started
         os.close(fd)
         saved = [p for p in received.rglob("*") if p.is_file() and p.name == source.name]
         if status not in (200, 302) or not saved or saved[0].stat().st_size != size:
-            raise RuntimeError(f"the OnionShare upload was answered {status}")
+            raise RuntimeError(f"the OnionShare upload was answered {status}; it said: "
+                               f"{said.read_text(errors='replace')[-800:]}")
         return seconds
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _address(said: Path, server: subprocess.Popen) -> str:
+    """The loopback address OnionShare prints once it listens."""
+    for _ in range(600):
+        if found := re.search(r"http://127\.0\.0\.1:\d+", said.read_text(errors="replace")):
+            return found.group(0) + "/"
+        if server.poll() is not None:
+            raise RuntimeError(f"OnionShare stopped: {said.read_text(errors='replace')[-500:]}")
+        time.sleep(0.1)
+    raise RuntimeError("OnionShare did not start listening within a minute")

@@ -130,7 +130,7 @@ def _scale_section(scale: dict | None) -> list[str]:
         return []
     sizes = [str(n) for n in scale["sizes"]]
     names = list(scale["seconds"][sizes[0]])
-    when = f" (measured {scale['date']})" if "date" in scale else ""
+    when = f" (measured {scale['date']}; machine: {one_line(scale['machine'])})" if "date" in scale else ""
     return [
         f"## Costs by stored conversations{when}", "",
         "Each instance filled through `Store` with real envelopes: a report and up to two more items "
@@ -170,7 +170,10 @@ def markdown(r: dict) -> str:
         "", "onion-dropbox: the real endpoint on loopback, the body streamed as a browser sends it; "
         "waitress's loop parses it as it arrives and each file part goes straight into the "
         "encrypting sink (one cipher pass, one disk write). plain_flask_waitress: a minimal "
-        "Flask app saving the same file unencrypted, Flask and waitress at their defaults.", "",
+        "Flask app saving the same file unencrypted, Flask and waitress at their defaults, in "
+        "another step of the run (not taking turns). raw_floor: PyNaCl's secretstream from file "
+        "to file without fsync; the floor the goals use is the encrypt-and-fsync one above "
+        "(the same, then fsync, as our server does before it answers).", "",
         "## Server peak memory (VmHWM) after one upload, fresh server each", "",
         "| upload | peak MiB |", "|---|---|",
         *(f"| {size} | {mib} |" for size, mib in r["memory_peak_mib_by_upload"].items()), "",

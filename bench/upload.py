@@ -242,7 +242,7 @@ def _against_at(rig: Rig, size: int, rounds: int) -> dict:
             try:
                 seconds = peers.onionshare_upload(source, folder)
             except RuntimeError as refused:  # a 413 seen under load: said, and tried again
-                print(f"bench: {str(refused)[:60]}; trying that round's OnionShare upload again", flush=True)
+                print(f"bench: round {turn + 1}, {str(refused)[:60]}; trying that round's OnionShare upload again", flush=True)
                 continue
             finally:
                 shutil.rmtree(folder, ignore_errors=True)

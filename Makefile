@@ -72,8 +72,15 @@ test-fast: install
 
 # Not part of `make test`: minutes of work and gigabytes of scratch files. QUICK=1 for 100 MiB.
 # Reuses the tests' server starter (tests/support) and streaming client, hence tests/ on the path.
-bench: install
+ONIONSHARE := .venv-onionshare/.installed
+bench: install $(ONIONSHARE)
 	PYTHONPATH=tests $(VENV)/bin/python -m bench $(if $(QUICK),--quick)
+
+# OnionShare in its own venv, pinned by hash: the peer the bench runs with --local-only (no tor).
+$(ONIONSHARE): requirements/bench.lock
+	$(PYTHON) -m venv .venv-onionshare
+	.venv-onionshare/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bench.lock
+	touch $@
 
 # The site under the attacks of tests/adversarial, measured (README "Under attack"); ~5 minutes.
 # The attackers are those tests' own, from tests/support.
@@ -92,5 +99,5 @@ dist: | $(VENV)/.installed
 	@ls -l $(DIST)
 
 clean:
-	rm -rf $(VENV) build dist instance demo-airgap .pytest_cache .mypy_cache .ruff_cache *.egg-info tests/browser/node_modules tests/artifacts
+	rm -rf $(VENV) .venv-onionshare build dist instance demo-airgap .pytest_cache .mypy_cache .ruff_cache *.egg-info tests/browser/node_modules tests/artifacts
 	find dropbox/translations -name '*.mo' -delete

@@ -5,6 +5,11 @@
 - SecureDrop's path: `gzip -9 | gpg --encrypt` to curve25519 keys (GnuPG's
   defaults otherwise, as SecureDrop called it), in a throwaway GNUPGHOME;
 - `age -r`, Debian's age;
+- OnionShare 2.7's receive mode: the same file POSTed to `onionshare-cli --receive
+  --local-only` on loopback (no tor), from its own venv (`make bench` installs it from
+  requirements/bench.lock): the tool a team would use instead of us;
+- the encrypt-and-fsync floor: the raw floor reading the file from the page cache and ending
+  with an fsync, as our server does before it answers: what an encrypting upload must cost;
 - plain Flask: the same file POSTed over HTTP to a minimal Flask app under waitress, both
   with their defaults, saving it unencrypted (bench/plain_flask.py): what our encrypting
   server costs over the web stack it is built on.
@@ -41,8 +46,9 @@ def _timed(action) -> float:
     return time.perf_counter() - started
 
 
-def raw_encrypt(source: Path, target: Path) -> tuple[float, bytes]:
-    """Seconds to encrypt `source` into `target`, and the key."""
+def raw_encrypt(source: Path, target: Path, fsync: bool = False) -> tuple[float, bytes]:
+    """Seconds to encrypt `source` into `target` (and, with `fsync`, to make it durable), and
+    the key."""
     key = sodium.crypto_secretstream_xchacha20poly1305_keygen()
 
     def encrypt():
@@ -52,6 +58,9 @@ def raw_encrypt(source: Path, target: Path) -> tuple[float, bytes]:
             while chunk := src.read(CHUNK_SIZE):
                 dst.write(_PUSH(state, chunk, None, _TAG_MESSAGE))
             dst.write(_PUSH(state, b"", None, _TAG_FINAL))
+            if fsync:
+                dst.flush()
+                os.fsync(dst.fileno())
     return _timed(encrypt), key
 
 
@@ -145,3 +154,51 @@ def plain_flask_upload(source: Path, folder: Path) -> float:
     finally:
         server.terminate()
         server.wait(10)
+
+
+ONIONSHARE = Path(__file__).resolve().parent.parent / ".venv-onionshare" / "bin" / "onionshare-cli"
+
+
+def onionshare_upload(source: Path, folder: Path) -> float:
+    """Seconds to POST `source` to OnionShare's receive mode (--local-only: loopback, no tor), as
+    its upload form sends it, until it answers; raises unless the whole file was saved."""
+    from uploads import multipart, send
+    if not ONIONSHARE.exists():
+        raise Missing("OnionShare is not installed (make .venv-onionshare/.installed)")
+    folder.mkdir()
+    received, said = folder / "received", folder / "onionshare.log"
+    # Its output goes to a file: it prints as it receives, and a pipe nobody reads stalls it.
+    with open(said, "w") as log:
+        server = subprocess.Popen([str(ONIONSHARE), "--local-only", "--receive", "--data-dir", str(received)],
+                                  stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "HOME": str(folder), "TMPDIR": str(folder)})
+    try:
+        url = _address(said, server)
+        size = source.stat().st_size
+        fd = os.open(source, os.O_RDONLY)
+        content_type, total, pieces = multipart([("text", "")], source.name, size,
+                                                lambda start, end: os.pread(fd, end - start, start),
+                                                file_field="file[]")
+        started = time.perf_counter()
+        status = send(url, "/upload", "", content_type, total, pieces)
+        seconds = time.perf_counter() - started
+        os.close(fd)
+        saved = [p for p in received.rglob("*") if p.is_file() and p.name == source.name]
+        if status not in (200, 302) or not saved or saved[0].stat().st_size != size:
+            raise RuntimeError(f"the OnionShare upload was answered {status}; it said: "
+                               f"{said.read_text(errors='replace')[-800:]}")
+        return seconds
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _address(said: Path, server: subprocess.Popen) -> str:
+    """The loopback address OnionShare prints once it listens."""
+    for _ in range(600):
+        if found := re.search(r"http://127\.0\.0\.1:\d+", said.read_text(errors="replace")):
+            return found.group(0) + "/"
+        if server.poll() is not None:
+            raise RuntimeError(f"OnionShare stopped: {said.read_text(errors='replace')[-500:]}")
+        time.sleep(0.1)
+    raise RuntimeError("OnionShare did not start listening within a minute")

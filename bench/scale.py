@@ -4,7 +4,9 @@ An instance is filled through the project's own `Store` API (the call the
 reporter site makes once a form is parsed) with real envelopes, small ones
 (tests/stored.py): each conversation holds a report and up to two more items
 (follow-ups from the reporter), and every fifth
-leaves two of the four responders out. Then the server, the desk and the
+leaves two of the four responders out. Its ages are those of a steady retention
+(`steady_retention`: last activity even over the 90 days the default retention keeps, so
+some are due for deletion and, nothing being downloaded yet, most reports wait unread). Then the server, the desk and the
 commands are timed as a team uses them: start-up, codename login, the desk's
 list, its actions, a reply upload, `export --all`, `keys open` and a purge of a tenth. Each is
 reported as seconds at every size and as the ratio between two sizes; a cost
@@ -29,7 +31,7 @@ from dropbox.config import Config
 from dropbox.storage import Store
 from formclient import FormClient
 from keys import codename as codenames
-from stored import populate
+from stored import populate, steady_retention
 
 DESK_USER = TEAM[0]
 CODENAMES = 3  # conversations made with a real codename, to log in to
@@ -57,7 +59,7 @@ def _ok(status: int, what: str) -> None:
 
 
 def measure(rig: Rig, count: int) -> dict:
-    """Every figure at `count` stored conversations, in seconds."""
+    """Every figure at `count` stored conversations, in seconds (or in the unit its name says)."""
     data = rig.instance(f"scale-{count}")
     config = Config.load(data)
     store = Store(config.database, config.store_dir, config.tmp_dir)
@@ -67,12 +69,14 @@ def measure(rig: Rig, count: int) -> dict:
     login = add_user(data, DESK_USER)
     started = time.perf_counter()
     populate(store, count, random.Random(count), lookups)
+    steady_retention(config.database, config.settings.retention_days)
     figures = {"populate": time.perf_counter() - started}
 
     figures["start-up"], server = _timed(lambda: rig.server(data))
     try:
         figures["reporter login"] = _reporter_login(server, phrases)
         figures.update(_desk(rig, server, login, store))
+        figures["server peak after the desk (MiB)"] = server.peak_rss_kib() / 1024
     finally:
         server.stop()
     figures.update(_commands(rig, data))
@@ -97,6 +101,18 @@ def _desk(rig: Rig, server: Server, login, store: Store) -> dict:
     # Times are of the HTTP exchange alone: the client's own HTML parsing is left out.
     figures["desk list"] = _median(lambda: _ok(desk.http.get(url, timeout=600).status_code, "the list"))
     listed = desk.get("")
+    figures["desk list, last page"] = _median(lambda: _ok(desk.http.get(
+        f"{url}?page={10 ** 9}", timeout=600).status_code, "the list's last page"))
+    for kind in ("deletions", "unread"):
+        figures[f"desk {kind} warned"] = _median(lambda kind=kind: _ok(desk.http.get(
+            f"{url}warnings/{kind}", timeout=600).status_code, f"the {kind} warned"))
+    figures["desk deletions warned, last page"] = _median(lambda: _ok(desk.http.get(
+        f"{url}warnings/deletions?page={10 ** 9}", timeout=600).status_code, "the last deletions"))
+    # Page weights in KB, beside the seconds: their names say so.
+    figures["desk list (KB)"] = len(desk.http.get(url, timeout=600).content) / 1000
+    figures["desk list, last page (KB)"] = len(desk.http.get(f"{url}?page={10 ** 9}", timeout=600).content) / 1000
+    for kind in ("deletions", "unread"):
+        figures[f"desk {kind} warned (KB)"] = len(desk.http.get(f"{url}warnings/{kind}", timeout=600).content) / 1000
     designation = listed.by_class("conversation")[0].attrs["id"]
     star = next(f for f in listed.forms() if f.action.endswith(f"/{designation}/star"))
     figures["desk star"] = _median(lambda: _ok(desk.http.post(

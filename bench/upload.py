@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from support.commands import dropbox, run
 from uploads import ReportSession
 
 PROFILED_SIZE = 100 * MiB
+PEER_ROUNDS = 3
 # The upload's stages in the server: waitress's loop reads the body and parses it as it
 # arrives, each file part going into the encrypting sink; then the app stores it.
 UPLOAD_STAGES = {
@@ -207,3 +209,65 @@ def profile_upload(rig: Rig) -> dict:
         shutil.rmtree(instance)
     return {"upload_seconds_under_profiler": round(seconds, 2),
             "stages_seconds": stages(str(stats), UPLOAD_STAGES), "functions": summary(str(stats))}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Min, median and max: every ratio is quoted so, over rounds that took turns."""
+    return {"min": round(min(values), 2), "median": round(statistics.median(values), 2),
+            "max": round(max(values), 2)}
+
+
+def against_peers(rig: Rig, sizes: list[int], rounds: int = PEER_ROUNDS) -> dict:
+    """Our upload against OnionShare's receive mode and the encrypt-and-fsync floor, at each
+    size, in `rounds` rounds that take turns on one file (each round starts with another of the
+    three): each ratio is ours against the other in the same round, as min / median / max, so a
+    busy moment of a shared machine falls on one round, not on one side."""
+    return {"rounds": rounds, "by_size": {f"{size // MiB} MiB": _against_at(rig, size, rounds) for size in sizes}}
+
+
+def _against_at(rig: Rig, size: int, rounds: int) -> dict:
+    source = random_file(rig.folder / f"peers-{size // MiB}MiB.bin", size)
+    work = rig.folder / "peers-work"
+    work.mkdir()
+    instance = rig.instance(f"peers-{size // MiB}MiB")
+    server = rig.server(instance)
+    rates: dict[str, list[float]] = {"onion_dropbox": [], "onionshare": [], "encrypt_fsync_floor": []}
+
+    def ours(turn: int) -> float:
+        return upload_file(server, source)
+
+    def onionshare(turn: int) -> float:
+        for attempt in range(3):
+            folder = work / f"onionshare-{turn}-{attempt}"
+            try:
+                seconds = peers.onionshare_upload(source, folder)
+            except RuntimeError as refused:  # a 413 seen under load: said, and tried again
+                print(f"bench: round {turn + 1}, {str(refused)[:60]}; trying that round's OnionShare upload again", flush=True)
+                continue
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            return seconds
+        raise RuntimeError("OnionShare refused the upload three times")
+
+    def floor(turn: int) -> float:
+        seconds, _ = peers.raw_encrypt(source, work / "floor.ct", fsync=True)
+        (work / "floor.ct").unlink()
+        return seconds
+
+    paths = [("onion_dropbox", ours), ("onionshare", onionshare), ("encrypt_fsync_floor", floor)]
+    try:
+        idle_kib = server.peak_rss_kib()
+        for turn in range(rounds):
+            for name, measure in paths[turn % 3:] + paths[:turn % 3]:
+                rates[name].append(mb_per_s(size, measure(turn)))
+        peak_kib = server.peak_rss_kib()
+    finally:
+        server.stop()
+        source.unlink()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(instance, ignore_errors=True)
+    mine = rates["onion_dropbox"]
+    return {"mb_per_s": rates,
+            "ratios": {f"vs_{name}": spread([o / r for o, r in zip(mine, rates[name], strict=True)])
+                       for name in rates if name != "onion_dropbox"},
+            "memory_mib": {"idle_peak": round(idle_kib / 1024, 1), "peak": round(peak_kib / 1024, 1)}}

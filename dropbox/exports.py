@@ -56,28 +56,68 @@ def export_team(store: Store, out_dir: Path, everything: bool = False) -> dict[s
     return counts
 
 
+# "My bundle" is written this many conversations at a time: the server's memory stays the same
+# however many a responder has.
+BUNDLE_BATCH = 500
+
+
 def export_bundle(store: Store, out_path: Path, responder: str,
-                  everything: bool = False) -> list[Conversation]:
+                  everything: bool = False) -> list[tuple[Responder, ...]]:
     """The desk's "my bundle": `responder`'s conversations with items new since their last
-    download (all, with `everything`); returns them. Its cost depends on their
-    conversations only, and it tells nothing of those that leave them out."""
+    download (all, with `everything`); returns each one's recipients (one tuple for each
+    distinct list), for the audit. Its cost depends on their conversations only, it tells
+    nothing of those that leave them out, and it holds one batch of conversations in memory."""
     member = next((r for r in store.team.members() if r.name == responder), None)
     account = store.desk.account(responder)
     if member is None or account is None:  # only a responder with a desk login downloads
         return []
     since = 0 if everything else account.last_download_seq
-    grouped = store.conversations.items_after(since, recipient=responder)
-    mine = sorted((c for cid in grouped if (c := store.conversations.conversation(cid)) is not None),
-                  key=lambda c: (c.created, c.id))
-    if not mine:
+    ids, up_to = store.conversations.with_items_after(since, responder)
+    if not ids:
         return []
-    grouped = {c.id: grouped[c.id] for c in mine}
-    designations = store.desk.designations([c.id for c in mine], desk_name)
-    _write(store, out_path, member, mine, grouped, designations, excluded=None)
-    newest = max(i.seq for items in grouped.values() for i in items)
-    store.desk.update_account(responder, last_download_seq=max(newest, since))
-    store.cases.acknowledge([c.id for c in mine])
-    return mine
+    audiences: dict[tuple[str, ...], tuple[Responder, ...]] = {}
+    recipients: list[tuple[Responder, ...]] = []
+    written: list[str] = []
+    newest = since
+    try:
+        newest = _write_mine(store, out_path, member, ids, (since, up_to), audiences, recipients, written)
+    except _NothingLeft:  # every one deleted meanwhile: no bundle
+        return []
+    store.desk.update_account(responder, last_download_seq=newest)
+    store.cases.acknowledge(written)
+    return recipients
+
+
+class _NothingLeft(Exception):
+    pass
+
+
+def _write_mine(store: Store, out_path: Path, member: Responder, ids: list[str], seqs: tuple[int, int],
+                audiences: dict[tuple[str, ...], tuple[Responder, ...]],
+                recipients: list[tuple[Responder, ...]], written: list[str]) -> int:
+    """`export_bundle`'s file, a batch at a time, items numbered in `seqs` (after, up to);
+    returns the newest item it holds, and fills `recipients` and `written` (the ids)."""
+    newest = seqs[0]
+    with atomic_file(out_path, 0o600) as out:
+        writer = BundleWriter(out, Head("export", today(), member))
+        for start in range(0, len(ids), BUNDLE_BATCH):
+            batch = ids[start:start + BUNDLE_BATCH]
+            found = store.conversations.conversations_of(batch)
+            grouped = store.conversations.items_of(batch, *seqs)
+            designations = store.desk.designations([cid for cid in batch if cid in found], desk_name)
+            for cid in batch:
+                if cid not in found or not grouped[cid]:  # deleted meanwhile
+                    continue
+                conversation, items = found[cid], grouped[cid]
+                _write_conversation(store, writer, conversation, items, designations[cid][0])
+                newest = max(newest, items[-1].seq)
+                names = tuple(r.name for r in conversation.recipients)
+                recipients.append(audiences.setdefault(names, conversation.recipients))
+                written.append(cid)
+        if not recipients:
+            raise _NothingLeft
+        writer.close(None)
+    return newest
 
 
 def _write(store: Store, out_path: Path, member: Responder, conversations: list[Conversation],
@@ -85,10 +125,8 @@ def _write(store: Store, out_path: Path, member: Responder, conversations: list[
     with atomic_file(out_path, 0o600) as out:
         writer = BundleWriter(out, Head("export", today(), member))
         for conversation in conversations:
-            items = _with_report(store, conversation, grouped[conversation.id])
-            for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
-                _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD],
-                              designations[conversation.id][0])
+            _write_conversation(store, writer, conversation, grouped[conversation.id],
+                                designations[conversation.id][0])
         writer.close(excluded)
 
 
@@ -98,6 +136,13 @@ def _with_report(store: Store, conversation: Conversation, items: list[Item]) ->
     be answered without it."""
     report = store.conversations.report(conversation.id)
     return items if report is None or items[0].id == report.id else [report, *items]
+
+
+def _write_conversation(store: Store, writer: BundleWriter, conversation: Conversation,
+                        items: list[Item], designation: str) -> None:
+    items = _with_report(store, conversation, items)
+    for start in range(0, len(items), MAX_ITEMS_PER_RECORD):
+        _write_record(store, writer, conversation, items[start:start + MAX_ITEMS_PER_RECORD], designation)
 
 
 def _write_record(store: Store, writer: BundleWriter, conversation: Conversation,

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 
 
 @contextmanager
-def atomic_file(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
+def atomic_file(path: Path, mode: int = 0o600, durable: bool = True) -> Iterator[BinaryIO]:
     """A new file (read-write, `mode`) that replaces `path` when the block ends without error;
-    on an error it is removed and `path` is as it was."""
+    on an error it is removed and `path` is as it was. `durable=False` leaves the two fsyncs to
+    the caller, who makes many files and syncs them at once."""
     path = Path(path)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
     descriptor = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
@@ -27,17 +28,20 @@ def atomic_file(path: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
         with os.fdopen(descriptor, "w+b") as out:
             yield out
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    fsync_folder(path.parent)
+    if durable:
+        fsync_folder(path.parent)
 
 
-def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
-    with atomic_file(path, mode) as out:
+def write_atomically(path: Path, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
+    with atomic_file(path, mode, durable) as out:
         out.write(data)
+
 
 
 def fsync_folder(folder: Path) -> None:

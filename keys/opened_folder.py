@@ -54,6 +54,7 @@ class _Names:
         self.folder = folder
         self._taken = set(os.listdir(folder)) if folder.is_dir() else set()
         self._next: dict[str, int] = {}
+        self.made = False  # the folder found real and private (or made) this run
 
     def __len__(self) -> int:
         return len(self._taken)
@@ -183,7 +184,9 @@ class ConversationFolder:
             if len(self.attachments) >= FILES_PER_FOLDER:
                 self.attachments = _Names(self.folder / _attachments_folder(
                     _attachments_number(self.attachments.folder.name) + 1))
-            make_folder(self.attachments.folder)
+            if not self.attachments.made:
+                make_folder(self.attachments.folder)
+                self.attachments.made = True
             final = self.attachments.take(sanitise_name(meta.name))
             sent = f" (from {author}, with reply {attached_to[:8]})" if attached_to else ""
             return final, f"{meta.date}  file     {final.parent.name}/{final.name}{sent}"

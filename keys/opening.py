@@ -128,6 +128,7 @@ class _Opener:
     def close(self) -> None:
         self.folders.close()
         self._save_first()
+        self.first_openings.sync()
 
     def item(self, conversation: ConversationFolder | None, item: ItemEntry | None, item_id: str,
              view: envelope.Readable) -> None:

@@ -180,6 +180,7 @@ def _checked(bundle_path: Path, conversation_id: str, key: ResponderKey, text: s
                           f"{', '.join(unpinned)}; check their fingerprints and run "
                           f"`keys trust NAME.pub --trusted {trusted}`")
     first_openings.save(first)
+    first_openings.sync()
     return found, conversation, reporter_key
 
 

@@ -21,16 +21,22 @@ MAX_NAME_BYTES = 200
 _SHOWN_ESCAPED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
+# What may need escaping: anything but printable ASCII, newline and tab. Most text has none,
+# so the regular expression walks it in C and only these characters are looked up.
+_MAYBE_ESCAPED = re.compile(r"[^\x20-\x7e\n\t]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    char = found.group()
+    if unicodedata.category(char) not in _SHOWN_ESCAPED:
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}"
+
+
 def visible(text: str, keep_newlines: bool = True) -> str:
     """`text` with every control, format (bidi) and separator character shown as \\uXXXX."""
-    shown = []
-    for char in text:
-        if (char == "\n" and keep_newlines) or char == "\t" \
-                or unicodedata.category(char) not in _SHOWN_ESCAPED:
-            shown.append(char)
-        else:
-            shown.append(f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}")
-    return "".join(shown)
+    shown = _MAYBE_ESCAPED.sub(_escaped, text)
+    return shown if keep_newlines else shown.replace("\n", "\\u000a")
 
 
 def sanitise_name(name: str) -> str:

@@ -40,24 +40,20 @@ def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return record
 
 
+# A JSON string, escapes included: what lies between two brackets that is not nesting.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, counted without recursion."""
+    """The deepest nesting of arrays and objects, counted without recursion: strings are
+    skipped by a regular expression, so only the brackets are walked in Python."""
     depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    for bracket in _BRACKETS.findall(_STRING.sub("", text)):
+        if bracket in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif char in "]}":
+        else:
             depth -= 1
     return deepest
 

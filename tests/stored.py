@@ -2,13 +2,14 @@
 
 What the reporter site does once a form is parsed (`create_conversation`, `add_items`),
 without the pages and the codename stretch before it: for tests and benchmarks that need
-thousands of conversations. Conversation n holds a report, a follow-up from the reporter if
+thousands of conversations, and the ages a steady retention leaves them at. Conversation n holds a report, a follow-up from the reporter if
 n % 3 >= 1 and a second one if n % 3 == 2; every fifth leaves two responders out.
 """
 from __future__ import annotations
 
 import base64
 import random
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,3 +66,17 @@ def _stage(store: Store, meta: ItemMeta, body: bytes, keys, binding: Binding) ->
         sealer.write(meta.encode() + body)
         sealer.finish()
     return StagedItem(item_id, sealer.header(keys, binding), path, sealer.ciphertext_size)
+
+
+def steady_retention(database, retention_days: int) -> None:
+    """Ages as a steady retention leaves them: items in the order they arrived, their days
+    falling evenly from `retention_days` - 1 days ago to today; each conversation made on its
+    first item's day and last active on its last one's."""
+    with sqlite3.connect(database) as db:
+        count = db.execute("SELECT count(*) FROM items").fetchone()[0]
+        db.execute("UPDATE items SET created = date('now', '-' || ((:n - r.rank) * :days / :n) || ' days')"
+                   " FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rank FROM items) AS r"
+                   " WHERE r.seq = items.seq", {"n": count, "days": retention_days})
+        db.execute("UPDATE conversations SET"
+                   " created = (SELECT min(created) FROM items i WHERE i.conversation_id = conversations.id),"
+                   " last_activity = (SELECT max(created) FROM items i WHERE i.conversation_id = conversations.id)")

@@ -74,12 +74,14 @@ def test_responders_and_reporter_are_told_before_retention_deletes(instance, tmp
         assert client.submit(form, "Send the report", fill={"message": "soon gone"}).status == 200
         page = reporter_page(server.url, codename)
         assert page.by_id("retention") is not None and day in page.by_id("retention").text()
-        _, desk = desk_login(desk_url(server), login)
+        client_of_desk, desk = desk_login(desk_url(server), login)
         assert "Log out" in desk.text
         warned = desk.by_id("warnings")
         assert warned is not None and day in warned.text()
         designation = desk.by_class("conversation")[0].attrs["id"]
-        assert designation in warned.text() and desk.by_id("disk") is not None
+        assert desk.by_id("disk") is not None and "1 conversation is deleted soon" in warned.text()
+        due = client_of_desk.get(desk.link("See them"))
+        assert f"{designation} on {day}" in due.by_id(designation).text()
     finally:
         server.stop()
     said = dropbox("status", "--data", instance, check=False).out

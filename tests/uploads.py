@@ -57,12 +57,12 @@ def marked_content(marker: bytes, size: int) -> Callable[[int, int], bytes]:
 
 
 def multipart(fields: list[tuple[str, str]], file_name: str, file_size: int,
-              content: Callable[[int, int], bytes]) -> tuple[str, int, Callable]:
+              content: Callable[[int, int], bytes], file_field: str = "files") -> tuple[str, int, Callable]:
     boundary = "----odbx" + secrets.token_hex(12)
     head = b"".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in fields)
-    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{file_name}"\r\n'
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
              f"Content-Type: application/octet-stream\r\n\r\n").encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     total = len(head) + file_size + len(tail)

@@ -61,7 +61,7 @@ def page_for(store: Store, name: str, number: int, size: int, handled_only: bool
     number = min(max(1, number), pages)
     if account is None or not total:
         return Page([], number, pages, total)
-    rows = store.desk.page(name, _seen(store, account), size, (number - 1) * size, handled_only)
+    rows = store.desk.page(name, _seen(store, account), size, (number - 1) * size, handled_only, total)
     named = store.desk.designations([r.id for r in rows if r.designation is None], new_designation)
     return Page([_shown(row, named) for row in rows], number, pages, total)
 

@@ -280,20 +280,49 @@ def _list_page(status: int = 200, **extra):
 
 def _warnings() -> dict:
     """What `dropbox status` would warn of, about this responder's conversations only (those on
-    any page, not only this one)."""
+    any page, not only this one): how many, each with a link to their own pages
+    (`warnings`), so a list page weighs the same however many are due."""
     instance = _instance()
-    settings, store = instance.config.settings, instance.store
-    due = health.deletions_within(store, settings.retention_days, settings.retention_warning_days)
-    unread = health.unread_for(store, settings.unread_warning_days)
-    mine = sorted(store.conversations.recipient_of(_me(), [*due, *unread]))
-    named = {cid: designation
-             for cid, (designation, _) in store.desk.designations(mine, new_designation).items()}
     # Whether the disk is nearly full, and no figure: free space moves with every upload,
     # those to conversations that leave this responder out included.
     disk_low = health.free_disk(instance.config) < instance.config.max_request_bytes
-    return {"deletions": sorted((due[cid], named[cid]) for cid in mine if cid in due),
-            "unread": sorted(named[cid] for cid in mine if cid in unread),
+    settings, store = instance.config.settings, instance.store
+    deletions = health.deletions_for(store, _me(), settings.retention_days, settings.retention_warning_days, 1)
+    return {"deletions": _named(deletions), "unread": health.unread_of(store, _me(), settings.unread_warning_days),
             "unread_days": settings.unread_warning_days, "disk_low": disk_low}
+
+
+def _named(found: health.Warned) -> health.Warned:
+    """The same warning, each conversation by its designation."""
+    named = _instance().store.desk.designations([cid for cid, _ in found.rows], new_designation)
+    return health.Warned(found.total, [(named[cid][0], day) for cid, day in found.rows], found.or_more)
+
+
+@desk.get("/warnings/<kind>")
+def warnings(kind: str):
+    """One page of the conversations a warning is about: deletions coming (soonest first, by
+    page number) or reports waiting unread (longest waiting first, each page from the
+    conversation after the last one of the page before: `?after=<designation>`)."""
+    instance = _instance()
+    settings, store, size = instance.config.settings, instance.store, instance.config.settings.desk_page_size
+    if kind == "deletions":
+        number = min(max(1, _page_number()), 1 << 31)  # an offset SQLite can hold
+        found = health.deletions_for(store, _me(), settings.retention_days, settings.retention_warning_days,
+                                     size, (number - 1) * size)
+        pages = max(1, -(-found.total // size))
+        if number > pages:  # past the end: the last page
+            number = pages
+            found = health.deletions_for(store, _me(), settings.retention_days,
+                                         settings.retention_warning_days, size, (number - 1) * size)
+        return render_template("warnings.html", kind=kind, warned=_named(found), number=number, pages=pages)
+    if kind != "unread":
+        abort(404)
+    after = find(store, _me(), request.args.get("after", ""))
+    found = _named(health.unread_of(store, _me(), settings.unread_warning_days, size,
+                                    after.id if after else None))
+    following = found.rows[-1][0] if len(found.rows) == size else None
+    return render_template("warnings.html", kind=kind, warned=found, following=following,
+                           first=after is not None, unread_days=settings.unread_warning_days)
 
 
 @desk.get("/")
@@ -315,7 +344,7 @@ def bundle():
         temp.unlink(missing_ok=True)  # an open stream keeps the file readable until sent
     # One entry per conversation, for its readers: an entry for the whole team would tell a
     # left-out responder that there was something new for me that they do not have.
-    store.desk.audit_each(_me(), "downloaded a conversation", [c.recipients for c in downloaded])
+    store.desk.audit_each(_me(), "downloaded a conversation", list(downloaded))
     return send_file(stream, mimetype="application/octet-stream", as_attachment=True,
                      download_name=f"desk-{_me()}-{today()}.odbx")
 

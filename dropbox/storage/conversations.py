@@ -17,6 +17,22 @@ from keys.responder import Responder
 
 NO_SEQ_AFTER = 2 ** 63 - 1  # SQLite's largest integer: above every item's number
 REPORTER = "the reporter"  # how the audit names a conversation's reporter: never otherwise
+_MINE = "EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :name AND r.conversation_id = c.id)"
+_INACTIVE_MINE = f"c.last_activity < :day AND {_MINE}"
+# The items from the reporter in `name`'s conversations, numbered between :after and :before
+# and made before :day, in the order they arrived, each with how far its conversation's own
+# readers have downloaded (`taken`). A conversation waits unread if one of its items is past
+# `taken`; the first such item stands for it.
+_WAITING = """
+SELECT * FROM (SELECT i.seq, i.conversation_id AS id, i.created AS since, max(:after, coalesce(
+    (SELECT max(a.last_download_seq) FROM conversation_recipients r JOIN desk_accounts a ON a.name = r.name
+     WHERE r.conversation_id = i.conversation_id), 0)) AS taken
+  FROM items i NOT INDEXED WHERE i.seq > :after AND i.seq < :before AND i.origin = 'reporter'
+  AND i.created < :day AND EXISTS (SELECT 1 FROM conversation_recipients r
+                                   WHERE r.name = :name AND r.conversation_id = i.conversation_id)) AS w
+"""
+_FIRST_WAITING = ("w.seq > w.taken AND NOT EXISTS (SELECT 1 FROM items j WHERE j.conversation_id = w.id"
+                  " AND j.origin = 'reporter' AND j.seq > w.taken AND j.seq < w.seq)")
 
 
 class Conversations(Payloads):
@@ -63,7 +79,7 @@ class Conversations(Payloads):
         one place. `invitation_id`: the invitation of an item of the person reported, or to them."""
         with self._placed(conversation_id, items), self._database.transaction() as db:
             db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
-            if first_position is not None and self._count(db, conversation_id, origin) != first_position:
+            if first_position is not None and self._count_items(db, conversation_id, origin) != first_position:
                 raise StorageError("another submission to this conversation came first")
             self._insert_items(db, conversation_id, origin, items, invitation_id)
             if origin == Origin.RESPONDENT:
@@ -109,6 +125,59 @@ class Conversations(Payloads):
                               (day,)).fetchall()
         return {row_id(r["id"]): r["last_activity"] for r in rows}
 
+    def inactive_for(self, name: str, day: str, limit: int = -1, offset: int = 0) -> tuple[int, list[tuple[str, str]]]:
+        """How many of `name`'s conversations were last active before `day`, and `limit` of them
+        from `offset`, least recently active first: (id, last activity). One walk of the
+        activity index up to `day`: the desk shows the count on every page, the rows a page at
+        a time."""
+        with self._database.transaction() as db:
+            rows = db.execute(
+                "SELECT c.id, c.last_activity, count(*) OVER () AS total FROM conversations c"
+                f" WHERE c.last_activity < :day AND {_MINE} ORDER BY c.last_activity, c.created, c.id"
+                " LIMIT :limit OFFSET :offset",
+                {"day": day, "name": name, "limit": limit, "offset": offset}).fetchall()
+            total = rows[0]["total"] if rows else self._count_conversations(db, _INACTIVE_MINE, day=day, name=name)
+        return total, [(row_id(r["id"]), r["last_activity"]) for r in rows]
+
+    def waiting_for(self, name: str, after_seq: int, created_before: str, limit: int,
+                    after: str | None = None) -> list[tuple[str, str]]:
+        """`limit` of `name`'s conversations with a report or follow-up older than
+        `created_before`, newer than `after_seq` and past every download of every one of its
+        readers (`last_download_seq`), longest waiting first, from the one after conversation
+        `after`: (id, the day its first such item came). Items are walked in the order they
+        arrived and the walk stops when the page is full, so a page costs the same however many
+        wait (a cursor, not an offset: no page walks the ones before it)."""
+        with self._database.transaction() as db:
+            marks = {"name": name, "after": after_seq, "day": created_before, "limit": limit,
+                     "before": self._first_on_or_after(db, created_before), "from": 0}
+            if after is not None:
+                row = db.execute(f"{_WAITING} WHERE w.id = :cursor AND w.seq > w.taken ORDER BY w.seq LIMIT 1",
+                                 {**marks, "cursor": after}).fetchone()
+                marks["from"] = row["seq"] if row else 0
+            rows = db.execute(f"{_WAITING} WHERE w.seq > :from AND {_FIRST_WAITING} ORDER BY w.seq LIMIT :limit",
+                              marks).fetchall()
+        return [(row_id(r["id"]), r["since"]) for r in rows]
+
+    def count_waiting_for(self, name: str, after_seq: int, created_before: str, up_to: int) -> int:
+        """How many conversations `waiting_for` would list, counted up to `up_to` and no further."""
+        with self._database.transaction() as db:
+            marks = {"name": name, "after": after_seq, "day": created_before, "limit": up_to,
+                     "before": self._first_on_or_after(db, created_before)}
+            return int(db.execute(f"SELECT count(*) FROM ({_WAITING} WHERE {_FIRST_WAITING} LIMIT :limit)",
+                                  marks).fetchone()[0])
+
+    @staticmethod
+    def _count_conversations(db: sqlite3.Connection, where: str, **marks: str) -> int:
+        return int(db.execute(f"SELECT count(*) FROM conversations c WHERE {where}", marks).fetchone()[0])
+
+    @staticmethod
+    def _first_on_or_after(db: sqlite3.Connection, day: str) -> int:
+        """The number of the first item made on or after `day` (items are numbered in the order
+        they arrive), or one past every number."""
+        first = db.execute("SELECT seq FROM items INDEXED BY items_by_day WHERE created >= ?"
+                           " ORDER BY created, seq LIMIT 1", (day,)).fetchone()
+        return int(first["seq"]) if first else NO_SEQ_AFTER
+
     def waiting_reports(self, after_seq: int, created_before: str) -> set[str]:
         """Conversations with an item from the reporter newer than `after_seq` and made before
         `created_before`.
@@ -119,10 +188,7 @@ class Conversations(Payloads):
         old. (Were the clock set back a day, an item stamped with the earlier day would
         wait for the boundary to pass it: a late warning, never a false one.)"""
         with self._database.transaction() as db:
-            first_recent = db.execute(
-                "SELECT seq FROM items INDEXED BY items_by_day WHERE created >= ?"
-                " ORDER BY created, seq LIMIT 1", (created_before,)).fetchone()
-            before = first_recent["seq"] if first_recent else NO_SEQ_AFTER
+            before = self._first_on_or_after(db, created_before)
             return {row_id(r["conversation_id"]) for r in db.execute(
                 "SELECT DISTINCT conversation_id FROM items NOT INDEXED WHERE seq > ? AND seq < ?"
                 " AND origin = 'reporter' AND created < ?", (after_seq, before, created_before))}
@@ -195,14 +261,14 @@ class Conversations(Payloads):
     def respondent_items(self, conversation_id: str) -> int:
         """How many items the person reported has added (every invitation): the place of the next."""
         with self._database.transaction() as db:
-            return self._count(db, conversation_id, Origin.RESPONDENT)
+            return self._count_items(db, conversation_id, Origin.RESPONDENT)
 
     @classmethod
     def _reporter_items(cls, db: sqlite3.Connection, conversation_id: str) -> int:
-        return cls._count(db, conversation_id, Origin.REPORTER)
+        return cls._count_items(db, conversation_id, Origin.REPORTER)
 
     @staticmethod
-    def _count(db: sqlite3.Connection, conversation_id: str, origin: Origin) -> int:
+    def _count_items(db: sqlite3.Connection, conversation_id: str, origin: Origin) -> int:
         return int(db.execute("SELECT COUNT(*) FROM items WHERE conversation_id = ? AND origin = ?",
                               (conversation_id, origin)).fetchone()[0])
 
@@ -218,6 +284,43 @@ class Conversations(Payloads):
         for row in rows:
             grouped.setdefault(row["conversation_id"], []).append(_item(row))
         return grouped
+
+    def with_items_after(self, seq: int, recipient: str) -> tuple[list[str], int]:
+        """The ids of `recipient`'s conversations holding items newer than `seq`, oldest made
+        first, and the newest item then stored: what "my bundle" takes, named without reading a
+        single item's header, so that the bundle can be written a batch of conversations at a
+        time (`items_of` up to that item: one arriving meanwhile waits for the next bundle)."""
+        with self._database.transaction() as db:
+            walk = self._shorter_walk(db, recipient, seq).replace("SELECT i.*", "SELECT i.conversation_id")
+            walk = walk.rpartition(" ORDER BY")[0]
+            ids = [row_id(r["id"]) for r in db.execute(
+                f"SELECT c.id FROM conversations c WHERE c.id IN ({walk}) ORDER BY c.created, c.id",
+                (recipient, seq))]
+            newest = int(db.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0])
+        return ids, newest
+
+    def items_of(self, conversation_ids: list[str], after_seq: int, up_to_seq: int = NO_SEQ_AFTER
+                 ) -> dict[str, list[Item]]:
+        """The items of these conversations numbered after `after_seq` and up to `up_to_seq`,
+        grouped, oldest first."""
+        grouped: dict[str, list[Item]] = {cid: [] for cid in conversation_ids}
+        with self._database.transaction() as db:
+            for batch, marks in batches(conversation_ids):
+                # By conversation, then number: the index, not a walk of every item in the range.
+                for row in db.execute(f"SELECT * FROM items INDEXED BY items_by_conversation WHERE"
+                                      f" conversation_id IN ({marks}) AND seq > ? AND seq <= ?"
+                                      " ORDER BY conversation_id, seq", (*batch, after_seq, up_to_seq)):
+                    grouped[row["conversation_id"]].append(_item(row))
+        return grouped
+
+    def conversations_of(self, conversation_ids: list[str]) -> dict[str, Conversation]:
+        """These conversations, those still stored, by id."""
+        found: dict[str, Conversation] = {}
+        with self._database.transaction() as db:
+            for batch, marks in batches(conversation_ids):
+                found.update((row_id(r["id"]), _conversation(r)) for r in db.execute(
+                    f"SELECT * FROM conversations WHERE id IN ({marks})", batch))
+        return found
 
     @classmethod
     def _shorter_walk(cls, db: sqlite3.Connection, recipient: str, seq: int) -> str:

@@ -184,16 +184,22 @@ class Desk:
             return db.execute("UPDATE desk_accounts SET last_otp_step = ? WHERE name = ?"
                               " AND last_otp_step < ?", (step, name, step)).rowcount == 1
 
-    def page(self, name: str, seen_seq: int, limit: int, offset: int, handled_only: bool = False) -> list[Summary]:
+    def page(self, name: str, seen_seq: int, limit: int, offset: int, handled_only: bool = False,
+             total: int = 0) -> list[Summary]:
         """One page of `name`'s conversations, most recently active first, in one query: the
-        newest-first index is walked until the page is full, so a page costs the same however
-        many conversations there are (a deep page walks the ones before it, nothing else)."""
+        newest-first index is walked until the page is full, from whichever end is nearer when
+        `total` (how many are `name`'s) is given, so a page costs the same however many
+        conversations there are (a deep page walks at most half of them, nothing else)."""
+        order, window = _NEWEST_FIRST, {"limit": limit, "offset": offset}
+        if total and offset + limit / 2 > total / 2:  # nearer the oldest: walk from there
+            order = _NEWEST_FIRST.replace(" DESC", " ASC")
+            window = {"limit": max(0, min(limit, total - offset)), "offset": max(0, total - offset - limit)}
         with self._database.transaction() as db:
             rows = db.execute(
                 f"{_SUMMARY} FROM (SELECT * FROM conversations c WHERE {_HANDLED if handled_only else _MINE}"
-                f" ORDER BY {_NEWEST_FIRST} LIMIT :limit OFFSET :offset) AS c"
+                f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS c"
                 f" LEFT JOIN desk_conversations d ON d.conversation_id = c.id ORDER BY {_NEWEST_FIRST}",
-                {"name": name, "seen": seen_seq, "limit": limit, "offset": offset}).fetchall()
+                {"name": name, "seen": seen_seq, **window}).fetchall()
         return [_summary(row) for row in rows]
 
     def summary(self, name: str, seen_seq: int, designation: str) -> Summary | None:

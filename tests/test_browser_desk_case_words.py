@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("desk-case-words"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("desk-case-words"), instance_template)
     # One responder per screen width: an authenticator code is accepted only once.
     logins = {1280: add_user(data, "alexandra"), 320: add_user(data, "bahaa")}
     server = start_server(data)

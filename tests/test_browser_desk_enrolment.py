@@ -23,8 +23,8 @@ WORDS = {"en": {"enrol": "Enrol on the response desk", "list": "My conversations
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory, airgap):
-    data = new_instance(tmp_path_factory.mktemp("desk-enrolment-browser"), airgap)
+def desk(tmp_path_factory, instance_template):
+    data = new_instance(tmp_path_factory.mktemp("desk-enrolment-browser"), instance_template)
     server = start_server(data)
     for message in ("first report", "second report"):
         new_report(server, message)

@@ -27,9 +27,11 @@ from dropbox.app import create_app
 from dropbox.config import Config
 from dropbox.desk.app import create_desk_app
 from dropbox.exports import export_team, import_replies
+from dropbox.figures import yearly
 from dropbox.storage import Store
 from keys.envelope import Binding, Origin, open_envelope
 from keys.errors import FormatError
+from keys.figures import MONTH
 from keys.items import ItemMeta
 from keys.responder import Responder
 
@@ -298,3 +300,39 @@ def test_a_response_with_a_stale_token_comes_back_with_its_words(world):
     assert answer.status_code == 400
     assert "My words." in answer.text and "nothing was sent yet" in answer.text and "a.txt" in answer.text
     assert not [i for i in world["store"].conversations.items(conversation) if i.origin == Origin.RESPONDENT]
+
+
+def test_a_left_out_responder_s_desk_shows_nothing_of_the_case_its_handlers_or_its_figures(world):
+    """Every desk page a left-out responder can open, after the readers took the case, set its
+    state, invited the person reported and got a response: none names the conversation, its
+    handler, state or invitation, and its figures count nothing of it."""
+    _, conversation, _ = _report(world, leave_out=frozenset({"mario"}))
+    designation = _designation(world, conversation)
+    alexandra = world["desk"]["alexandra"]
+    path = f"/conversations/{designation}"
+    assert alexandra.client.post(f"{path}/take", data={"csrf_token": alexandra._token("/")}).status_code == 302
+    assert alexandra.client.post(f"{path}/case", data={"csrf_token": alexandra._token("/"),
+                                                       "state": "closed"}).status_code == 302
+    client, page = _respondent(world, _invite(world, conversation))
+    client.submit(page, "Send", fill={"message": "My account."})
+    year = str(world["store"].conversations.conversation(conversation).created[:4])
+    mario = world["desk"]["mario"]
+    token = mario._token("/")
+    for refused in (mario.client.get(f"{path}/case"), mario.client.get(f"{path}/invitations"),
+                    mario.client.post(f"{path}/take", data={"csrf_token": token}),
+                    mario.client.post(f"{path}/hand", data={"csrf_token": token, "to": "mario"}),
+                    mario.client.post(f"{path}/case", data={"csrf_token": token, "state": "decided"})):
+        assert refused.status_code == 404 and designation not in refused.text
+    assert world["store"].cases.progress(conversation).state == "closed"
+    pages = [mario.client.get(p) for p in ("/", "/?mine=1", "/warnings/deletions", "/warnings/unread",
+                                            f"/warnings/unread?after={designation}", "/audit",
+                                            f"/figures?year={year}")]
+    for shown in pages:
+        assert shown.status_code == 200
+        # The audit names alexandra for what concerns the whole team (her logins), nothing else.
+        named = () if shown.request.path == "/audit" else ("alexandra",)
+        for trace in (designation, *named, "took a case", "state", "invit", "response"):
+            assert trace not in shown.text, (shown.request.path, trace)
+    counted = {name: [v for row in yearly(world["store"], int(year), name) for k, v in row.items()
+                      if k != MONTH and v] for name in ("alexandra", "mario")}
+    assert counted["alexandra"] and not counted["mario"]

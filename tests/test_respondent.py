@@ -8,6 +8,7 @@ The apps run in this process (support/inprocess.py); keys run as the `dropbox ke
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import sqlite3
@@ -336,3 +337,40 @@ def test_a_left_out_responder_s_desk_shows_nothing_of_the_case_its_handlers_or_i
     counted = {name: [v for row in yearly(world["store"], int(year), name) for k, v in row.items()
                       if k != MONTH and v] for name in ("alexandra", "mario")}
     assert counted["alexandra"] and not counted["mario"]
+
+
+def test_the_reporter_s_download_route_serves_only_a_file_tied_to_a_reply_in_their_conversation(world):
+    """/conversation/files/<id> for items that the reporter's own key would open, were they served:
+    another conversation's reply file, a note and a person reported's item, each claiming to be
+    tied to a reply, and the reporter's own report. Each is 404 and nothing of it is sent; the
+    same file as a reply's in their own conversation downloads."""
+    store = world["store"]
+    _, mine, reporter = _report(world)
+    other_client = FormClient(URL, in_process(world["site"]))
+    _, form = open_report_form(other_client)
+    other_client.submit(form, "Send the report", fill={"message": "Elsewhere."})
+    other = next(c for c in store.conversations.inactive_since("9999-12-31") if c != mine)
+    key = store.conversations.conversation(mine).reporter_key
+    secret = b"the secret plan"
+
+    def tied(conversation: str, origin: Origin, invitation: str | None = None) -> str:
+        place = len([i for i in store.conversations.items(conversation) if i.origin == origin])
+        staged = _stage(store, ItemMeta("file", "2024-05-01", name="plan.txt"), secret, [key],
+                        Binding(conversation, origin, place))
+        staged = dataclasses.replace(staged, proof=json.dumps({"attached_to": "f" * 32}))
+        store.conversations.add_items(conversation, origin, [staged], invitation_id=invitation)
+        return staged.id
+
+    client, page = _respondent(world, _invite(world, mine))
+    (invitation,) = store.invitations.of_conversation(mine)
+    refused = [tied(other, Origin.TEAM), tied(mine, Origin.NOTE), tied(mine, Origin.RESPONDENT, invitation.id),
+               tied(mine, Origin.TO_RESPONDENT, invitation.id), store.conversations.report(mine).id]
+    for item_id in refused:
+        answer = reporter.http.get(f"{URL}conversation/files/{item_id}")
+        assert answer.status_code == 404 and secret not in answer.content, item_id
+    served = reporter.http.get(f"{URL}conversation/files/{tied(mine, Origin.TEAM)}")
+    assert served.status_code == 200 and served.content == secret
+    # The person reported's session downloads nothing through the reporter's route.
+    for item_id in refused:
+        answer = client.http.get(f"{URL}conversation/files/{item_id}")
+        assert answer.url.endswith("/login") and secret not in answer.content

@@ -374,3 +374,21 @@ def test_the_reporter_s_download_route_serves_only_a_file_tied_to_a_reply_in_the
     for item_id in refused:
         answer = client.http.get(f"{URL}conversation/files/{item_id}")
         assert answer.url.endswith("/login") and secret not in answer.content
+
+
+HOSTILE_QUERIES = ["/?page=-1", "/?page=99999999999999999999999999", "/?page=abc&mine=1",
+                   "/?mine=1&page=9223372036854775807", "/warnings/deletions?page=-99999999999999999999",
+                   "/warnings/deletions?page=99999999999999999999999999", "/warnings/deletions?page=%00",
+                   "/warnings/unread?after=" + "x" * 100_000, "/warnings/unread?after=%00%ff",
+                   "/warnings/unread?after=../../etc", "/warnings/unread?after=", "/warnings/%00",
+                   "/figures?year=-1", "/figures?year=99999999999999999999999999", "/figures?year=1e3",
+                   "/figures?year=%00", "/figures?year=2026&year=1", "/conversations/%00/case",
+                   "/conversations/" + "a" * 10_000 + "/invitations"]
+
+
+def test_the_desk_s_new_pages_answer_hostile_addresses_in_words(world):
+    _report(world)
+    for path in HOSTILE_QUERIES:
+        answer = world["desk"]["alexandra"].client.get(path)
+        assert answer.status_code in (200, 404), (path, answer.status_code)
+        assert "Traceback" not in answer.text and path[:200] not in answer.text

@@ -392,3 +392,30 @@ def test_the_desk_s_new_pages_answer_hostile_addresses_in_words(world):
         answer = world["desk"]["alexandra"].client.get(path)
         assert answer.status_code in (200, 404), (path, answer.status_code)
         assert "Traceback" not in answer.text and path[:200] not in answer.text
+
+
+def test_every_new_post_without_its_token_changes_nothing(world):
+    """The case, invitation, account and enrolment forms of the desk and the person reported's
+    forms, posted without a CSRF token (as another site would): 400 and nothing changed."""
+    store = world["store"]
+    _, conversation, _ = _report(world)
+    designation = _designation(world, conversation)
+    _invite(world, conversation)
+    (invitation,) = store.invitations.of_conversation(conversation)
+    desk = world["desk"]["alexandra"].client
+    path = f"/conversations/{designation}"
+    for post, data in ((f"{path}/take", {}), (f"{path}/hand", {"to": "mario"}), (f"{path}/case", {"state": "closed"}),
+                       (f"{path}/invitations", {"days": "5"}), (f"{path}/invitations/{invitation.id}/withdraw", {}),
+                       ("/account/passphrase", {"passphrase-new": "x" * 30, "passphrase-again": "x" * 30}),
+                       ("/account/authenticator", {}), ("/enrol", {"code": "a b c"}), ("/enrol/choose", {})):
+        answer = desk.post(post, data=data)
+        assert answer.status_code == 400, (post, answer.status_code)
+    assert store.cases.handlers([conversation]) in ({}, {conversation: ()})
+    assert store.cases.progress(conversation).state is None
+    assert [i.withdrawn for i in store.invitations.of_conversation(conversation)] == [None]
+    assert desk.get("/").status_code == 200  # still logged in: the passphrase did not change
+    site = world["site"].test_client()
+    for post in ("/respond/", "/respond/answer"):
+        answer = site.post(post, data={"codename": "x", "message": "forged"})
+        assert answer.status_code == 400, (post, answer.status_code)
+    assert store.conversations.respondent_items(conversation) == 0

@@ -419,3 +419,23 @@ def test_every_new_post_without_its_token_changes_nothing(world):
         answer = site.post(post, data={"codename": "x", "message": "forged"})
         assert answer.status_code == 400, (post, answer.status_code)
     assert store.conversations.respondent_items(conversation) == 0
+
+
+def test_a_conversation_holds_no_more_invitations_than_a_bundle_record_can_list(world, tmp_path):
+    """A bundle record lists at most 255 invitations (FORMAT.md), and `keys open` refuses a
+    bundle whose record lists more: one more invitation would make every reader's bundle
+    unopenable. The desk refuses to make it, in words, and the export still opens."""
+    from keys.bundle import MAX_INVITATIONS, BundleReader
+    store = world["store"]
+    _, conversation, _ = _report(world)
+    for n in range(MAX_INVITATIONS):
+        store.invitations.create(conversation, f"{n:064x}", PrivateKey.generate().public_key, b"t%d" % n, 30,
+                                 "alexandra")
+    answer = world["desk"]["alexandra"].invite(_designation(world, conversation))
+    assert answer.status_code == 400 and "255 invitations" in answer.text
+    assert 'id="codename"' not in answer.text
+    assert len(store.invitations.of_conversation(conversation)) == MAX_INVITATIONS
+    export_team(store, tmp_path / "export", everything=True)
+    with open(tmp_path / "export" / "bahaa.odbx", "rb") as bundle:
+        (record,) = [entry for entry, _ in BundleReader(bundle).records()]
+    assert len(record.invitations) == MAX_INVITATIONS

@@ -209,9 +209,10 @@ def import_replies(store: Store, path: Path, settings: Settings) -> ReplyFile:
     readers = [*(r.public_key for r in recipients)]
     if item.origin == Origin.TO_RESPONDENT:
         invitation = store.invitations.get(item.invitation or "")
-        if invitation is None or invitation.conversation_id != cid or invitation.withdrawn:
+        # An expired invitation opens no page again: a message to it could never be read.
+        if invitation is None or invitation.conversation_id != cid or not invitation.opens_on(today()):
             raise FormatError("the reply is to an invitation this conversation does not have open "
-                              "(withdrawn, or of another conversation); nothing was stored")
+                              "(withdrawn, expired, or of another conversation); nothing was stored")
         readers.insert(0, invitation.public_key)
     elif what == "reply":
         readers.insert(0, conversation.reporter_key)

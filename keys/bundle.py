@@ -44,6 +44,7 @@ CHECKSUM_SIZE = 32
 MAX_RECORD = 1 << 20
 MAX_ITEMS_PER_RECORD = 1000
 MAX_RECIPIENTS = 255
+MAX_INVITATIONS = 255  # of one conversation, listed in each of its records
 DESIGNATION_PATTERN = re.compile(r"[a-z]{1,32}(-[a-z]{1,32}){1,3}(-[1-9][0-9]{0,8})?", re.ASCII)
 _LENGTH = struct.Struct(">I")
 # Each signed thing has its own context, so no signature can pass for another kind's.
@@ -256,7 +257,7 @@ class ConversationEntry:
             raise FormatError("bundle record names a handler twice, or one who is not a recipient")
         reporter = record.get("reporter_key")
         invitations = tuple(InvitationEntry.from_json(i) for i in strict.array(
-            record.get("invitations", []), "bundle record", MAX_RECIPIENTS))
+            record.get("invitations", []), "bundle record", MAX_INVITATIONS))
         if len({i.id for i in invitations}) != len(invitations):
             raise FormatError("bundle record names an invitation twice")
         items = tuple(ItemEntry.from_json(i)

@@ -155,3 +155,10 @@ def test_keys_figures_refuses_a_folder_keys_open_did_not_write_in_one_line(tmp_p
     (tmp_path / "index.txt").write_text("maple-river\t../../etc\taa/maple-river_x\n")
     refused = dropbox("keys", "figures", tmp_path, "--year", "2026", check=False)
     assert refused.code == 1 and "invalid id" in refused.err and "Traceback" not in refused.err
+
+
+@pytest.mark.parametrize("year", ["99999999999999999999", "9" * 5000, "２０２６", "-5", "1999", "abc", "1e3", ""])
+def test_keys_figures_refuses_a_wild_year_in_one_short_line(tmp_path, year):
+    refused = dropbox("keys", "figures", tmp_path, "--year", year, check=False)
+    assert refused.code == 2 and "--year" in refused.err and "2000" in refused.err
+    assert len(refused.err.strip().splitlines()[-1]) < 200, refused.err  # not every year allowed, listed

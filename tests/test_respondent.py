@@ -8,6 +8,7 @@ The apps run in this process (support/inprocess.py); keys run as the `dropbox ke
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import sqlite3
@@ -27,9 +28,11 @@ from dropbox.app import create_app
 from dropbox.config import Config
 from dropbox.desk.app import create_desk_app
 from dropbox.exports import export_team, import_replies
+from dropbox.figures import yearly
 from dropbox.storage import Store
 from keys.envelope import Binding, Origin, open_envelope
 from keys.errors import FormatError
+from keys.figures import MONTH
 from keys.items import ItemMeta
 from keys.responder import Responder
 
@@ -298,3 +301,141 @@ def test_a_response_with_a_stale_token_comes_back_with_its_words(world):
     assert answer.status_code == 400
     assert "My words." in answer.text and "nothing was sent yet" in answer.text and "a.txt" in answer.text
     assert not [i for i in world["store"].conversations.items(conversation) if i.origin == Origin.RESPONDENT]
+
+
+def test_a_left_out_responder_s_desk_shows_nothing_of_the_case_its_handlers_or_its_figures(world):
+    """Every desk page a left-out responder can open, after the readers took the case, set its
+    state, invited the person reported and got a response: none names the conversation, its
+    handler, state or invitation, and its figures count nothing of it."""
+    _, conversation, _ = _report(world, leave_out=frozenset({"mario"}))
+    designation = _designation(world, conversation)
+    alexandra = world["desk"]["alexandra"]
+    path = f"/conversations/{designation}"
+    assert alexandra.client.post(f"{path}/take", data={"csrf_token": alexandra._token("/")}).status_code == 302
+    assert alexandra.client.post(f"{path}/case", data={"csrf_token": alexandra._token("/"),
+                                                       "state": "closed"}).status_code == 302
+    client, page = _respondent(world, _invite(world, conversation))
+    client.submit(page, "Send", fill={"message": "My account."})
+    year = str(world["store"].conversations.conversation(conversation).created[:4])
+    mario = world["desk"]["mario"]
+    token = mario._token("/")
+    for refused in (mario.client.get(f"{path}/case"), mario.client.get(f"{path}/invitations"),
+                    mario.client.post(f"{path}/take", data={"csrf_token": token}),
+                    mario.client.post(f"{path}/hand", data={"csrf_token": token, "to": "mario"}),
+                    mario.client.post(f"{path}/case", data={"csrf_token": token, "state": "decided"})):
+        assert refused.status_code == 404 and designation not in refused.text
+    assert world["store"].cases.progress(conversation).state == "closed"
+    pages = [mario.client.get(p) for p in ("/", "/?mine=1", "/warnings/deletions", "/warnings/unread",
+                                            f"/warnings/unread?after={designation}", "/audit",
+                                            f"/figures?year={year}")]
+    for shown in pages:
+        assert shown.status_code == 200
+        # The audit names alexandra for what concerns the whole team (her logins), nothing else.
+        named = () if shown.request.path == "/audit" else ("alexandra",)
+        for trace in (designation, *named, "took a case", "state", "invit", "response"):
+            assert trace not in shown.text, (shown.request.path, trace)
+    counted = {name: [v for row in yearly(world["store"], int(year), name) for k, v in row.items()
+                      if k != MONTH and v] for name in ("alexandra", "mario")}
+    assert counted["alexandra"] and not counted["mario"]
+
+
+def test_the_reporter_s_download_route_serves_only_a_file_tied_to_a_reply_in_their_conversation(world):
+    """/conversation/files/<id> for items that the reporter's own key would open, were they served:
+    another conversation's reply file, a note and a person reported's item, each claiming to be
+    tied to a reply, and the reporter's own report. Each is 404 and nothing of it is sent; the
+    same file as a reply's in their own conversation downloads."""
+    store = world["store"]
+    _, mine, reporter = _report(world)
+    other_client = FormClient(URL, in_process(world["site"]))
+    _, form = open_report_form(other_client)
+    other_client.submit(form, "Send the report", fill={"message": "Elsewhere."})
+    other = next(c for c in store.conversations.inactive_since("9999-12-31") if c != mine)
+    key = store.conversations.conversation(mine).reporter_key
+    secret = b"the secret plan"
+
+    def tied(conversation: str, origin: Origin, invitation: str | None = None) -> str:
+        place = len([i for i in store.conversations.items(conversation) if i.origin == origin])
+        staged = _stage(store, ItemMeta("file", "2024-05-01", name="plan.txt"), secret, [key],
+                        Binding(conversation, origin, place))
+        staged = dataclasses.replace(staged, proof=json.dumps({"attached_to": "f" * 32}))
+        store.conversations.add_items(conversation, origin, [staged], invitation_id=invitation)
+        return staged.id
+
+    client, page = _respondent(world, _invite(world, mine))
+    (invitation,) = store.invitations.of_conversation(mine)
+    refused = [tied(other, Origin.TEAM), tied(mine, Origin.NOTE), tied(mine, Origin.RESPONDENT, invitation.id),
+               tied(mine, Origin.TO_RESPONDENT, invitation.id), store.conversations.report(mine).id]
+    for item_id in refused:
+        answer = reporter.http.get(f"{URL}conversation/files/{item_id}")
+        assert answer.status_code == 404 and secret not in answer.content, item_id
+    served = reporter.http.get(f"{URL}conversation/files/{tied(mine, Origin.TEAM)}")
+    assert served.status_code == 200 and served.content == secret
+    # The person reported's session downloads nothing through the reporter's route.
+    for item_id in refused:
+        answer = client.http.get(f"{URL}conversation/files/{item_id}")
+        assert answer.url.endswith("/login") and secret not in answer.content
+
+
+HOSTILE_QUERIES = ["/?page=-1", "/?page=99999999999999999999999999", "/?page=abc&mine=1",
+                   "/?mine=1&page=9223372036854775807", "/warnings/deletions?page=-99999999999999999999",
+                   "/warnings/deletions?page=99999999999999999999999999", "/warnings/deletions?page=%00",
+                   "/warnings/unread?after=" + "x" * 100_000, "/warnings/unread?after=%00%ff",
+                   "/warnings/unread?after=../../etc", "/warnings/unread?after=", "/warnings/%00",
+                   "/figures?year=-1", "/figures?year=99999999999999999999999999", "/figures?year=1e3",
+                   "/figures?year=%00", "/figures?year=2026&year=1", "/conversations/%00/case",
+                   "/conversations/" + "a" * 10_000 + "/invitations"]
+
+
+def test_the_desk_s_new_pages_answer_hostile_addresses_in_words(world):
+    _report(world)
+    for path in HOSTILE_QUERIES:
+        answer = world["desk"]["alexandra"].client.get(path)
+        assert answer.status_code in (200, 404), (path, answer.status_code)
+        assert "Traceback" not in answer.text and path[:200] not in answer.text
+
+
+def test_every_new_post_without_its_token_changes_nothing(world):
+    """The case, invitation, account and enrolment forms of the desk and the person reported's
+    forms, posted without a CSRF token (as another site would): 400 and nothing changed."""
+    store = world["store"]
+    _, conversation, _ = _report(world)
+    designation = _designation(world, conversation)
+    _invite(world, conversation)
+    (invitation,) = store.invitations.of_conversation(conversation)
+    desk = world["desk"]["alexandra"].client
+    path = f"/conversations/{designation}"
+    for post, data in ((f"{path}/take", {}), (f"{path}/hand", {"to": "mario"}), (f"{path}/case", {"state": "closed"}),
+                       (f"{path}/invitations", {"days": "5"}), (f"{path}/invitations/{invitation.id}/withdraw", {}),
+                       ("/account/passphrase", {"passphrase-new": "x" * 30, "passphrase-again": "x" * 30}),
+                       ("/account/authenticator", {}), ("/enrol", {"code": "a b c"}), ("/enrol/choose", {})):
+        answer = desk.post(post, data=data)
+        assert answer.status_code == 400, (post, answer.status_code)
+    assert store.cases.handlers([conversation]) in ({}, {conversation: ()})
+    assert store.cases.progress(conversation).state is None
+    assert [i.withdrawn for i in store.invitations.of_conversation(conversation)] == [None]
+    assert desk.get("/").status_code == 200  # still logged in: the passphrase did not change
+    site = world["site"].test_client()
+    for post in ("/respond/", "/respond/answer"):
+        answer = site.post(post, data={"codename": "x", "message": "forged"})
+        assert answer.status_code == 400, (post, answer.status_code)
+    assert store.conversations.respondent_items(conversation) == 0
+
+
+def test_a_conversation_holds_no_more_invitations_than_a_bundle_record_can_list(world, tmp_path):
+    """A bundle record lists at most 255 invitations (FORMAT.md), and `keys open` refuses a
+    bundle whose record lists more: one more invitation would make every reader's bundle
+    unopenable. The desk refuses to make it, in words, and the export still opens."""
+    from keys.bundle import MAX_INVITATIONS, BundleReader
+    store = world["store"]
+    _, conversation, _ = _report(world)
+    for n in range(MAX_INVITATIONS):
+        store.invitations.create(conversation, f"{n:064x}", PrivateKey.generate().public_key, b"t%d" % n, 30,
+                                 "alexandra")
+    answer = world["desk"]["alexandra"].invite(_designation(world, conversation))
+    assert answer.status_code == 400 and "255 invitations" in answer.text
+    assert 'id="codename"' not in answer.text
+    assert len(store.invitations.of_conversation(conversation)) == MAX_INVITATIONS
+    export_team(store, tmp_path / "export", everything=True)
+    with open(tmp_path / "export" / "bahaa.odbx", "rb") as bundle:
+        (record,) = [entry for entry, _ in BundleReader(bundle).records()]
+    assert len(record.invitations) == MAX_INVITATIONS

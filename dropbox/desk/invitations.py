@@ -51,10 +51,14 @@ def manage(designation: str):
             shown = codenames.new_codename()
             config = instance.config
             identity = codenames.derive(shown, config.peppers, config.codename_cost)
-            instance.store.invitations.create(conversation.id, identity.lookup_id,
-                                              identity.secret_key.public_key,
-                                              codename_tag(shown, config.tag_key), form.days.data,
-                                              session[USER])
+            try:
+                instance.store.invitations.create(conversation.id, identity.lookup_id,
+                                                  identity.secret_key.public_key,
+                                                  codename_tag(shown, config.tag_key), form.days.data,
+                                                  session[USER])
+            except StorageError as refused:  # too many, or the conversation went meanwhile
+                shown, status = None, 400
+                form.form_errors.append(str(refused))
         else:
             status = 400
     return render_template("invitations.html", conversation=conversation, form=form, codename=shown,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from nacl.public import PublicKey
 
+from keys.bundle import MAX_INVITATIONS
+
 from dropbox.storage.database import Database
 from dropbox.storage.desk import record_audit
 from dropbox.storage.records import StorageError, _recipients, new_id, row_id, today
@@ -49,7 +51,14 @@ class Invitations:
         expires = (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
         invitation_id = new_id()
         with self._database.transaction() as db:
+            db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
             audience = self._audience(db, conversation_id)
+            # Every record of the conversation lists its invitations, and `keys open` refuses
+            # a record listing more than this: one more would make the readers' bundles unopenable.
+            if db.execute("SELECT count(*) FROM invitations WHERE conversation_id = ?",
+                          (conversation_id,)).fetchone()[0] >= MAX_INVITATIONS:
+                raise StorageError(f"this conversation has {MAX_INVITATIONS} invitations, as many as "
+                                   "a bundle can list: none more can be made")
             db.execute("INSERT INTO invitations (id, conversation_id, lookup_id, public_key, codename_tag,"
                        " created, expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (invitation_id, conversation_id, lookup_id, bytes(public_key), codename_tag,

@@ -118,3 +118,24 @@ def test_a_reply_written_before_a_key_was_replaced_is_refused_at_import(server, 
             "--message-file", tmp_path / "after.txt", "--out", tmp_path / "r2.odbx",
             "--trusted", trusted, "--passphrase-file", airgap.passphrase_file)
     assert "stored 1" in dropbox("import-replies", tmp_path / "r2.odbx", "--data", server.data).out
+
+
+def test_the_team_stops_at_the_most_a_reply_can_be_sealed_to(tmp_path):
+    """A reply is sealed to the reporter and every reader, in an envelope of at most 255
+    stanzas: a 255th responder would make a conversation naming them all unanswerable."""
+    from nacl.public import PrivateKey
+    from nacl.signing import SigningKey
+    from dropbox.storage import Store
+    from dropbox.storage.records import StorageError
+    from dropbox.storage.team import MAX_TEAM
+    from keys.responder import Responder
+    dropbox("init", "--data", tmp_path / "data", "--community", "Test community")
+    data = tmp_path / "data"
+    store = Store(data / "dropbox.sqlite3", data / "store", data / "tmp")
+    team = [Responder(f"r{n}", PrivateKey.generate().public_key, SigningKey.generate().verify_key)
+            for n in range(MAX_TEAM + 1)]
+    for responder in team[:MAX_TEAM]:
+        store.team.add(responder)
+    with pytest.raises(StorageError, match="remove one first"):
+        store.team.add(team[MAX_TEAM])
+    assert len(store.team.members()) == MAX_TEAM == envelope.MAX_RECIPIENTS - 1

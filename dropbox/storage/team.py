@@ -8,7 +8,13 @@ from nacl.signing import VerifyKey
 
 from dropbox.storage.database import Database
 from dropbox.storage.records import StorageError
+from keys.envelope import MAX_RECIPIENTS
 from keys.responder import Responder
+
+
+# An envelope holds at most 255 stanzas, and a reply is sealed to the reporter (or the person
+# reported) and to every reader: a larger team would make conversations no one can answer.
+MAX_TEAM = MAX_RECIPIENTS - 1
 
 
 class Team:
@@ -17,6 +23,10 @@ class Team:
 
     def add(self, responder: Responder) -> None:
         with self._database.transaction() as db:
+            db.execute("BEGIN IMMEDIATE")  # the count and the insert, with no writer between them
+            if db.execute("SELECT count(*) FROM team").fetchone()[0] >= MAX_TEAM:
+                raise StorageError(f"the team has {MAX_TEAM} responders, the most a reply can be sealed to "
+                                   "beside the reporter; remove one first")
             try:
                 db.execute("INSERT INTO team (name, public_key, signing_key) VALUES (?, ?, ?)",
                            (responder.name, bytes(responder.public_key), _signing(responder)))

@@ -22,6 +22,14 @@ ACTIONS = {
     "deleted a conversation": _l("deleted a conversation"),
     "exported a bundle": _l("exported a bundle"),
     "imported a reply": _l("imported a reply"),
+    "imported a note": _l("imported a note"),
+    "uploaded a note": _l("uploaded a note"),
+    "took a case": _l("took a case"),
+    "set a case's state": _l("set a case's state"),
+    "withdrew an invitation to the person reported": _l("withdrew an invitation to the person reported"),
+    "used their invitation for the first time": _l("used their invitation for the first time"),
+    "sent a response": _l("sent a response"),
+    "wrote again, which cancelled the deletion": _l("wrote again, which cancelled the deletion"),
     accounts.ISSUED: _l("was issued an enrolment code"),
     accounts.RESET: _l("was reset and issued an enrolment code"),
     accounts.ENROLLED: _l("enrolled"),
@@ -29,12 +37,23 @@ ACTIONS = {
     accounts.CHANGED_AUTHENTICATOR: _l("changed their authenticator"),
     accounts.FAILED_LOGIN: _l("failed login"),
 }
+# Actions that end with a name or a day, as stored after the prefix; the rest is shown as is.
+PREFIXED = {
+    "handed a case to ": _l("handed a case to %(rest)s"),
+    "invited the person reported to respond, until ": _l(
+        "invited the person reported to respond, until %(rest)s"),
+}
 ACTORS = {
     "command line": _l("command line"),
+    "the reporter": _l("the reporter"),
+    "the person reported": _l("the person reported"),
     "": _l("(a name that is no desk account)"),
 }
 
 
 def shown(actor: str, action: str) -> tuple[str, str]:
     """An entry's actor and action as the page shows them."""
+    for prefix, words in PREFIXED.items():
+        if action.startswith(prefix):
+            return str(ACTORS.get(actor, actor)), str(words) % {"rest": action[len(prefix):]}
     return str(ACTORS.get(actor, actor)), str(ACTIONS.get(action, action))

@@ -139,9 +139,12 @@ def test_the_desk_s_newer_pages_leave_no_english_word(instance, language):
     listed = desk.submit(desk.get(f"/language/{language}?next=/login"), "", fill={
         "username": "alexandra", "password": logins["alexandra"].password,
         "otp": logins["alexandra"].code()})
-    first = re.findall(r'<tr class="conversation[^"]*" id="([a-z-]+)"', listed.response.text)[0]
-    take, invite = {"es": ("Llevarlo yo", "Crear una invitación"), "ar": ("أتولّاها", "إنشاء دعوة")}[language]
+    first, second, _ = re.findall(r'<tr class="conversation[^"]*" id="([a-z-]+)"', listed.response.text)
+    take, hand, invite = {"es": ("Llevarlo yo", "Pasarlo", "Crear una invitación"),
+                          "ar": ("أتولّاها", "تسليم القضية", "إنشاء دعوة")}[language]
     desk.submit(desk.get(f"/conversations/{first}/case"), take)
+    desk.submit(desk.get(f"/conversations/{second}/case"), take)
+    desk.submit(desk.get(f"/conversations/{second}/case"), hand, fill={"to": "bahaa"})
     invitations = desk.get(f"/conversations/{first}/invitations")
     pages = {"list": desk.get("/"), "mine": desk.get("/?mine=1"),
              "deletions": desk.get("/warnings/deletions"), "unread": desk.get("/warnings/unread"),
@@ -153,6 +156,8 @@ def test_the_desk_s_newer_pages_leave_no_english_word(instance, language):
         assert page.status == 200 and _html(page).attrs["lang"] == language, name
         left = [words for words in NEWER_ENGLISH if re.search(rf"(?<!\w){re.escape(words)}(?!\w)", page.text)]
         assert not left, (name, left)
+    handed = {"es": "pasó un caso a <bdi>bahaa</bdi>", "ar": "سلّم قضية إلى <bdi>bahaa</bdi>"}[language]
+    assert handed in pages["audit"].response.text
 
 
 def test_every_extracted_message_is_translated_in_every_catalogue(tmp_path):

@@ -8,6 +8,7 @@ no desk account: what was typed is never kept.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from dropbox.desk import accounts
 
@@ -37,7 +38,8 @@ ACTIONS = {
     accounts.CHANGED_AUTHENTICATOR: _l("changed their authenticator"),
     accounts.FAILED_LOGIN: _l("failed login"),
 }
-# Actions that end with a name or a day, as stored after the prefix; the rest is shown as is.
+# Actions that end with a name or a day, as stored after the prefix: the page shows that tail as
+# stored, isolated (<bdi>) so that a right-to-left page keeps a day's digits in their order.
 PREFIXED = {
     "handed a case to ": _l("handed a case to %(rest)s"),
     "invited the person reported to respond, until ": _l(
@@ -55,5 +57,6 @@ def shown(actor: str, action: str) -> tuple[str, str]:
     """An entry's actor and action as the page shows them."""
     for prefix, words in PREFIXED.items():
         if action.startswith(prefix):
-            return str(ACTORS.get(actor, actor)), str(words) % {"rest": action[len(prefix):]}
+            rest = Markup("<bdi>%s</bdi>") % action[len(prefix):]
+            return str(ACTORS.get(actor, actor)), Markup(escape(str(words)) % {"rest": rest})
     return str(ACTORS.get(actor, actor)), str(ACTIONS.get(action, action))

@@ -100,3 +100,86 @@ def test_every_page_of_a_logged_in_responder_is_in_their_language(desk, instance
         assert _html(page).attrs["lang"] == language, name
         left = [words for words in ENGLISH if re.search(rf"\b{words}\b", page.text)]
         assert not left, (name, left)
+
+
+# English words of the desk's newer pages (the list's filter, marks and warnings, the warnings'
+# pages, the person reported's invitations, the audit's newer actions): none may be left.
+NEWER_ENGLISH = ("Newest activity first", "Showing the cases you handle", "Show all my conversations",
+                 "Only the cases I handle", "Handled by", "Case", "Person reported", "late:",
+                 "acknowledgement", "promised", "deleted soon", "not downloaded by anyone", "See them",
+                 "Deleted soon", "Waiting unread", "Back to my conversations", "Figures",
+                 "The person reported", "A new invitation", "Invitations", "Make an invitation",
+                 "Days it stays open", "Opens until", "First used", "Withdraw", "Back to conversations",
+                 "Pass this codename", "took a case", "invited the person reported", "handed a case")
+
+
+@pytest.mark.parametrize("language", ["es", "ar"])
+def test_the_desk_s_newer_pages_leave_no_english_word(instance, language):
+    import datetime
+    import sqlite3
+
+    from dropbox.config import Config
+    from dropbox.desk.app import create_desk_app
+    from stored import _conversation
+    from support.inprocess import URL, in_process
+    from support.instance import set_settings
+    set_settings(instance, retention_days=30, retention_warning_days=20, unread_warning_days=1,
+                 acknowledge_within_days=2, respond_within_days=10)
+    logins = {name: add_user(instance, name) for name in ("alexandra", "bahaa")}
+    app = create_desk_app(Config.load(instance))
+    store = app.extensions["dropbox"].store
+    team = tuple(store.team.members())
+    made = [_conversation(store, n, team, None) for n in range(3)]
+    long_ago = (datetime.date.today() - datetime.timedelta(days=20)).isoformat()
+    with sqlite3.connect(store.database) as db:  # late, waiting unread and deleted soon
+        db.executemany("UPDATE conversations SET created = ?, last_activity = ? WHERE id = ?",
+                       [(long_ago, long_ago, c) for c in made])
+        db.execute("UPDATE items SET created = ?", (long_ago,))
+    desk = FormClient(URL, in_process(app))
+    listed = desk.submit(desk.get(f"/language/{language}?next=/login"), "", fill={
+        "username": "alexandra", "password": logins["alexandra"].password,
+        "otp": logins["alexandra"].code()})
+    first, second, _ = re.findall(r'<tr class="conversation[^"]*" id="([a-z-]+)"', listed.response.text)
+    take, hand, invite = {"es": ("Llevarlo yo", "Pasarlo", "Crear una invitación"),
+                          "ar": ("أتولّاها", "تسليم القضية", "إنشاء دعوة")}[language]
+    desk.submit(desk.get(f"/conversations/{first}/case"), take)
+    desk.submit(desk.get(f"/conversations/{second}/case"), take)
+    desk.submit(desk.get(f"/conversations/{second}/case"), hand, fill={"to": "bahaa"})
+    invitations = desk.get(f"/conversations/{first}/invitations")
+    pages = {"list": desk.get("/"), "mine": desk.get("/?mine=1"),
+             "deletions": desk.get("/warnings/deletions"), "unread": desk.get("/warnings/unread"),
+             "invitations": invitations, "invitation-made": desk.submit(invitations, invite),
+             "audit": desk.get("/audit")}
+    assert pages["list"].by_class("overdue") and pages["list"].by_id("warnings") is not None
+    assert pages["invitation-made"].by_id("codename") is not None
+    for name, page in pages.items():
+        assert page.status == 200 and _html(page).attrs["lang"] == language, name
+        left = [words for words in NEWER_ENGLISH if re.search(rf"(?<!\w){re.escape(words)}(?!\w)", page.text)]
+        assert not left, (name, left)
+    handed = {"es": "pasó un caso a <bdi>bahaa</bdi>", "ar": "سلّم قضية إلى <bdi>bahaa</bdi>"}[language]
+    assert handed in pages["audit"].response.text
+
+
+def test_every_extracted_message_is_translated_in_every_catalogue(tmp_path):
+    """`make translations` extracts; a msgid no catalogue translates shows English on a page."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+    root = Path(__file__).resolve().parent.parent
+    pot = tmp_path / "messages.pot"
+    subprocess.run([Path(sys.executable).parent / "pybabel", "-q", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "--no-location", "-o", pot, "."], cwd=root, check=True)
+    with pot.open("rb") as f:
+        wanted = [m.id for m in read_po(f) if m.id]
+    for language in ("es", "fr", "ar"):
+        with (root / f"dropbox/translations/{language}/LC_MESSAGES/messages.po").open("rb") as f:
+            catalogue = read_po(f, locale=language)
+        untranslated = []
+        for msgid in wanted:
+            found = catalogue.get(msgid)
+            strings = found.string if found is not None else ""
+            if not (all(strings) if isinstance(strings, tuple | list) else strings) or found.fuzzy:
+                untranslated.append(msgid)
+        assert not untranslated, (language, untranslated)

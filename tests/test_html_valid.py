@@ -66,7 +66,7 @@ def _reporter_pages(url: str, language: str) -> dict[str, str]:
 BUTTONS = {"en": {"delete": "Delete it on", "upload": "Upload replies", "passphrase": "Change my passphrase",
                   "invite": "Make an invitation"},
            "ar": {"delete": "احذفها في", "upload": "رفع الردود", "passphrase": "تغيير عبارة المرور",
-                  "invite": "Make an invitation"}}
+                  "invite": "إنشاء دعوة"}}
 
 
 def _desk_pages(data: Path, server, language: str, name: str) -> dict[str, str]:

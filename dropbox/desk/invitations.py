@@ -11,6 +11,7 @@ and last answered: the person reported's own items reach the readers in their bu
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 from wtforms.validators import NumberRange
 
@@ -30,8 +31,8 @@ MAX_DAYS = 365
 
 
 class InviteForm(SafeForm):
-    days = IntegerField("Days it stays open", default=DEFAULT_DAYS, validators=[
-        NumberRange(1, MAX_DAYS, f"Choose from 1 to {MAX_DAYS} days.")])
+    days = IntegerField(_l("Days it stays open"), default=DEFAULT_DAYS, validators=[
+        NumberRange(1, MAX_DAYS, _l("Choose from %(min)d to %(max)d days."))])
 
 
 def _found(designation: str):

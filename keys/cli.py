@@ -11,6 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -84,11 +85,36 @@ def _bundle_for(path: Path, name: str) -> Path:
     return path / f"{name}.odbx" if path.is_dir() else path
 
 
+def _read_ahead(path: Path) -> None:
+    """Ask the kernel to start reading `path` into memory now, without waiting (advice only:
+    a bundle on a USB stick is then read while the key is unlocked, not after)."""
+    if hasattr(os, "posix_fadvise"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return  # not there, or not readable: opening it says so in its own words
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def cmd_open(args: argparse.Namespace) -> int:
-    key = ResponderKey.load(Path(args.key), _passphrase(args))
+    passphrase = _passphrase(args)
     trusted = _trusted_folder(args)
+    # Unlocking the key (argon2id, about a second by design, in libsodium without the GIL)
+    # runs beside what does not need it: the pinned keys and the kernel's reading of the
+    # bundle. A team export holds NAME.odbx for each responder; the key file's own name
+    # (NAME.key, as `keys new` writes it) is the guess read ahead, the inner name decides.
+    with ThreadPoolExecutor(1) as unlocking:
+        unlocked = unlocking.submit(ResponderKey.load, Path(args.key), passphrase)
+        _read_ahead(_bundle_for(Path(args.bundle), Path(args.key).stem))
+        pinned = trusted_keys(trusted)
+        key = unlocked.result()
     report = open_bundle(_bundle_for(Path(args.bundle), key.name), key, Path(args.out),
-                         trusted_keys(trusted), FirstOpenings.beside(trusted))
+                         pinned, FirstOpenings.beside(trusted))
     for opened in report.conversations:
         print(f"{opened.designation or '-':<24} {opened.id}  {opened.items:>4} item(s)  "
               f"{Path(args.out) / opened.folder}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable
@@ -86,6 +87,35 @@ def _read_at_most(chunks: Iterable[bytes], limit: int) -> bytes:
             raise FormatError("item is too large for its kind")
     return bytes(data)
 
+
+# A file's body is written this many bytes at a time by a thread of its own.
+WRITE_BEHIND_BYTES = 1 << 20
+
+
+def _write_behind(out: BinaryIO, chunks: Iterable[bytes]) -> None:
+    """Write `chunks` to `out` while the next ones are decrypted: libsodium and the disk both
+    work without the GIL, so a large attachment's decryption and its writing overlap on two
+    cores. At most one batch waits for the disk (memory stays at two batches); a write's error
+    is raised here, before the next batch or at the end."""
+    with ThreadPoolExecutor(1, thread_name_prefix="write-behind") as writer:
+        writing: Future[None] | None = None
+        batch: list[bytes] = []
+        size = 0
+        for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= WRITE_BEHIND_BYTES:
+                if writing is not None:
+                    writing.result()
+                writing, batch, size = writer.submit(_write_all, out, batch), [], 0
+        if writing is not None:
+            writing.result()
+        _write_all(out, batch)
+
+
+def _write_all(out: BinaryIO, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        out.write(chunk)
 
 class _Opener:
     def __init__(self, key: ResponderKey, out_dir: Path, report: OpenReport,
@@ -176,8 +206,7 @@ class _Opener:
                 elif meta.kind in ("message", "reply", "note"):
                     text = _read_at_most(body, MAX_TEXT).decode("utf-8", errors="replace")
                     out.write(visible(text).encode("utf-8"))
-                for chunk in body:  # a file's body; the others are read to their end already
-                    out.write(chunk)
+                _write_behind(out, body)  # a file's body; the others are read to their end already
             expected = _expected_kind(item)
             if meta.kind == "reply" and item is not None and item.origin not in SIGNED_ORIGINS:
                 raise FormatError("a reply that the bundle lists as the reporter's")

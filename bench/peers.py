@@ -121,6 +121,13 @@ def age_encrypt(source: Path, target: Path, keys: Path) -> float:
     return _timed(lambda: subprocess.run([age, *recipients, "-o", str(target), str(source)], check=True))
 
 
+def age_decrypt(sealed: Path, keys: Path, target: Path) -> float:
+    """Seconds `age -d` takes to open `sealed` (made by `age_encrypt` into `keys`) into `target`."""
+    age = _tool("age", "age")
+    return _timed(lambda: subprocess.run([age, "-d", "-i", str(keys / "responder0.txt"), "-o", str(target),
+                                          str(sealed)], check=True))
+
+
 def versions() -> dict[str, str]:
     """The peers' versions, for the machine description."""
     found = {}

@@ -23,8 +23,8 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from bench.rig import TEAM, Rig
-from support.commands import dropbox
+from bench.rig import LONGEST, TEAM, Rig
+from support.commands import dropbox, run
 from support.server import Server
 from deskclient import add_user, desk_login, desk_url
 from dropbox.config import Config
@@ -154,19 +154,22 @@ def _desk(rig: Rig, server: Server, login, store: Store) -> dict:
 def _commands(rig: Rig, data: Path) -> dict:
     figures = {}
     bundles = rig.folder / f"{data.name}-bundles"  # one bundle per responder
-    figures["export --all"], _ = _timed(lambda: dropbox("export", "--all", "--data", data, "--out", bundles))
+    figures["export --all"], _ = _timed(lambda: dropbox("export", "--all", "--data", data, "--out", bundles,
+                                                          timeout=LONGEST))
     out = rig.folder / f"{data.name}-opened"
     try:
         figures["keys open"] = rig.open_bundle(bundles / f"{DESK_USER}.odbx", out)
     except AssertionError as refused:  # a limit of the bundle format, said in the results
         figures["keys open"] = None
         print(f"bench: keys open failed at {data.name}: {str(refused).strip().splitlines()[-1]}", flush=True)
-    shutil.rmtree(out, ignore_errors=True)
+    # What a responder does when done with it: the opened folders go (they hold plaintext).
+    if out.exists():
+        figures["remove what keys open wrote"], _ = _timed(lambda: run("rm", "-rf", out, timeout=LONGEST))
     shutil.rmtree(bundles, ignore_errors=True)
     # A tenth of the conversations falls past retention: the purge deletes exactly those.
     with sqlite3.connect(data / "dropbox.sqlite3") as db:
         db.execute("UPDATE conversations SET last_activity = '2000-01-01' WHERE rowid % 10 = 0")
-    figures["purge a tenth"], result = _timed(lambda: dropbox("purge", "--data", data))
+    figures["purge a tenth"], result = _timed(lambda: dropbox("purge", "--data", data, timeout=LONGEST))
     if result.out.startswith("deleted 0 "):
         raise RuntimeError("the purge deleted nothing")
     return figures

@@ -37,9 +37,9 @@ class Run:
     err: str
 
 
-def run(*args: str | Path, check: bool = True, cwd: Path | None = None) -> Run:
+def run(*args: str | Path, check: bool = True, cwd: Path | None = None, timeout: float = 300) -> Run:
     """Run a command of ours as a user would and return what it said."""
-    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=300,
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
                           check=False)
     result = Run(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
@@ -47,8 +47,8 @@ def run(*args: str | Path, check: bool = True, cwd: Path | None = None) -> Run:
     return result
 
 
-def dropbox(*args: str | Path, check: bool = True) -> Run:
-    return run(BIN / "dropbox", *args, check=check)
+def dropbox(*args: str | Path, check: bool = True, timeout: float = 300) -> Run:
+    return run(BIN / "dropbox", *args, check=check, timeout=timeout)
 
 
 def invoke(*args: str | Path, check: bool = True) -> Run:

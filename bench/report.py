@@ -140,7 +140,7 @@ def _scale_checks(scale: dict | None) -> list:
     # Each ratio for ten times the data (a size against the one before); the desk's seconds at
     # every size of 10,000 and more.
     sizes = [str(n) for n in scale["sizes"]]
-    checks = [(f"{name}: {size} vs {before} conversations", scale["ratios"][size][name],
+    checks = [(f"{name}: {size} vs {before} conversations", scale["ratios"][size].get(name),
                f"≤ {LINEAR_RATIO}×", lambda v: v <= LINEAR_RATIO)
               for before, size in pairwise(sizes) for name in SCALED]
     checks += [(f"{name} at {size} conversations (s)", scale["seconds"][size].get(name),

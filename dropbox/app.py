@@ -8,8 +8,7 @@ from dropbox import scripts_warning
 from dropbox.config import Config, InstanceError
 from dropbox.formlimits import BoundedFormRequest
 from dropbox.problems import NOT_SAVED
-from dropbox.reporter import (CODENAME_SHOWN_SECONDS, CONVERSATION, SUBMISSIONS, UNCONFIRMED,
-                              reporter, rescue, would_accept)
+from dropbox.reporter import CODENAME_SHOWN_SECONDS, CONVERSATION, UNCONFIRMED, reporter, rescue, would_accept
 from dropbox.respondent import INVITATION, respondent, would_accept as would_accept_response
 from dropbox.sessions import COOKIE_NAME
 from dropbox.unconfirmed import UnconfirmedCodenames
@@ -26,7 +25,6 @@ def create_app(config: Config) -> Flask:
         raise InstanceError(f"instance at {config.data_dir} has no {config.layout.tag_key}: "
                             f"`dropbox upgrade --data {config.data_dir}` makes it")
     app = build_app(__name__, config, service="site", cookie=COOKIE_NAME, request_class=SiteRequest,
-                    upload_endpoints=SUBMISSIONS,
                     session_owner=(CONVERSATION, INVITATION),
                     words_back=lambda: rescue(NOT_SAVED))
 

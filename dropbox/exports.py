@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keys.atomic_files import atomic_file
@@ -75,29 +76,33 @@ def export_bundle(store: Store, out_path: Path, responder: str,
     ids, up_to = store.conversations.with_items_after(since, responder)
     if not ids:
         return []
-    audiences: dict[tuple[str, ...], tuple[Responder, ...]] = {}
-    recipients: list[tuple[Responder, ...]] = []
-    written: list[str] = []
-    newest = since
     try:
-        newest = _write_mine(store, out_path, member, ids, (since, up_to), audiences, recipients, written)
+        mine = _write_mine(store, out_path, member, ids, (since, up_to))
     except _NothingLeft:  # every one deleted meanwhile: no bundle
         return []
-    store.desk.update_account(responder, last_download_seq=newest)
-    store.cases.acknowledge(written)
-    return recipients
+    store.desk.update_account(responder, last_download_seq=mine.newest)
+    store.cases.acknowledge(mine.conversations)
+    return mine.recipients
 
 
 class _NothingLeft(Exception):
     pass
 
 
-def _write_mine(store: Store, out_path: Path, member: Responder, ids: list[str], seqs: tuple[int, int],
-                audiences: dict[tuple[str, ...], tuple[Responder, ...]],
-                recipients: list[tuple[Responder, ...]], written: list[str]) -> int:
-    """`export_bundle`'s file, a batch at a time, items numbered in `seqs` (after, up to);
-    returns the newest item it holds, and fills `recipients` and `written` (the ids)."""
-    newest = seqs[0]
+@dataclass
+class _Written:
+    """What one "my bundle" holds: the newest item's number, each conversation's recipients
+    (one tuple for each distinct list, shared) and the conversations' ids."""
+    newest: int
+    recipients: list[tuple[Responder, ...]] = field(default_factory=list)
+    conversations: list[str] = field(default_factory=list)
+
+
+def _write_mine(store: Store, out_path: Path, member: Responder, ids: list[str],
+                seqs: tuple[int, int]) -> _Written:
+    """`export_bundle`'s file, a batch at a time, items numbered in `seqs` (after, up to)."""
+    written = _Written(newest=seqs[0])
+    audiences: dict[tuple[str, ...], tuple[Responder, ...]] = {}
     with atomic_file(out_path, 0o600) as out:
         writer = BundleWriter(out, Head("export", today(), member))
         for start in range(0, len(ids), BUNDLE_BATCH):
@@ -110,14 +115,14 @@ def _write_mine(store: Store, out_path: Path, member: Responder, ids: list[str],
                     continue
                 conversation, items = found[cid], grouped[cid]
                 _write_conversation(store, writer, conversation, items, designations[cid][0])
-                newest = max(newest, items[-1].seq)
+                written.newest = max(written.newest, items[-1].seq)
                 names = tuple(r.name for r in conversation.recipients)
-                recipients.append(audiences.setdefault(names, conversation.recipients))
-                written.append(cid)
-        if not recipients:
+                written.recipients.append(audiences.setdefault(names, conversation.recipients))
+                written.conversations.append(cid)
+        if not written.conversations:
             raise _NothingLeft
         writer.close(None)
-    return newest
+    return written
 
 
 def _write(store: Store, out_path: Path, member: Responder, conversations: list[Conversation],

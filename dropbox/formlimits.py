@@ -13,7 +13,8 @@ The push parser for the submission endpoints applies the same Settings.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Request, current_app, request
 from werkzeug.datastructures import FileStorage
@@ -105,17 +106,35 @@ class BoundedFormRequest(Request):
             max_form_text=current_app.config["DROPBOX_MAX_FORM_TEXT"])
 
 
-def bound_forms(app: Flask, settings: Settings, file_endpoints: frozenset[str]) -> None:
-    """Apply the limits to `app`, whose pages in `file_endpoints` take files: the same Limits
-    as the push parser's (submission_stream.Limits.from_settings)."""
+View = TypeVar("View", bound=Callable[..., Any])
+_TAKES_FILES = "dropbox_takes_files"
+
+
+def takes_files(view: View) -> View:
+    """Declares, beside a view, that its form may carry files: its body may be large and is
+    parsed and sealed as it arrives (the channel streams its path: server.py), under the
+    limits of Settings. Every other body is at most a form's text."""
+    setattr(view, _TAKES_FILES, True)
+    return view
+
+
+def file_endpoints(app: Flask) -> frozenset[str]:
+    """The endpoints of `app` whose views were declared with `takes_files`."""
+    return frozenset(endpoint for endpoint, view in app.view_functions.items()
+                     if getattr(view, _TAKES_FILES, False))
+
+
+def bound_forms(app: Flask, settings: Settings) -> None:
+    """Apply the limits to `app`, whose views declared with `takes_files` take files: the same
+    Limits as the push parser's (submission_stream.Limits.from_settings)."""
     limits = Limits.from_settings(settings)
     app.config.update(MAX_FORM_MEMORY_SIZE=limits.field_bytes,
                       MAX_FORM_PARTS=limits.parts,
-                      DROPBOX_MAX_FORM_TEXT=limits.fields_bytes,
-                      DROPBOX_FILE_ENDPOINTS=file_endpoints)  # for the channel (server.py)
+                      DROPBOX_MAX_FORM_TEXT=limits.fields_bytes)
 
     def refuse_large_bodies_without_files() -> None:
-        if request.mimetype != "multipart/form-data" or request.endpoint not in file_endpoints:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.mimetype != "multipart/form-data" or not getattr(view, _TAKES_FILES, False):
             request.max_content_length = limits.fields_bytes
     # First of all before-request functions: the CSRF check reads the form.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_large_bodies_without_files)

@@ -28,7 +28,8 @@ import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from dropbox.desk import upgrades as desk
 from dropbox.layout import ONION_KEY_FILES, Layout
@@ -40,7 +41,14 @@ from keys.errors import FormatError
 from keys.ids import ID_PATTERN, check_id, id_path
 from onion.service_key import write_new_seed
 
-Step = Callable[[sqlite3.Connection, "Path | None"], None]
+class Step(NamedTuple):
+    """An upgrade of the database (and data directory), and what it did in plain words."""
+    apply: Callable[[sqlite3.Connection, Path | None], None]
+    done: str  # printed by `dropbox upgrade` once it has run: no identifier, no jargon
+
+    @property
+    def name(self) -> str:
+        return self.apply.__name__
 
 
 def complete_data_directory(db: sqlite3.Connection, data_dir: Path | None) -> None:
@@ -267,6 +275,8 @@ def case_handlers(db: sqlite3.Connection, data_dir: Path | None) -> None:
                " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
                " name TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (conversation_id, name))")
     db.execute("CREATE INDEX IF NOT EXISTS handlers_by_name ON case_handlers(name, conversation_id)")
+
+
 def invitations_for_the_person_reported(db: sqlite3.Connection, data_dir: Path | None) -> None:
     """Invitations to the person reported (docs/FORMAT.md, "The person reported"): each is found
     by the lookup id its codename derives to, as a conversation is, in a table of its own so a
@@ -289,65 +299,42 @@ def invitations_for_the_person_reported(db: sqlite3.Connection, data_dir: Path |
         db.execute("ALTER TABLE items ADD COLUMN invitation_id TEXT")
 
 
-# Step n (counting from 1) brings a database from version n-1 to version n.
+# Step n (counting from 1) brings a database from version n-1 to version n; beside each, what
+# it did in the words an operator reads in `dropbox upgrade`'s output.
 STEPS: tuple[Step, ...] = (
-    desk.step_desk_names_from_curated_list,
-    desk.step_desk_deletions_wait,
-    desk.step_desk_reply_uploaders,
-    complete_data_directory,
-    step_signing_keys_and_reply_proofs,
-    index_what_queries_filter_on,
-    recipients_by_name,
-    payloads_in_buckets,
-    index_items_by_day,
-    practice_says_what_the_code_says,
-    drop_payloads_no_row_names,
-    desk.step_name_every_conversation,
-    tag_codenames_for_the_login_budget,
-    items_of_every_origin,
-    desk.step_desk_responders_language,
-    items_keep_a_receipt_for_their_reporter,
-    case_progress,
-    figures_without_content,
-    case_handlers,
-    desk.step_desk_enrolment,
-    invitations_for_the_person_reported,
+    Step(desk.step_desk_names_from_curated_list,
+         "gave each conversation the two-word name `keys open` prints"),
+    Step(desk.step_desk_deletions_wait,
+         "made deletions asked for on the desk wait, so they can be cancelled"),
+    Step(desk.step_desk_reply_uploaders, "recorded who uploaded each reply on the desk"),
+    Step(complete_data_directory, "added the code of practice and onion keys the instance lacked"),
+    Step(step_signing_keys_and_reply_proofs, "made room for responders' signing keys and signed replies"),
+    Step(index_what_queries_filter_on, "sped up the lookups the desk and housekeeping make"),
+    Step(recipients_by_name, "listed each conversation's responders by name, for the desk"),
+    Step(payloads_in_buckets, "sorted the stored files into 256 folders"),
+    Step(index_items_by_day, "sped up finding reports no one has downloaded"),
+    Step(practice_says_what_the_code_says,
+         "corrected the example code of practice's words about contacting the person reported"),
+    Step(drop_payloads_no_row_names, "removed stored files a crash had left without a record"),
+    Step(desk.step_name_every_conversation, "named every conversation the desk had not listed yet"),
+    Step(tag_codenames_for_the_login_budget,
+         "prepared each conversation to be recognised at login during a flood of wrong codenames"),
+    Step(items_of_every_origin, "let conversations hold items from new parties, such as team notes"),
+    Step(desk.step_desk_responders_language, "gave each desk account the language its pages and mail use"),
+    Step(items_keep_a_receipt_for_their_reporter, "made room for the receipts reporters see of what arrived"),
+    Step(case_progress, "made room for each case's state and the day the team received its report"),
+    Step(figures_without_content, "made room for the yearly figures, which count without reading"),
+    Step(case_handlers, "made room for who handles each case"),
+    Step(desk.step_desk_enrolment, "let responders enrol with a one-time code and choose their own login"),
+    Step(invitations_for_the_person_reported, "made room for inviting the person reported to respond"),
 )
-
-# What each step did, in words an operator reads in `dropbox upgrade`'s output.
-DONE: dict[Step, str] = {
-    desk.step_desk_names_from_curated_list:
-        "gave each conversation the two-word name `keys open` prints",
-    desk.step_desk_deletions_wait: "made deletions asked for on the desk wait, so they can be cancelled",
-    desk.step_desk_reply_uploaders: "recorded who uploaded each reply on the desk",
-    complete_data_directory: "added the code of practice and onion keys the instance lacked",
-    step_signing_keys_and_reply_proofs: "made room for responders' signing keys and signed replies",
-    index_what_queries_filter_on: "sped up the lookups the desk and housekeeping make",
-    recipients_by_name: "listed each conversation's responders by name, for the desk",
-    payloads_in_buckets: "sorted the stored files into 256 folders",
-    index_items_by_day: "sped up finding reports no one has downloaded",
-    practice_says_what_the_code_says:
-        "corrected the example code of practice's words about contacting the person reported",
-    drop_payloads_no_row_names: "removed stored files a crash had left without a record",
-    desk.step_name_every_conversation: "named every conversation the desk had not listed yet",
-    tag_codenames_for_the_login_budget:
-        "prepared each conversation to be recognised at login during a flood of wrong codenames",
-    items_of_every_origin: "let conversations hold items from new parties, such as team notes",
-    desk.step_desk_responders_language: "gave each desk account the language its pages and mail use",
-    items_keep_a_receipt_for_their_reporter: "made room for the receipts reporters see of what arrived",
-    case_progress: "made room for each case's state and the day the team received its report",
-    figures_without_content: "made room for the yearly figures, which count without reading",
-    case_handlers: "made room for who handles each case",
-    desk.step_desk_enrolment: "let responders enrol with a one-time code and choose their own login",
-    invitations_for_the_person_reported: "made room for inviting the person reported to respond",
-}
 
 CURRENT = VERSION
 if len(STEPS) != VERSION:
     raise ImportError(f"dropbox.migrations has {len(STEPS)} steps, but storage.schema.VERSION is "
                       f"{VERSION}: a new step raises VERSION with it")
-if set(DONE) != set(STEPS):
-    raise ImportError("every step in dropbox.migrations.STEPS says in DONE what it did")
+if not all(step.done.strip() for step in STEPS):
+    raise ImportError("every step in dropbox.migrations.STEPS says what it did")
 
 
 def version(db: sqlite3.Connection) -> int:
@@ -381,7 +368,7 @@ def check_database(database: Path) -> int:
             except MigrationError:
                 raise
             except Exception as exc:  # noqa: BLE001 - on a copy in memory: whatever a step meets, it is refused
-                step = STEPS[version(copy)].__name__  # the steps before it have committed
+                step = STEPS[version(copy)].name  # the steps before it have committed
                 raise MigrationError(f"{where}: upgrade step {step} fails on it "
                                      f"({type(exc).__name__}: {exc})") from None
             missing = _missing(copy, _shape(len(STEPS)))
@@ -449,7 +436,7 @@ def _missing(db: sqlite3.Connection, shape: dict[str, set[str]]) -> str | None:
     return None
 
 
-def upgrade(db: sqlite3.Connection, data_dir: Path | None, steps: tuple[Step, ...] = STEPS) -> list[str]:
+def upgrade(db: sqlite3.Connection, data_dir: Path | None, steps: Sequence[Step] = STEPS) -> list[str]:
     """Apply every step the database has not had; returns their names, in order.
 
     `db` must be in autocommit mode (isolation_level None): each step and its
@@ -462,19 +449,19 @@ def upgrade(db: sqlite3.Connection, data_dir: Path | None, steps: tuple[Step, ..
     for number, step in enumerate(steps[found:], start=found + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
-            step(db, data_dir)
+            step.apply(db, data_dir)
             db.execute(f"PRAGMA user_version = {number}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        applied.append(step.__name__)
+        applied.append(step.name)
     return applied
 
 
 def what_it_did(step_name: str) -> str:
     """The plain words for a step `upgrade` applied."""
-    return next(words for step, words in DONE.items() if step.__name__ == step_name)
+    return next(step.done for step in STEPS if step.name == step_name)
 
 
 class MigrationError(Exception):

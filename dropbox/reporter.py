@@ -25,6 +25,7 @@ from dropbox.forms import (ConfirmCodenameForm, DeleteForm, FollowUpForm, LoginF
                            ReportForm, StartForm)
 from dropbox.health import deletion_day
 from dropbox.languages import SESSION_KEY as LANGUAGE, remember_choice
+from dropbox.formlimits import takes_files
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
 from dropbox.receipts import Receipt
@@ -37,10 +38,6 @@ from dropbox.storage.conversations import REPORTER
 from dropbox.uploads import upload_request
 
 reporter = Blueprint("reporter", __name__)
-# The pages that take files, the one place they are named: their bodies may be large and are
-# sealed as they arrive (the channel finds their paths from these), under the limits of
-# Settings (submission_stream.Limits); every other body is at most a form's text.
-SUBMISSIONS = frozenset({"reporter.report", "reporter.conversation", "respondent.respond"})
 
 PENDING = "pending_identity"
 # How long a new codename is kept in server memory for the reporter to write it down; it
@@ -294,6 +291,7 @@ def expired_form(error):
 
 
 @reporter.route("/report", methods=["GET", "POST"])
+@takes_files
 def report():
     pending = session.get(PENDING)
     if pending is None:
@@ -387,6 +385,7 @@ def _misread(form: LoginForm) -> bool:
 
 
 @reporter.route("/conversation", methods=["GET", "POST"])
+@takes_files
 def conversation():
     current = _logged_in()
     if current is None:

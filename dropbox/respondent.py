@@ -11,7 +11,7 @@ here shows the report, the reporter, who reads the case or whether other invitat
 
 Logins, sessions and uploads are the reporter's machinery: the same shared failure budget and
 codename tags (ratelimit.py), memory-only sessions bounded per invitation (sessions.py), and an
-upload endpoint declared in `reporter.SUBMISSIONS`.
+upload page declared beside its view (`formlimits.takes_files`).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from keys import codename as codenames
 from keys.envelope import Origin
 from dropbox.forms import FollowUpForm, LoginForm, LogoutForm
+from dropbox.formlimits import takes_files
 from dropbox.problems import BUSY, EXPIRED
 from dropbox.ratelimit import codename_tag
 from dropbox.reporter import _dropped_files, _files_refused, _fresh_session, _max_files, _room_for_one_more
@@ -89,6 +90,7 @@ def login():
 
 
 @respondent.route("/answer", methods=["GET", "POST"])
+@takes_files
 def respond():
     invitation = _invited()
     if invitation is None:

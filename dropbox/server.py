@@ -28,6 +28,7 @@ from dropbox.channel import DropboxChannel, Intake
 from dropbox.config import Config
 from dropbox.deadlines import Deadlines, with_deadlines
 from dropbox.disk_budget import DiskBudget
+from dropbox.formlimits import file_endpoints
 from dropbox.hosts import refuse_unreadable_hosts
 from dropbox.submission_stream import Limits
 from dropbox.desk.app import create_desk_app
@@ -130,9 +131,9 @@ def start_desk(config: Config, port: int, disk: DiskBudget | None = None) -> int
 
 
 def _intake(app, config: Config, disk: DiskBudget, *submissions) -> Intake:
-    """What `app`'s channels need: its pages that take files (bound_forms in formlimits.py names
-    their endpoints) may get large bodies; any other body is at most a form's text."""
-    endpoints = app.config["DROPBOX_FILE_ENDPOINTS"]
+    """What `app`'s channels need: its pages that take files (each view declares it:
+    `formlimits.takes_files`) may get large bodies; any other body is at most a form's text."""
+    endpoints = file_endpoints(app)
     paths = frozenset(rule.rule for rule in app.url_map.iter_rules() if rule.endpoint in endpoints)
     return Intake(disk, paths, config.settings.max_form_text_bytes, config.tmp_dir, *submissions)
 

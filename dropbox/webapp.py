@@ -41,16 +41,16 @@ class Instance:
 
 
 def build_app(import_name: str, config: Config, *, service: str, cookie: str,
-              request_class: type, upload_endpoints: frozenset[str],
+              request_class: type,
               session_owner: str | tuple[str, ...] | None = None,
               words_back: Callable[[], tuple[str, int] | None] | None = None) -> Flask:
     """A Flask app with every shared step taken. `service` names the onion it answers at
-    ("site" or "desk"); `upload_endpoints` are the endpoints whose forms may carry files;
+    ("site" or "desk"); views that take files say so themselves (`formlimits.takes_files`);
     `session_owner` the session key naming whose a session is (sessions.py bounds each
     owner's); `words_back` gives a refused form back filled in when the disk is full."""
     app = Flask(import_name, static_folder=str(STATIC))
     app.request_class = request_class
-    bound_forms(app, config.settings, upload_endpoints)
+    bound_forms(app, config.settings)
     app.config.update(
         SECRET_KEY=config.session_key,
         MAX_CONTENT_LENGTH=config.max_request_bytes,

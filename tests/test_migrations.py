@@ -28,11 +28,16 @@ def broken(db, data_dir):
     raise RuntimeError("disk full")
 
 
+ADD_COLUMN = migrations.Step(add_column, "gave each note a day")
+ADD_INDEX = migrations.Step(add_index, "sped up finding notes by day")
+BROKEN = migrations.Step(broken, "stopped half way")
+
+
 def test_steps_run_once_in_order_and_keep_rows(tmp_path):
     db = _db(tmp_path)
-    assert migrations.upgrade(db, tmp_path, (add_column,)) == ["add_column"]
-    assert migrations.upgrade(db, tmp_path, (add_column, add_index)) == ["add_index"]
-    assert migrations.upgrade(db, tmp_path, (add_column, add_index)) == []
+    assert migrations.upgrade(db, tmp_path, (ADD_COLUMN,)) == ["add_column"]
+    assert migrations.upgrade(db, tmp_path, (ADD_COLUMN, ADD_INDEX)) == ["add_index"]
+    assert migrations.upgrade(db, tmp_path, (ADD_COLUMN, ADD_INDEX)) == []
     assert migrations.version(db) == 2
     assert db.execute("SELECT text, day FROM notes").fetchall() == [("kept", "")]
 
@@ -40,7 +45,7 @@ def test_steps_run_once_in_order_and_keep_rows(tmp_path):
 def test_a_failed_step_leaves_the_previous_version_whole(tmp_path):
     db = _db(tmp_path)
     with pytest.raises(RuntimeError):
-        migrations.upgrade(db, tmp_path, (add_column, broken))
+        migrations.upgrade(db, tmp_path, (ADD_COLUMN, BROKEN))
     assert migrations.version(db) == 1
     assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchall()
 
@@ -49,7 +54,7 @@ def test_a_database_newer_than_the_program_is_refused(tmp_path):
     db = _db(tmp_path)
     db.execute("PRAGMA user_version = 7")
     with pytest.raises(migrations.MigrationError, match="newer than this program"):
-        migrations.upgrade(db, tmp_path, (add_column,))
+        migrations.upgrade(db, tmp_path, (ADD_COLUMN,))
 
 
 def test_v0_1_0_words_on_contacting_the_person_reported_are_replaced_and_a_teams_own_kept(tmp_path):

@@ -222,7 +222,7 @@ def test_a_stale_token_in_a_live_session_brings_the_same_form_back_filled_in(ser
 
 
 def test_a_response_without_a_live_invitation_is_refused_before_its_files(server):
-    """The person reported's page takes files through the same channel (reporter.SUBMISSIONS,
+    """The person reported's page takes files through the same channel (`takes_files`,
     respondent.py): without a session holding an open invitation, nothing of a file is read."""
     size = 256 * MiB
     content_type, total, pieces = multipart([("csrf_token", "none"), ("message", "my side")],

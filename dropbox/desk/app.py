@@ -31,8 +31,7 @@ class DeskRequest(BoundedFormRequest, Request):
 
 def create_desk_app(config: Config) -> Flask:
     # Babel: the shared problem pages are written for translation; the desk is in English.
-    app = build_app(__name__, config, service="desk", cookie=DESK_COOKIE, request_class=DeskRequest,
-                    upload_endpoints=frozenset({"desk.replies"}))
+    app = build_app(__name__, config, service="desk", cookie=DESK_COOKIE, request_class=DeskRequest)
     app.register_blueprint(desk)
     app.register_blueprint(invitations)  # inviting the person reported to respond
     return app

@@ -26,6 +26,7 @@ from dropbox.desk.forms import (CaseStateForm, ChangeAuthenticatorForm, ChangePa
                                 DeskLoginForm, EnrolForm, EnrolmentCodeForm, HandForm, RepliesForm)
 from dropbox.desk.qr import grouped, qr_svg
 from dropbox.exports import export_bundle, import_replies, read_reply
+from dropbox.formlimits import takes_files
 from dropbox.languages import LANGUAGES, SESSION_KEY as LANGUAGE, remember_choice
 from dropbox.problems import BUSY
 from dropbox.sessions import MemorySession
@@ -350,6 +351,7 @@ def bundle():
 
 
 @desk.post("/replies")
+@takes_files
 def replies():
     form = RepliesForm()
     if not form.validate_on_submit():

@@ -2,6 +2,7 @@
 every page checked with axe-core (from npm, tests/browser) and saved as a screenshot."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,36 @@ def log_in_to_desk(page, login, password: str | None = None) -> None:
     page.fill("#password", password or login.password)
     page.fill("#otp", login.code())
     page.click("form.login button")
+
+
+class DeskVisit(Visit):
+    """A responder's browser on the desk at one screen width, used as `with DeskVisit(...) as
+    visit:`. Each page `seen` holds no script, is in the visit's language and direction, is
+    checked by axe and saved as <language>-desk-<name>[-320px].png; leaving the block closes
+    the browser context, then (if the block passed) asserts that every page seen passed axe
+    and fitted the screen."""
+
+    def __init__(self, browser, url: str, language: str = "en", width: int = 1280):
+        super().__init__(browser, DeskSite(url), language, width=width)
+        self.screen = width
+        self.widths: dict[str, int] = {}
+
+    def log_in(self, login, password: str | None = None) -> None:
+        log_in_to_desk(self.page, login, password)
+
+    def seen(self, name: str) -> None:
+        self.widths[name] = self.width()
+        html = self.page.locator("html")
+        assert self.page.locator("script").count() == 0, name
+        assert html.get_attribute("lang") == self.language, name
+        assert html.get_attribute("dir") == LANGUAGES[self.language], name
+        self.axe_and_screenshot(f"desk-{name}{'-320px' if self.screen <= 320 else ''}")
+
+    def __enter__(self) -> DeskVisit:
+        return self
+
+    def __exit__(self, failed, *_) -> None:
+        self.close()
+        if failed is None:
+            assert not self.violations, json.dumps(self.violations, indent=1, ensure_ascii=False)
+            assert all(w <= self.screen for w in self.widths.values()), self.widths

@@ -102,8 +102,8 @@ class Cases:
         if acknowledge_before is None and respond_before is None:
             return Late(0, 0, 0)
         with self._database.transaction() as db:
-            row = db.execute(f"SELECT coalesce(sum(ack), 0), coalesce(sum(reply), 0), coalesce(sum(ack OR reply), 0)"
-                             f" FROM ({_late(reader)})",
+            row = db.execute(f"SELECT coalesce(sum(ack), 0), coalesce(sum(reply), 0), count(*)"
+                             f" FROM ({_late(reader)}) WHERE ack OR reply",
                              {"ack": acknowledge_before, "reply": respond_before, "reader": reader}).fetchone()
         return Late(*row)
 

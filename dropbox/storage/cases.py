@@ -126,6 +126,7 @@ def _late(reader: str | None) -> str:
         " AS reply FROM conversations c INDEXED BY conversations_days"
         " LEFT JOIN case_progress p INDEXED BY case_progress_days ON p.conversation_id = c.id"
         " WHERE c.created < max(coalesce(:ack, ''), coalesce(:reply, ''))"
-        " AND NOT EXISTS (SELECT 1 FROM desk_conversations d WHERE d.conversation_id = c.id AND d.closed)"
+        " AND NOT EXISTS (SELECT 1 FROM desk_conversations d INDEXED BY desk_conversations_closed"
+        " WHERE d.conversation_id = c.id AND d.closed)"
         + ("" if reader is None else " AND EXISTS (SELECT 1 FROM conversation_recipients r"
            " WHERE r.name = :reader AND r.conversation_id = c.id)"))

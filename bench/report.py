@@ -12,11 +12,11 @@ LINEAR_RATIO = 10
 DESK_SECONDS = 0.3
 # What the scale goals watch: each cost's ratio between sizes; the desk's pages also in seconds.
 SCALED = ("export --all", "keys open", "remove what keys open wrote", "desk login", "desk list",
-          "desk list, last page", "desk deletions warned", "desk deletions warned, last page",
+          "desk list, last page", "desk figures", "desk deletions warned", "desk deletions warned, last page",
           "desk unread warned", "desk star", "desk close", "desk bundle (everything)",
           "desk bundle (nothing new)", "desk reply upload", "reporter login", "start-up", "purge a tenth")
 DESK_SIZES = 10_000  # the goals hold at 10,000 and 100,000 conversations
-DESK_PAGES = ("desk login", "desk list", "desk list, last page", "desk deletions warned",
+DESK_PAGES = ("desk login", "desk list", "desk list, last page", "desk figures", "desk deletions warned",
               "desk deletions warned, last page", "desk unread warned", "desk star", "desk close",
               "desk bundle (nothing new)", "desk reply upload")
 DESK_KB = 100  # every desk page, at every size

@@ -108,11 +108,14 @@ def _desk(rig: Rig, server: Server, login, store: Store) -> dict:
             f"{url}warnings/{kind}", timeout=600).status_code, f"the {kind} warned"))
     figures["desk deletions warned, last page"] = _median(lambda: _ok(desk.http.get(
         f"{url}warnings/deletions?page={10 ** 9}", timeout=600).status_code, "the last deletions"))
+    figures["desk figures"] = _median(lambda: _ok(desk.http.get(f"{url}figures", timeout=600).status_code,
+                                                  "the figures"))
     # Page weights in KB, beside the seconds: their names say so.
     figures["desk list (KB)"] = len(desk.http.get(url, timeout=600).content) / 1000
     figures["desk list, last page (KB)"] = len(desk.http.get(f"{url}?page={10 ** 9}", timeout=600).content) / 1000
     for kind in ("deletions", "unread"):
         figures[f"desk {kind} warned (KB)"] = len(desk.http.get(f"{url}warnings/{kind}", timeout=600).content) / 1000
+    figures["desk figures (KB)"] = len(desk.http.get(f"{url}figures", timeout=600).content) / 1000
     designation = listed.by_class("conversation")[0].attrs["id"]
     star = next(f for f in listed.forms() if f.action.endswith(f"/{designation}/star"))
     figures["desk star"] = _median(lambda: _ok(desk.http.post(

@@ -1,7 +1,7 @@
 """A year's figures without content, for a transparency report: conversations opened, closed
 and deleted per month, and the median days to acknowledgement, first reply and closing (over
-those opened that month). Counted from the stored conversations' days and the counters
-deleted ones left (`dropbox.storage.figures`); the table and its CSV are `keys.figures`', so
+those opened that month). Counted by the database from the stored conversations' days and the
+counters deleted ones left (`dropbox.storage.figures`); the table and its CSV are `keys.figures`', so
 `keys figures` offline prints the same one with the behaviours reported added.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from dropbox.storage import Store
-from dropbox.storage.figures import MEASURES, days_taken
+from dropbox.storage.figures import MEASURES
 from keys.figures import COLUMNS, MEDIAN_OF, MONTH, YEAR, Row, median, months
 
 
@@ -18,18 +18,7 @@ def yearly(store: Store, year: int, reader: str | None = None) -> list[Row]:
     if given (the desk), else the whole team's (`dropbox figures`)."""
     events: dict[str, Counter[str]] = {m: Counter() for m in months(year)}
     days: dict[str, dict[str, Counter[int]]] = {m: {k: Counter() for k in MEASURES} for m in months(year)}
-    prefix = f"{year:04d}-"
-    for case in store.figures.cases(year, reader):
-        for event, day in (("opened", case.opened), ("closed", case.closed)):
-            if day and day.startswith(prefix):
-                events[day[:7]][event] += 1
-                events[YEAR][event] += 1
-        if case.opened.startswith(prefix):
-            for measure, taken in zip(MEASURES, days_taken(case), strict=True):
-                if taken is not None:
-                    for month in (case.opened[:7], YEAR):
-                        days[month][measure][taken] += 1
-    for (month, measure, value), count in store.figures.kept(year, reader).items():
+    for (month, measure, value), count in store.figures.counts(year, reader).items():
         if month not in events:
             continue
         for where in (month, YEAR):

@@ -299,6 +299,18 @@ def invitations_for_the_person_reported(db: sqlite3.Connection, data_dir: Path |
         db.execute("ALTER TABLE items ADD COLUMN invitation_id TEXT")
 
 
+def index_the_days_figures_count(db: sqlite3.Connection, data_dir: Path | None) -> None:
+    """Indexes that hold every column the figures and the late count read
+    (`dropbox.storage.figures`, `dropbox.storage.cases`): a conversation's day made, by id; a
+    case's days received and closed; the team's items by conversation and day; whether the desk
+    closed it. Read in id order, each conversation's are found beside the last one's, instead of
+    one page read per table per conversation."""
+    db.execute("CREATE INDEX IF NOT EXISTS conversations_days ON conversations(id, created)")
+    db.execute("CREATE INDEX IF NOT EXISTS case_progress_days ON case_progress(conversation_id, acknowledged, closed)")
+    db.execute("CREATE INDEX IF NOT EXISTS items_by_origin ON items(origin, conversation_id, created)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_conversations_closed ON desk_conversations(conversation_id, closed)")
+
+
 # Step n (counting from 1) brings a database from version n-1 to version n; beside each, what
 # it did in the words an operator reads in `dropbox upgrade`'s output.
 STEPS: tuple[Step, ...] = (
@@ -327,6 +339,7 @@ STEPS: tuple[Step, ...] = (
     Step(case_handlers, "made room for who handles each case"),
     Step(desk.step_desk_enrolment, "let responders enrol with a one-time code and choose their own login"),
     Step(invitations_for_the_person_reported, "made room for inviting the person reported to respond"),
+    Step(index_the_days_figures_count, "sped up the figures and the count of late conversations"),
 )
 
 CURRENT = VERSION

@@ -94,10 +94,10 @@ def status(data_dir: Path, control_port: int, control_socket: Path,
         problems.append(f"{len(unread)} conversation(s) have reports no one has downloaded for "
                         f"more than {settings.unread_warning_days} day(s)")
 
-    late = list(promises.overdue(store, settings).values())
-    for promise, days in (("acknowledgement", settings.acknowledge_within_days),
-                          ("reply", settings.respond_within_days)):
-        if count := sum(promise in reasons for reasons in late):
+    late = promises.count_overdue(store, settings)
+    for count, promise, days in ((late.acknowledgement, "acknowledgement", settings.acknowledge_within_days),
+                                 (late.reply, "reply", settings.respond_within_days)):
+        if count:
             problems.append(f"{count} open conversation(s) have had no {promise} for more than the "
                             f"{days} day(s) the team promises")
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from dropbox.config import Config
 from dropbox.languages import TRANSLATIONS
-from dropbox.promises import overdue
+from dropbox.promises import count_overdue
 from dropbox.storage import Account, Store
 
 
@@ -69,7 +69,7 @@ def send_due_notices(config: Config, store: Store, now: float | None = None) -> 
     # once a day: a count of none is marked counted at once, any other once it is mailed.
     late = {}
     for account in (a for a in accounts if store.state.late_told_on(a.name) < day.toordinal()):
-        if count := len(overdue(store, settings, account.name, today=day)):
+        if count := count_overdue(store, settings, account.name, today=day).conversations:
             late[account.name] = count
         else:
             store.state.set_late_told_on(account.name, day.toordinal())

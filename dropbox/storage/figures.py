@@ -37,10 +37,37 @@ SELECT c.recipients, c.created, p.acknowledged, p.closed,
     (SELECT min(i.created) FROM items i WHERE i.conversation_id = c.id AND i.origin = 'team') AS first_reply
 FROM conversations c LEFT JOIN case_progress p ON p.conversation_id = c.id
 """
-# Those opened or closed in a year (:year, as "2026-%").
-_CASES = _DAYS + " WHERE (c.created LIKE :year OR p.closed LIKE :year)"
+# The stored conversations' events and whole days taken, in `figures`' rows (month, measure,
+# value, count), over those opened or closed between :start and :end (a year's prefix, "2026-",
+# and the next's: ISO days and months compare as strings). SQLite counts, so no row comes to
+# Python; the conversations are read in id order through indexes holding every column read
+# (`index_the_days_figures_count`), so each lookup lands beside the one before it.
+_COUNTS = """
+WITH stored AS MATERIALIZED (
+    SELECT CASE WHEN c.created >= :start AND c.created < :end THEN substr(c.created, 1, 7) END AS opened,
+        CASE WHEN p.closed >= :start AND p.closed < :end THEN substr(p.closed, 1, 7) END AS closed,
+        CAST(julianday(p.acknowledged) - julianday(c.created) AS INTEGER) AS acknowledgement,
+        CAST(julianday((SELECT min(i.created) FROM items i WHERE i.origin = 'team' AND i.conversation_id = c.id))
+             - julianday(c.created) AS INTEGER) AS first_reply,
+        CAST(julianday(p.closed) - julianday(c.created) AS INTEGER) AS closing
+    FROM conversations c INDEXED BY conversations_days
+    LEFT JOIN case_progress p INDEXED BY case_progress_days ON p.conversation_id = c.id
+    WHERE ((c.created >= :start AND c.created < :end) OR (p.closed >= :start AND p.closed < :end)) {reads}
+)
+SELECT opened, 'opened', 0, count(*) FROM stored WHERE opened IS NOT NULL GROUP BY 1
+UNION ALL SELECT closed, 'closed', 0, count(*) FROM stored WHERE closed IS NOT NULL GROUP BY 1
+UNION ALL SELECT opened, 'acknowledgement', acknowledgement, count(*) FROM stored
+    WHERE opened IS NOT NULL AND acknowledgement IS NOT NULL GROUP BY 1, 3
+UNION ALL SELECT opened, 'first_reply', first_reply, count(*) FROM stored
+    WHERE opened IS NOT NULL AND first_reply IS NOT NULL GROUP BY 1, 3
+UNION ALL SELECT opened, 'closing', closing, count(*) FROM stored
+    WHERE opened IS NOT NULL AND closing IS NOT NULL GROUP BY 1, 3
+"""
 _READS = ("AND EXISTS (SELECT 1 FROM conversation_recipients r WHERE r.name = :reader"
           " AND r.conversation_id = c.id)")
+# The counters deleted conversations left, for the team ('') or one reader.
+_KEPT = ("SELECT month, measure, value, count FROM figures WHERE reader = :reader"
+         " AND month >= :start AND month < :end")
 
 
 def keep_counts_of_deleted(db: sqlite3.Connection, conversation_ids: list[str]) -> None:
@@ -76,16 +103,16 @@ class Figures:
     def __init__(self, database: Database):
         self._database = database
 
-    def cases(self, year: int, reader: str | None = None) -> list[Case]:
-        """The stored conversations opened or closed in `year` (`reader`'s only, if given)."""
+    def counts(self, year: int, reader: str | None = None) -> dict[tuple[str, str, int], int]:
+        """(month, event or measure, value) → count over `year` (`reader`'s conversations only,
+        if given): the stored conversations' events (value 0) and whole days taken, counted by
+        SQLite, and the counters deleted ones left."""
+        days = {"start": f"{year:04d}-", "end": f"{year + 1:04d}-",
+                "reader": TEAM if reader is None else reader}
+        counts: dict[tuple[str, str, int], int] = {}
         with self._database.transaction() as db:
-            rows = db.execute(_CASES + ("" if reader is None else _READS),
-                              {"year": f"{year:04d}-%", "reader": reader}).fetchall()
-        return [Case(r["created"], r["acknowledged"], r["first_reply"], r["closed"]) for r in rows]
-
-    def kept(self, year: int, reader: str | None = None) -> dict[tuple[str, str, int], int]:
-        """(month, measure, value) → count, of the deleted conversations' counters in `year`."""
-        with self._database.transaction() as db:
-            rows = db.execute("SELECT month, measure, value, count FROM figures WHERE reader = ?"
-                              " AND month LIKE ?", (TEAM if reader is None else reader, f"{year:04d}-%"))
-            return {(r["month"], r["measure"], r["value"]): r["count"] for r in rows}
+            rows = db.execute(_COUNTS.format(reads="" if reader is None else _READS), days).fetchall()
+            rows += db.execute(_KEPT, days).fetchall()
+        for month, measure, value, count in rows:
+            counts[month, measure, value] = counts.get((month, measure, value), 0) + count
+        return counts

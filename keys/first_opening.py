@@ -27,11 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from keys import ids, strict
-from keys.atomic_files import write_atomically
+from keys.atomic_files import fsync_folder, write_atomically
 from keys.errors import FormatError
 from keys.private_files import make_folder
 
 FOLDER = "first-opened"
+# Up to this many records saved in one run are made durable one by one (a fsync of each and of
+# its folders); more at once with one sync(2) of the machine, which also writes everything else
+# waiting for the disk -- a gigabyte of attachments just opened, say -- so it is kept for runs
+# where thousands of fsyncs would cost more.
+FEW_RECORDS = 32
 
 
 class ReportDigest:
@@ -203,10 +208,22 @@ class FirstOpenings:
         first.changed = False
 
     def sync(self) -> None:
-        """Every record saved since the last call made durable, with one sync(2) of the machine's
-        file systems: a fsync per record and per folder cost thousands of journal commits for a
-        large bundle. A crash before it loses what the run learned and wrote alike (the opened
-        files are not synced either), so the next run learns it again from the same bundle."""
-        if self._unsynced:
+        """Every record saved since the last call made durable: a few by a fsync of each and of
+        the folders holding them, many with one sync(2) of the machine's file systems (a fsync
+        per record and per folder cost thousands of journal commits for a large bundle). A
+        crash before it loses what the run learned and wrote alike (the opened files are not
+        synced either), so the next run learns it again from the same bundle."""
+        if len(self._unsynced) > FEW_RECORDS:
             os.sync()
+        elif self._unsynced:
+            for path in self._unsynced:
+                descriptor = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+            # Each record's folder holds its new name; the folders above, any folder made.
+            for folder in sorted({path.parent for path in self._unsynced}
+                                 | {made.parent for made in self._made if made.parent.exists()}):
+                fsync_folder(folder)
         self._unsynced.clear()

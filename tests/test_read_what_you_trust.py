@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from nacl.public import PrivateKey
 
 from keys import envelope
 from keys.bundle import BundleWriter, ConversationEntry, Head, ItemEntry, Proof
-from keys.first_opening import FirstOpenings
+from keys.first_opening import FEW_RECORDS, FirstOpenings
 from keys.items import ItemMeta
 from keys.opening import open_bundle
 from keys.safe_text import sanitise_name, visible
@@ -418,3 +419,20 @@ def test_a_version_1_bundle_opened_twice_into_one_folder_writes_nothing_twice(tm
         again = open_bundle(path, ALICE, tmp_path / "out", first_openings=FirstOpenings(tmp_path / folder))
         assert (again.items, again.failures) == (0, [])
         assert all_files(tmp_path / "out").keys() == before.keys()
+
+
+@pytest.mark.parametrize("count", [1, FEW_RECORDS, FEW_RECORDS + 1])
+def test_first_openings_are_kept_whether_made_durable_one_by_one_or_all_at_once(tmp_path, count):
+    """A run that learned a few conversations syncs their records one by one (a sync of the whole
+    machine would also wait for the gigabyte of attachments just opened); one that learned many,
+    all at once. Either way every record is read back as saved, and no partial file is left."""
+    store = FirstOpenings(tmp_path / "trusted" / "first-opened")
+    ids_ = [secrets.token_hex(16) for _ in range(count)]
+    for conversation_id in ids_:
+        first = store.get(conversation_id)
+        first.designation, first.changed = f"name {conversation_id[:4]}", True
+        store.save(first)
+    store.sync()
+    again = FirstOpenings(tmp_path / "trusted" / "first-opened")
+    assert [again.get(c).designation for c in ids_] == [f"name {c[:4]}" for c in ids_]
+    assert not [p for p in (tmp_path / "trusted").rglob("*") if p.name.endswith(".partial")]

@@ -140,7 +140,7 @@ def _desk(rig: Rig, server: Server, login, store: Store) -> dict:
     message = rig.folder / "reply.txt"
     message.write_text("a reply written offline")
     trusted = rig.key(DESK_USER).parent / "trusted"  # the team's keys, pinned once on the air gap
-    if not trusted.exists():
+    if not any(trusted.glob("*.pub")):  # `keys open` may have made the folder, for first openings
         dropbox("keys", "trust", *(rig.key(name).with_suffix(".pub") for name in TEAM), "--trusted", trusted)
     dropbox("keys", "reply", small, conversation, "--key", rig.key(DESK_USER), "--message-file",
             message, "--out", reply, "--passphrase-file", rig.passphrase_file)

@@ -92,7 +92,11 @@ def _open_private(path: Path, flags: int) -> int:
 def create(path: Path) -> BinaryIO:
     """`path` opened for writing from its start (emptied once it is known to be ours alone)."""
     fd = _open_private(path, os.O_WRONLY)
-    os.ftruncate(fd, 0)
+    # Only a file with something in it is emptied: ext4 writes out at close a file truncated to
+    # nothing (so that an editor's rewrite is never left empty by a crash), which cost a third
+    # of a second per gigabyte of attachment opened into a new file.
+    if os.fstat(fd).st_size:
+        os.ftruncate(fd, 0)
     return os.fdopen(fd, "wb")
 
 

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 from bench.rig import Rig
+from dropbox import scripts_warning
 from dropbox.config import Config
 from formclient import FormClient
 from keys import codename as codenames
@@ -72,12 +73,14 @@ class _Subresources(HTMLParser):
     def __init__(self):
         super().__init__()
         self.urls: list[str] = []
-        self.scripts = 0
+        self.scripts: list[str] = []  # each script's inline text ("" for one from an address)
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "script":
-            self.scripts += 1
+            self.scripts.append("")
+            self._in_script = not attrs.get("src")
         if tag in ("img", "script", "source", "iframe") and attrs.get("src"):
             self.urls.append(attrs["src"])
         if tag == "link" and attrs.get("href") and \
@@ -86,6 +89,14 @@ class _Subresources(HTMLParser):
         if tag == "input" and attrs.get("type") == "image" and attrs.get("src"):
             self.urls.append(attrs["src"])
 
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
 
 def page_weight(client: FormClient, page) -> dict:
     found = _Subresources()
@@ -93,4 +104,8 @@ def page_weight(client: FormClient, page) -> dict:
     urls = sorted({urljoin(page.url, u) for u in found.urls})
     sizes = [len(page.response.content)] + [len(client.http.get(u, timeout=60).content) for u in urls]
     return {"bytes": sum(sizes), "kb": round(sum(sizes) / 1000, 1), "requests": len(sizes),
-            "scripts": found.scripts, "fetched": [u.rsplit("/", 1)[-1] for u in urls]}
+            "scripts": len(found.scripts),
+            # The site's one script only unhides the warning that scripts are running
+            # (dropbox/scripts_warning.py); any other would be a script the page needs.
+            "other_scripts": sum(text != scripts_warning.SCRIPT for text in found.scripts),
+            "fetched": [u.rsplit("/", 1)[-1] for u in urls]}

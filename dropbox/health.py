@@ -67,7 +67,11 @@ def unread_of(store: Store, name: str, days: int, limit: int = 0, after: str | N
     the one after conversation `after`; counted up to UNREAD_COUNTED_UP_TO."""
     today = today or datetime.date.today()
     oldest = (today - datetime.timedelta(days=days)).isoformat()
-    floor = _taken_by_all(store)
+    # What `name` downloaded is taken in every conversation `name` reads, and these are all
+    # such: the walk starts past it, so a responder who has downloaded everything walks nothing
+    # (from the start it walked every item: 0.7 s at 100,000 conversations).
+    account = store.desk.account(name)
+    floor = max(_taken_by_all(store), account.last_download_seq if account else 0)
     total = store.conversations.count_waiting_for(name, floor, oldest, UNREAD_COUNTED_UP_TO)
     rows = store.conversations.waiting_for(name, floor, oldest, limit, after) if limit else []
     return Warned(total, rows, total >= UNREAD_COUNTED_UP_TO)

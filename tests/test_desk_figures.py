@@ -124,3 +124,40 @@ def test_a_report_is_unread_until_one_of_its_own_readers_has_downloaded_it(desk,
     third = _conversation(store, 2, _team(store, "mario"), None)
     _make_old(store, third)
     assert unread_for(store, days) == {third}
+
+
+def test_each_responder_s_unread_warning_is_the_team_s_restricted_to_their_conversations(desk, instance):
+    """The desk's unread count for a responder starts its walk past that responder's own last
+    download (everything before it is taken in every conversation they read); whatever each has
+    downloaded, it names exactly the conversations of theirs that `unread_for` (the whole team's,
+    walked from the start) names."""
+    from dropbox.health import unread_of
+    app, logins = desk
+    store = app.extensions["dropbox"].store
+    days = Config.load(instance).settings.unread_warning_days
+    readers = [("alexandra",), ("bahaa",), ("alexandra", "bahaa"), ("bahaa", "mario"), ("mario",)]
+
+    def add(round_: int) -> None:
+        for n, names in enumerate(readers):
+            _make_old(store, _conversation(store, 10 * round_ + n, _team(store, *names), None))
+
+    def check() -> None:
+        everyone = unread_for(store, days)
+        for name in ("alexandra", "bahaa"):
+            found = unread_of(store, name, days, limit=1000)
+            expected = {cid for cid in everyone
+                        if any(r.name == name for r in store.conversations.conversation(cid).recipients)}
+            assert ({cid for cid, _ in found.rows}, found.total) == (expected, len(expected)), name
+
+    alexandra, bahaa = (Responder(app, logins[name]) for name in ("alexandra", "bahaa"))
+    add(0)
+    check()
+    assert alexandra.client.get("/bundle").status_code == 200
+    check()
+    add(1)
+    check()
+    assert bahaa.client.get("/bundle").status_code == 200
+    add(2)
+    check()
+    assert alexandra.client.get("/bundle").status_code == 200
+    check()

@@ -293,8 +293,11 @@ class Conversations(Payloads):
         with self._database.transaction() as db:
             walk = self._shorter_walk(db, recipient, seq).replace("SELECT i.*", "SELECT i.conversation_id")
             walk = walk.rpartition(" ORDER BY")[0]
+            # The walk first, then its conversations: with nothing new, nothing is read (an IN
+            # made SQLite scan every conversation in the order wanted, 85 ms at 100,000).
             ids = [row_id(r["id"]) for r in db.execute(
-                f"SELECT c.id FROM conversations c WHERE c.id IN ({walk}) ORDER BY c.created, c.id",
+                f"SELECT c.id FROM (SELECT DISTINCT conversation_id AS id FROM ({walk})) AS w"
+                " CROSS JOIN conversations c ON c.id = w.id ORDER BY c.created, c.id",
                 (recipient, seq))]
             newest = int(db.execute("SELECT coalesce(max(seq), 0) FROM items").fetchone()[0])
         return ids, newest

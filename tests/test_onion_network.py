@@ -53,11 +53,13 @@ class Published:
 
 
 def start_serve(network: TorNetwork, args: list, log: Path) -> tuple[subprocess.Popen, str]:
-    """`dropbox serve` on the network; returns it and the site address it printed."""
+    """`dropbox serve` on the network; returns it and the site address it printed (this run's:
+    the log is appended to, and an earlier run's lines are not this one's)."""
+    earlier = log.stat().st_size if log.exists() else 0
     process = network.start([BIN / "dropbox", "serve", *args], log)
     found = wait_for("dropbox serve to publish its onion",
                      lambda: process.poll() is None and re.search(
-                         r"reporter site: http://([a-z2-7]{56}\.onion)/", log.read_text()),
+                         r"reporter site: http://([a-z2-7]{56}\.onion)/", log.read_bytes()[earlier:].decode()),
                      timeout=120, every=0.5)
     return process, found.group(1)
 
@@ -105,12 +107,18 @@ def through_tor(published, monkeypatch):
     return published
 
 
-def landing_page(published: Published, timeout: float = 180) -> requests.Response:
+def landing_page(published: Published, timeout: float = 180, afresh: bool = False) -> requests.Response:
+    """The landing page through the client tor. `afresh`: the service was published again, and
+    until its new descriptor reaches the directories the client may fetch the old one, whose
+    introduction points are gone; each try then starts with a New Identity, as a person would
+    press it in Tor Browser, so tor forgets what it fetched (tor spaces them 10 s apart)."""
     def loaded():
-        response = published.client.get(f"http://{published.address}/")
+        if afresh:
+            published.client.forget_onion_services()
+        response = published.client.get(f"http://{published.address}/", timeout=30 if afresh else 120)
         return response if response.status_code == 200 else None
     try:
-        return wait_for(f"{published.address} to load over tor", loaded, timeout, every=3)
+        return wait_for(f"{published.address} to load over tor", loaded, timeout, every=10 if afresh else 3)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{published.log_text()}\n{published.network.logs()}") from None
 
@@ -274,4 +282,4 @@ def test_restarted_serve_publishes_the_same_address_again(published):
     process, address = start_serve(published.network, published.serve_args, published.log)
     published.process = process
     assert address == published.address
-    assert "Start a new report" in landing_page(published, timeout=240).text
+    assert "Start a new report" in landing_page(published, timeout=240, afresh=True).text

@@ -233,6 +233,18 @@ class Client:
             # 251 replaced a key, 252 "Registered client and decrypted desc" (fetched already)
             assert answer.content()[0][0] in ("250", "251", "252"), str(answer)
 
+    def forget_onion_services(self) -> None:
+        """What Tor Browser's New Identity does: tor forgets the onion services' descriptors
+        and intro points it knew, so the next visit fetches the address's current ones."""
+        with self.controller() as controller:
+            controller.signal(stem.Signal.NEWNYM)
+
+    def forget_onion_services(self) -> None:
+        """Tor Browser's New Identity: tor forgets the onion service descriptors and
+        introduction points it fetched, so the next visit fetches the address's current ones."""
+        with self.controller() as controller:
+            controller.signal(stem.Signal.NEWNYM)
+
     def get(self, url: str, timeout: float = 120) -> requests.Response:
         return requests.get(url, proxies={"http": self.proxy}, timeout=timeout)
 

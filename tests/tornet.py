@@ -234,12 +234,6 @@ class Client:
             assert answer.content()[0][0] in ("250", "251", "252"), str(answer)
 
     def forget_onion_services(self) -> None:
-        """What Tor Browser's New Identity does: tor forgets the onion services' descriptors
-        and intro points it knew, so the next visit fetches the address's current ones."""
-        with self.controller() as controller:
-            controller.signal(stem.Signal.NEWNYM)
-
-    def forget_onion_services(self) -> None:
         """Tor Browser's New Identity: tor forgets the onion service descriptors and
         introduction points it fetched, so the next visit fetches the address's current ones."""
         with self.controller() as controller:

@@ -43,7 +43,7 @@ def goals(r: dict) -> list[dict]:
          big["growth_mib"], f"≤ {BOUNDED_MIB}", lambda v: v <= BOUNDED_MIB),
         ("landing page weight (KB)", landing["kb"], "≤ 20", lambda v: v <= 20),
         ("landing page scripts besides the one that warns scripts are on",
-         landing.get("other_scripts", landing["scripts"]), "0", lambda v: v == 0),
+         landing["other_scripts"], "0", lambda v: v == 0),
         ("keys open vs raw decrypt floor (streaming, median round)", _median(offline["ratio_streaming_vs_floor"]),
          "≥ 0.7×", lambda v: v >= 0.7),
         (f"keys open, whole command, vs `age -d` at {r['upload']['file_mib']} MiB (median round)",

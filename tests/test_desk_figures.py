@@ -15,7 +15,7 @@ from conftest import dropbox
 from deskclient import Login, add_user
 from dropbox.config import Config
 from dropbox.desk.app import create_desk_app
-from dropbox.health import unread_for
+from dropbox.health import unread_for, unread_of
 from stored import _conversation, _stage
 from keys.envelope import Binding
 from keys.items import ItemMeta
@@ -131,7 +131,6 @@ def test_each_responder_s_unread_warning_is_the_team_s_restricted_to_their_conve
     download (everything before it is taken in every conversation they read); whatever each has
     downloaded, it names exactly the conversations of theirs that `unread_for` (the whole team's,
     walked from the start) names."""
-    from dropbox.health import unread_of
     app, logins = desk
     store = app.extensions["dropbox"].store
     days = Config.load(instance).settings.unread_warning_days

@@ -18,6 +18,7 @@ A missing tool is reported as missing, not a crash.
 from __future__ import annotations
 
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -121,11 +122,51 @@ def age_encrypt(source: Path, target: Path, keys: Path) -> float:
     return _timed(lambda: subprocess.run([age, *recipients, "-o", str(target), str(source)], check=True))
 
 
-def age_decrypt(sealed: Path, keys: Path, target: Path) -> float:
-    """Seconds `age -d` takes to open `sealed` (made by `age_encrypt` into `keys`) into `target`."""
+def age_decrypt(sealed: Path, keys: Path, target: Path, passphrase: str | None = None) -> float:
+    """Seconds `age -d` takes to open `sealed` (made by `age_encrypt` into `keys`) into `target`;
+    with `passphrase`, through the identity file `age_protect_identity` sealed with it."""
     age = _tool("age", "age")
-    return _timed(lambda: subprocess.run([age, "-d", "-i", str(keys / "responder0.txt"), "-o", str(target),
-                                          str(sealed)], check=True))
+    identity = keys / ("responder0.age" if passphrase else "responder0.txt")
+    command = [age, "-d", "-i", str(identity), "-o", str(target), str(sealed)]
+    if passphrase is None:
+        return _timed(lambda: subprocess.run(command, check=True))
+    return _timed(lambda: _with_passphrase(command, passphrase))
+
+
+def age_protect_identity(keys: Path, passphrase: str) -> None:
+    """The first identity of `keys` sealed with `passphrase` (`age -p`: scrypt, age's own way of
+    keeping an identity file), as responder0.age: what `keys open`'s key file is to ours."""
+    age = _tool("age", "age")
+    _with_passphrase([age, "-p", "-o", str(keys / "responder0.age"), str(keys / "responder0.txt")], passphrase)
+
+
+def _with_passphrase(command: list[str], passphrase: str) -> None:
+    """Run `command` on a terminal of its own, answering each prompt (a line ending in a colon)
+    with `passphrase`: age reads passphrases from its terminal only, never from a pipe."""
+    pid, terminal = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(command[0], command)
+        finally:
+            os._exit(127)
+    said = b""
+    try:
+        while True:
+            try:
+                data = os.read(terminal, 1024)
+            except OSError:  # the command has ended and closed its side
+                break
+            if not data:
+                break
+            said += data
+            if said.rstrip().endswith(b":"):
+                os.write(terminal, passphrase.encode() + b"\n")
+                said = b""
+    finally:
+        os.close(terminal)
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{Path(command[0]).name} {command[1]} failed: {said.decode(errors='replace')[-200:]}")
 
 
 def versions() -> dict[str, str]:

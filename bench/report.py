@@ -97,14 +97,18 @@ def _peers_section(against: dict | None) -> list[str]:
              "secretstream, the file read from the page cache in 64 KiB chunks and sealed into one file, "
              "then fsync: one pass of the cipher and one durable write, what an encrypting upload cannot "
              "beat. Ratios are ours against the other in the same round: min / median / max.", "",
-             "| size | ours MB/s | OnionShare MB/s | floor MB/s | vs OnionShare | vs floor | our peak MiB |",
-             "|---|---|---|---|---|---|---|"]
+             "| size | ours MB/s | OnionShare MB/s | floor MB/s | vs OnionShare | vs floor | floor vs OnionShare | our peak MiB |",
+             "|---|---|---|---|---|---|---|---|"]
     for size, found in against["by_size"].items():
         rates, ratios = found["mb_per_s"], found["ratios"]
+        ahead = found.get("floor_vs_onionshare")
+        floor_ahead = f"{_spread(ahead)} → {ONIONSHARE_RATIO / ahead['median']:.2f}× floor" if ahead else "–"
         lines.append(f"| {size} | {_runs(rates['onion_dropbox'])} | {_runs(rates['onionshare'])} | "
                      f"{_runs(rates['encrypt_fsync_floor'])} | {_spread(ratios['vs_onionshare'])} | "
-                     f"{_spread(ratios['vs_encrypt_fsync_floor'])} | {found['memory_mib']['peak']} |")
-    return lines + [""]
+                     f"{_spread(ratios['vs_encrypt_fsync_floor'])} | {floor_ahead} | {found['memory_mib']['peak']} |")
+    return lines + ["", "\"floor vs OnionShare\" is the floor's rate over OnionShare's in the same round; "
+                    f"after the arrow, what {ONIONSHARE_RATIO:g}× OnionShare asks of an upload as a share of the "
+                    "floor's rate (median round), a floor that receives no HTTP and parses no form.", ""]
 
 
 def _offline_section(file_mib: int, off: dict) -> list[str]:
@@ -112,6 +116,15 @@ def _offline_section(file_mib: int, off: dict) -> list[str]:
     age = (f"; `age -d` of the same file sealed to four age recipients {off['age_mb_per_s']} MB/s, "
            f"the whole command against it {_spread(off['ratio_command_vs_age'])}"
            if "ratio_command_vs_age" in off else "; `age -d` not measured (age is not installed)")
+    if "ratio_command_vs_age_passphrase" in off:
+        age += (f"; with age's identity file sealed with a passphrase (`age -p`, scrypt), as our key "
+                f"file is (argon2id), `age -d` took {off['age_passphrase_seconds']} s, the whole command "
+                f"against it {_spread(off['ratio_command_vs_age_passphrase'])}")
+    needed = _needed_for_age(file_mib, off)
+    if needed is not None:
+        age += (f". For {AGE_RATIO:g}× `age -d` the command may take {needed[0]} s: after its fixed cost, "
+                f"{needed[1]} to open the data" if needed[1] else
+                f". For {AGE_RATIO:g}× `age -d` the command may take {needed[0]} s: less than its fixed cost")
     return [
         f"{file_mib} MiB of attachments, {off.get('rounds', 3)} rounds taking turns, each path after "
         "its input is cached and pending writes are flushed (medians; ratios per round, min / median "
@@ -123,6 +136,17 @@ def _offline_section(file_mib: int, off: dict) -> list[str]:
         f"({_spread(off['ratio_streaming_vs_floor'])}; the whole command "
         f"{_spread(off['ratio_command_vs_floor'])}){age}.", "",
         "Every run, MB/s: " + "; ".join(f"{name} {_runs(rates)}" for name, rates in runs.items()) + ".", ""]
+
+
+def _needed_for_age(file_mib: int, off: dict) -> tuple[float, str] | None:
+    """The longest the whole command may take to be AGE_RATIO of `age -d`, and the rate at which
+    it must then open the data once its fixed cost is paid (empty if the fixed cost is more)."""
+    if "age_mb_per_s" not in off:
+        return None
+    allowed = file_mib * 1024 * 1024 / 1e6 / off["age_mb_per_s"] / AGE_RATIO
+    left = allowed - off["fixed_seconds"]
+    rate = f"{file_mib * 1024 * 1024 / 1e6 / left:.0f} MB/s" if left > 0 else ""
+    return round(allowed, 2), rate
 
 
 def _runs(values: list[float]) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import peers
 from bench.profiling import stages, summary
-from bench.rig import MiB, Rig, mb_per_s, random_file, upload_file
+from bench.rig import PASSPHRASE, MiB, Rig, mb_per_s, random_file, upload_file
 from support.commands import dropbox, run
 from uploads import ReportSession
 
@@ -85,13 +85,15 @@ OPEN_ROUNDS = 5
 def offline_opening(rig: Rig, instance, source: Path) -> dict:
     """`keys open` on an export holding the upload, against `age -d` and the raw decrypt floor.
 
-    Four paths take turns over `OPEN_ROUNDS` rounds (each round starts with another), each
+    Five paths take turns over `OPEN_ROUNDS` rounds (each round starts with another), each
     after its input is read into the page cache and the disk has written what is pending (both
     write a gigabyte, and waiting on writeback left by the path before moved rates between 300
     and 800 MB/s): the whole command as a responder runs it (`python -m keys open`, start-up and
     unlocking the key file with argon2id included); `age -d` of the same file sealed to four
-    age recipients; the opening alone, timed inside one process once the key is unlocked
-    (streaming); and the raw secretstream decrypt floor. Ratios are per round, min / median / max.
+    age recipients, with an identity file in the clear, and again with the identity file sealed
+    with a passphrase (`age -p`: scrypt), as our key file is (argon2id); the opening alone, timed
+    inside one process once the key is unlocked (streaming); and the raw secretstream decrypt
+    floor. Ratios are per round, min / median / max.
     The command's fixed cost is measured on a bundle of one short message.
     """
     size = source.stat().st_size
@@ -102,6 +104,7 @@ def offline_opening(rig: Rig, instance, source: Path) -> dict:
     aged, age_keys, age_out = rig.folder / "age.ct", rig.folder / "age-keys", rig.folder / "age.out"
     try:
         peers.age_encrypt(source, aged, age_keys)
+        peers.age_protect_identity(age_keys, PASSPHRASE)
         has_age = True
     except peers.Missing as missing:
         print(f"bench: {missing}; keys open is not compared with age -d", flush=True)
@@ -117,14 +120,15 @@ def offline_opening(rig: Rig, instance, source: Path) -> dict:
         floor_out.unlink()
         return seconds
 
-    def age() -> float:
-        seconds = peers.age_decrypt(aged, age_keys, age_out)
+    def age(passphrase: str | None = None) -> float:
+        seconds = peers.age_decrypt(aged, age_keys, age_out, passphrase)
         age_out.unlink()
         return seconds
 
     paths = [("command", bundle, command), ("age", aged, age), ("streaming", bundle,
-             lambda: opening_seconds(rig, bundle, opened)), ("floor", sealed, floor)]
-    paths = [path for path in paths if has_age or path[0] != "age"]
+             lambda: opening_seconds(rig, bundle, opened)), ("floor", sealed, floor),
+             ("age_passphrase", aged, lambda: age(PASSPHRASE))]
+    paths = [path for path in paths if has_age or not path[0].startswith("age")]
     seconds: dict[str, list[float]] = {name: [] for name, _, _ in paths}
     for turn in range(OPEN_ROUNDS):
         for name, read, measure in paths[turn % len(paths):] + paths[:turn % len(paths)]:
@@ -149,6 +153,9 @@ def offline_opening(rig: Rig, instance, source: Path) -> dict:
     if has_age:
         found["age_mb_per_s"] = mb_per_s(size, median["age"])
         found["ratio_command_vs_age"] = spread([a / t for a, t in zip(seconds["age"], seconds["command"], strict=True)])
+        found["age_passphrase_seconds"] = round(median["age_passphrase"], 2)
+        found["ratio_command_vs_age_passphrase"] = spread(
+            [a / t for a, t in zip(seconds["age_passphrase"], seconds["command"], strict=True)])
     return found
 
 
@@ -306,4 +313,8 @@ def _against_at(rig: Rig, size: int, rounds: int) -> dict:
     return {"mb_per_s": rates,
             "ratios": {f"vs_{name}": spread([o / r for o, r in zip(mine, rates[name], strict=True)])
                        for name in rates if name != "onion_dropbox"},
+            # How far ahead of OnionShare the floor itself is: no upload that stores durably
+            # what it seals can be further ahead than this.
+            "floor_vs_onionshare": spread([f / o for f, o in zip(rates["encrypt_fsync_floor"],
+                                                                 rates["onionshare"], strict=True)]),
             "memory_mib": {"idle_peak": round(idle_kib / 1024, 1), "peak": round(peak_kib / 1024, 1)}}

@@ -122,9 +122,9 @@ def _offline_section(file_mib: int, off: dict) -> list[str]:
                 f"against it {_spread(off['ratio_command_vs_age_passphrase'])}")
     needed = _needed_for_age(file_mib, off)
     if needed is not None:
-        age += (f". For {AGE_RATIO:g}× `age -d` the command may take {needed[0]} s: after its fixed cost, "
-                f"{needed[1]} to open the data" if needed[1] else
-                f". For {AGE_RATIO:g}× `age -d` the command may take {needed[0]} s: less than its fixed cost")
+        allowed, rate = needed
+        age += (f". For {AGE_RATIO:g}× `age -d` the command may take {allowed} s: "
+                + (f"after its fixed cost, {rate} MB/s to open the data" if rate else "less than its fixed cost"))
     return [
         f"{file_mib} MiB of attachments, {off.get('rounds', 3)} rounds taking turns, each path after "
         "its input is cached and pending writes are flushed (medians; ratios per round, min / median "
@@ -138,15 +138,15 @@ def _offline_section(file_mib: int, off: dict) -> list[str]:
         "Every run, MB/s: " + "; ".join(f"{name} {_runs(rates)}" for name, rates in runs.items()) + ".", ""]
 
 
-def _needed_for_age(file_mib: int, off: dict) -> tuple[float, str] | None:
-    """The longest the whole command may take to be AGE_RATIO of `age -d`, and the rate at which
-    it must then open the data once its fixed cost is paid (empty if the fixed cost is more)."""
+def _needed_for_age(file_mib: int, off: dict) -> tuple[float, float | None] | None:
+    """The longest the whole command may take to be AGE_RATIO of `age -d`, and the rate (MB/s)
+    at which it must then open the data once its fixed cost is paid (None if that is more)."""
     if "age_mb_per_s" not in off:
         return None
-    allowed = file_mib * 1024 * 1024 / 1e6 / off["age_mb_per_s"] / AGE_RATIO
+    megabytes = file_mib * 1.048576  # MB in a MiB: the figures are in MB/s
+    allowed = megabytes / off["age_mb_per_s"] / AGE_RATIO
     left = allowed - off["fixed_seconds"]
-    rate = f"{file_mib * 1024 * 1024 / 1e6 / left:.0f} MB/s" if left > 0 else ""
-    return round(allowed, 2), rate
+    return round(allowed, 2), (round(megabytes / left) if left > 0 else None)
 
 
 def _runs(values: list[float]) -> str:
